@@ -1,0 +1,84 @@
+"""Every refusal reaches the person as `{"code", "message", "details"}` with a
+French message and a stable code; nothing unexpected escapes as a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
+
+log = logging.getLogger("educonnect.api")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict] = []
+
+
+# French wording for pydantic's validation error types.
+FIELD_MESSAGES = {
+    "missing": "Ce champ est obligatoire.",
+    "string_too_short": "Ce champ est trop court.",
+    "string_too_long": "Ce champ est trop long.",
+    "string_type": "Ce champ doit être un texte.",
+    "date_from_datetime_parsing": "Date invalide : format attendu AAAA-MM-JJ.",
+    "date_parsing": "Date invalide : format attendu AAAA-MM-JJ.",
+    "date_type": "Date invalide : format attendu AAAA-MM-JJ.",
+    "json_invalid": "Le contenu envoyé n'est pas un JSON valide.",
+    "model_attributes_type": "Le contenu envoyé doit être un objet JSON.",
+    "dict_type": "Le contenu envoyé doit être un objet JSON.",
+    "extra_forbidden": "Ce champ n'est pas attendu.",
+}
+
+
+def error_response(code: ErrorCode, details: list[dict] | None = None, message: str | None = None) -> JSONResponse:
+    body = ErrorBody(code=code.value, message=message or MESSAGES[code], details=details or [])
+    return JSONResponse(status_code=HTTP_STATUS[code], content=body.model_dump())
+
+
+def update_failure_code(err: WorkflowUpdateFailedError) -> ErrorCode:
+    """The stable code a workflow gave when it refused an update."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in ErrorCode._value2member_map_:
+        return ErrorCode(cause.type)
+    return ErrorCode.SERVICE_UNAVAILABLE
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        return error_response(exc.code, exc.details, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ())[1:]) or "body",
+                "message": FIELD_MESSAGES.get(err.get("type", ""), "Valeur invalide."),
+            }
+            for err in exc.errors()
+        ]
+        return error_response(ErrorCode.INVALID_INPUT, details)
+
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def _update_failed(request: Request, exc: WorkflowUpdateFailedError):
+        return error_response(update_failure_code(exc))
+
+    @app.exception_handler(RPCError)
+    async def _temporal_down(request: Request, exc: RPCError):
+        log.warning("Temporal call failed: %s", exc)
+        return error_response(ErrorCode.SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(ErrorCode.SERVICE_UNAVAILABLE)

@@ -1,0 +1,26 @@
+"""Minimal French HTML pages for what a person opens from an email."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi.responses import HTMLResponse
+
+_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — EduConnect</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}
+button{{font-size:1.1rem;padding:.6rem 1.2rem}}</style></head>
+<body><h1>{title}</h1><p>{text}</p>{extra}</body></html>"""
+
+
+def page(title: str, text: str, *, status_code: int = 200, extra_html: str = "") -> HTMLResponse:
+    return HTMLResponse(
+        _PAGE.format(title=escape(title, quote=False), text=escape(text, quote=False), extra=extra_html), status_code=status_code
+    )
+
+
+def form_button(action: str, fields: dict[str, str], label: str) -> str:
+    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items())
+    return f'<form method="post" action="{escape(action)}">{inputs}<button type="submit">{escape(label)}</button></form>'

@@ -1,0 +1,128 @@
+"""Messages of the activation process (DESIGN §3.1): ids and facts only.
+
+The new password never travels here: the API stores its hash in PostgreSQL
+(`pending_passwords`) before it sends the profile to the workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from educonnect.errors import ErrorCode
+
+
+class ActivationStep(StrEnum):
+    PROFILE = "profile"  # "Gérer mon compte": password, email, a child's birthdate
+    BIRTHDATE_BLOCKED = "birthdate_blocked"  # 3 wrong birthdates: waits for a correction
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # "Activer votre compte": link sent
+    ACTIVE = "active"
+    EXPIRED = "expired"
+
+
+STEP_LABELS = {
+    ActivationStep.PROFILE: "Gérer mon compte : en attente du mot de passe, de l'email et de la date de naissance",
+    ActivationStep.BIRTHDATE_BLOCKED: "Bloquée : 3 dates de naissance incorrectes, en attente d'une correction",
+    ActivationStep.AWAITING_CONFIRMATION: "Activer votre compte : en attente du clic sur le lien de confirmation",
+    ActivationStep.ACTIVE: "Compte activé",
+    ActivationStep.EXPIRED: "Expirée : le lien de confirmation n'a pas été utilisé à temps",
+}
+
+
+class ActivationInput(BaseModel):
+    account_id: UUID
+    identifier: str
+    credentials_expire_at: datetime
+
+
+class ProfileSubmission(BaseModel):
+    """Sent once the API has stored the new password's hash for this process."""
+
+    email: str
+    child_birthdate: date
+
+
+class ProfileOutcome(BaseModel):
+    accepted: bool
+    error: ErrorCode | None = None
+    attempts_left: int
+    step: ActivationStep
+
+
+class EmailCorrection(BaseModel):
+    email: str
+
+
+class ResendRequest(BaseModel):
+    pass
+
+
+class LinkSent(BaseModel):
+    link_id: UUID
+    email: str
+    sent_at: datetime
+
+
+class LinkClicked(BaseModel):
+    link_id: UUID
+
+
+class BirthdateUnblocked(BaseModel):
+    """Seam for the birthdate-correction process: the record was corrected."""
+
+    correction_id: str
+
+
+class ActivationStatus(BaseModel):
+    step: ActivationStep
+    step_label: str
+    identifier: str
+    email: str | None = None
+    attempts_left: int
+    links_sent: int = 0
+    last_link_sent_at: datetime | None = None
+    reminder_due_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class ActivationResult(BaseModel):
+    step: ActivationStep
+    identifier: str
+    email: str | None = None
+
+
+# --- activity arguments -------------------------------------------------------
+
+
+class BirthdateCheck(BaseModel):
+    account_id: UUID
+    birthdate: date
+
+
+class BeginActivation(BaseModel):
+    account_id: UUID
+    process_id: str
+    email: str
+
+
+class LinkRequest(BaseModel):
+    account_id: UUID
+    process_id: str
+    email: str
+    step: str  # idempotency step name, unique in the run ("link-1", "reminder", ...)
+    kind: str  # "confirmation" | "reminder" | "resend" | "new_address"
+    expires_at: datetime
+
+
+class CompleteActivation(BaseModel):
+    account_id: UUID
+    process_id: str
+    link_id: UUID
+
+
+class AbandonActivation(BaseModel):
+    account_id: UUID
+    process_id: str

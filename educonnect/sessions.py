@@ -1,0 +1,50 @@
+"""Server-side sessions: the cookie holds a random token, PostgreSQL its HMAC.
+
+Scopes: `activation` (signed in with school-issued credentials, may only
+activate) and `portal` (signed in with the account's own password)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from educonnect.tokens import new_link_token, token_hash
+
+SESSION_TTL = {"activation": timedelta(hours=1), "portal": timedelta(hours=8)}
+
+
+@dataclass(frozen=True)
+class Session:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    scope: str
+
+
+async def open_session(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, scope: str) -> str:
+    """Create a session and return the token for the cookie (never stored)."""
+    token = new_link_token()
+    await conn.execute(
+        "INSERT INTO sessions (id, token_hash, account_id, scope, expires_at) VALUES ($1, $2, $3, $4, now() + $5)",
+        uuid.uuid4(),
+        token_hash(token),
+        account_id,
+        scope,
+        SESSION_TTL[scope],
+    )
+    return token
+
+
+async def find_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> Session | None:
+    row = await conn.fetchrow(
+        "SELECT id, account_id, scope FROM sessions "
+        "WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+        token_hash(token),
+    )
+    return Session(row["id"], row["account_id"], row["scope"]) if row else None
+
+
+async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> None:
+    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token))

@@ -1,0 +1,57 @@
+"""Runtime settings, read from the environment (and an optional `.env`).
+
+Every embedded part of the development stack is replaced by a real one by
+setting its variable: DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL, SMS_GATEWAY_URL.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Where the embedded parts keep their data (PostgreSQL, Temporal, mailbox, SMS).
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    database_url: str | None = None
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    task_queue: str = "educonnect"
+
+    smtp_url: str = "smtp://127.0.0.1:1025"
+    mail_from: str = "EduConnect <ne-pas-repondre@educonnect.education.gouv.fr>"
+    sms_gateway_url: str = "http://127.0.0.1:8025"
+    sms_gateway_token: str = "dev-sms-token"
+
+    # Where families are sent back to (links in emails).
+    public_base_url: str = "http://127.0.0.1:8000"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    secure_cookies: bool = False
+    # Serve the dev mailbox and SMS pages (set by the development stack only).
+    dev_pages: bool = Field(default=False, validation_alias="EDUCONNECT_DEV_PAGES")
+
+    # Secret key for HMAC of tokens and codes (kept out of Temporal).
+    secret_key: str = Field(default="dev-secret-key-change-me-in-production-0123456789")
+
+    # Argon2id cost (stored with each hash; see DESIGN §7 for figures).
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+    argon2_parallelism: int = 1
+
+    demo_seed: int = 2026
+    demo_pupils: int = 300
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

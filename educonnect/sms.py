@@ -1,0 +1,40 @@
+"""Send an SMS through the HTTP SMS gateway (`SMS_GATEWAY_URL` + token).
+
+The protocol is documented in `educonnect.devtools.sms_gateway`, whose dev
+gateway the stack runs on loopback by default.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from educonnect.settings import get_settings
+
+
+class SmsGatewayError(RuntimeError):
+    """The gateway refused the message or answered something unexpected."""
+
+
+async def send_sms(to: str, text: str, idempotency_key: str | None = None) -> str:
+    """Hand one SMS to the gateway; return the gateway's message id.
+
+    Pass an `idempotency_key` (e.g. derived from workflow id + step) so that a
+    retried activity never sends the SMS twice.
+    Raises `httpx.HTTPStatusError` on a non-2xx answer, `httpx.HTTPError` on
+    network trouble.
+    """
+    settings = get_settings()
+    headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        response = await client.post(
+            settings.sms_gateway_url.rstrip("/") + "/messages",
+            json={"to": to, "text": text},
+            headers=headers,
+        )
+        response.raise_for_status()
+    try:
+        return str(response.json()["id"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise SmsGatewayError(f"unexpected gateway answer: {response.text[:200]!r}") from err

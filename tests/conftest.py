@@ -1,0 +1,118 @@
+"""Shared test fixtures: real PostgreSQL (embedded), real Temporal servers,
+a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pgserver
+import pytest
+import pytest_asyncio
+
+from educonnect import db
+
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One embedded PostgreSQL 16 for the whole run (fresh data folder)."""
+    pgdata = Path(tempfile.mkdtemp(prefix="educonnect-test-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    yield server
+    server.cleanup()
+    shutil.rmtree(pgdata, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pg_url(pg_server) -> str:
+    """A fresh database with every migration applied; DATABASE_URL points at it."""
+    name = f"educonnect_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = pg_server.get_uri(name)
+    await db.migrate_url(url)
+    os.environ["DATABASE_URL"] = url
+    from educonnect.settings import get_settings
+
+    get_settings.cache_clear()
+    return url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def db_pool(pg_url):
+    pool = await db.create_pool(pg_url)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(tmp_path_factory):
+    """A real SMTP server on loopback; SMTP_URL points at it."""
+    from educonnect.devtools.smtp_sink import SmtpSink
+    from educonnect.settings import get_settings
+
+    sink = SmtpSink(tmp_path_factory.mktemp("mailbox"), port=0).start()
+    os.environ["SMTP_URL"] = sink.url
+    get_settings.cache_clear()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_sink):
+    from tests.support.mail import Mailbox
+
+    return Mailbox(smtp_sink.folder)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env():
+    """The time-skipping test server: multi-day behaviour in seconds."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from educonnect import search_attributes
+    from educonnect.devtools.processes import find_temporal_test_server_binary
+
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(find_temporal_test_server_binary()),
+    )
+    await search_attributes.register(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def workflow_worker(time_skipping_env, db_pool, smtp_sink):
+    """A worker with the real activities (real PostgreSQL, real SMTP) on a
+    task queue of this test's own."""
+    from worker import build_worker
+
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    os.environ["TASK_QUEUE"] = task_queue
+    from educonnect.settings import get_settings
+
+    get_settings.cache_clear()
+    async with build_worker(time_skipping_env.client, db_pool, task_queue):
+        yield task_queue
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(time_skipping_env, db_pool, workflow_worker):
+    """The real API app, in process, on the time-skipping server."""
+    import httpx
+
+    from api.app import create_app
+
+    app = create_app()
+    app.state.pool = db_pool
+    app.state.temporal = time_skipping_env.client
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client

@@ -1,0 +1,178 @@
+"""Activation with school-issued credentials, on the time-skipping server,
+with the real activities (PostgreSQL, SMTP) and the real API in process."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from educonnect.models.activation import ActivationStep, BirthdateUnblocked
+from educonnect.search_attributes import PROCESS_STEP
+from tests.support.families import Family, make_family
+from tests.support.mail import Mailbox, link_in, token_of
+from workflows.activation import ActivationWorkflow, workflow_id
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NEW_PASSWORD = "Soleil2027b"
+
+
+async def sign_in(api: httpx.AsyncClient, identifier: str, password: str) -> httpx.Response:
+    api.cookies.clear()
+    return await api.post("/sign-in", json={"identifier": identifier, "password": password})
+
+
+async def start_and_submit(api: httpx.AsyncClient, family: Family, *, email: str | None = None) -> httpx.Response:
+    signed = await sign_in(api, family.identifier, family.provisional_password)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["status"] == "activation_required"
+    return await api.post(
+        "/activation/profile",
+        json={
+            "password": NEW_PASSWORD,
+            "password_confirmation": NEW_PASSWORD,
+            "email": email or family.email,
+            "child_birthdate": family.child_birthdates[1].isoformat(),
+        },
+    )
+
+
+async def click(api: httpx.AsyncClient, link: str) -> httpx.Response:
+    token = token_of(link)
+    page = await api.get("/activation/confirmation", params={"jeton": token})
+    if page.status_code != 200 or "Activer mon compte" not in page.text:
+        return page
+    return await api.post("/activation/confirmation", data={"jeton": token})
+
+
+async def account_state(db_pool, family: Family) -> str:
+    return await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+
+
+async def test_reminder_after_three_days_and_not_before(api, db_pool, mailbox: Mailbox, time_skipping_env):
+    family = await make_family(db_pool)
+    submitted = await start_and_submit(api, family)
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["step"] == "awaiting_confirmation"
+    [confirmation] = await mailbox.wait_for(family.email, 1)
+    assert confirmation.subject == "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+    assert "Administrateur des services en ligne" in confirmation.sender
+
+    await time_skipping_env.sleep(timedelta(days=2, hours=23))
+    assert len(await mailbox.wait_for(family.email, 2, timeout=1)) == 1, "reminder sent before 3 days"
+
+    await time_skipping_env.sleep(timedelta(hours=1, minutes=1))
+    messages = await mailbox.wait_for(family.email, 2)
+    assert len(messages) == 2
+    assert messages[1].subject.startswith("Rappel")
+    # The reminder's link is the live one; the first link died with it.
+    assert (await click(api, link_in(confirmation))).status_code == 410
+    activated = await click(api, link_in(messages[1]))
+    assert activated.status_code == 200 and "Compte activé" in activated.text
+    assert await account_state(db_pool, family) == "active"
+
+
+async def test_link_expires_after_seven_days(api, db_pool, mailbox: Mailbox, time_skipping_env):
+    family = await make_family(db_pool)
+    assert (await start_and_submit(api, family)).status_code == 200
+    await mailbox.wait_for(family.email, 1)
+    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+
+    await time_skipping_env.sleep(timedelta(days=6, hours=23))
+    assert (await handle.query(ActivationWorkflow.status)).step == ActivationStep.AWAITING_CONFIRMATION
+
+    await time_skipping_env.sleep(timedelta(hours=1, minutes=1))
+    result = await handle.result()
+    assert result.step == ActivationStep.EXPIRED
+    assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "expired"
+    _, reminder = mailbox.to(family.email)  # the reminder's link was the live one
+    expired = await click(api, link_in(reminder))
+    assert expired.status_code == 410 and "expiré" in expired.text
+    assert await account_state(db_pool, family) == "provisioned"
+
+    # A later sign-in with the school's credentials starts over.
+    again = await sign_in(api, family.identifier, family.provisional_password)
+    assert again.json()["activation"]["step"] == "profile"
+
+
+async def test_resend_kills_the_old_link(api, db_pool, mailbox: Mailbox, time_skipping_env):
+    family = await make_family(db_pool)
+    assert (await start_and_submit(api, family)).status_code == 200
+    [first] = await mailbox.wait_for(family.email, 1)
+
+    too_soon = await api.post("/activation/resend-link")
+    assert too_soon.status_code == 429 and too_soon.json()["code"] == "resend_too_soon"
+
+    await time_skipping_env.sleep(timedelta(seconds=61))
+    resent = await api.post("/activation/resend-link")
+    assert resent.status_code == 200, resent.text
+    first_again, second = await mailbox.wait_for(family.email, 2)
+    assert first_again.id == first.id
+
+    old = await click(api, link_in(first))
+    assert old.status_code == 410 and "remplacé" in old.text
+    assert await account_state(db_pool, family) == "activating"
+    assert (await click(api, link_in(second))).status_code == 200
+    assert await account_state(db_pool, family) == "active"
+
+
+async def test_corrected_address_gets_the_new_link(api, db_pool, mailbox: Mailbox):
+    family = await make_family(db_pool)
+    typo = family.email.replace("@", "@gmial-")
+    assert (await start_and_submit(api, family, email=typo)).status_code == 200
+    [to_typo] = await mailbox.wait_for(typo, 1)
+
+    corrected = await api.post("/activation/email", json={"email": family.email})
+    assert corrected.status_code == 200 and corrected.json()["email"] == family.email
+    [to_right] = await mailbox.wait_for(family.email, 1)
+
+    assert (await click(api, link_in(to_typo))).status_code == 410
+    assert (await click(api, link_in(to_right))).status_code == 200
+    row = await db_pool.fetchrow("SELECT state, email, email_verified_at FROM accounts WHERE id = $1", family.account_id)
+    assert row["state"] == "active" and row["email"] == family.email and row["email_verified_at"] is not None
+
+
+async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping_env):
+    family = await make_family(db_pool)
+    assert (await sign_in(api, family.identifier, family.provisional_password)).status_code == 200
+    profile = {
+        "password": NEW_PASSWORD,
+        "password_confirmation": NEW_PASSWORD,
+        "email": family.email,
+        "child_birthdate": "2014-01-01",
+    }
+    first = await api.post("/activation/profile", json=profile)
+    assert first.status_code == 422 and first.json()["code"] == "birthdate_incorrect"
+    assert "2 essai" in first.json()["message"]
+    assert (await api.post("/activation/profile", json=profile)).json()["details"][0]["attempts_left"] == 1
+    third = await api.post("/activation/profile", json=profile)
+    assert third.status_code == 423 and third.json()["code"] == "birthdate_blocked"
+    assert "formulaire d'assistance" in third.json()["message"]
+    assert third.json()["details"][0]["assistance_url"]
+
+    # Blocked: even the right date is refused now.
+    right = dict(profile, child_birthdate=family.child_birthdates[0].isoformat())
+    assert (await api.post("/activation/profile", json=right)).json()["code"] == "birthdate_blocked"
+    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "birthdate_blocked"
+
+    # The seam for the correction process: once unblocked, the step starts afresh.
+    await handle.signal(ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="test"))
+    status = (await api.get("/activation")).json()
+    assert status["step"] == "profile" and status["attempts_left"] == 3
+    assert (await api.post("/activation/profile", json=right)).status_code == 200
+
+
+async def test_second_click_is_harmless_and_new_password_works(api, db_pool, mailbox: Mailbox):
+    family = await make_family(db_pool)
+    assert (await start_and_submit(api, family)).status_code == 200
+    [confirmation] = await mailbox.wait_for(family.email, 1)
+    assert (await click(api, link_in(confirmation))).status_code == 200
+    twice = await click(api, link_in(confirmation))
+    assert twice.status_code == 200 and "déjà été utilisé" in twice.text
+
+    assert (await sign_in(api, family.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
+    old = await sign_in(api, family.identifier, family.provisional_password)
+    assert old.status_code == 401 and old.json()["code"] == "invalid_credentials"
