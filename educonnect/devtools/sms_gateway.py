@@ -134,6 +134,15 @@ def create_sms_gateway_app(outbox_path: Path | str, token: str) -> FastAPI:
     return app
 
 
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (the stand-in gateway of docker-compose):
+    outbox `<DATA_DIR>/sms-outbox.jsonl`, token SMS_GATEWAY_TOKEN (settings)."""
+    from educonnect.settings import get_settings
+
+    settings = get_settings()
+    return create_sms_gateway_app(settings.data_dir / "sms-outbox.jsonl", settings.sms_gateway_token)
+
+
 class SmsGatewayServer:
     """Runs the gateway with uvicorn inside the current event loop (a task).
 

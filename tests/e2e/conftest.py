@@ -1,0 +1,117 @@
+"""End-to-end stack for the tests: the Temporal dev server (in memory), a
+PostgreSQL database of its own with the demo data, the real SMTP sink, and the
+real worker and API as subprocesses (so a worker can be SIGKILLed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from educonnect import db, demo_data, search_attributes
+from educonnect.devtools.processes import (
+    Child,
+    find_temporal_binary,
+    free_port,
+    spawn,
+    terminate_async,
+    wait_for_http,
+)
+from educonnect.settings import PROJECT_ROOT
+
+E2E_DEMO_PUPILS = 60
+
+
+@dataclass
+class Stack:
+    api_url: str
+    temporal: Client
+    pool: asyncpg.Pool
+    env: dict[str, str]
+    log_dir: Path
+    worker: Child | None = None
+    workers_started: int = field(default=0)
+
+    def start_worker(self) -> Child:
+        self.workers_started += 1
+        self.worker = spawn(
+            f"worker{self.workers_started}",
+            [sys.executable, str(PROJECT_ROOT / "worker.py")],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            log_path=self.log_dir / f"worker{self.workers_started}.log",
+            echo=False,
+        )
+        return self.worker
+
+    def kill_worker(self) -> None:
+        """SIGKILL: no shutdown, no goodbye, exactly like a crashed machine."""
+        assert self.worker is not None
+        os.killpg(self.worker.pid, 9)
+        self.worker.process.wait(10)
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_url, timeout=30)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_server():
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(find_temporal_binary()),
+        search_attributes=search_attributes.ALL,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def stack(pg_server, dev_server, smtp_sink, tmp_path_factory):
+    name = f"e2e_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_server.get_uri())
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = pg_server.get_uri(name)
+    await db.migrate_url(url)
+    await demo_data.seed(url, n_pupils=E2E_DEMO_PUPILS)
+
+    api_port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=url,
+        TEMPORAL_ADDRESS=dev_server.client.service_client.config.target_host,
+        SMTP_URL=smtp_sink.url,
+        TASK_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
+        PYTHONUNBUFFERED="1",
+    )
+    log_dir = tmp_path_factory.mktemp("e2e-logs")
+    pool = await db.create_pool(url)
+    stack = Stack(f"http://127.0.0.1:{api_port}", dev_server.client, pool, env, log_dir)
+    stack.start_worker()
+    api = spawn(
+        "api",
+        [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(api_port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        log_path=log_dir / "api.log",
+        echo=False,
+    )
+    try:
+        await wait_for_http(f"{stack.api_url}/health", timeout=60, child=api)
+        yield stack
+    finally:
+        await terminate_async(api)
+        if stack.worker is not None:
+            await terminate_async(stack.worker)
+        await pool.close()
