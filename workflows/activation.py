@@ -272,3 +272,5 @@ class ActivationWorkflow:
         if self._step != ActivationStep.AWAITING_CONFIRMATION or self._clicked:
             code = self._refusal_for_step()
             raise ApplicationError(message(code), type=code)
+        if self._links_sent >= policies.ACTIVATION_MAX_LINKS:
+            raise ApplicationError(message(ErrorCode.TOO_MANY_LINKS), type=ErrorCode.TOO_MANY_LINKS)

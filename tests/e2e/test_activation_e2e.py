@@ -139,3 +139,24 @@ async def test_no_secret_in_any_workflow_history(stack):
         for digest in token_hashes:
             assert digest not in raw and digest.hex().encode() not in raw
     assert histories >= 2
+
+
+async def test_histories_replay_on_the_current_code(stack):
+    """Every history the dev server holds replays deterministically with the
+    workflow code of this commit (samples-python `replay/`)."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from workflows import ALL_WORKFLOWS
+
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayed = []
+
+    async def histories():
+        async for history in stack.temporal.list_workflows().map_histories():
+            replayed.append(history.workflow_id)
+            yield history
+
+    results = await replayer.replay_workflows(histories(), raise_on_replay_failure=False)
+    assert results.replay_failures == {}
+    assert any(wid.startswith("activation/") for wid in replayed)

@@ -176,3 +176,16 @@ async def test_second_click_is_harmless_and_new_password_works(api, db_pool, mai
     assert (await sign_in(api, family.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
     old = await sign_in(api, family.identifier, family.provisional_password)
     assert old.status_code == 401 and old.json()["code"] == "invalid_credentials"
+
+
+async def test_links_per_activation_are_capped(api, db_pool, mailbox: Mailbox):
+    family = await make_family(db_pool)
+    assert (await start_and_submit(api, family)).status_code == 200
+    for n in range(2, 11):  # the first link, then nine corrections
+        corrected = await api.post("/activation/email", json={"email": f"n{n}.{family.email}"})
+        assert corrected.status_code == 200, corrected.text
+    refused = await api.post("/activation/email", json={"email": f"n11.{family.email}"})
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_links"
+    assert mailbox.to(f"n11.{family.email}") == []
+    status = (await api.get("/activation")).json()
+    assert status["links_sent"] == 10 and status["email"] == f"n10.{family.email}"
