@@ -229,8 +229,11 @@ class ActivationWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ActivationResult(step=step, identifier=self._params.identifier, email=self._email)
 
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
-        """Wait for `condition` until `deadline`; False if the deadline passed first."""
+    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
+        """Wait for `condition` until `deadline` (None: no deadline); False if the deadline passed first."""
+        if deadline is None:
+            await workflow.wait_condition(condition)
+            return True
         remaining = deadline - workflow.now()
         if remaining <= timedelta(0):
             return condition()

@@ -6,7 +6,7 @@ the workflow `activation/<account-id>`; these routes are its steps."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Annotated
 
 import asyncpg
@@ -84,7 +84,7 @@ async def start_or_resume_activation(temporal: Client, pool: asyncpg.Pool, accou
         ActivationInput(
             account_id=account.account_id,
             identifier=account.identifier,
-            credentials_expire_at=account.provisional_expires_at or datetime.max.replace(tzinfo=timezone.utc),
+            credentials_expire_at=account.provisional_expires_at,
         ),
         id=workflow_id(account.account_id),
         task_queue=get_settings().task_queue,

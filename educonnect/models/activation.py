@@ -35,7 +35,7 @@ STEP_LABELS = {
 class ActivationInput(BaseModel):
     account_id: UUID
     identifier: str
-    credentials_expire_at: datetime
+    credentials_expire_at: datetime | None = None  # the school's credentials are valid 3 months
 
 
 class ProfileSubmission(BaseModel):
@@ -105,7 +105,7 @@ class BirthdateCheck(BaseModel):
 class BeginActivation(BaseModel):
     account_id: UUID
     process_id: str
-    email: str
+    email: str | None = None  # optional for pupils (DESIGN §3.4)
 
 
 class LinkRequest(BaseModel):

@@ -189,3 +189,16 @@ async def test_links_per_activation_are_capped(api, db_pool, mailbox: Mailbox):
     assert mailbox.to(f"n11.{family.email}") == []
     status = (await api.get("/activation")).json()
     assert status["links_sent"] == 10 and status["email"] == f"n10.{family.email}"
+
+
+async def test_activation_ends_when_the_schools_credentials_expire(api, db_pool, time_skipping_env):
+    family = await make_family(db_pool)
+    await db_pool.execute(
+        "UPDATE accounts SET provisional_expires_at = now() + interval '2 days' WHERE id = $1", family.account_id
+    )
+    assert (await sign_in(api, family.identifier, family.provisional_password)).status_code == 200
+    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    await time_skipping_env.sleep(timedelta(days=1, hours=23))
+    assert (await handle.query(ActivationWorkflow.status)).step == ActivationStep.PROFILE
+    await time_skipping_env.sleep(timedelta(hours=2))
+    assert (await handle.result()).step == ActivationStep.EXPIRED
