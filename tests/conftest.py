@@ -64,6 +64,23 @@ def smtp_sink(tmp_path_factory):
     sink.stop()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sms_gateway(tmp_path_factory):
+    """The real HTTP SMS gateway (dev gateway) on loopback; SMS_GATEWAY_URL and
+    SMS_GATEWAY_TOKEN point at it. Read what it received with
+    `tests.support.sms.SmsOutbox(sms_gateway.outbox_path)`."""
+    from educonnect.devtools.sms_gateway import SmsGatewayServer
+    from educonnect.settings import get_settings
+
+    token = f"test-sms-{uuid.uuid4().hex}"
+    gateway = await SmsGatewayServer(tmp_path_factory.mktemp("sms") / "sms-outbox.jsonl", token, port=0).start()
+    os.environ["SMS_GATEWAY_URL"] = gateway.url
+    os.environ["SMS_GATEWAY_TOKEN"] = token
+    get_settings.cache_clear()
+    yield gateway
+    await gateway.stop()
+
+
 @pytest.fixture
 def mailbox(smtp_sink):
     from tests.support.mail import Mailbox
@@ -71,9 +88,12 @@ def mailbox(smtp_sink):
     return Mailbox(smtp_sink.folder)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env():
-    """The time-skipping test server: multi-day behaviour in seconds."""
+    """The time-skipping test server: multi-day behaviour in seconds.
+
+    One per test: skipped time is global to a server, so a workflow left
+    waiting by one test would wake up (and send its reminders) in the next."""
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
@@ -114,5 +134,8 @@ async def api(time_skipping_env, db_pool, workflow_worker):
     app = create_app()
     app.state.pool = db_pool
     app.state.temporal = time_skipping_env.client
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    # A client address of this test's own: the per-IP sign-in limit never mixes tests.
+    client_address = (f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}", 123)
+    transport = httpx.ASGITransport(app=app, client=client_address)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
