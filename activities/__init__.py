@@ -6,14 +6,29 @@ from __future__ import annotations
 
 import asyncpg
 
+from activities.account_management import AccountManagementActivities
 from activities.accounts import AccountActivities
+from activities.corrections import CorrectionActivities
 from activities.email_links import EmailLinkActivities
+from activities.franceconnect import FranceConnectActivities
+from activities.merge import MergeActivities
+from activities.provisioning import ProvisioningActivities
+from activities.pupils import PupilActivities
 from activities.records import RecordActivities
+from activities.registration import RegistrationActivities
+from activities.sms_codes import SmsCodeActivities
+from activities.staff_notifications import StaffNotificationActivities
 
 
 def all_activities(pool: asyncpg.Pool) -> list:
     """Every activity the worker serves, bound to the database pool."""
     families = [RecordActivities(pool), AccountActivities(pool), EmailLinkActivities(pool)]
+    families += [SmsCodeActivities(pool), RegistrationActivities(pool)]
+    families += [PupilActivities(pool)]
+    families += [CorrectionActivities(pool), StaffNotificationActivities(pool)]
+    families += [FranceConnectActivities(pool)]
+    families += [ProvisioningActivities(pool), MergeActivities(pool)]
+    families += [AccountManagementActivities(pool)]
     return [
         getattr(family, name)
         for family in families

@@ -9,6 +9,12 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routers import activation, sign_in
+from api.routers import account, recovery
+from api.routers import franceconnect
+from api.routers import portal, pupil_activation
+from api.routers import registration
+from api.routers import assistance, staff
+from api.routers import merge, provisioning
 from educonnect import db
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
@@ -36,6 +42,18 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(sign_in.router)
     app.include_router(activation.router)
+    app.include_router(pupil_activation.router)
+    app.include_router(portal.router)
+    app.include_router(registration.router)
+    app.include_router(franceconnect.router)
+    app.include_router(assistance.router)
+    app.include_router(staff.router)
+    app.include_router(account.router)
+    app.include_router(recovery.router)
+    app.include_router(recovery.page_router)
+    app.include_router(provisioning.router)
+    app.include_router(merge.router)
+    app.include_router(merge.staff_router)
     if get_settings().dev_pages:
         from api.routers import dev
 

@@ -51,3 +51,39 @@ def require_session(scope: str):
 
 
 ActivationSession = Annotated[sessions.Session, Depends(require_session("activation"))]
+PortalSession = Annotated[sessions.Session, Depends(require_session("portal"))]
+
+
+async def require_recent_sign_in(session: PortalSession, pool: Pool) -> sessions.Session:
+    """A portal session opened less than RECENT_SIGN_IN_MAX_AGE ago (15 min):
+    sensitive changes (email, password) need a recent sign-in (DESIGN §4)."""
+    from educonnect.policies import RECENT_SIGN_IN_MAX_AGE
+
+    recent = await pool.fetchval(
+        "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1", session.id, RECENT_SIGN_IN_MAX_AGE
+    )
+    if not recent:
+        raise DomainError(ErrorCode.RECENT_SIGN_IN_REQUIRED)
+    return session
+
+
+RecentPortalSession = Annotated[sessions.Session, Depends(require_recent_sign_in)]
+
+
+async def start_portal_session(
+    response: Response, pool: asyncpg.Pool, account_id, *, replaces: str | None = None
+) -> None:
+    """Sign the person in to the portal: a new server-side session (fresh random
+    token, only its HMAC stored) and its cookie (HttpOnly, SameSite=Lax, Secure
+    when `secure_cookies`). Used by every way of signing in (password, SMS
+    registration, FranceConnect). `replaces`: the session cookie the browser
+    already had, revoked so that a sign-in never keeps an older session alive.
+    The session's creation time is the sign-in time ("recent sign-in" checks)."""
+    if replaces:
+        await sessions.revoke_session(pool, replaces)
+    token = await sessions.open_session(pool, account_id, "portal")
+    set_session_cookie(response, token, "portal")
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=get_settings().secure_cookies, samesite="lax")

@@ -436,6 +436,88 @@ class SeedReport:
     # (identifier, provisional password, French label) of a few demo accounts
     # still waiting for activation.
     credentials: list[tuple[str, str, str]] = field(default_factory=list)
+    # (login, password, French label) of the demo staff: one school administrator
+    # per demo school and one académie support (DESIGN §2).
+    staff_credentials: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# Demo staff (birthdate corrections, assistance tickets)
+
+_STAFF_SYMBOLS = "!#%+-=?@_"
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    login: str
+    display_name: str
+    role: str  # 'school_admin' | 'academie_support'
+    uai: str | None
+    academie: str
+    password: str
+    label: str
+
+
+def _staff_password(rng: random.Random, login: str, names: list[str]) -> str:
+    from educonnect.passwords import check_staff_password_policy
+
+    upper = "".join(c for c in _PROVISIONAL_LETTERS if c.isupper())
+    lower = "".join(c for c in _PROVISIONAL_LETTERS if c.islower())
+    while True:
+        chars = [rng.choice(upper) for _ in range(4)] + [rng.choice(lower) for _ in range(6)]
+        chars += [rng.choice(_PROVISIONAL_DIGITS) for _ in range(4)] + [rng.choice(_STAFF_SYMBOLS) for _ in range(2)]
+        rng.shuffle(chars)
+        password = "".join(chars)
+        if not check_staff_password_policy(password, login=login, names=names):
+            return password
+
+
+def demo_staff(data: DemoDataset) -> list[DemoStaff]:
+    """The demo staff of `data` (pure, deterministic): one school administrator
+    per school, one académie support, each with a strong demo password."""
+    rng = random.Random(f"staff/{data.seed}")
+    fake = Faker("fr_FR")
+    fake.seed_instance(f"staff/{data.seed}")
+    domain = f"ac-{_email_part(data.academie)}.example.fr"
+    staff: list[DemoStaff] = []
+    for school in data.schools:
+        first, last = fake.first_name(), fake.last_name()
+        login = f"ce.{school.uai.lower()}@{domain}"
+        staff.append(
+            DemoStaff(
+                login, f"{first} {last}", "school_admin", school.uai, data.academie,
+                _staff_password(rng, login, [first, last]),
+                f"Personnel : administrateur de l'établissement {school.name} ({school.uai})",
+            )
+        )  # fmt: skip
+    first, last = fake.first_name(), fake.last_name()
+    login = f"assistance.educonnect@{domain}"
+    staff.append(
+        DemoStaff(
+            login, f"{first} {last}", "academie_support", None, data.academie,
+            _staff_password(rng, login, [first, last]),
+            f"Personnel : assistance académique de l'académie de {data.academie}",
+        )
+    )  # fmt: skip
+    return staff
+
+
+async def _seed_staff(conn: asyncpg.Connection, data: DemoDataset) -> list[tuple[str, str, str]]:
+    """Create the demo staff accounts not there yet; their credentials."""
+    from educonnect.models.corrections import StaffRole
+    from educonnect.staff import create_staff_account
+
+    staff = demo_staff(data)
+    have = {r["login"] for r in await conn.fetch(
+        "SELECT login FROM staff_accounts WHERE login = ANY($1::text[])", [s.login for s in staff]
+    )}  # fmt: skip
+    for s in staff:
+        if s.login not in have:
+            await create_staff_account(
+                conn, login=s.login, email=s.login, display_name=s.display_name, role=StaffRole(s.role),
+                password=s.password, uai=s.uai, academie=s.academie,
+            )  # fmt: skip
+    return [(s.login, s.password, s.label) for s in staff]
 
 
 async def _insert_records(conn: asyncpg.Connection, data: DemoDataset) -> bool:
@@ -620,11 +702,12 @@ async def seed(database_url: str, *, seed: int | None = None, n_pupils: int | No
                 created_now = await _provision(pool, data, datetime.now(timezone.utc))
                 emails_sent = await _send_notifications(conn, data, created_now)
                 credentials = await _credentials(conn, data)
+                staff_credentials = await _seed_staff(conn, data)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", SEED_LOCK_ID)
     finally:
         await pool.close()
-    report = SeedReport(inserted, len(created_now), emails_sent, credentials)
+    report = SeedReport(inserted, len(created_now), emails_sent, credentials, staff_credentials)
     log.info(
         "demo seed: inserted=%s, accounts provisioned=%d, emails sent=%d",
         report.inserted,
@@ -648,6 +731,9 @@ def main() -> None:  # pragma: no cover - manual use
     print("Comptes de démonstration (identifiant / mot de passe provisoire) :")
     for identifier, password, label in report.credentials:
         print(f"  {identifier:<22} {password:<14} {label}")
+    print("Comptes du personnel (identifiant / mot de passe) :")
+    for login, password, label in report.staff_credentials:
+        print(f"  {login:<40} {password:<18} {label}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -212,3 +212,56 @@ async def hash_password_async(password: str) -> str:
 
 async def verify_password_async(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(verify_password, password_hash, password)
+
+
+# --------------------------------------------------------------------------
+# Staff passwords (DESIGN §2, §4): stronger than the families' policy.
+
+STAFF_MESSAGES: dict[str, str] = {
+    "staff_password_length": "Le mot de passe doit contenir au moins 12 caractères (128 au plus).",
+    "staff_password_lower": "Le mot de passe doit contenir au moins une lettre minuscule.",
+    "staff_password_upper": "Le mot de passe doit contenir au moins une lettre majuscule.",
+    "staff_password_digit": "Le mot de passe doit contenir au moins un chiffre.",
+    "staff_password_symbol": "Le mot de passe doit contenir au moins un caractère spécial (par exemple ! ? # @ % -).",
+    "staff_password_whitespace": "Le mot de passe ne doit pas commencer ni finir par un espace.",
+    "staff_password_login": "Le mot de passe ne doit pas contenir votre identifiant.",
+    "staff_password_name": "Le mot de passe ne doit pas contenir votre nom ni votre prénom.",
+}
+
+
+def check_staff_password_policy(
+    password: str, *, login: str | None = None, names: Iterable[str] = ()
+) -> list[PolicyViolation]:
+    """Return every rule a staff password violates (empty list: accepted).
+
+    At least 12 characters (at most 128) with a lower-case letter, an
+    upper-case letter, a digit and a symbol; neither the login (its part
+    before "@" for an email) nor the person's names inside."""
+    from educonnect.policies import STAFF_PASSWORD_MAX_LENGTH, STAFF_PASSWORD_MIN_LENGTH
+
+    def violation(code: str) -> PolicyViolation:
+        return PolicyViolation(code, STAFF_MESSAGES[code])
+
+    violations: list[PolicyViolation] = []
+    if not STAFF_PASSWORD_MIN_LENGTH <= len(password) <= STAFF_PASSWORD_MAX_LENGTH:
+        violations.append(violation("staff_password_length"))
+    if not any(c.islower() for c in password):
+        violations.append(violation("staff_password_lower"))
+    if not any(c.isupper() for c in password):
+        violations.append(violation("staff_password_upper"))
+    if not any(c in _DIGITS for c in password):
+        violations.append(violation("staff_password_digit"))
+    if not any(not c.isalnum() and not c.isspace() for c in password):
+        violations.append(violation("staff_password_symbol"))
+    if password != password.strip():
+        violations.append(violation("staff_password_whitespace"))
+
+    compact = _NOT_ALNUM.sub("", fold_text(password))
+    if login:
+        local = fold_text(login.strip()).split("@", 1)[0]
+        local_compact = _NOT_ALNUM.sub("", local)
+        if len(local_compact) >= _MIN_NAME_LETTERS and local_compact in compact:
+            violations.append(violation("staff_password_login"))
+    if any(fragment in compact for fragment in _name_fragments(names)):
+        violations.append(violation("staff_password_name"))
+    return violations

@@ -38,3 +38,46 @@ REGISTRATION_IDLE_TIMEOUT = timedelta(minutes=30)  # without moving to the next 
 # long the person has to come back once the correction is approved.
 REGISTRATION_BLOCKED_MAX_WAIT = timedelta(days=31)
 REGISTRATION_RESUME_WINDOW = timedelta(days=7)
+
+# Sign-in (DESIGN §3.5, §4, FAQ 3): progressive delays per identifier, lock
+# after 100 consecutive failures, per-IP limit (sliding window).
+SIGN_IN_FREE_FAILURES = 3  # consecutive failures before the first delay
+SIGN_IN_FIRST_DELAY = timedelta(seconds=1)  # then 2 s, 4 s, ... doubling
+SIGN_IN_MAX_DELAY = timedelta(minutes=15)
+SIGN_IN_MAX_CONSECUTIVE_FAILURES = 100  # the 100th failure locks the account
+SIGN_IN_IP_MAX_FAILURES = 30
+SIGN_IN_IP_WINDOW = timedelta(minutes=10)
+
+# Birthdate correction awaiting staff approval (DESIGN §3.7, FAQ 6).
+CORRECTION_REMINDER_AFTER = timedelta(days=2)  # staff reminded without a decision
+CORRECTION_ESCALATION_AFTER = timedelta(days=5)  # then académie support takes over
+CORRECTION_CLOSE_AFTER = timedelta(days=30)  # closed without decision, the person told
+
+# Staff accounts (DESIGN §2, §4): strong passwords, lock-out after failures.
+STAFF_PASSWORD_MIN_LENGTH = 12
+STAFF_PASSWORD_MAX_LENGTH = 128
+STAFF_SIGNIN_MAX_FAILURES = 5
+STAFF_LOCKOUT = timedelta(minutes=15)
+STAFF_SESSION_TTL = timedelta(hours=8)
+
+# FranceConnect (DESIGN §3.3, FAQ 2.3).
+FRANCECONNECT_ACR_VALUES = "eidas1"  # asked of the provider
+FRANCECONNECT_ACCEPTED_ACR = ("eidas1", "eidas2", "eidas3")  # eidas1 or a higher level
+FRANCECONNECT_LOGIN_VALIDITY = timedelta(minutes=10)  # from the redirect to the callback
+FRANCECONNECT_LINK_IDLE_TIMEOUT = timedelta(minutes=30)  # first visit, without progress
+# Blocked on the birthdate: how long the first visit waits for a correction, and
+# how long the person has to come back (through FranceConnect) once it is approved.
+FRANCECONNECT_BLOCKED_MAX_WAIT = timedelta(days=31)
+FRANCECONNECT_RESUME_WINDOW = timedelta(days=7)
+
+# Account management (DESIGN §3.6, §3.8, §3.9, §4; FAQ 4, 5, 7–11).
+RECENT_SIGN_IN_MAX_AGE = timedelta(minutes=15)  # email and password changes
+EMAIL_CHANGE_LINK_VALIDITY = timedelta(hours=72)  # from each new link
+EMAIL_CHANGE_MAX_LINKS = 10  # links per pending change (resends + other addresses)
+PASSWORD_RESET_LINK_VALIDITY = timedelta(hours=1)
+PASSWORD_RESET_SMS_VALIDITY = timedelta(minutes=30)  # code and new password, from the request
+# Lost identifier / lost password requests (sliding windows), whatever the answer.
+RECOVERY_MAX_PER_CONTACT = 5  # per email address or mobile number typed
+RECOVERY_CONTACT_WINDOW = timedelta(hours=1)
+RECOVERY_MAX_PER_IP = 30
+RECOVERY_IP_WINDOW = timedelta(hours=1)

@@ -202,7 +202,7 @@ async def send_account_notification(
 
     Returns False, sending nothing, when the email under this key was already
     sent, or when the account has no email address: such families receive a
-    printable letter instead (not implemented yet; a later issue adds it).
+    printable letter instead (`activities.provisioning`, `educonnect.letters`).
 
     The `sent_emails` row is locked while sending, so two concurrent callers
     with the same key do not both send; if sending fails the row is rolled

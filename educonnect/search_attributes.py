@@ -24,7 +24,11 @@ ACCOUNT_ID = SearchAttributeKey.for_keyword("EduAccountId")
 # The schools (UAI codes) concerned, so that staff can filter by school.
 SCHOOL_UAI = SearchAttributeKey.for_keyword_list("EduSchoolUai")
 
-ALL: list[SearchAttributeKey[Any]] = [PROCESS_STEP, ACCOUNT_ID, SCHOOL_UAI]
+# Progress of a batch process (school provisioning): rows done out of rows total.
+ROWS_DONE = SearchAttributeKey.for_int("EduRowsDone")
+ROWS_TOTAL = SearchAttributeKey.for_int("EduRowsTotal")
+
+ALL: list[SearchAttributeKey[Any]] = [PROCESS_STEP, ACCOUNT_ID, SCHOOL_UAI, ROWS_DONE, ROWS_TOTAL]
 
 # Names understood by `temporal server start-dev --search-attribute KEY=TYPE`.
 _CLI_TYPE_NAMES = {

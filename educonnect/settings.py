@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     secure_cookies: bool = False
+    # Client address for the per-IP sign-in limit (DESIGN §4). 0 (default): the
+    # TCP peer, X-Forwarded-For ignored (a client could forge it). Behind N
+    # reverse proxies that each append to X-Forwarded-For, set N: the address
+    # N-th from the right is used (without it every client looks like the proxy).
+    forwarded_for_trusted_hops: int = 0
     # Serve the dev mailbox and SMS pages (set by the development stack only).
     dev_pages: bool = Field(default=False, validation_alias="EDUCONNECT_DEV_PAGES")
 
@@ -47,6 +52,18 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
+
+    # FranceConnect (DESIGN §3.3): the OpenID Connect provider. Without a
+    # discovery URL the dev stack starts a provider on loopback.
+    franceconnect_discovery_url: str | None = None
+    franceconnect_client_id: str = "educonnect-dev"
+    franceconnect_client_secret: str = "dev-franceconnect-secret"
+    franceconnect_redirect_uri: str | None = None  # default <public_base_url>/franceconnect/callback
+    franceconnect_scopes: str = "openid profile"
+
+    @property
+    def franceconnect_callback_url(self) -> str:
+        return self.franceconnect_redirect_uri or f"{self.public_base_url.rstrip('/')}/franceconnect/callback"
 
     demo_seed: int = 2026
     demo_pupils: int = 300

@@ -1,5 +1,20 @@
 """One module per process; each reads like the process it models."""
 
 from workflows.activation import ActivationWorkflow
+from workflows.email_change import EmailChangeWorkflow
+from workflows.identifier_recovery import IdentifierRecoveryWorkflow
+from workflows.password_change import PasswordChangeWorkflow
+from workflows.password_reset import PasswordResetWorkflow
+from workflows.franceconnect_link import FranceConnectLinkWorkflow
+from workflows.birthdate_correction import BirthdateCorrectionWorkflow
+from workflows.sms_registration import SmsRegistrationWorkflow
+from workflows.pupil_activation import PupilActivationWorkflow
+from workflows.provisioning import ProvisioningWorkflow
+from workflows.account_merge import AccountMergeWorkflow
 
-ALL_WORKFLOWS = [ActivationWorkflow]
+ALL_WORKFLOWS = [ActivationWorkflow, SmsRegistrationWorkflow]
+ALL_WORKFLOWS += [PupilActivationWorkflow]
+ALL_WORKFLOWS += [BirthdateCorrectionWorkflow]
+ALL_WORKFLOWS += [FranceConnectLinkWorkflow]
+ALL_WORKFLOWS += [ProvisioningWorkflow, AccountMergeWorkflow]
+ALL_WORKFLOWS += [EmailChangeWorkflow, PasswordChangeWorkflow, PasswordResetWorkflow, IdentifierRecoveryWorkflow]

@@ -1,23 +1,41 @@
-"""Sign-in with an identifier and a password ("Se connecter", FAQ 3).
+"""Sign-in with an identifier and a password ("Se connecter", FAQ 3), and
+sign-out.
 
-With the school-issued provisional password, sign-in starts (or resumes) the
-activation process and opens an activation-only session."""
+- With the account's own password: a portal session (server-side, revocable;
+  cookie HttpOnly, SameSite=Lax, Secure in production). An account whose email
+  is not validated is asked to check or correct it (FAQ 7): the answer carries
+  `email_validation_required` and `next: "/account/email"`.
+- With the school-issued provisional password: the activation process starts
+  or resumes (`activation/<id>` for a guardian, `pupil-activation/<id>` for a
+  pupil) under an activation-only session.
+
+Every attempt passes the limits of `educonnect.sign_in_limits` (progressive
+delays, lock after 100 consecutive failures, per-IP limit); refusals are the
+same, in content and time, whether or not the identifier exists.
+"""
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Pool, Temporal, set_session_cookie
-from api.errors import ErrorBody
+from api.deps import Pool, Temporal, clear_session_cookie, set_session_cookie, start_portal_session
+from api.errors import ErrorBody, error_response
 from api.routers.activation import ActivationView, start_or_resume_activation
+from api.routers.portal import EMAIL_PATH, email_validation_message
+from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
 from educonnect import sessions
-from educonnect.credentials import check_credentials
-from educonnect.errors import DomainError, ErrorCode
+from educonnect.account_management import take_notices
+from educonnect.settings import get_settings
+from educonnect.sign_in_limits import SignInRefused, check_credentials_limited, client_ip
 
 router = APIRouter(tags=["Connexion"])
+
+SessionCookie = Annotated[str | None, Cookie(alias="educonnect_session", include_in_schema=False)]
 
 
 class SignInRequest(BaseModel):
@@ -34,35 +52,103 @@ class SignInResponse(BaseModel):
     status: SignInStatus
     identifier: str
     message: str
-    activation: ActivationView | None = None
+    # Where the client goes next: "/portal", "/account/email" (address to
+    # check, FAQ 7), "/activation" or "/pupil-activation".
+    next: str
+    email_validation_required: bool = False
+    email_validation_message: str | None = None
+    activation: ActivationView | None = None  # a guardian's activation
+    pupil_activation: PupilActivationView | None = None  # a pupil's activation
+    # What happened since the last sign-in (e.g. an email change that expired), shown once.
+    notices: list[str] = []
+
+
+class SignedOut(BaseModel):
+    message: str
+
+
+def request_client_ip(request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
 
 
 @router.post(
     "/sign-in",
     summary="Se connecter avec un identifiant et un mot de passe",
     response_model=SignInResponse,
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        423: {"model": ErrorBody, "description": "Compte bloqué (100 échecs consécutifs)"},
+        429: {"model": ErrorBody, "description": "Trop d'essais : en-tête Retry-After"},
+    },
 )
-async def sign_in(body: SignInRequest, response: Response, pool: Pool, temporal: Temporal) -> SignInResponse:
-    account = await check_credentials(pool, body.identifier, body.password)
+async def sign_in(
+    body: SignInRequest,
+    request: Request,
+    response: Response,
+    pool: Pool,
+    temporal: Temporal,
+    educonnect_session: SessionCookie = None,
+):
+    try:
+        account = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
+    except SignInRefused as refused:
+        refusal = error_response(refused.code, refused.details, refused.message)
+        if refused.retry_after is not None:
+            refusal.headers["Retry-After"] = str(math.ceil(refused.retry_after.total_seconds()))
+        return refusal
+
     if not account.provisional:
-        token = await sessions.open_session(pool, account.account_id, "portal")
-        set_session_cookie(response, token, "portal")
+        await start_portal_session(response, pool, account.account_id, replaces=educonnect_session)
+        row = await pool.fetchrow(
+            "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1", account.account_id
+        )
+        to_validate = email_validation_message(account.kind, row["email"], row["verified"])
         return SignInResponse(
-            status=SignInStatus.SIGNED_IN, identifier=account.identifier, message="Vous êtes connecté."
+            status=SignInStatus.SIGNED_IN,
+            identifier=account.identifier,
+            message="Vous êtes connecté.",
+            next=EMAIL_PATH if to_validate else "/portal",
+            email_validation_required=to_validate is not None,
+            email_validation_message=to_validate,
+            notices=await take_notices(pool, account.account_id),
         )
-    if account.kind != "guardian":
-        # Pupil activation is its own process (DESIGN §3.4), not built yet.
-        raise DomainError(
-            ErrorCode.ACCOUNT_UNAVAILABLE,
-            message="L'activation des comptes élèves n'est pas encore ouverte. Réessayez plus tard.",
+
+    if educonnect_session:
+        await sessions.revoke_session(pool, educonnect_session)
+    if account.kind == "guardian":
+        view = await start_or_resume_activation(temporal, pool, account)
+        result = SignInResponse(
+            status=SignInStatus.ACTIVATION_REQUIRED,
+            identifier=account.identifier,
+            message=(
+                "Pour accéder à vos services, activez votre compte : "
+                "« Gérer mon compte » puis « Activer votre compte »."
+            ),
+            next="/activation",
+            activation=view,
         )
-    view = await start_or_resume_activation(temporal, pool, account)
+    else:
+        pupil_view = await start_or_resume_pupil_activation(temporal, pool, account)
+        result = SignInResponse(
+            status=SignInStatus.ACTIVATION_REQUIRED,
+            identifier=account.identifier,
+            message=(
+                "Pour accéder à vos services, activez votre compte élève : choisissez un mot de passe, "
+                "indiquez votre date de naissance et, si vous le souhaitez, une adresse électronique."
+            ),
+            next="/pupil-activation",
+            pupil_activation=pupil_view,
+        )
     token = await sessions.open_session(pool, account.account_id, "activation")
     set_session_cookie(response, token, "activation")
-    return SignInResponse(
-        status=SignInStatus.ACTIVATION_REQUIRED,
-        identifier=account.identifier,
-        message="Pour accéder à vos services, activez votre compte : « Gérer mon compte » puis « Activer votre compte ».",
-        activation=view,
-    )
+    return result
+
+
+@router.post("/sign-out", summary="Se déconnecter (la session est révoquée)", response_model=SignedOut)
+async def sign_out(response: Response, pool: Pool, educonnect_session: SessionCookie = None) -> SignedOut:
+    if educonnect_session:
+        await sessions.revoke_session(pool, educonnect_session)
+    clear_session_cookie(response)
+    return SignedOut(message="Vous êtes déconnecté.")

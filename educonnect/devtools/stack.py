@@ -5,8 +5,9 @@
 Starts, in order, each embedded part not replaced by its environment variable
 (DESIGN §1): PostgreSQL (pgserver; DATABASE_URL), the Temporal dev server with
 the search attributes (TEMPORAL_ADDRESS), the SMTP sink (SMTP_URL), the SMS
-gateway (SMS_GATEWAY_URL); then the demo data, the worker and the API with the
-dev pages. Everything keeps its data under the data folder (DATA_DIR, default
+gateway (SMS_GATEWAY_URL); then the demo data, the FranceConnect stand-in
+(oidc-provider-mock with demo identities; FRANCECONNECT_DISCOVERY_URL), the
+worker and the API with the dev pages. Everything keeps its data under the data folder (DATA_DIR, default
 `<project>/.data`), so starting again carries on where it stopped.
 
 Ctrl-C or SIGTERM stops everything in reverse order. If a child process dies,
@@ -42,6 +43,7 @@ TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 SMTP_HOST, SMTP_PORT = "127.0.0.1", 1025
 SMS_HOST, SMS_PORT = "127.0.0.1", 8025
+OIDC_HOST, OIDC_PORT = "127.0.0.1", 8040  # FranceConnect stand-in (oidc-provider-mock)
 DATABASE_NAME = "educonnect"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -88,6 +90,8 @@ class Stack:
     temporal_address: str = ""
     smtp_url: str = ""
     sms_gateway_url: str = ""
+    franceconnect_discovery_url: str = ""
+    franceconnect_identities: list[Any] = field(default_factory=list)
     credentials: list[tuple[str, str, str]] = field(default_factory=list)
     children: list[Child] = field(default_factory=list)
     _cleanups: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
@@ -115,6 +119,7 @@ class Stack:
         await self._start_smtp_sink()
         await self._start_sms_gateway()
         await self._seed_demo_data()
+        await self._start_oidc_provider()
         await self._start_worker()
         await self._start_api()
 
@@ -128,6 +133,8 @@ class Stack:
             _require_free(SMTP_HOST, SMTP_PORT, "the SMTP sink", "SMTP_URL")
         if not _from_env(s, "sms_gateway_url"):
             _require_free(SMS_HOST, SMS_PORT, "the SMS gateway", "SMS_GATEWAY_URL")
+        if not _from_env(s, "franceconnect_discovery_url"):
+            _require_free(OIDC_HOST, OIDC_PORT, "the FranceConnect provider", "FRANCECONNECT_DISCOVERY_URL")
         _require_free(s.api_host, s.api_port, "the API", "API_PORT")
 
     async def _start_postgres(self) -> None:
@@ -226,6 +233,27 @@ class Stack:
         self.sms_gateway_url = gateway.url
         _ok(f"SMS gateway listening on {self.sms_gateway_url}")
 
+    async def _start_oidc_provider(self) -> None:
+        """FranceConnect stand-in: oidc-provider-mock on loopback, with one
+        identity per demo guardian (`oidc_provider.demo_identities`)."""
+        if _from_env(self.settings, "franceconnect_discovery_url"):
+            self.franceconnect_discovery_url = str(self.settings.franceconnect_discovery_url)
+            _ok("FranceConnect: using FRANCECONNECT_DISCOVERY_URL")
+            return
+        from educonnect import db
+        from educonnect.devtools.oidc_provider import MockProvider, demo_identities
+
+        pool = await db.create_pool(self.database_url)
+        try:
+            self.franceconnect_identities = await demo_identities(pool)
+        finally:
+            await pool.close()
+        provider = MockProvider(self.franceconnect_identities, OIDC_HOST, OIDC_PORT)
+        await asyncio.to_thread(provider.start)
+        self._on_stop("FranceConnect provider", lambda: asyncio.to_thread(provider.stop))
+        self.franceconnect_discovery_url = provider.discovery_url
+        _ok(f"FranceConnect provider (oidc-provider-mock) listening on {provider.url}")
+
     async def _seed_demo_data(self) -> None:
         try:
             from educonnect import demo_data  # type: ignore[attr-defined]
@@ -235,6 +263,8 @@ class Stack:
         _step("Demo data: seeding")
         result = await demo_data.seed(self.database_url)
         self.credentials = [tuple(c) for c in getattr(result, "credentials", []) or []]  # type: ignore[misc]
+        # Demo staff (school administrators, académie support) for corrections and tickets.
+        self.credentials += [tuple(c) for c in getattr(result, "staff_credentials", []) or []]  # type: ignore[misc]
         _ok(f"Demo data ready ({len(self.credentials)} demo accounts)")
 
     def _child_env(self, **extra: str) -> dict[str, str]:
@@ -247,6 +277,7 @@ class Stack:
             SMTP_URL=self.smtp_url,
             SMS_GATEWAY_URL=self.sms_gateway_url,
             SMS_GATEWAY_TOKEN=self.settings.sms_gateway_token,
+            FRANCECONNECT_DISCOVERY_URL=self.franceconnect_discovery_url,
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)
@@ -305,15 +336,24 @@ class Stack:
         urls.add_row("Temporal", self.temporal_address)
         urls.add_row("SMTP", _redact(self.smtp_url))
         urls.add_row("SMS gateway", self.sms_gateway_url)
+        urls.add_row("FranceConnect", self.franceconnect_discovery_url)
         urls.add_row("Logs", str(self.data_dir / "logs"))
         console.print(Panel(urls, title="EduConnect is running", border_style="green", expand=False))
         if self.credentials:
             table = Table(title="Demo accounts", show_lines=False)
             table.add_column("Identifier", style="bold")
-            table.add_column("Provisional password")
+            table.add_column("Password (provisional for families)")
             table.add_column("Who")
             for identifier, password, label in self.credentials:
                 table.add_row(str(identifier), str(password), str(label))
+            console.print(table)
+        if self.franceconnect_identities:
+            table = Table(title="FranceConnect demo identities (GET /franceconnect/login, then pick the sub)")
+            table.add_column("sub", style="bold")
+            table.add_column("Guardian")
+            table.add_column("First visit: mobile on file, a child's birthdate")
+            for identity in self.franceconnect_identities:
+                table.add_row(identity.sub, f"{identity.given_name} {identity.family_name}", identity.label)
             console.print(table)
         console.print("Press [bold]Ctrl-C[/bold] to stop everything (data is kept).")
 

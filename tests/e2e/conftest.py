@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -75,8 +76,18 @@ async def dev_server():
     await env.shutdown()
 
 
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """The stack's FranceConnect: oidc-provider-mock on loopback (identities
+    added by the tests with `set_identity`)."""
+    from educonnect.devtools.oidc_provider import MockProvider
+
+    with MockProvider() as provider:
+        yield provider
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(pg_server, dev_server, smtp_sink, tmp_path_factory):
+async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tmp_path_factory):
     name = f"e2e_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(pg_server.get_uri())
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -94,6 +105,9 @@ async def stack(pg_server, dev_server, smtp_sink, tmp_path_factory):
         TASK_QUEUE=f"e2e-{uuid.uuid4().hex[:8]}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         PYTHONUNBUFFERED="1",
+        SMS_GATEWAY_URL=sms_gateway.url,
+        SMS_GATEWAY_TOKEN=os.environ["SMS_GATEWAY_TOKEN"],
+        FRANCECONNECT_DISCOVERY_URL=oidc_provider.discovery_url,
     )
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     pool = await db.create_pool(url)

@@ -1,0 +1,534 @@
+"""« Gérer mon compte » (DESIGN §3.8, §3.9; FAQ 7–11): the account resource,
+the email change (workflow `email-change/<account-id>`) and the password change
+(workflow `password-change/<uuid>`).
+
+`/account/email` is where sign-in sends an account whose address is not
+validated (FAQ 7): validating the current address as it is, or a corrected one,
+is the same process as a change. Changes need a recent sign-in (≤ 15 min)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from fastapi import APIRouter, Form, Query, Request
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import pages
+from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
+from api.errors import ErrorBody, update_failure_code
+from educonnect.account_management import check_new_password, normalized_email, password_context
+from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
+from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.models.email_change import (
+    CancelEmailChange,
+    EmailChangeInput,
+    EmailChangeRequest,
+    EmailChangeResult,
+    EmailChangeStatus,
+    EmailChangeStep,
+    ResendValidation,
+    ValidationLinkClicked,
+)
+from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
+from educonnect.passwords import hash_password_async
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.settings import get_settings
+from educonnect.sign_in_limits import check_credentials_limited, client_ip
+from educonnect.tokens import token_hash
+from workflows import email_change, password_change
+from workflows.email_change import EmailChangeWorkflow
+from workflows.password_change import PasswordChangeWorkflow
+
+router = APIRouter(prefix="/account", tags=["Gérer mon compte"])
+
+PARIS = ZoneInfo("Europe/Paris")
+UPDATE_TIMEOUT_S = 20
+CLICK_RESULT_TIMEOUT_S = 10
+EMAIL_CHANGE_PURPOSE = "email_change"
+
+
+# --- views ---------------------------------------------------------------------------
+
+
+class Action(BaseModel):
+    action: str
+    label: str
+    method: str
+    href: str
+
+
+class EmailChangeView(BaseModel):
+    """A pending change (FAQ 8): where the link went, until when, and when a
+    new email can be asked for."""
+
+    email: str
+    first_validation: bool
+    last_link_sent_at: datetime | None = None
+    expires_at: datetime | None = None
+    resend_available_at: datetime | None = None
+    links_left: int
+    message: str
+
+
+class EmailView(BaseModel):
+    email: str | None
+    email_verified: bool
+    email_validation_required: bool
+    pending_email_change: EmailChangeView | None = None
+    message: str
+    actions: list[Action]
+
+
+class AccountView(EmailView):
+    identifier: str
+    kind: str
+    first_name: str
+    last_name: str
+    mobile: str | None
+    mobile_verified: bool
+
+
+class EmailChangeBody(BaseModel):
+    email: str = Field(min_length=1, max_length=254, description="Nouvelle adresse électronique")
+    email_confirmation: str = Field(min_length=1, max_length=254, description="La même adresse, une seconde fois")
+
+
+class PasswordChangeBody(BaseModel):
+    current_password: str = Field(min_length=1, max_length=128, description="Le mot de passe de votre connexion")
+    new_password: str = Field(max_length=128, description="Nouveau mot de passe")
+    new_password_confirmation: str = Field(max_length=128)
+
+
+class PasswordChanged(BaseModel):
+    message: str
+    sessions_ended: int
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(PARIS)
+    return f"{local:%d/%m/%Y} à {local:%H:%M}"
+
+
+def _change_view(status: EmailChangeStatus) -> EmailChangeView:
+    assert status.email is not None
+    where = "Cherchez un courriel de l'expéditeur « Administrateur des services en ligne »"
+    if status.first_validation:
+        where += f" dont l'objet est « {FIRST_VALIDATION_SUBJECT} »"
+    until = f" (valable jusqu'au {_when(status.expires_at)})" if status.expires_at else ""
+    message = (
+        f"Une demande de modification de votre adresse électronique est en cours : pour valider l'adresse "
+        f"{status.email}, cliquez sur le lien du courriel qui lui a été envoyé{until}. "
+        f"Vous ne le trouvez pas ? {where}, y compris dans les courriers indésirables, "
+        "cliquez sur « Renvoyez un email de validation » ou saisissez à nouveau votre adresse."
+    )
+    return EmailChangeView(
+        email=status.email,
+        first_validation=status.first_validation,
+        last_link_sent_at=status.last_link_sent_at,
+        expires_at=status.expires_at,
+        resend_available_at=status.resend_available_at,
+        links_left=status.links_left,
+        message=message,
+    )
+
+
+def _actions(pending: EmailChangeStatus | None) -> list[Action]:
+    if pending is None:
+        return [
+            Action(action="change_email", label="Modifier mon adresse mail", method="POST", href="/account/email"),
+            Action(action="change_password", label="Modifier mon mot de passe", method="POST", href="/account/password"),
+        ]
+    actions = []
+    if pending.links_left > 0:
+        actions.append(
+            Action(action="resend", label="Renvoyez un email de validation", method="POST", href="/account/email/resend")
+        )
+        actions.append(
+            Action(action="change_email", label="Saisir une autre adresse", method="POST", href="/account/email")
+        )
+    actions.append(Action(action="cancel", label="Annuler la demande", method="POST", href="/account/email/cancel"))
+    actions.append(
+        Action(action="change_password", label="Modifier mon mot de passe", method="POST", href="/account/password")
+    )
+    return actions
+
+
+def _email_message(email: str | None, verified: bool, pending: EmailChangeStatus | None) -> str:
+    if pending is not None:
+        return _change_view(pending).message
+    if verified:
+        return f"Votre adresse électronique validée est {email}. Pour la modifier, saisissez la nouvelle adresse deux fois."
+    if email:
+        return (
+            f"Votre adresse électronique {email} n'a pas encore été validée. Vérifiez-la : si elle est juste, "
+            "saisissez-la deux fois et un courriel de confirmation vous sera envoyé à cette adresse ; sinon, "
+            "saisissez la bonne adresse deux fois, un courriel sera envoyé à la nouvelle adresse pour confirmation."
+        )
+    return (
+        "Aucune adresse électronique n'est associée à votre compte. Saisissez votre adresse deux fois : "
+        "un courriel de confirmation vous sera envoyé."
+    )
+
+
+async def _account_row(pool: asyncpg.Pool, account_id: uuid.UUID) -> asyncpg.Record:
+    row = await pool.fetchrow(
+        """
+        SELECT a.identifier, a.kind, a.state, a.email, a.email_verified_at IS NOT NULL AS email_verified,
+               a.mobile, a.mobile_verified_at IS NOT NULL AS mobile_verified,
+               coalesce(g.first_name, p.first_name) AS first_name, coalesce(g.last_name, p.last_name) AS last_name
+        FROM accounts a
+        LEFT JOIN guardians g ON g.id = a.guardian_id
+        LEFT JOIN pupils p ON p.id = a.pupil_id
+        WHERE a.id = $1
+        """,
+        account_id,
+    )
+    if row is None or row["state"] != "active":
+        raise DomainError(ErrorCode.SESSION_REQUIRED)
+    return row
+
+
+def _email_view(row: asyncpg.Record, pending: EmailChangeStatus | None) -> EmailView:
+    needs_validation = not row["email_verified"] and not (row["kind"] == "pupil" and not row["email"])
+    return EmailView(
+        email=row["email"],
+        email_verified=row["email_verified"],
+        email_validation_required=needs_validation and pending is None,
+        pending_email_change=_change_view(pending) if pending is not None else None,
+        message=_email_message(row["email"], row["email_verified"], pending),
+        actions=_actions(pending),
+    )
+
+
+# --- the email-change workflow ----------------------------------------------------------
+
+
+def _change_handle(temporal: Client, account_id: uuid.UUID):
+    return temporal.get_workflow_handle_for(EmailChangeWorkflow.run, email_change.workflow_id(account_id))
+
+
+async def pending_email_change(temporal: Client, account_id: uuid.UUID) -> EmailChangeStatus | None:
+    """The running change of the account, if a link is waiting to be clicked."""
+    handle = _change_handle(temporal, account_id)
+    try:
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        status = await handle.query(EmailChangeWorkflow.status)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            return None
+        raise
+    return status if status.step == EmailChangeStep.AWAITING_VALIDATION else None
+
+
+async def _update(call) -> object:
+    try:
+        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # no change running (or it just ended)
+            raise DomainError(ErrorCode.EMAIL_CHANGE_NOT_FOUND) from None
+        raise
+
+
+async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: str, email: str) -> EmailChangeStatus:
+    """Start the account's change with this address, or give the running one
+    this address (update-with-start: one pending change per account)."""
+    for attempt in range(4):
+        start = WithStartWorkflowOperation(
+            EmailChangeWorkflow.run,
+            EmailChangeInput(account_id=account_id, identifier=identifier),
+            id=email_change.workflow_id(account_id),
+            task_queue=get_settings().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PROCESS_STEP, EmailChangeStep.AWAITING_REQUEST.value),
+                    SearchAttributePair(ACCOUNT_ID, str(account_id)),
+                ]
+            ),
+            static_summary=email_change.summary(identifier),
+        )
+        try:
+            return await asyncio.wait_for(
+                temporal.execute_update_with_start_workflow(
+                    EmailChangeWorkflow.request_change, EmailChangeRequest(email=email), start_workflow_operation=start
+                ),
+                UPDATE_TIMEOUT_S,
+            )
+        except asyncio.TimeoutError:
+            raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+        except WorkflowUpdateFailedError as err:
+            # The previous change is just ending (clicked, expired, cancelled):
+            # once it has closed, the same call starts a new one.
+            if update_failure_code(err) != ErrorCode.EMAIL_CHANGE_ENDED or attempt == 3:
+                raise
+        await asyncio.sleep(0.2 * (attempt + 1))
+    raise DomainError(ErrorCode.SERVICE_UNAVAILABLE)
+
+
+# --- routes: the account ------------------------------------------------------------------
+
+
+@router.get("", summary="Mon compte : adresse électronique, demande en cours, actions", response_model=AccountView)
+async def account(session: PortalSession, pool: Pool, temporal: Temporal) -> AccountView:
+    row = await _account_row(pool, session.account_id)
+    pending = await pending_email_change(temporal, session.account_id)
+    return AccountView(
+        **_email_view(row, pending).model_dump(),
+        identifier=row["identifier"],
+        kind=row["kind"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        mobile=row["mobile"],
+        mobile_verified=row["mobile_verified"],
+    )
+
+
+@router.get(
+    "/email",
+    summary="Mon adresse électronique : la vérifier, la modifier, ou suivre la demande en cours (FAQ 7, 8, 11)",
+    response_model=EmailView,
+    responses={401: {"model": ErrorBody}},
+)
+async def email_page(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    row = await _account_row(pool, session.account_id)
+    return _email_view(row, await pending_email_change(temporal, session.account_id))
+
+
+@router.post(
+    "/email",
+    summary="Modifier mon adresse mail : la nouvelle adresse, deux fois (un lien de validation lui est envoyé)",
+    response_model=EmailView,
+    responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def change_email(body: EmailChangeBody, session: RecentPortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    email = normalized_email(body.email)
+    confirmation = normalized_email(body.email_confirmation, field="email_confirmation")
+    if email.lower() != confirmation.lower():
+        raise DomainError(ErrorCode.EMAIL_MISMATCH, [{"field": "email_confirmation"}])
+    row = await _account_row(pool, session.account_id)
+    if row["email_verified"] and row["email"] and row["email"].lower() == email.lower():
+        raise DomainError(ErrorCode.EMAIL_UNCHANGED, [{"field": "email"}])
+    status = await _request_change(temporal, session.account_id, row["identifier"], email)
+    view = _email_view(row, status)
+    told_old = row["email_verified"] and row["email"]
+    view.message = (
+        f"Votre demande est enregistrée. Deux courriels ont été envoyés : l'un à votre ancienne adresse "
+        f"{row['email']} pour l'informer de la modification, l'autre à {email} : validez cette adresse en "
+        "cliquant sur le lien qu'il contient."
+        if told_old
+        else f"Un courriel de confirmation a été envoyé à {email} : validez cette adresse en cliquant sur le lien "
+        "qu'il contient."
+    )
+    return view
+
+
+@router.post(
+    "/email/resend",
+    summary="Renvoyez un email de validation (l'ancien lien ne fonctionne plus)",
+    response_model=EmailView,
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def resend_validation(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    row = await _account_row(pool, session.account_id)
+    status = await _update(
+        _change_handle(temporal, session.account_id).execute_update(
+            EmailChangeWorkflow.resend_link, ResendValidation()
+        )
+    )
+    view = _email_view(row, status)
+    view.message = (
+        f"Un nouvel email de validation a été envoyé à {status.email}. Les liens envoyés précédemment "
+        "ne fonctionnent plus."
+    )
+    return view
+
+
+@router.post(
+    "/email/cancel",
+    summary="Annuler la demande de modification d'adresse en cours",
+    response_model=EmailView,
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+async def cancel_change(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    await _update(
+        _change_handle(temporal, session.account_id).execute_update(EmailChangeWorkflow.cancel, CancelEmailChange())
+    )
+    row = await _account_row(pool, session.account_id)
+    view = _email_view(row, None)
+    view.message = "La demande de modification d'adresse est annulée : l'adresse de votre compte n'a pas changé."
+    return view
+
+
+# --- the validation link ------------------------------------------------------------------
+
+
+class LinkRefused(Exception):
+    def __init__(self, code: ErrorCode, status_code: int, text: str | None = None):
+        self.code, self.status_code, self.text = code, status_code, text or MESSAGES[code]
+
+    def page(self, title: str = "Lien inutilisable"):
+        return pages.page(title, self.text, status_code=self.status_code)
+
+
+async def live_link(pool: asyncpg.Pool, token: str, purpose: str, texts: dict[ErrorCode, str]) -> asyncpg.Record:
+    """The link of this token and purpose if it can still be used; otherwise
+    `LinkRefused` with the French text of `texts` (or the generic message)."""
+    link = await pool.fetchrow(
+        "SELECT id, account_id, process_id, email, used_at, revoked_at, expires_at <= now() AS expired "
+        "FROM email_links WHERE token_hash = $1 AND purpose = $2",
+        token_hash(token),
+        purpose,
+    )
+    if link is None:
+        raise LinkRefused(ErrorCode.LINK_INVALID, 404, texts.get(ErrorCode.LINK_INVALID))
+    if link["used_at"] is not None:
+        raise LinkRefused(ErrorCode.LINK_ALREADY_USED, 200, texts.get(ErrorCode.LINK_ALREADY_USED))
+    if link["revoked_at"] is not None:
+        raise LinkRefused(ErrorCode.LINK_REPLACED, 410, texts.get(ErrorCode.LINK_REPLACED))
+    if link["expired"]:
+        raise LinkRefused(ErrorCode.LINK_EXPIRED, 410, texts.get(ErrorCode.LINK_EXPIRED))
+    return link
+
+
+VALIDATION_LINK_TEXTS = {
+    ErrorCode.LINK_ALREADY_USED: "Ce lien a déjà été utilisé : l'adresse électronique est validée.",
+    ErrorCode.LINK_EXPIRED: (
+        "Ce lien n'est plus valable (la demande a expiré ou a été annulée) : l'adresse de votre compte n'a pas "
+        "été modifiée. Connectez-vous pour refaire la demande dans « Gérer mon compte »."
+    ),
+}
+
+Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
+
+
+@router.get(
+    "/email/validation", summary="Page ouverte depuis le lien de validation de l'adresse", response_class=pages.HTMLResponse
+)
+async def validation_page(jeton: Token, pool: Pool):
+    # Opening the page changes nothing (mail scanners open links too): the button does.
+    try:
+        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_TEXTS)
+    except LinkRefused as refused:
+        return refused.page()
+    return pages.page(
+        "Valider votre adresse électronique",
+        f"Cliquez sur le bouton pour valider l'adresse {link['email']} pour votre compte EduConnect.",
+        extra_html=pages.form_button("/account/email/validation", {"jeton": jeton}, "Valider cette adresse"),
+    )
+
+
+@router.post("/email/validation", summary="Valider l'adresse électronique", response_class=pages.HTMLResponse)
+async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal):
+    try:
+        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_TEXTS)
+    except LinkRefused as refused:
+        return refused.page()
+    handle = temporal.get_workflow_handle_for(EmailChangeWorkflow.run, link["process_id"])
+    try:
+        await handle.signal(EmailChangeWorkflow.link_clicked, ValidationLinkClicked(link_id=link["id"]))
+        result: EmailChangeResult = await asyncio.wait_for(handle.result(), CLICK_RESULT_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return pages.page(
+            "Validation en cours",
+            "Votre validation est bien reçue ; la modification de votre adresse se termine. "
+            "Elle apparaîtra dans « Gérer mon compte » dans quelques instants.",
+            status_code=202,
+        )
+    except (RPCError, WorkflowFailureError):
+        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, VALIDATION_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
+    if result.step != EmailChangeStep.VALIDATED:
+        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, VALIDATION_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
+    return pages.page(
+        "Adresse validée",
+        f"L'adresse {link['email']} est validée : c'est désormais l'adresse électronique de votre compte EduConnect.",
+    )
+
+
+# --- routes: the password -------------------------------------------------------------------
+
+
+def _client_ip(request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
+
+
+@router.post(
+    "/password",
+    summary="Modifier mon mot de passe : actuel, nouveau, confirmation (les autres sessions se terminent)",
+    response_model=PasswordChanged,
+    responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def change_password(
+    body: PasswordChangeBody, request: Request, session: RecentPortalSession, pool: Pool, temporal: Temporal
+) -> PasswordChanged:
+    row = await _account_row(pool, session.account_id)
+    try:  # behind the sign-in limits: a stolen session cannot guess at will
+        await check_credentials_limited(pool, row["identifier"], body.current_password, _client_ip(request))
+    except DomainError as refused:
+        if refused.code == ErrorCode.INVALID_CREDENTIALS:
+            raise DomainError(ErrorCode.CURRENT_PASSWORD_INCORRECT, [{"field": "current_password"}]) from None
+        raise
+    check_new_password(
+        body.new_password,
+        body.new_password_confirmation,
+        await password_context(pool, session.account_id),
+        field="new_password",
+    )
+    if body.new_password == body.current_password:
+        raise DomainError(ErrorCode.PASSWORD_UNCHANGED, [{"field": "new_password"}])
+
+    # The password never enters Temporal: its hash waits here for the workflow.
+    process_id = password_change.workflow_id(uuid.uuid4())
+    await pool.execute(
+        "INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)",
+        session.account_id,
+        process_id,
+        await hash_password_async(body.new_password),
+    )
+    start = WithStartWorkflowOperation(
+        PasswordChangeWorkflow.run,
+        PasswordChangeInput(account_id=session.account_id, identifier=row["identifier"], keep_session_id=session.id),
+        id=process_id,
+        task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(PROCESS_STEP, PasswordChangeStep.APPLYING.value),
+                SearchAttributePair(ACCOUNT_ID, str(session.account_id)),
+            ]
+        ),
+        static_summary=password_change.summary(row["identifier"]),
+    )
+    try:
+        applied = await asyncio.wait_for(
+            temporal.execute_update_with_start_workflow(
+                PasswordChangeWorkflow.applied, WaitApplied(), start_workflow_operation=start
+            ),
+            UPDATE_TIMEOUT_S,
+        )
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    ended = applied.sessions_ended
+    others = (
+        f" Vos autres connexions ouvertes ({ended}) ont été fermées." if ended else ""
+    )
+    return PasswordChanged(
+        message=(
+            "Votre mot de passe est modifié : il vous sera demandé à votre prochaine connexion." + others
+            + " Un message de confirmation vous a été envoyé."
+        ),
+        sessions_ended=ended,
+    )

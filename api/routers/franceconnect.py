@@ -1,0 +1,417 @@
+"""S'identifier avec FranceConnect (DESIGN §3.3, FAQ 2.3).
+
+`GET /franceconnect/login` sends the browser to the provider; the provider
+sends it back to `GET /franceconnect/callback`, where the answer is checked
+(`educonnect.franceconnect`). A FranceConnect identity already linked to an
+account signs in directly. Otherwise the first visit starts (workflow
+`franceconnect-link/<uuid>`, bound to this browser by a cookie) and these
+routes are its steps: mobile, SMS code, a child's birthdate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import asyncpg
+import phonenumbers
+from fastapi import APIRouter, Cookie, Query, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.sms_codes import store_code_submission
+from api.deps import Pool, Temporal, start_portal_session
+from api.errors import ErrorBody
+from educonnect import policies
+from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.franceconnect import relying_party, remember_identity
+from educonnect.models.franceconnect import (
+    BirthdateSubmission,
+    LinkInput,
+    LinkStatus,
+    LinkStep,
+    MobileSubmission,
+    PersonReturned,
+)
+from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.search_attributes import PROCESS_STEP
+from educonnect.settings import get_settings
+from educonnect.tokens import token_hash
+from workflows.franceconnect_link import FranceConnectLinkWorkflow, summary, workflow_id
+
+router = APIRouter(prefix="/franceconnect", tags=["FranceConnect"])
+
+LOGIN_COOKIE = "educonnect_fc_login"  # this browser's pending authorization request
+LINK_COOKIE = "educonnect_fc_link"  # this browser's first-visit process
+COOKIE_PATH = "/franceconnect"
+ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
+UPDATE_TIMEOUT_S = 20
+
+STEP_MESSAGES = {
+    LinkStep.AWAITING_MOBILE: (
+        "Première connexion avec FranceConnect : saisissez le numéro de téléphone mobile indiqué "
+        "sur la fiche de renseignements remplie à la rentrée scolaire de vos enfants."
+    ),
+    LinkStep.AWAITING_CODE: (
+        "Si ce numéro correspond à nos informations, un code de validation vous a été envoyé par SMS. "
+        "Saisissez-le : il est valable 10 minutes."
+    ),
+    LinkStep.AWAITING_BIRTHDATE: "Confirmez la date de naissance d'un de vos enfants.",
+    LinkStep.BIRTHDATE_BLOCKED: MESSAGES[ErrorCode.BIRTHDATE_BLOCKED],
+    LinkStep.LINKED: (
+        "Votre identité FranceConnect est associée à votre compte EduConnect. Vous pourrez désormais "
+        "vous connecter en cliquant sur « S'identifier avec FranceConnect »."
+    ),
+    LinkStep.CODE_LOCKED: MESSAGES[ErrorCode.SMS_CODE_LOCKED],
+    LinkStep.EXPIRED: MESSAGES[ErrorCode.FRANCECONNECT_LINK_EXPIRED],
+}
+
+
+class LinkView(BaseModel):
+    link_id: uuid.UUID
+    step: LinkStep
+    step_label: str
+    message: str
+    code: SmsCodeStatus | None = None
+    birthdate_attempts_left: int
+    expires_at: datetime | None = None
+    assistance_url: str | None = None
+
+
+class CallbackStatus(StrEnum):
+    SIGNED_IN = "signed_in"
+    LINK_REQUIRED = "link_required"
+
+
+class CallbackResponse(BaseModel):
+    status: CallbackStatus
+    message: str
+    identifier: str | None = None  # signed in: the account's identifier
+    link: LinkView | None = None  # first visit: where the process stands
+
+
+class SignedInView(LinkView):
+    identifier: str
+
+
+class MobileRequest(BaseModel):
+    mobile: str = Field(min_length=1, max_length=32, description="Numéro de mobile, par exemple 06 12 34 56 78")
+
+
+class CodeRequest(BaseModel):
+    code: str = Field(pattern=r"^[0-9]{6}$", description="Code à 6 chiffres reçu par SMS")
+
+
+class BirthdateRequest(BaseModel):
+    child_birthdate: date = Field(description="Date de naissance d'un de vos enfants (AAAA-MM-JJ)")
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=get_settings().secure_cookies,
+        samesite="lax",  # sent on the provider's top-level redirect back to us
+    )
+
+
+def normalized_mobile(raw: str) -> str:
+    """E.164 form of a French (or international) mobile number."""
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException:
+        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
+    kind = phonenumbers.number_type(number)
+    if not phonenumbers.is_valid_number(number) or kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _view(link_id: uuid.UUID, status: LinkStatus) -> LinkView:
+    blocked = status.step == LinkStep.BIRTHDATE_BLOCKED
+    return LinkView(
+        link_id=link_id,
+        **status.model_dump(),
+        message=STEP_MESSAGES[status.step],
+        assistance_url=ASSISTANCE_URL if blocked else None,
+    )
+
+
+# --- the OpenID Connect dance ---------------------------------------------------
+
+
+@router.get(
+    "/login",
+    summary="S'identifier avec FranceConnect (redirection vers FranceConnect)",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={503: {"model": ErrorBody}},
+)
+async def login(pool: Pool) -> RedirectResponse:
+    start = await relying_party().begin_login(pool)
+    response = RedirectResponse(start.authorization_url, status_code=302)
+    _cookie(response, LOGIN_COOKIE, start.browser_token, int(policies.FRANCECONNECT_LOGIN_VALIDITY.total_seconds()))
+    return response
+
+
+@router.get(
+    "/callback",
+    summary="Retour de FranceConnect : connexion directe, ou première connexion",
+    response_model=CallbackResponse,
+    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+async def callback(
+    response: Response,
+    pool: Pool,
+    temporal: Temporal,
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    iss: Annotated[str | None, Query(max_length=512)] = None,
+    educonnect_fc_login: Annotated[str | None, Cookie()] = None,
+    educonnect_session: Annotated[str | None, Cookie()] = None,
+) -> CallbackResponse:
+    verified = await relying_party().complete_login(
+        pool, browser_token=educonnect_fc_login, state=state, code=code, error=error, iss=iss
+    )
+    response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
+    identity = await remember_identity(pool, verified)
+
+    if identity.account_id is not None:  # a later visit: direct sign-in
+        account = await pool.fetchrow("SELECT identifier, state FROM accounts WHERE id = $1", identity.account_id)
+        if account is None or account["state"] in ("locked", "merged"):
+            raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
+        await start_portal_session(response, pool, identity.account_id, replaces=educonnect_session)
+        return CallbackResponse(
+            status=CallbackStatus.SIGNED_IN,
+            identifier=account["identifier"],
+            message="Vous êtes connecté avec FranceConnect.",
+        )
+
+    link_id, browser_token = await _start_or_resume_link(pool, temporal, identity.id)
+    _cookie(response, LINK_COOKIE, browser_token, int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()))
+    view = _view(link_id, await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status))
+    return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
+
+
+async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    """The identity's first visit still running (e.g. waiting after a birthdate
+    correction), now bound to this browser; or a new one."""
+    browser_token = secrets.token_urlsafe(32)
+    running = await pool.fetchval(
+        "SELECT id FROM franceconnect_links WHERE identity_id = $1 AND ended_at IS NULL "
+        "ORDER BY created_at DESC LIMIT 1",
+        identity_id,
+    )
+    if running is not None:
+        handle = _handle(temporal, running)
+        try:
+            alive = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            alive = False
+        if alive:
+            await pool.execute(
+                "UPDATE franceconnect_links SET binding_hash = $2 WHERE id = $1", running, token_hash(browser_token)
+            )
+            await handle.signal(FranceConnectLinkWorkflow.person_returned, PersonReturned())
+            return running, browser_token
+        await pool.execute("UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1", running)
+
+    link_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO franceconnect_links (id, identity_id, binding_hash) VALUES ($1, $2, $3)",
+        link_id,
+        identity_id,
+        token_hash(browser_token),
+    )
+    await temporal.start_workflow(
+        FranceConnectLinkWorkflow.run,
+        LinkInput(link_id=link_id, identity_id=identity_id),
+        id=workflow_id(link_id),
+        task_queue=get_settings().task_queue,
+        search_attributes=TypedSearchAttributes([SearchAttributePair(PROCESS_STEP, LinkStep.AWAITING_MOBILE.value)]),
+        static_summary=summary(link_id),
+    )
+    return link_id, browser_token
+
+
+# --- the first visit ------------------------------------------------------------
+
+
+def _handle(temporal: Client, link_id: uuid.UUID):
+    return temporal.get_workflow_handle_for(FranceConnectLinkWorkflow.run, workflow_id(link_id))
+
+
+async def _bound_link(pool: asyncpg.Pool, link_id: uuid.UUID, browser_token: str | None) -> None:
+    """Only the browser that came back from FranceConnect drives the process;
+    any other gets the same answer as for an unknown id."""
+    if not browser_token or not await pool.fetchval(
+        "SELECT 1 FROM franceconnect_links WHERE id = $1 AND binding_hash = $2", link_id, token_hash(browser_token)
+    ):
+        raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
+
+
+async def _status(temporal: Client, link_id: uuid.UUID) -> LinkStatus:
+    try:
+        return await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND) from None
+        raise
+
+
+async def _update(temporal: Client, link_id: uuid.UUID, call):
+    try:
+        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # The process has ended: say how.
+    status = await _status(temporal, link_id)
+    if status.step == LinkStep.EXPIRED:
+        raise DomainError(ErrorCode.FRANCECONNECT_LINK_EXPIRED)
+    if status.step == LinkStep.CODE_LOCKED:
+        raise DomainError(ErrorCode.SMS_CODE_LOCKED)
+    raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
+
+
+LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
+
+
+@router.get(
+    "/link/{link_id}",
+    summary="Où en est ma première connexion avec FranceConnect ?",
+    response_model=LinkView,
+    responses={404: {"model": ErrorBody}},
+)
+async def link_status(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
+    await _bound_link(pool, link_id, browser)
+    return _view(link_id, await _status(temporal, link_id))
+
+
+@router.post(
+    "/link/{link_id}/mobile",
+    summary="Saisir le numéro de mobile de la fiche de renseignements (un code est envoyé par SMS)",
+    response_model=LinkView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def submit_mobile(
+    link_id: uuid.UUID, body: MobileRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+) -> LinkView:
+    await _bound_link(pool, link_id, browser)
+    mobile = normalized_mobile(body.mobile)
+    await _update(
+        temporal,
+        link_id,
+        _handle(temporal, link_id).execute_update(
+            FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile)
+        ),
+    )
+    return _view(link_id, await _status(temporal, link_id))
+
+
+@router.post(
+    "/link/{link_id}/code",
+    summary="Saisir le code reçu par SMS",
+    response_model=LinkView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody},
+               422: {"model": ErrorBody}, 423: {"model": ErrorBody}},  # fmt: skip
+)
+async def submit_code(
+    link_id: uuid.UUID, body: CodeRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+) -> LinkView:
+    await _bound_link(pool, link_id, browser)
+    # The code never enters Temporal: its HMAC waits here, the workflow gets the row id.
+    submission_id = await store_code_submission(pool, workflow_id(link_id), body.code)
+    check = await _update(
+        temporal,
+        link_id,
+        _handle(temporal, link_id).execute_update(
+            FranceConnectLinkWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
+        ),
+    )
+    if not check.accepted:
+        assert check.error is not None
+        if check.error == ErrorCode.SMS_CODE_INCORRECT:
+            raise DomainError(
+                check.error,
+                [{"field": "code", "attempts_left": check.attempts_left}],
+                message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
+            )
+        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
+    return _view(link_id, await _status(temporal, link_id))
+
+
+@router.post(
+    "/link/{link_id}/resend-code",
+    summary="Renvoyer le code (l'ancien code ne fonctionne plus)",
+    response_model=LinkView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def resend_code(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
+    await _bound_link(pool, link_id, browser)
+    await _update(
+        temporal, link_id, _handle(temporal, link_id).execute_update(FranceConnectLinkWorkflow.resend_code, ResendCode())
+    )
+    return _view(link_id, await _status(temporal, link_id))
+
+
+@router.post(
+    "/link/{link_id}/birthdate",
+    summary="Confirmer la date de naissance d'un enfant (puis connexion)",
+    response_model=SignedInView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody},
+               423: {"model": ErrorBody}},  # fmt: skip
+)
+async def submit_birthdate(
+    link_id: uuid.UUID,
+    body: BirthdateRequest,
+    response: Response,
+    pool: Pool,
+    temporal: Temporal,
+    browser: LinkCookie = None,
+    educonnect_session: Annotated[str | None, Cookie()] = None,
+) -> SignedInView:
+    await _bound_link(pool, link_id, browser)
+    outcome = await _update(
+        temporal,
+        link_id,
+        _handle(temporal, link_id).execute_update(
+            FranceConnectLinkWorkflow.submit_birthdate, BirthdateSubmission(birthdate=body.child_birthdate)
+        ),
+    )
+    if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
+        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
+    if outcome.error is not None and outcome.error != ErrorCode.BIRTHDATE_INCORRECT:
+        raise DomainError(outcome.error)
+    if outcome.error is not None:
+        raise DomainError(
+            outcome.error,
+            [{"field": "child_birthdate", "attempts_left": outcome.attempts_left}],
+            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
+        )
+    assert outcome.account_id is not None
+    account = await pool.fetchrow("SELECT identifier, state FROM accounts WHERE id = $1", outcome.account_id)
+    if account["state"] in ("locked", "merged"):
+        raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
+    await start_portal_session(response, pool, outcome.account_id, replaces=educonnect_session)
+    response.delete_cookie(LINK_COOKIE, path=COOKIE_PATH)
+    view = _view(link_id, await _status(temporal, link_id))
+    return SignedInView(**view.model_dump(), identifier=account["identifier"])

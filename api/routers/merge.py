@@ -1,0 +1,297 @@
+"""One account per family (DESIGN §3.10, FAQ 12-13).
+
+- "Ajouter des enfants depuis un autre compte": signed in recently (≤ 15 min)
+  with the account to keep, the guardian gives the other account's identifier
+  and password; the password is checked here, under the other account's
+  sign-in limits, and the workflow `account-merge/<kept-account-id>` does the rest.
+- "Je ne suis pas le représentant légal de cet élève": the child is hidden from
+  the account at once and the flag goes to the school's staff, who confirm the
+  link or detach the child (routes under /staff, audited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
+from api.errors import ErrorBody
+from api.routers.staff import Staff
+from educonnect import audit
+from educonnect.errors import DomainError, ErrorCode
+from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.settings import get_settings
+from educonnect.sign_in_limits import check_credentials_limited, client_ip
+from educonnect.staff import StaffMember
+from workflows.account_merge import AccountMergeWorkflow, workflow_id
+
+router = APIRouter(prefix="/account", tags=["Gérer mon compte : mes enfants"])
+staff_router = APIRouter(prefix="/staff/attachment-disputes", tags=["Personnel : enfants signalés"])
+
+MERGE_WAIT_S = 20
+
+
+class MergeRequest(BaseModel):
+    identifier: str = Field(min_length=1, max_length=64, description="Identifiant de l'autre compte")
+    password: str = Field(min_length=1, max_length=128, description="Mot de passe de l'autre compte")
+
+
+class MergeView(BaseModel):
+    step: MergeStep
+    kept_identifier: str
+    other_identifier: str
+    children_moved: int
+    message: str
+
+
+def _client_ip(request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
+
+
+async def _start(temporal: Client, params: MergeInput, identifier: str):
+    options = dict(
+        id=workflow_id(params.kept_account_id),
+        task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(PROCESS_STEP, MergeStep.CHECKING.value),
+                SearchAttributePair(ACCOUNT_ID, str(params.kept_account_id)),
+            ]
+        ),
+        static_summary=f"Regroupement de comptes vers {identifier}",
+    )
+    for _ in range(3):
+        try:
+            return await temporal.start_workflow(AccountMergeWorkflow.run, params, **options)
+        except WorkflowAlreadyStartedError:
+            # One merge at a time per kept account: let the running one end.
+            running = temporal.get_workflow_handle_for(AccountMergeWorkflow.run, workflow_id(params.kept_account_id))
+            try:
+                await asyncio.wait_for(running.result(), MERGE_WAIT_S)
+            except (WorkflowFailureError, asyncio.TimeoutError):
+                pass
+    raise DomainError(ErrorCode.SERVICE_UNAVAILABLE)
+
+
+@router.post(
+    "/merge",
+    summary="Ajouter des enfants depuis un autre compte (regrouper deux comptes)",
+    description=(
+        "Connecté depuis moins de 15 minutes avec le compte à conserver, saisissez l'identifiant et le mot de passe "
+        "(ou le mot de passe provisoire) de l'autre compte. Ses enfants sont rattachés au compte conservé ; "
+        "l'autre compte est fermé."
+    ),
+    response_model=MergeView,
+    responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def merge(body: MergeRequest, request: Request, session: RecentPortalSession, pool: Pool, temporal: Temporal) -> MergeView:
+    try:  # a wrong password counts against the OTHER account's limits
+        other = await check_credentials_limited(pool, body.identifier, body.password, _client_ip(request))
+    except DomainError as refused:
+        if refused.code == ErrorCode.ACCOUNT_MERGED:
+            raise DomainError(ErrorCode.MERGE_ALREADY_MERGED) from None
+        raise
+    kept_identifier = await pool.fetchval("SELECT identifier FROM accounts WHERE id = $1", session.account_id)
+    merge_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO account_merges (id, kept_account_id, other_account_id) VALUES ($1, $2, $3)",
+        merge_id,
+        session.account_id,
+        other.account_id,
+    )
+    handle = await _start(
+        temporal,
+        MergeInput(merge_id=merge_id, kept_account_id=session.account_id, other_account_id=other.account_id),
+        kept_identifier,
+    )
+    try:
+        result: MergeResult = await asyncio.wait_for(handle.result(), MERGE_WAIT_S)
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    if result.refusal is not None:
+        raise DomainError(result.refusal)
+    n = result.children_moved
+    return MergeView(
+        step=result.step,
+        kept_identifier=result.kept_identifier,
+        other_identifier=result.other_identifier,
+        children_moved=n,
+        message=(
+            f"Vos comptes sont regroupés : {n} enfant{'s' if n > 1 else ''} "
+            f"{'ont été rattachés' if n > 1 else 'a été rattaché'} à votre compte {result.kept_identifier}. "
+            f"L'identifiant {result.other_identifier} ne permet plus de se connecter."
+        ),
+    )
+
+
+@router.get("/merge", summary="Le dernier regroupement de comptes", response_model=MergeStatus,
+            responses={404: {"model": ErrorBody}})  # fmt: skip
+async def merge_status(session: PortalSession, temporal: Temporal) -> MergeStatus:
+    try:
+        return await temporal.get_workflow_handle(workflow_id(session.account_id)).query(AccountMergeWorkflow.status)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise DomainError(ErrorCode.MERGE_NOT_FOUND) from None
+        raise
+
+
+# --- "Je ne suis pas le représentant légal de cet élève" ---------------------------------
+
+
+class DisputeFiled(BaseModel):
+    dispute_id: uuid.UUID
+    message: str
+
+
+@router.post(
+    "/children/{pupil_id}/not-my-child",
+    summary="Je ne suis pas le représentant légal de cet élève",
+    description="L'enfant n'apparaît plus dans votre compte ; l'établissement vérifie le rattachement.",
+    status_code=202,
+    response_model=DisputeFiled,
+    responses={404: {"model": ErrorBody}},
+)
+async def not_my_child(pupil_id: uuid.UUID, session: PortalSession, pool: Pool) -> DisputeFiled:
+    async with pool.acquire() as conn, conn.transaction():
+        link = await conn.fetchrow(
+            """
+            SELECT a.identifier, gp.guardian_id, gp.disputed_at, p.uai, s.academie
+            FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id
+            JOIN pupils p ON p.id = gp.pupil_id JOIN schools s ON s.uai = p.uai
+            WHERE a.id = $1 AND gp.pupil_id = $2 FOR UPDATE OF gp
+            """,
+            session.account_id,
+            pupil_id,
+        )
+        if link is None:
+            raise DomainError(ErrorCode.CHILD_NOT_ATTACHED)
+        dispute_id = await conn.fetchval(
+            """
+            INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (guardian_id, pupil_id) WHERE status = 'awaiting_review' DO UPDATE SET status = excluded.status
+            RETURNING id
+            """,
+            uuid.uuid4(),
+            link["guardian_id"],
+            pupil_id,
+            session.account_id,
+            link["uai"],
+            link["academie"],
+        )
+        await conn.execute(
+            "UPDATE guardian_pupils SET disputed_at = coalesce(disputed_at, now()) WHERE guardian_id = $1 AND pupil_id = $2",
+            link["guardian_id"],
+            pupil_id,
+        )
+        await audit.record(
+            conn, audit.Actor("family", session.account_id, link["identifier"]), "attachment.dispute",
+            "pupil", pupil_id, details={"dispute_id": str(dispute_id), "uai": link["uai"]},
+            idempotency_key=f"attachment-dispute/{dispute_id}/filed",
+        )  # fmt: skip
+    return DisputeFiled(
+        dispute_id=dispute_id,
+        message=(
+            "Votre signalement a été transmis à l'établissement de l'élève. En attendant sa vérification, "
+            "cet enfant n'apparaît plus dans votre compte."
+        ),
+    )
+
+
+# --- staff: the queue of flagged attachments ------------------------------------------------
+
+
+class DisputeView(BaseModel):
+    dispute_id: uuid.UUID
+    status: str
+    created_at: datetime
+    uai: str
+    pupil_id: uuid.UUID
+    pupil_name: str
+    class_name: str
+    guardian_name: str
+    account_identifier: str
+
+
+_DISPUTE = """
+    SELECT d.id AS dispute_id, d.status, d.created_at, d.uai, d.academie, d.pupil_id, d.guardian_id,
+           p.first_name || ' ' || p.last_name AS pupil_name, p.class_name,
+           g.first_name || ' ' || g.last_name AS guardian_name, a.identifier AS account_identifier
+    FROM attachment_disputes d JOIN pupils p ON p.id = d.pupil_id JOIN guardians g ON g.id = d.guardian_id
+    JOIN accounts a ON a.id = d.account_id
+"""
+
+
+def _view(row: asyncpg.Record) -> DisputeView:
+    return DisputeView(**{k: row[k] for k in DisputeView.model_fields})
+
+
+@staff_router.get("", summary="Enfants signalés « Je ne suis pas le représentant légal »", response_model=list[DisputeView])
+async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
+    condition, value = member.scope_sql("d.uai", "d.academie")
+    rows = await pool.fetch(
+        f"{_DISPUTE} WHERE {condition} ORDER BY d.status <> 'awaiting_review', d.created_at LIMIT 500", value
+    )
+    return [_view(r) for r in rows]
+
+
+DisputeId = Annotated[uuid.UUID, Path(description="Identifiant du signalement")]
+
+
+async def _decide(pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str) -> DisputeView:
+    action = f"attachment.{decision}"
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1 FOR UPDATE OF d", dispute_id)
+        if row is None:
+            raise DomainError(ErrorCode.DISPUTE_NOT_FOUND)
+        if not member.covers(row["uai"], row["academie"]):
+            await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id, outcome=audit.REFUSED,
+                               details={"code": ErrorCode.STAFF_OUT_OF_SCOPE.value})  # fmt: skip
+            raise DomainError(ErrorCode.STAFF_OUT_OF_SCOPE)
+        if row["status"] != "awaiting_review":
+            raise DomainError(ErrorCode.DISPUTE_CLOSED)
+        if decision == "link_confirmed":
+            await conn.execute(
+                "UPDATE guardian_pupils SET disputed_at = NULL WHERE guardian_id = $1 AND pupil_id = $2",
+                row["guardian_id"],
+                row["pupil_id"],
+            )
+        else:
+            await conn.execute(
+                "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", row["guardian_id"], row["pupil_id"]
+            )
+        await conn.execute(
+            "UPDATE attachment_disputes SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1",
+            dispute_id,
+            decision,
+            member.id,
+        )
+        await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id,
+                           details={"pupil_id": str(row["pupil_id"]), "guardian_id": str(row["guardian_id"])})  # fmt: skip
+        row = await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1", dispute_id)
+    return _view(row)
+
+
+@staff_router.post("/{dispute_id}/confirm", summary="Le rattachement est exact : l'enfant réapparaît",
+                   response_model=DisputeView, responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})  # fmt: skip
+async def confirm(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
+    return await _decide(pool, member, dispute_id, "link_confirmed")
+
+
+@staff_router.post("/{dispute_id}/detach", summary="Le rattachement est erroné : l'enfant est détaché du compte",
+                   response_model=DisputeView, responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})  # fmt: skip
+async def detach(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
+    return await _decide(pool, member, dispute_id, "detached")

@@ -1,0 +1,523 @@
+"""« Identifiant perdu » and « Mot de passe perdu » (DESIGN §3.6, §4; FAQ 4, 5).
+
+Every request gets the same answer, in the same time, whether or not an
+account matches: the API only checks the typed values, counts the request
+(limits per address, number and IP) and starts a workflow; the workflow looks
+for the account and sends — or does not. Nothing here locks an account.
+
+- Lost identifier: workflow `identifier-recovery/<uuid>`, by email (to a
+  validated address) or by SMS (to a verified number).
+- Lost password: workflow `password-reset/<uuid>`, by email (single-use link,
+  valid 1 hour, opening `/recovery/password/link`) or by SMS (6-digit code,
+  then the new password under the returned `reset_id`). The person is not
+  signed in: they sign in with the new password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.sms_codes import store_code_submission
+from api import pages
+from api.deps import Pool, Temporal
+from api.errors import ErrorBody, update_failure_code
+from api.routers.account import LinkRefused, live_link
+from educonnect.account_management import (
+    admit_recovery_request,
+    check_new_password,
+    e164_mobile,
+    normalized_email,
+    normalized_identifier,
+    password_context,
+)
+from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
+from educonnect.models.recovery import (
+    RESET_LABELS,
+    IdentifierRecoveryInput,
+    IdentifierRecoveryStep,
+    NewPasswordReady,
+    PasswordResetDone,
+    PasswordResetInput,
+    PasswordResetStatus,
+    PasswordResetStep,
+    RecoveryChannel,
+)
+from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.passwords import hash_password_async
+from educonnect.search_attributes import PROCESS_STEP
+from educonnect.settings import get_settings
+from educonnect.sign_in_limits import client_ip
+from educonnect.sms_texts import IDENTIFIER_RECOVERY_PATH
+from workflows import identifier_recovery, password_reset
+from workflows.identifier_recovery import IdentifierRecoveryWorkflow
+from workflows.password_reset import PasswordResetWorkflow
+
+router = APIRouter(prefix="/recovery", tags=["Identifiant ou mot de passe perdu"])
+
+UPDATE_TIMEOUT_S = 20
+PASSWORD_RESET_PURPOSE = "password_reset"
+
+IDENTIFIER_BY_EMAIL = (
+    "Si cette adresse est l'adresse validée d'un compte EduConnect, un courriel contenant votre identifiant "
+    "vient d'y être envoyé. Pensez à regarder dans les courriers indésirables."
+)
+IDENTIFIER_BY_SMS = (
+    "Si ce numéro est le numéro de téléphone mobile vérifié d'un compte EduConnect, un SMS contenant votre "
+    "identifiant vient d'y être envoyé."
+)
+PASSWORD_BY_EMAIL = (
+    "Si cet identifiant et cette adresse correspondent à un compte EduConnect, un courriel contenant un lien "
+    "pour choisir un nouveau mot de passe vient d'y être envoyé. Ce lien est valable une heure et ne peut "
+    "servir qu'une fois."
+)
+PASSWORD_BY_SMS = (
+    "Si cet identifiant et ce numéro correspondent à un compte EduConnect, un code à 6 chiffres vient d'être "
+    "envoyé par SMS à ce numéro. Saisissez-le pour choisir un nouveau mot de passe."
+)
+
+ResetId = Annotated[uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")]
+
+
+class IdentifierByEmail(BaseModel):
+    email: str = Field(min_length=1, max_length=254, description="Adresse électronique validée du compte")
+
+
+class IdentifierBySms(BaseModel):
+    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78")
+
+
+class PasswordByEmail(BaseModel):
+    identifier: str = Field(min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12")
+    email: str = Field(min_length=1, max_length=254, description="Adresse électronique validée du compte")
+
+
+class PasswordBySms(BaseModel):
+    identifier: str = Field(min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12")
+    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78")
+
+
+class RequestAccepted(BaseModel):
+    message: str
+
+
+class ResetStarted(BaseModel):
+    reset_id: uuid.UUID
+    message: str
+
+
+class CodeBody(BaseModel):
+    code: str = Field(min_length=1, max_length=20, description="Code à 6 chiffres reçu par SMS")
+
+
+class NewPasswordBody(BaseModel):
+    password: str = Field(max_length=128, description="Nouveau mot de passe")
+    password_confirmation: str = Field(max_length=128)
+
+
+class ResetView(BaseModel):
+    reset_id: uuid.UUID
+    step: PasswordResetStep
+    step_label: str
+    code: SmsCodeStatus | None = None
+    expires_at: datetime | None = None
+    message: str | None = None
+
+
+class ResetDone(BaseModel):
+    identifier: str
+    message: str
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _client_ip(request: Request) -> str:
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
+
+
+async def _start_identifier_recovery(temporal: Client, channel: RecoveryChannel, contact: str) -> None:
+    await temporal.start_workflow(
+        IdentifierRecoveryWorkflow.run,
+        IdentifierRecoveryInput(channel=channel, contact=contact),
+        id=identifier_recovery.workflow_id(uuid.uuid4()),
+        task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(PROCESS_STEP, IdentifierRecoveryStep.SENDING.value)]
+        ),
+        static_summary=identifier_recovery.SUMMARY[channel],
+    )
+
+
+async def _start_reset(temporal: Client, channel: RecoveryChannel, identifier: str, contact: str) -> uuid.UUID:
+    reset_id = uuid.uuid4()
+    first_step = PasswordResetStep.AWAITING_CODE if channel == RecoveryChannel.SMS else PasswordResetStep.LOOKING_UP
+    await temporal.start_workflow(
+        PasswordResetWorkflow.run,
+        PasswordResetInput(reset_id=reset_id, channel=channel, identifier=identifier, contact=contact),
+        id=password_reset.workflow_id(reset_id),
+        task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(PROCESS_STEP, first_step.value)]
+        ),
+        static_summary=password_reset.SUMMARY[channel],
+    )
+    return reset_id
+
+
+def _reset_handle(temporal: Client, reset_id: uuid.UUID) -> WorkflowHandle:
+    return temporal.get_workflow_handle_for(PasswordResetWorkflow.run, password_reset.workflow_id(reset_id))
+
+
+async def _reset_status(temporal: Client, reset_id: uuid.UUID) -> PasswordResetStatus:
+    try:
+        return await _reset_handle(temporal, reset_id).query(PasswordResetWorkflow.status)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise DomainError(ErrorCode.RESET_NOT_FOUND) from None
+        raise
+
+
+def _refusal_for(status: PasswordResetStatus) -> ErrorCode:
+    return {
+        PasswordResetStep.COMPLETED: ErrorCode.RESET_COMPLETED,
+        PasswordResetStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
+        PasswordResetStep.EXPIRED: ErrorCode.RESET_EXPIRED,
+        PasswordResetStep.NO_MATCH: ErrorCode.RESET_EXPIRED,
+    }.get(status.step, ErrorCode.RESET_WRONG_STEP)
+
+
+def _require(status: PasswordResetStatus, step: PasswordResetStep) -> None:
+    if status.step != step:
+        raise DomainError(_refusal_for(status))
+
+
+async def _update(temporal: Client, reset_id: uuid.UUID, call):
+    try:
+        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # the request ended meanwhile
+            raise DomainError(_refusal_for(await _reset_status(temporal, reset_id))) from None
+        raise
+
+
+def _view(reset_id: uuid.UUID, status: PasswordResetStatus, message: str | None = None) -> ResetView:
+    return ResetView(
+        reset_id=reset_id,
+        step=status.step,
+        step_label=RESET_LABELS[status.step],
+        code=status.code,
+        expires_at=status.expires_at,
+        message=message,
+    )
+
+
+def _done_message(identifier: str) -> str:
+    return (
+        f"Votre mot de passe est modifié. Connectez-vous avec votre identifiant {identifier} et votre nouveau "
+        "mot de passe. Pour votre sécurité, toutes les connexions ouvertes à votre compte ont été fermées."
+    )
+
+
+# --- lost identifier -------------------------------------------------------------------------
+
+
+@router.post(
+    "/identifier/email",
+    status_code=202,
+    summary="Identifiant perdu : le recevoir par courriel",
+    response_model=RequestAccepted,
+    responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def identifier_by_email(body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal):
+    email = normalized_email(body.email)
+    await admit_recovery_request(pool, [("email", email.lower()), ("ip", _client_ip(request))])
+    await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
+    return RequestAccepted(message=IDENTIFIER_BY_EMAIL)
+
+
+@router.post(
+    "/identifier/sms",
+    status_code=202,
+    summary="Identifiant perdu : le recevoir par SMS",
+    response_model=RequestAccepted,
+    responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool, temporal: Temporal):
+    mobile = e164_mobile(body.mobile)
+    await admit_recovery_request(pool, [("mobile", mobile), ("ip", _client_ip(request))])
+    await _start_identifier_recovery(temporal, RecoveryChannel.SMS, mobile)
+    return RequestAccepted(message=IDENTIFIER_BY_SMS)
+
+
+# --- lost password: the request ------------------------------------------------------------------
+
+
+@router.post(
+    "/password/email",
+    status_code=202,
+    summary="Mot de passe perdu : recevoir un lien par courriel",
+    response_model=RequestAccepted,
+    responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal):
+    email = normalized_email(body.email)
+    await admit_recovery_request(pool, [("email", email.lower()), ("ip", _client_ip(request))])
+    await _start_reset(temporal, RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email)
+    return RequestAccepted(message=PASSWORD_BY_EMAIL)
+
+
+@router.post(
+    "/password/sms",
+    status_code=202,
+    summary="Mot de passe perdu : recevoir un code par SMS",
+    response_model=ResetStarted,
+    responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def password_by_sms(body: PasswordBySms, request: Request, pool: Pool, temporal: Temporal):
+    mobile = e164_mobile(body.mobile)
+    await admit_recovery_request(pool, [("mobile", mobile), ("ip", _client_ip(request))])
+    reset_id = await _start_reset(temporal, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile)
+    return ResetStarted(reset_id=reset_id, message=PASSWORD_BY_SMS)
+
+
+# --- lost password: the link (email way) ---------------------------------------------------------
+
+RESET_LINK_TEXTS = {
+    ErrorCode.LINK_ALREADY_USED: (
+        "Ce lien a déjà été utilisé : votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe."
+    ),
+    ErrorCode.LINK_EXPIRED: (
+        "Ce lien a expiré (il est valable une heure). Recommencez avec « Mot de passe perdu » sur l'écran de connexion."
+    ),
+}
+
+Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
+
+
+def _password_form(jeton: str, errors: list[str] | None = None) -> str:
+    problems = ""
+    if errors:
+        problems = "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in errors) + "</ul>"
+    return (
+        f"{problems}<form method=\"post\" action=\"/recovery/password/link\">"
+        f"<input type=\"hidden\" name=\"jeton\" value=\"{escape(jeton)}\">"
+        "<p><label>Nouveau mot de passe<br><input type=\"password\" name=\"password\" maxlength=\"128\" "
+        "autocomplete=\"new-password\" required></label></p>"
+        "<p><label>Confirmation du nouveau mot de passe<br><input type=\"password\" name=\"password_confirmation\" "
+        "maxlength=\"128\" autocomplete=\"new-password\" required></label></p>"
+        "<button type=\"submit\">Enregistrer mon nouveau mot de passe</button></form>"
+    )
+
+
+POLICY_TEXT = (
+    "Choisissez votre nouveau mot de passe : de 8 à 14 caractères, uniquement des lettres non accentuées "
+    "et des chiffres, avec au moins une lettre et un chiffre."
+)
+
+
+@router.get("/password/link", summary="Page ouverte depuis le lien « Mot de passe perdu »", response_class=pages.HTMLResponse)
+async def reset_link_page(jeton: Token, pool: Pool):
+    try:
+        await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_TEXTS)
+    except LinkRefused as refused:
+        return refused.page()
+    return pages.page("Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton))
+
+
+@router.post("/password/link", summary="Enregistrer le nouveau mot de passe (lien reçu par courriel)", response_class=pages.HTMLResponse)
+async def reset_by_link(
+    jeton: Annotated[str, Form(min_length=1, max_length=200)],
+    password: Annotated[str, Form(max_length=128)],
+    password_confirmation: Annotated[str, Form(max_length=128)],
+    pool: Pool,
+    temporal: Temporal,
+):
+    try:
+        link = await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_TEXTS)
+    except LinkRefused as refused:
+        return refused.page()
+    try:
+        check_new_password(password, password_confirmation, await password_context(pool, link["account_id"]))
+    except DomainError as refused:
+        errors = [d["message"] for d in refused.details if "message" in d] or [refused.message]
+        return pages.page(
+            "Choisir un nouveau mot de passe", POLICY_TEXT, status_code=422, extra_html=_password_form(jeton, errors)
+        )
+    await _store_pending_password(pool, link["account_id"], link["process_id"], password)
+    handle = temporal.get_workflow_handle_for(PasswordResetWorkflow.run, link["process_id"])
+    try:
+        done: PasswordResetDone = await asyncio.wait_for(
+            handle.execute_update(PasswordResetWorkflow.submit_new_password, NewPasswordReady(link_id=link["id"])),
+            UPDATE_TIMEOUT_S,
+        )
+    except WorkflowUpdateFailedError as err:
+        code = update_failure_code(err)
+        if code == ErrorCode.RESET_COMPLETED:
+            return LinkRefused(code, 200, RESET_LINK_TEXTS[ErrorCode.LINK_ALREADY_USED]).page()
+        if code == ErrorCode.SERVICE_UNAVAILABLE:
+            return pages.page("Service indisponible", MESSAGES[code], status_code=503)
+        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, RESET_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return LinkRefused(ErrorCode.LINK_EXPIRED, 410, RESET_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
+        raise
+    except asyncio.TimeoutError:
+        return pages.page("Service indisponible", MESSAGES[ErrorCode.SERVICE_UNAVAILABLE], status_code=503)
+    return pages.page("Mot de passe modifié", _done_message(done.identifier))
+
+
+async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, password: str) -> None:
+    """The new password never enters Temporal: its hash waits here for the workflow."""
+    await pool.execute(
+        """
+        INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
+        ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
+        """,
+        account_id,
+        process_id,
+        await hash_password_async(password),
+    )
+
+
+# --- lost password: the SMS way -----------------------------------------------------------------
+
+
+@router.get(
+    "/password/{reset_id}",
+    summary="Où en est ma demande (mot de passe perdu, par SMS) ?",
+    response_model=ResetView,
+    responses={404: {"model": ErrorBody}},
+)
+async def reset_status(reset_id: ResetId, temporal: Temporal) -> ResetView:
+    return _view(reset_id, await _reset_status(temporal, reset_id))
+
+
+@router.post(
+    "/password/{reset_id}/code",
+    summary="Saisir le code reçu par SMS",
+    response_model=ResetView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+)
+async def submit_code(reset_id: ResetId, body: CodeBody, pool: Pool, temporal: Temporal) -> ResetView:
+    code = "".join(body.code.split())
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
+        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "code", "message": "Le code est composé de 6 chiffres."}])
+    _require(await _reset_status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    # The typed code never enters Temporal: its HMAC waits here, the workflow gets the row id.
+    submission_id = await store_code_submission(pool, password_reset.workflow_id(reset_id), code)
+    check = await _update(
+        temporal,
+        reset_id,
+        _reset_handle(temporal, reset_id).execute_update(
+            PasswordResetWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
+        ),
+    )
+    if check.error == ErrorCode.SMS_CODE_INCORRECT:
+        raise DomainError(
+            check.error,
+            [{"field": "code", "attempts_left": check.attempts_left}],
+            message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
+        )
+    if check.error is not None:
+        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
+    return _view(reset_id, await _reset_status(temporal, reset_id), "Code vérifié : choisissez votre nouveau mot de passe.")
+
+
+@router.post(
+    "/password/{reset_id}/resend-code",
+    summary="Renvoyer le code (l'ancien code ne fonctionne plus)",
+    response_model=ResetView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def resend_code(reset_id: ResetId, temporal: Temporal) -> ResetView:
+    _require(await _reset_status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    await _update(
+        temporal, reset_id, _reset_handle(temporal, reset_id).execute_update(PasswordResetWorkflow.resend_code, ResendCode())
+    )
+    return _view(
+        reset_id,
+        await _reset_status(temporal, reset_id),
+        "Si votre demande correspond à un compte, un nouveau code vous a été envoyé par SMS. Seul ce dernier code est valable.",
+    )
+
+
+@router.post(
+    "/password/{reset_id}/new-password",
+    summary="Choisir le nouveau mot de passe (après le code reçu par SMS)",
+    response_model=ResetDone,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def new_password(reset_id: ResetId, body: NewPasswordBody, pool: Pool, temporal: Temporal) -> ResetDone:
+    status = await _reset_status(temporal, reset_id)
+    _require(status, PasswordResetStep.NEW_PASSWORD)
+    assert status.account_id is not None  # set once the code was verified
+    check_new_password(body.password, body.password_confirmation, await password_context(pool, status.account_id))
+    await _store_pending_password(pool, status.account_id, password_reset.workflow_id(reset_id), body.password)
+    done: PasswordResetDone = await _update(
+        temporal,
+        reset_id,
+        _reset_handle(temporal, reset_id).execute_update(PasswordResetWorkflow.submit_new_password, NewPasswordReady()),
+    )
+    return ResetDone(identifier=done.identifier, message=_done_message(done.identifier))
+
+
+# --- the page an SMS points to ("Identifiant oublié ?", educonnect.sms_texts) --------------------
+
+page_router = APIRouter(tags=["Identifiant ou mot de passe perdu"])
+
+
+def _identifier_forms() -> str:
+    return (
+        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par courriel : votre adresse '
+        'électronique validée<br><input type="email" name="email" maxlength="254" required></label></p>'
+        '<button type="submit">Recevoir mon identifiant par courriel</button></form>'
+        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par SMS : votre numéro de téléphone '
+        'mobile<br><input type="tel" name="mobile" maxlength="32" required></label></p>'
+        '<button type="submit">Recevoir mon identifiant par SMS</button></form>'
+    )
+
+
+@page_router.get(IDENTIFIER_RECOVERY_PATH, summary="Page « Identifiant perdu »", response_class=pages.HTMLResponse)
+async def identifier_page():
+    return pages.page(
+        "Identifiant perdu",
+        "Choisissez comment recevoir votre identifiant EduConnect : par courriel ou par SMS.",
+        extra_html=_identifier_forms(),
+    )
+
+
+@page_router.post(IDENTIFIER_RECOVERY_PATH, summary="Identifiant perdu (formulaire de la page)", response_class=pages.HTMLResponse)
+async def identifier_page_request(
+    request: Request,
+    pool: Pool,
+    temporal: Temporal,
+    email: Annotated[str | None, Form(max_length=254)] = None,
+    mobile: Annotated[str | None, Form(max_length=32)] = None,
+):
+    try:
+        if email:
+            answer = await identifier_by_email(IdentifierByEmail(email=email), request, pool, temporal)
+        elif mobile:
+            answer = await identifier_by_sms(IdentifierBySms(mobile=mobile), request, pool, temporal)
+        else:
+            raise DomainError(ErrorCode.INVALID_INPUT)
+    except DomainError as refused:
+        return pages.page(
+            "Identifiant perdu", refused.message, status_code=HTTP_STATUS[refused.code], extra_html=_identifier_forms()
+        )
+    return pages.page("Identifiant perdu", answer.message, status_code=202)

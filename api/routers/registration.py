@@ -1,0 +1,390 @@
+"""Self-registration by SMS, "Je n'ai pas de compte" (DESIGN §3.2, FAQ 2.1).
+
+`POST /registration` starts an attempt (workflow `sms-registration/<uuid>`)
+and returns its random id; every later step names that id, which only the
+person's browser holds. The answers never tell whether the names and number
+matched a guardian record (no enumeration)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import asyncpg
+import phonenumbers
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.sms_codes import store_code_submission
+from api.deps import Pool, Temporal, set_session_cookie
+from api.errors import ErrorBody, update_failure_code
+from educonnect import sessions
+from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.identifiers import base_identifier, normalize_name
+from educonnect.models.registration import (
+    STEP_LABELS,
+    BirthdateSubmission,
+    PasswordReady,
+    RegistrationInput,
+    RegistrationStatus,
+    RegistrationStep,
+)
+from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.passwords import check_password_policy, hash_password_async
+from educonnect.search_attributes import PROCESS_STEP
+from educonnect.settings import get_settings
+from workflows.sms_registration import SUMMARY, SmsRegistrationWorkflow, workflow_id
+
+router = APIRouter(prefix="/registration", tags=["Je n'ai pas de compte (inscription par SMS)"])
+
+ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
+UPDATE_TIMEOUT_S = 20
+
+STARTED_MESSAGE = (
+    "Si les informations saisies correspondent à celles connues de l'établissement de votre enfant, "
+    "vous allez recevoir un code à 6 chiffres par SMS. Saisissez-le pour continuer."
+)
+RESENT_MESSAGE = (
+    "Si les informations saisies correspondent à celles connues de l'établissement de votre enfant, "
+    "un nouveau code vous a été envoyé par SMS. Seul ce dernier code est valable."
+)
+
+RegistrationId = Annotated[uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")]
+
+
+class StartRequest(BaseModel):
+    last_name: str = Field(min_length=1, max_length=100, description="Nom de famille")
+    first_name: str = Field(min_length=1, max_length=100, description="Prénom")
+    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile, par exemple 06 12 34 56 78")
+
+
+class StartResponse(BaseModel):
+    registration_id: uuid.UUID
+    message: str
+
+
+class CodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=20, description="Code à 6 chiffres reçu par SMS")
+
+
+class BirthdateRequest(BaseModel):
+    birthdate: date = Field(description="Date de naissance d'un de vos enfants (AAAA-MM-JJ)")
+
+
+class PasswordRequest(BaseModel):
+    password: str = Field(max_length=128, description="Nouveau mot de passe")
+    password_confirmation: str = Field(max_length=128)
+
+
+class RegistrationView(BaseModel):
+    registration_id: uuid.UUID
+    step: RegistrationStep
+    step_label: str
+    code: SmsCodeStatus | None = None
+    birthdate_attempts_left: int
+    expires_at: datetime | None = None
+    identifier: str | None = None
+    assistance_url: str | None = None
+    message: str | None = None
+
+
+class RegistrationDone(BaseModel):
+    status: str = "signed_in"
+    identifier: str
+    message: str
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def e164_mobile(raw: str) -> str:
+    """The number in E.164 (region FR by default), or PHONE_INVALID."""
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException:
+        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
+    kind = phonenumbers.number_type(number)
+    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    if not phonenumbers.is_valid_number(number) or kind not in mobile_kinds:
+        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalized_names(body: StartRequest) -> tuple[str, str]:
+    last, first = normalize_name(body.last_name), normalize_name(body.first_name)
+    details = [{"field": f, "message": "Ce champ doit contenir des lettres."} for f, v in (("last_name", last), ("first_name", first)) if not v]
+    if details:
+        raise DomainError(ErrorCode.INVALID_INPUT, details)
+    return last, first
+
+
+async def matching_guardian(pool: asyncpg.Pool, last: str, first: str, mobile: str) -> uuid.UUID | None:
+    """The guardian record with this mobile and these names (accent- and
+    case-insensitive). Same query and work whether or not one matches. When
+    several records match, one that has an account wins (its owner is told)."""
+    rows = await pool.fetch(
+        "SELECT g.id, g.last_name, g.first_name FROM guardians g LEFT JOIN accounts a ON a.guardian_id = g.id "
+        "WHERE g.mobile = $1 ORDER BY (a.id IS NULL), g.id",
+        mobile,
+    )
+    found = None
+    for row in rows:  # every row is examined, match or not
+        if normalize_name(row["last_name"]) == last and normalize_name(row["first_name"]) == first and found is None:
+            found = row["id"]
+    return found
+
+
+def _handle(temporal: Client, registration_id: uuid.UUID) -> WorkflowHandle:
+    return temporal.get_workflow_handle_for(SmsRegistrationWorkflow.run, workflow_id(registration_id))
+
+
+async def _status(temporal: Client, registration_id: uuid.UUID) -> RegistrationStatus:
+    try:
+        return await _handle(temporal, registration_id).query(SmsRegistrationWorkflow.status)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise DomainError(ErrorCode.REGISTRATION_NOT_FOUND) from None
+        raise
+
+
+def _refusal_for(status: RegistrationStatus) -> ErrorCode:
+    return {
+        RegistrationStep.BIRTHDATE_BLOCKED: ErrorCode.BIRTHDATE_BLOCKED,
+        RegistrationStep.COMPLETED: ErrorCode.REGISTRATION_COMPLETED,
+        RegistrationStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
+        RegistrationStep.ACCOUNT_EXISTS: ErrorCode.REGISTRATION_ACCOUNT_EXISTS,
+        RegistrationStep.EXPIRED: ErrorCode.REGISTRATION_EXPIRED,
+    }.get(status.step, ErrorCode.REGISTRATION_WRONG_STEP)
+
+
+def _refusal(code: ErrorCode, registration_id: uuid.UUID) -> DomainError:
+    if code == ErrorCode.BIRTHDATE_BLOCKED:
+        return DomainError(
+            code,
+            [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL, "process_id": workflow_id(registration_id)}],
+        )
+    return DomainError(code)
+
+
+def _require(status: RegistrationStatus, step: RegistrationStep, registration_id: uuid.UUID) -> None:
+    if status.step != step:
+        raise _refusal(_refusal_for(status), registration_id)
+
+
+async def _update(temporal: Client, registration_id: uuid.UUID, call):
+    try:
+        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    except WorkflowUpdateFailedError as err:
+        raise _refusal(update_failure_code(err), registration_id) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # the attempt ended meanwhile
+            raise _refusal(_refusal_for(await _status(temporal, registration_id)), registration_id) from None
+        raise
+
+
+def _view(registration_id: uuid.UUID, status: RegistrationStatus, message: str | None = None) -> RegistrationView:
+    blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
+    return RegistrationView(
+        registration_id=registration_id,
+        step=status.step,
+        step_label=STEP_LABELS[status.step],
+        code=status.code,
+        birthdate_attempts_left=status.birthdate_attempts_left,
+        expires_at=status.expires_at,
+        identifier=status.identifier,
+        assistance_url=ASSISTANCE_URL if blocked else None,
+        message=message,
+    )
+
+
+async def _password_context(pool: asyncpg.Pool, guardian_id: uuid.UUID) -> dict:
+    rows = await pool.fetch(
+        """
+        SELECT g.first_name AS g_first, g.last_name AS g_last,
+               p.first_name AS p_first, p.last_name AS p_last, p.birthdate
+        FROM guardians g
+        LEFT JOIN guardian_pupils gp ON gp.guardian_id = g.id
+        LEFT JOIN pupils p ON p.id = gp.pupil_id
+        WHERE g.id = $1
+        """,
+        guardian_id,
+    )
+    names = {n for r in rows for n in (r["g_first"], r["g_last"], r["p_first"], r["p_last"]) if n}
+    return {
+        # The identifier is allocated at the end: its base (e.g. "m.dupont") is what to refuse.
+        "identifier": base_identifier(rows[0]["g_first"], rows[0]["g_last"]) if rows else None,
+        "names": names,
+        "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
+    }
+
+
+# --- routes --------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Je n'ai pas de compte : nom, prénom et téléphone mobile",
+    response_model=StartResponse,
+    responses={422: {"model": ErrorBody}},
+)
+async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResponse:
+    mobile = e164_mobile(body.mobile)
+    last, first = _normalized_names(body)
+    guardian_id = await matching_guardian(pool, last, first, mobile)
+    registration_id = uuid.uuid4()
+    await temporal.start_workflow(
+        SmsRegistrationWorkflow.run,
+        RegistrationInput(registration_id=registration_id, guardian_id=guardian_id),
+        id=workflow_id(registration_id),
+        task_queue=get_settings().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(PROCESS_STEP, RegistrationStep.AWAITING_CODE.value)]
+        ),
+        static_summary=SUMMARY,
+    )
+    return StartResponse(registration_id=registration_id, message=STARTED_MESSAGE)
+
+
+@router.get(
+    "/{registration_id}",
+    summary="Où en est mon inscription ?",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}},
+)
+async def registration_status(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
+    return _view(registration_id, await _status(temporal, registration_id))
+
+
+@router.post(
+    "/{registration_id}/code",
+    summary="Saisir le code reçu par SMS",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+)
+async def submit_code(registration_id: RegistrationId, body: CodeRequest, pool: Pool, temporal: Temporal):
+    code = "".join(body.code.split())
+    if len(code) != 6 or not code.isascii() or not code.isdigit():
+        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "code", "message": "Le code est composé de 6 chiffres."}])
+    _require(await _status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    # The typed code never enters Temporal: its HMAC waits here, the workflow gets the row id.
+    submission_id = await store_code_submission(pool, workflow_id(registration_id), code)
+    check = await _update(
+        temporal,
+        registration_id,
+        _handle(temporal, registration_id).execute_update(
+            SmsRegistrationWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
+        ),
+    )
+    if check.error == ErrorCode.SMS_CODE_INCORRECT:
+        raise DomainError(
+            check.error,
+            [{"field": "code", "attempts_left": check.attempts_left}],
+            message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
+        )
+    if check.error is not None:
+        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
+    return _view(registration_id, await _status(temporal, registration_id))
+
+
+@router.post(
+    "/{registration_id}/resend-code",
+    summary="Renvoyer le code (l'ancien code ne fonctionne plus)",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def resend_code(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
+    _require(await _status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    await _update(
+        temporal,
+        registration_id,
+        _handle(temporal, registration_id).execute_update(SmsRegistrationWorkflow.resend_code, ResendCode()),
+    )
+    return _view(registration_id, await _status(temporal, registration_id), RESENT_MESSAGE)
+
+
+@router.post(
+    "/{registration_id}/birthdate",
+    summary="Confirmer la date de naissance d'un de vos enfants",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+)
+async def submit_birthdate(registration_id: RegistrationId, body: BirthdateRequest, temporal: Temporal):
+    _require(await _status(temporal, registration_id), RegistrationStep.BIRTHDATE, registration_id)
+    outcome = await _update(
+        temporal,
+        registration_id,
+        _handle(temporal, registration_id).execute_update(
+            SmsRegistrationWorkflow.submit_birthdate, BirthdateSubmission(birthdate=body.birthdate)
+        ),
+    )
+    if outcome.error == ErrorCode.BIRTHDATE_INCORRECT:
+        raise DomainError(
+            outcome.error,
+            [{"field": "birthdate", "attempts_left": outcome.attempts_left}],
+            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
+        )
+    if outcome.error is not None:
+        raise _refusal(outcome.error, registration_id)
+    return _view(registration_id, await _status(temporal, registration_id))
+
+
+@router.post(
+    "/{registration_id}/password",
+    summary="Créer le mot de passe : le compte est créé et vous êtes connecté",
+    response_model=RegistrationDone,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def submit_password(
+    registration_id: RegistrationId, body: PasswordRequest, response: Response, pool: Pool, temporal: Temporal
+) -> RegistrationDone:
+    status = await _status(temporal, registration_id)
+    _require(status, RegistrationStep.PASSWORD, registration_id)
+    assert status.guardian_id is not None  # set once the code was verified
+    violations = check_password_policy(body.password, **await _password_context(pool, status.guardian_id))
+    if violations:
+        raise DomainError(
+            ErrorCode.PASSWORD_POLICY, [{"field": "password", "code": v.code, "message": v.message} for v in violations]
+        )
+    if body.password != body.password_confirmation:
+        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "password_confirmation"}])
+
+    # The password never enters Temporal: its hash waits here for the account.
+    await pool.execute(
+        """
+        INSERT INTO registrations (process_id, guardian_id, password_hash) VALUES ($1, $2, $3)
+        ON CONFLICT (process_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = now()
+            WHERE registrations.completed_at IS NULL
+        """,
+        workflow_id(registration_id),
+        status.guardian_id,
+        await hash_password_async(body.password),
+    )
+    try:
+        account = await _update(
+            temporal,
+            registration_id,
+            _handle(temporal, registration_id).execute_update(SmsRegistrationWorkflow.submit_password, PasswordReady()),
+        )
+    except DomainError:  # refused (e.g. the attempt ended meanwhile): forget the password
+        await pool.execute(
+            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL", workflow_id(registration_id)
+        )
+        raise
+    token = await sessions.open_session(pool, account.account_id, "portal")
+    set_session_cookie(response, token, "portal")
+    return RegistrationDone(
+        identifier=account.identifier,
+        message=(
+            f"Votre compte EduConnect est créé et vous êtes connecté. Votre identifiant est {account.identifier} : "
+            "notez-le, il vous servira à chaque connexion avec votre mot de passe."
+        ),
+    )

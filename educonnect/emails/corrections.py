@@ -1,0 +1,188 @@
+"""Emails and SMS texts of the birthdate correction (DESIGN §3.7, FAQ 6) and of
+the assistance tickets: to the person who asked, and to staff."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from educonnect.emails import Email
+
+SENDER = "Assistance EduConnect"
+FOOTER = "L'assistance EduConnect\nCe message est envoyé automatiquement, merci de ne pas y répondre."
+
+
+def reference(request_id: uuid.UUID | str) -> str:
+    """The short reference a person and staff quote: "N° 3F2A9C1B"."""
+    return str(request_id).replace("-", "")[:8].upper()
+
+
+def french_date(d: date) -> str:
+    return d.strftime("%d/%m/%Y")
+
+
+# --- to the person who asked ---------------------------------------------------------
+
+
+def requester_email(
+    kind: str,
+    *,
+    to: str,
+    request_id: uuid.UUID,
+    child_first_name: str,
+    corrected_birthdate: date | None = None,
+    text: str | None = None,
+) -> Email:
+    """`kind`: received | information_requested | approved | rejected | expired.
+    `text` is the staff question (information_requested) or reason (rejected)."""
+    ref = reference(request_id)
+    follow = (
+        "Vous pouvez suivre votre demande en vous connectant à EduConnect avec les identifiants "
+        "transmis par l'établissement, rubrique « Assistance »."
+    )
+    if kind == "received":
+        subject = f"Demande de correction de date de naissance n° {ref} : bien reçue"
+        body = (
+            f"Votre demande de correction de la date de naissance de {child_first_name} a bien été reçue "
+            "et transmise à l'établissement scolaire.\n\n"
+            "Vous serez prévenu dès qu'une décision sera prise. La modification est en général effective "
+            "quelques jours après.\n\n" + follow
+        )
+    elif kind == "information_requested":
+        subject = f"Demande de correction n° {ref} : des informations complémentaires sont nécessaires"
+        body = (
+            f"Pour traiter votre demande de correction de la date de naissance de {child_first_name}, "
+            "l'établissement a besoin d'informations complémentaires :\n\n"
+            f"« {text} »\n\n"
+            "Répondez en vous connectant à EduConnect, rubrique « Assistance ». Sans réponse de votre part, "
+            "la demande sera clôturée 30 jours après son dépôt."
+        )
+    elif kind == "approved":
+        assert corrected_birthdate is not None
+        subject = f"Demande de correction n° {ref} : date de naissance corrigée"
+        body = (
+            f"Votre demande a été acceptée : la date de naissance de {child_first_name} est désormais "
+            f"le {french_date(corrected_birthdate)} dans le dossier de l'établissement.\n\n"
+            "Vous pouvez reprendre l'activation de votre compte : connectez-vous à EduConnect, "
+            "cliquez sur « Gérer mon compte » et saisissez cette date de naissance. "
+            "Vous disposez à nouveau de 3 essais."
+        )
+    elif kind == "rejected":
+        subject = f"Demande de correction n° {ref} : demande refusée"
+        body = (
+            f"Votre demande de correction de la date de naissance de {child_first_name} n'a pas pu être acceptée.\n\n"
+            f"Motif : « {text} »\n\n"
+            "Si vous pensez qu'il s'agit d'une erreur, contactez directement l'établissement de votre enfant."
+        )
+    elif kind == "expired":
+        subject = f"Demande de correction n° {ref} : demande clôturée"
+        body = (
+            f"Votre demande de correction de la date de naissance de {child_first_name} a été clôturée : "
+            "elle n'a pas pu être traitée dans un délai de 30 jours.\n\n"
+            "Contactez directement l'établissement de votre enfant, ou déposez une nouvelle demande "
+            "à l'aide du formulaire d'assistance."
+        )
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"unknown notice {kind!r}")
+    return Email(to=to, subject=subject, text=f"Bonjour,\n\n{body}\n\nRéférence de la demande : {ref}\n\n{FOOTER}\n", sender_name=SENDER)
+
+
+def requester_sms(
+    kind: str,
+    *,
+    request_id: uuid.UUID,
+    child_first_name: str,
+    corrected_birthdate: date | None = None,
+    text: str | None = None,
+) -> str:
+    ref = reference(request_id)
+    short = (text or "")[:300]
+    if kind == "received":
+        return f"EduConnect : votre demande n° {ref} de correction de la date de naissance de {child_first_name} est bien reçue."
+    if kind == "information_requested":
+        return (
+            f"EduConnect : l'établissement demande des informations pour votre demande n° {ref} : « {short} ». "
+            "Répondez en vous connectant à EduConnect, rubrique Assistance."
+        )
+    if kind == "approved":
+        assert corrected_birthdate is not None
+        return (
+            f"EduConnect : demande n° {ref} acceptée. La date de naissance de {child_first_name} est désormais le "
+            f"{french_date(corrected_birthdate)}. Vous pouvez reprendre l'activation de votre compte."
+        )
+    if kind == "rejected":
+        return f"EduConnect : demande n° {ref} refusée. Motif : « {short} »."
+    if kind == "expired":
+        return (
+            f"EduConnect : votre demande n° {ref} a été clôturée sans décision après 30 jours. "
+            "Contactez l'établissement de votre enfant."
+        )
+    raise ValueError(f"unknown notice {kind!r}")  # pragma: no cover
+
+
+# --- to staff ------------------------------------------------------------------------
+
+
+def staff_email(
+    kind: str,
+    *,
+    to: str,
+    staff_name: str,
+    request_id: uuid.UUID,
+    school_name: str,
+    uai: str,
+    pupil_name: str,
+    filed_on: date,
+    url: str,
+) -> Email:
+    """`kind`: new | reminder | escalation | information_received."""
+    ref = reference(request_id)
+    about = f"l'élève {pupil_name} ({school_name}, {uai}), déposée le {french_date(filed_on)}"
+    if kind == "new":
+        subject = f"Nouvelle demande de correction de date de naissance n° {ref}"
+        body = f"Une nouvelle demande de correction de date de naissance concerne {about}."
+    elif kind == "reminder":
+        subject = f"Rappel : demande de correction n° {ref} en attente depuis 2 jours"
+        body = (
+            f"La demande de correction de date de naissance concernant {about} attend votre décision "
+            "depuis 2 jours. Sans décision après 5 jours, elle sera transmise à l'assistance académique."
+        )
+    elif kind == "escalation":
+        subject = f"Demande de correction n° {ref} transmise à l'assistance académique"
+        body = (
+            f"La demande de correction de date de naissance concernant {about} n'a reçu aucune décision "
+            "de l'établissement depuis 5 jours : elle est transmise à l'assistance académique. "
+            "Sans décision, elle sera clôturée 30 jours après son dépôt."
+        )
+    elif kind == "information_received":
+        subject = f"Demande de correction n° {ref} : le demandeur a répondu"
+        body = f"Le demandeur a répondu à votre demande d'informations sur la demande concernant {about}."
+    else:  # pragma: no cover
+        raise ValueError(f"unknown staff notice {kind!r}")
+    text = (
+        f"Bonjour {staff_name},\n\n{body}\n\n"
+        f"Consultez et traitez la demande (accepter, refuser ou demander des informations) : {url}\n\n"
+        f"Référence : {ref}\n\n{FOOTER}\n"
+    )
+    return Email(to=to, subject=subject, text=text, sender_name=SENDER)
+
+
+# --- assistance tickets -----------------------------------------------------------------
+
+
+def ticket_answer(*, to: str, first_name: str, last_name: str, ticket_id: uuid.UUID, category_label: str,
+                  question: str, answer: str, staff_label: str) -> Email:  # fmt: skip
+    ref = reference(ticket_id)
+    text = f"""Bonjour {first_name} {last_name},
+
+L'assistance académique a répondu à votre demande n° {ref} ({category_label}).
+
+Votre demande :
+« {question} »
+
+Réponse de {staff_label} :
+« {answer} »
+
+{FOOTER}
+"""
+    return Email(to=to, subject=f"Réponse à votre demande d'assistance n° {ref}", text=text, sender_name=SENDER)

@@ -1,0 +1,215 @@
+"""Messages of the birthdate-correction process (DESIGN §3.7, FAQ 6): ids and
+facts only.
+
+What people wrote (the requester's message, a staff question, a rejection
+reason, an answer) stays in PostgreSQL (`correction_messages`); the workflow
+carries the message id.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel
+
+
+class CorrectionStep(StrEnum):
+    AWAITING_REVIEW = "awaiting_review"  # waits on the school's staff
+    AWAITING_INFORMATION = "awaiting_information"  # staff asked the person something
+    ESCALATED = "escalated"  # 5 days without a decision: académie support is on it
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # 30 days without a decision: closed, the person told
+
+
+OPEN_STEPS = frozenset(
+    {CorrectionStep.AWAITING_REVIEW, CorrectionStep.AWAITING_INFORMATION, CorrectionStep.ESCALATED}
+)
+# Steps in which the request waits on staff (what the staff queue puts first).
+STAFF_PENDING_STEPS = frozenset({CorrectionStep.AWAITING_REVIEW, CorrectionStep.ESCALATED})
+
+STEP_LABELS = {
+    CorrectionStep.AWAITING_REVIEW: "En attente d'examen par l'établissement",
+    CorrectionStep.AWAITING_INFORMATION: "En attente d'informations complémentaires du demandeur",
+    CorrectionStep.ESCALATED: "Transmise à l'assistance académique (sans décision après 5 jours)",
+    CorrectionStep.APPROVED: "Acceptée : la date de naissance a été corrigée",
+    CorrectionStep.REJECTED: "Refusée",
+    CorrectionStep.EXPIRED: "Clôturée sans décision après 30 jours",
+}
+
+
+class StaffRole(StrEnum):
+    SCHOOL_ADMIN = "school_admin"
+    ACADEMIE_SUPPORT = "academie_support"
+
+
+ROLE_LABELS = {
+    StaffRole.SCHOOL_ADMIN: "administrateur d'établissement",
+    StaffRole.ACADEMIE_SUPPORT: "assistance académique",
+}
+
+
+class StaffRef(BaseModel):
+    """Who acts: the staff member and the scope they act in."""
+
+    staff_id: UUID
+    role: StaffRole
+    uai: str | None = None
+    academie: str
+    label: str  # "Mme Martin (administrateur d'établissement, 0690001T)"
+
+    def covers(self, uai: str, academie: str) -> bool:
+        """True when a request of a pupil of `uai` (in `academie`) is in this scope."""
+        if self.role == StaffRole.SCHOOL_ADMIN:
+            return self.uai == uai
+        return self.academie == academie
+
+
+class CorrectionInput(BaseModel):
+    request_id: UUID
+    pupil_id: UUID
+    uai: str
+    academie: str
+    account_id: UUID | None = None  # the first requester's account (none for a registration)
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    ASK_INFORMATION = "ask_information"
+
+
+class StaffDecision(BaseModel):
+    """Signal: a staff member decided. The API checked the scope; the workflow checks again."""
+
+    decision_id: UUID
+    kind: DecisionKind
+    staff: StaffRef
+    corrected_birthdate: date | None = None  # approve
+    message_id: UUID | None = None  # reject (reason) / ask_information (question)
+
+
+class InformationReceived(BaseModel):
+    """Signal: the person answered a request for information (text in PostgreSQL)."""
+
+    message_id: UUID
+
+
+class ParticipantJoined(BaseModel):
+    """Signal: a duplicate request for the same child joined this one."""
+
+    participant_id: UUID
+
+
+class TimelineEvent(BaseModel):
+    at: datetime
+    kind: str  # filed, staff_notified, reminder_sent, escalated, decision, decision_refused, ...
+    label: str  # French, for staff and operators
+    staff: StaffRef | None = None
+    decision_id: UUID | None = None
+    outcome: str | None = None  # for decisions: "applied" | "refused_scope" | "ignored_closed" | "invalid"
+
+
+class CorrectionStatus(BaseModel):
+    request_id: UUID
+    step: CorrectionStep
+    step_label: str
+    escalated: bool
+    reminded: bool
+    filed_at: datetime
+    reminder_due_at: datetime | None = None
+    escalation_due_at: datetime | None = None
+    closes_at: datetime
+    decided_by: StaffRef | None = None
+    corrected_birthdate: date | None = None
+    timeline: list[TimelineEvent] = []
+
+
+class CorrectionResult(BaseModel):
+    request_id: UUID
+    step: CorrectionStep
+    decided_by: StaffRef | None = None
+
+
+# --- activity arguments -------------------------------------------------------
+
+
+class StepRecord(BaseModel):
+    request_id: UUID
+    step: CorrectionStep
+    escalated: bool
+
+
+class ApplyCorrection(BaseModel):
+    request_id: UUID
+    pupil_id: UUID
+    decision_id: UUID
+    staff: StaffRef
+    corrected_birthdate: date
+
+
+class CorrectionApplied(BaseModel):
+    old_birthdate: date
+    new_birthdate: date
+
+
+class CloseRequest(BaseModel):
+    request_id: UUID
+    step: CorrectionStep  # REJECTED or EXPIRED
+    decision_id: UUID | None = None
+    staff: StaffRef | None = None
+    message_id: UUID | None = None
+
+
+class RefusedDecision(BaseModel):
+    request_id: UUID
+    decision: StaffDecision
+    reason: str  # stable code
+
+
+class RequesterNotice(BaseModel):
+    request_id: UUID
+    kind: str  # received | information_requested | approved | rejected | expired
+    step: str  # idempotency step name, unique in the run
+    message_id: UUID | None = None
+
+
+class StaffNotice(BaseModel):
+    request_id: UUID
+    kind: str  # new | reminder | escalation | information_received
+    step: str
+
+
+class NoticeOutcome(BaseModel):
+    sent: int  # messages handed over now
+    recipients: int  # recipients concerned (sent now or by an earlier attempt)
+
+
+# --- assistance tickets (not a workflow: kept in PostgreSQL) -------------------
+
+
+class TicketCategory(StrEnum):
+    """What the FAQ sends to "le formulaire d'assistance académique"."""
+
+    SMS_REGISTRATION = "auto_inscription_sms"  # FAQ 2.1
+    SCHOOL_CREDENTIALS = "identifiants_etablissement"  # FAQ 2.2
+    FRANCECONNECT = "franceconnect"  # FAQ 2.3
+    PUPIL_ACCOUNT = "compte_eleve"  # FAQ 2.4
+    SIGN_IN = "connexion"  # FAQ 3 to 5
+    EMAIL_ADDRESS = "adresse_electronique"  # FAQ 7 to 11
+    ACCOUNT_MERGE = "regroupement_comptes"  # FAQ 12 and 13
+    OTHER = "autre"  # "Vous n'avez pas trouvé de réponse à votre question ?"
+
+
+TICKET_CATEGORY_LABELS = {
+    TicketCategory.SMS_REGISTRATION: "L'auto-inscription par SMS ne me permet pas de poursuivre",
+    TicketCategory.SCHOOL_CREDENTIALS: "Activation avec les identifiants transmis par l'établissement",
+    TicketCategory.FRANCECONNECT: "Connexion avec FranceConnect",
+    TicketCategory.PUPIL_ACCOUNT: "Compte élève",
+    TicketCategory.SIGN_IN: "Connexion, identifiant ou mot de passe perdu",
+    TicketCategory.EMAIL_ADDRESS: "Adresse électronique (validation, modification)",
+    TicketCategory.ACCOUNT_MERGE: "Regroupement de comptes, rattachement d'enfants",
+    TicketCategory.OTHER: "Autre question",
+}

@@ -1,0 +1,267 @@
+"""Sign-in limits (DESIGN §4, FAQ 3): progressive delays, a lock after 100
+consecutive failures, and a per-IP limit.
+
+Per identifier (table `sign_in_failures`, keyed by the identifier *as typed*,
+trimmed and lower-cased, whether or not an account has it):
+
+- the first `SIGN_IN_FREE_FAILURES` (3) consecutive failures cost nothing;
+- after failure n ≥ 3 the next attempt must wait 1 s · 2^(n-3), at most
+  15 minutes; an attempt during the wait is refused (`too_many_attempts`, with
+  the time to wait) without checking the password and without counting;
+- the 100th consecutive failure locks: the identifier refuses every attempt
+  (`account_locked`), the account (if any) goes to state 'locked' and its
+  sessions end. Only a new password (lost-password process, `unlock`) or the
+  school lifts it.
+- a sign-in with the right password clears the counter.
+
+Because the counters exist for unknown identifiers too, the answers (status,
+body, and timing: no Argon2 verification on a refusal, one on every check) are
+the same whether or not the account exists.
+
+Per client address (table `sign_in_ip_failures`): at most
+`SIGN_IN_IP_MAX_FAILURES` (30) failures in a sliding `SIGN_IN_IP_WINDOW`
+(10 minutes); beyond, every sign-in from that address is refused
+(`too_many_requests`) until the window slides. IPv6 clients count per /64.
+The address is the TCP peer unless `forwarded_for_trusted_hops` says how many
+reverse proxies to trust in X-Forwarded-For (see `client_ip`).
+
+Times come from PostgreSQL's clock (`now()`), so every API process agrees.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from educonnect import policies
+from educonnect.credentials import CheckedAccount, check_credentials
+from educonnect.errors import DomainError, ErrorCode
+
+
+def normalize_identifier(identifier: str) -> str:
+    return identifier.strip().lower()
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long to wait after `failures` consecutive failures before trying again."""
+    if failures < policies.SIGN_IN_FREE_FAILURES:
+        return timedelta(0)
+    exponent = failures - policies.SIGN_IN_FREE_FAILURES
+    max_seconds = policies.SIGN_IN_MAX_DELAY.total_seconds()
+    first = policies.SIGN_IN_FIRST_DELAY.total_seconds()
+    if exponent > 40:  # 2**40 s is far beyond any cap
+        return policies.SIGN_IN_MAX_DELAY
+    return timedelta(seconds=min(first * 2**exponent, max_seconds))
+
+
+def french_duration(wait: timedelta) -> str:
+    """"3 secondes", "1 minute", "14 minutes" (rounded up)."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+class SignInRefused(DomainError):
+    """A refusal by the limits; `retry_after` feeds the Retry-After header."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        details: list[dict] | None = None,
+        message: str | None = None,
+        retry_after: timedelta | None = None,
+    ):
+        super().__init__(code, details, message)
+        self.retry_after = retry_after
+
+
+def _wait_refusal(code: ErrorCode, wait: timedelta) -> SignInRefused:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    lead = {
+        ErrorCode.TOO_MANY_ATTEMPTS: "Trop de tentatives de connexion infructueuses pour cet identifiant.",
+        ErrorCode.TOO_MANY_REQUESTS: "Trop de tentatives de connexion infructueuses depuis votre connexion internet.",
+    }[code]
+    return SignInRefused(
+        code,
+        retry_after=timedelta(seconds=seconds),
+        details=[{"retry_after_seconds": seconds}],
+        message=f"{lead} Réessayez dans {french_duration(wait)}.",
+    )
+
+
+# --------------------------------------------------------------------------
+# Client address
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted_hops: int) -> str:
+    """The client address the per-IP limit counts.
+
+    With `trusted_hops` = 0 the TCP peer, X-Forwarded-For ignored. With N > 0
+    (N reverse proxies in front, each appending the address it saw), the N-th
+    address from the right of X-Forwarded-For; the leftmost when the header is
+    shorter, the peer when it is absent or not an address."""
+    candidate = peer
+    if trusted_hops > 0 and forwarded_for:
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        if hops:
+            candidate = hops[-trusted_hops] if len(hops) >= trusted_hops else hops[0]
+    return ip_key(candidate) or ip_key(peer) or "unknown"
+
+
+def ip_key(address: str | None) -> str | None:
+    """IPv4 address as is, IPv6 by /64 (one subscriber's whole prefix); None if not an address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+# --------------------------------------------------------------------------
+# The gates
+
+
+async def check_ip(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
+    """Refuse when the address had SIGN_IN_IP_MAX_FAILURES failures in the window."""
+    row = await conn.fetchrow(
+        """
+        SELECT failed_at + $3::interval - now() AS wait FROM sign_in_ip_failures
+        WHERE ip = $1 AND failed_at > now() - $3::interval
+        ORDER BY failed_at DESC OFFSET $2 LIMIT 1
+        """,
+        ip,
+        policies.SIGN_IN_IP_MAX_FAILURES - 1,
+        policies.SIGN_IN_IP_WINDOW,
+    )
+    if row is not None:
+        raise _wait_refusal(ErrorCode.TOO_MANY_REQUESTS, row["wait"])
+
+
+async def admit(pool: asyncpg.Pool, identifier: str) -> None:
+    """Refuse a locked identifier or one still in its delay; otherwise let the
+    attempt through. An attempt admitted after a delay reserves the slot (as if
+    it had just failed), so parallel attempts cannot all slip through."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """
+            SELECT f.failures, f.locked_at, f.last_failure_at, now() AS now,
+                   (SELECT a.created_at FROM accounts a WHERE a.identifier = f.identifier) AS account_created_at
+            FROM sign_in_failures f WHERE f.identifier = $1 FOR UPDATE OF f
+            """,
+            identifier,
+        )
+        if row is None:
+            return
+        created = row["account_created_at"]
+        if created is not None and created > row["last_failure_at"]:
+            # Failures recorded before this account existed (an identifier
+            # allocated later) are not its failures.
+            await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", identifier)
+            return
+        if row["locked_at"] is not None:
+            raise SignInRefused(ErrorCode.ACCOUNT_LOCKED)
+        if row["failures"] < policies.SIGN_IN_FREE_FAILURES:
+            return
+        ready_at: datetime = row["last_failure_at"] + delay_after(row["failures"])
+        if row["now"] < ready_at:
+            raise _wait_refusal(ErrorCode.TOO_MANY_ATTEMPTS, ready_at - row["now"])
+        await conn.execute("UPDATE sign_in_failures SET last_failure_at = now() WHERE identifier = $1", identifier)
+
+
+async def record_failure(pool: asyncpg.Pool, identifier: str, ip: str) -> None:
+    """Count a wrong password (or unknown identifier): raise `account_locked`
+    at the 100th consecutive failure, else `invalid_credentials`."""
+    async with pool.acquire() as conn, conn.transaction():
+        # Rows out of the window serve no more: purge them (all addresses).
+        await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
+                           policies.SIGN_IN_IP_WINDOW)
+        await conn.execute("INSERT INTO sign_in_ip_failures (ip) VALUES ($1)", ip)
+        failures = await conn.fetchval(
+            """
+            INSERT INTO sign_in_failures (identifier, failures, last_failure_at) VALUES ($1, 1, now())
+            ON CONFLICT (identifier) DO UPDATE
+                SET failures = sign_in_failures.failures + 1, last_failure_at = now()
+            RETURNING failures
+            """,
+            identifier,
+        )
+        locked = failures >= policies.SIGN_IN_MAX_CONSECUTIVE_FAILURES
+        if locked:
+            await _lock(conn, identifier)
+    # Raised once the transaction is committed (raising inside would roll it back).
+    if locked:
+        raise SignInRefused(ErrorCode.ACCOUNT_LOCKED)
+    raise DomainError(ErrorCode.INVALID_CREDENTIALS)
+
+
+async def _lock(conn: asyncpg.Connection, identifier: str) -> None:
+    """The 100th consecutive failure: the identifier refuses everything, the
+    account (if any) is locked and its sessions end."""
+    await conn.execute(
+        "UPDATE sign_in_failures SET locked_at = coalesce(locked_at, now()) WHERE identifier = $1", identifier
+    )
+    account_id = await conn.fetchval(
+        "UPDATE accounts SET state = 'locked', updated_at = now() "
+        "WHERE identifier = $1 AND state IN ('provisioned', 'activating', 'active') RETURNING id",
+        identifier,
+    )
+    if account_id is not None:
+        await conn.execute(
+            "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", account_id
+        )
+
+
+async def record_success(conn: asyncpg.Connection | asyncpg.Pool, identifier: str) -> None:
+    await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", identifier)
+
+
+async def unlock(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> None:
+    """Seam for the lost-password process (and staff): once the person has set
+    a new password, the lock and the counter go. Call inside the transaction
+    that stores the new password."""
+    identifier = await conn.fetchval(
+        """
+        UPDATE accounts SET state = CASE WHEN password_hash IS NOT NULL THEN 'active' ELSE 'provisioned' END,
+                            updated_at = now()
+        WHERE id = $1 AND state = 'locked' RETURNING identifier
+        """,
+        account_id,
+    ) or await conn.fetchval("SELECT identifier FROM accounts WHERE id = $1", account_id)
+    if identifier is not None:
+        await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", identifier)
+
+
+# --------------------------------------------------------------------------
+# Everything together
+
+
+async def check_credentials_limited(
+    pool: asyncpg.Pool, identifier: str, password: str, ip: str
+) -> CheckedAccount:
+    """`check_credentials` behind the per-IP and per-identifier limits: the one
+    way the API checks a password typed at sign-in (and any later process that
+    asks for a password, e.g. account merge)."""
+    key = normalize_identifier(identifier)
+    await check_ip(pool, ip)
+    await admit(pool, key)
+    try:
+        account = await check_credentials(pool, key, password)
+    except DomainError as refused:
+        if refused.code == ErrorCode.INVALID_CREDENTIALS:
+            await record_failure(pool, key, ip)  # raises
+        await record_success(pool, key)  # the password was right (expired, unavailable...)
+        raise
+    await record_success(pool, key)
+    return account

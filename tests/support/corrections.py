@@ -1,0 +1,127 @@
+"""Birthdate-correction test helpers: a school of the test's own (so that no
+other test's reminders reach its staff), staff accounts, a guardian whose
+activation is blocked after three wrong birthdates, staff HTTP clients."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+import httpx
+
+from educonnect.models.corrections import StaffRole
+from educonnect.staff import create_staff_account
+from tests.support.families import Family, make_family
+
+WRONG_BIRTHDATE = date(2014, 1, 1)
+NEW_PASSWORD = "Soleil2027b"
+
+
+@dataclass
+class School:
+    uai: str
+    academie: str
+    name: str
+
+
+@dataclass
+class StaffUser:
+    id: uuid.UUID
+    login: str
+    password: str
+    email: str
+
+
+async def make_school(pool: asyncpg.Pool, academie: str | None = None) -> School:
+    tag = secrets.randbelow(10**7)
+    uai = f"{tag:07d}" + "ABCDEFGHJKLMNPRSTUVWXYZ"[tag % 23]
+    academie = academie or f"Test-{uuid.uuid4().hex[:8]}"
+    name = f"Collège Essai {uai}"
+    await pool.execute(
+        "INSERT INTO schools (uai, name, kind, degree, academie, city) VALUES ($1, $2, 'college', 2, $3, 'Lyon')",
+        uai,
+        name,
+        academie,
+    )
+    return School(uai, academie, name)
+
+
+async def make_staff(pool: asyncpg.Pool, role: StaffRole, school: School) -> StaffUser:
+    tag = uuid.uuid4().hex[:8]
+    kind = "ce" if role == StaffRole.SCHOOL_ADMIN else "assistance"
+    login = f"{kind}.{tag}@ac-test.example.fr"
+    password = f"Essai-{secrets.token_hex(4)}-Fort!9"
+    staff_id = await create_staff_account(
+        pool,
+        login=login,
+        email=login,
+        display_name=f"Agent {tag}",
+        role=role,
+        password=password,
+        uai=school.uai if role == StaffRole.SCHOOL_ADMIN else None,
+        academie=school.academie,
+    )
+    return StaffUser(staff_id, login, password, login)
+
+
+async def family_at(pool: asyncpg.Pool, school: School) -> Family:
+    """A provisioned guardian account whose two children attend `school`."""
+    family = await make_family(pool)
+    await pool.execute(
+        "UPDATE pupils SET uai = $2 WHERE id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $1)",
+        family.guardian_id,
+        school.uai,
+    )
+    return family
+
+
+async def children_of(pool: asyncpg.Pool, family: Family) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT p.id, p.first_name, p.birthdate FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id "
+        "WHERE gp.guardian_id = $1 ORDER BY p.birthdate",
+        family.guardian_id,
+    )
+
+
+async def block_activation(http: httpx.AsyncClient, family: Family, wrong: date = WRONG_BIRTHDATE) -> None:
+    """Sign in with the school's credentials and type a wrong birthdate three times."""
+    http.cookies.clear()
+    signed = await http.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    assert signed.status_code == 200, signed.text
+    profile = {
+        "password": NEW_PASSWORD,
+        "password_confirmation": NEW_PASSWORD,
+        "email": family.email,
+        "child_birthdate": wrong.isoformat(),
+    }
+    for _ in range(3):
+        answer = await http.post("/activation/profile", json=profile)
+    assert answer.status_code == 423 and answer.json()["code"] == "birthdate_blocked", answer.text
+
+
+async def file_request(
+    http: httpx.AsyncClient, pupil_id, proposed: date, *, contact: str = "email", **extra
+) -> httpx.Response:
+    return await http.post(
+        "/assistance/date-de-naissance",
+        json={
+            "pupil_id": str(pupil_id),
+            "proposed_birthdate": proposed.isoformat(),
+            "message": "La date de naissance de notre fille est erronée dans le dossier de l'établissement.",
+            "contact": contact,
+            **extra,
+        },
+    )
+
+
+@asynccontextmanager
+async def signed_in_staff(make_client, staff: StaffUser):
+    """An HTTP client signed in as `staff` (`make_client()` gives a fresh client)."""
+    async with make_client() as http:
+        signed = await http.post("/staff/sign-in", json={"login": staff.login, "password": staff.password})
+        assert signed.status_code == 200, signed.text
+        yield http

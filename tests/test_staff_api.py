@@ -1,0 +1,354 @@
+"""Staff access: strong passwords, separate sign-in and sessions, lock-out,
+scope (school / académie) of the queue and of tickets, the assistance form's
+tickets, the append-only audit log, and the checks of the correction form."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from educonnect import audit
+from educonnect.models.corrections import StaffRole
+from educonnect.passwords import check_staff_password_policy
+from educonnect.staff import StaffPasswordRejected, create_staff_account
+from tests.support.corrections import (
+    WRONG_BIRTHDATE,
+    block_activation,
+    children_of,
+    family_at,
+    file_request,
+    make_school,
+    make_staff,
+    signed_in_staff,
+)
+from tests.support.mail import Mailbox
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def make_client(db_pool):
+    """Clients on the real app without Temporal (these routes do not need it)."""
+    from api.app import create_app
+
+    def make() -> httpx.AsyncClient:
+        app = create_app()
+        app.state.pool = db_pool
+        app.state.temporal = None
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+    return make
+
+
+# --- passwords ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password, codes",
+    [
+        ("Court!1a", {"staff_password_length"}),
+        ("toutenminuscule1!", {"staff_password_upper"}),
+        ("TOUTENMAJUSCULE1!", {"staff_password_lower"}),
+        ("SansChiffre!!abc", {"staff_password_digit"}),
+        ("SansSymbole12abc", {"staff_password_symbol"}),
+        (" Espace-Debut12a", {"staff_password_whitespace"}),
+        ("Durand#2026-xyzw", {"staff_password_name"}),
+        ("ce.0690001t!Abc9", {"staff_password_login"}),
+        ("Tr0ub4dour&Horse", set()),
+        ("Élève-Été-2026-ok", set()),  # accented letters are allowed for staff
+    ],
+)
+async def test_staff_password_policy(password, codes):
+    found = {v.code for v in check_staff_password_policy(password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"])}
+    assert found == codes
+    for v in check_staff_password_policy(password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"]):
+        assert v.message and v.message[0].isupper()  # a French sentence
+
+
+async def test_a_weak_password_is_refused_at_creation(db_pool):
+    school = await make_school(db_pool)
+    with pytest.raises(StaffPasswordRejected) as refused:
+        await create_staff_account(
+            db_pool, login=f"x.{uuid.uuid4().hex[:6]}@ac-test.example.fr", email="x@ac-test.example.fr",
+            display_name="Agent", role=StaffRole.SCHOOL_ADMIN, password="Bienvenue2x", uai=school.uai,
+        )  # fmt: skip
+    assert {v.code for v in refused.value.violations} == {"staff_password_length", "staff_password_symbol"}
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+
+async def test_staff_sign_in_is_separate_from_families(db_pool, make_client):
+    school = await make_school(db_pool)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    async with make_client() as http:
+        anonymous = await http.get("/staff/requests")
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == "staff_session_required"
+        wrong = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password + "x"})
+        unknown = await http.post("/staff/sign-in", json={"login": "personne@ac-test.example.fr", "password": "x"})
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json() == unknown.json()
+        assert wrong.json()["message"] == "L'identifiant ou le mot de passe est incorrect."
+
+        # A family's session cookie opens nothing here.
+        http.cookies.set("educonnect_session", "un-jeton-de-famille")
+        assert (await http.get("/staff/me")).status_code == 401
+
+        signed = await http.post("/staff/sign-in", json={"login": admin.login.upper(), "password": admin.password})
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["role"] == "school_admin" and signed.json()["uai"] == school.uai
+        cookie = signed.headers["set-cookie"]
+        assert "educonnect_staff_session=" in cookie and "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+        me = (await http.get("/staff/me")).json()
+        assert me["scope_label"] == f"établissement {school.uai}"
+        stored = await db_pool.fetchval("SELECT token_hash FROM staff_sessions WHERE staff_id = $1", admin.id)
+        assert http.cookies["educonnect_staff_session"].encode() not in stored  # only an HMAC is kept
+
+        assert (await http.post("/staff/sign-out")).status_code == 204
+        assert (await http.get("/staff/me")).status_code == 401
+    actions = await db_pool.fetch(
+        "SELECT action, outcome FROM audit_log WHERE actor_id = $1 ORDER BY id", admin.id
+    )
+    assert [(a["action"], a["outcome"]) for a in actions] == [
+        ("staff.sign_in", "refused"), ("staff.sign_in", "accepted"), ("staff.sign_out", "accepted"),
+    ]  # fmt: skip
+
+
+async def test_staff_account_locked_after_five_failures(db_pool, make_client):
+    school = await make_school(db_pool)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    async with make_client() as http:
+        codes = []
+        for _ in range(5):
+            answer = await http.post("/staff/sign-in", json={"login": admin.login, "password": "Mauvais-Mot-2026!"})
+            codes.append(answer.json()["code"])
+        assert codes == ["staff_invalid_credentials"] * 4 + ["staff_locked"]
+        locked = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})
+        assert locked.status_code == 429 and locked.json()["code"] == "staff_locked"
+        assert "15 minutes" in locked.json()["message"]
+        # After the lock-out the right password works again.
+        await db_pool.execute("UPDATE staff_accounts SET locked_until = now() - interval '1 second' WHERE id = $1", admin.id)
+        assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+
+
+async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_client):
+    school = await make_school(db_pool)
+    support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, school)
+    async with signed_in_staff(make_client, support) as http:
+        weak = await http.post(
+            "/staff/password",
+            json={"current_password": support.password, "new_password": "Bienvenue2x", "new_password_confirmation": "Bienvenue2x"},
+        )  # fmt: skip
+        assert weak.status_code == 422 and weak.json()["code"] == "staff_password_policy"
+        assert {d["code"] for d in weak.json()["details"]} == {"staff_password_length", "staff_password_symbol"}
+        wrong = await http.post(
+            "/staff/password",
+            json={"current_password": "pas-le-bon", "new_password": "Nouveau-Secret-42", "new_password_confirmation": "Nouveau-Secret-42"},
+        )  # fmt: skip
+        assert wrong.status_code == 401
+        done = await http.post(
+            "/staff/password",
+            json={"current_password": support.password, "new_password": "Nouveau-Secret-42", "new_password_confirmation": "Nouveau-Secret-42"},
+        )  # fmt: skip
+        assert done.status_code == 204
+    async with make_client() as http:
+        old = await http.post("/staff/sign-in", json={"login": support.login, "password": support.password})
+        assert old.status_code == 401
+        new = await http.post("/staff/sign-in", json={"login": support.login, "password": "Nouveau-Secret-42"})
+        assert new.status_code == 200
+
+
+# --- the queue, by scope --------------------------------------------------------------------
+
+
+async def insert_request(db_pool, pupil_id, school, status: str, age: timedelta) -> uuid.UUID:
+    request_id = uuid.uuid4()
+    closed = status in ("approved", "rejected", "expired")
+    await db_pool.execute(
+        "INSERT INTO correction_requests (id, pupil_id, uai, academie, proposed_birthdate, status, created_at, closed_at) "
+        "VALUES ($1, $2, $3, $4, '2014-01-01', $5, now() - $6::interval, CASE WHEN $7 THEN now() END)",
+        request_id, pupil_id, school.uai, school.academie, status, age, closed,
+    )  # fmt: skip
+    return request_id
+
+
+async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, make_client):
+    school = await make_school(db_pool)
+    neighbour = await make_school(db_pool, academie=school.academie)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, school)
+    here = await children_of(db_pool, await family_at(db_pool, school))
+    here += await children_of(db_pool, await family_at(db_pool, school))
+    there = await children_of(db_pool, await family_at(db_pool, neighbour))
+
+    approved_old = await insert_request(db_pool, here[0]["id"], school, "approved", timedelta(days=20))
+    info = await insert_request(db_pool, here[1]["id"], school, "awaiting_information", timedelta(days=9))
+    review_new = await insert_request(db_pool, here[2]["id"], school, "awaiting_review", timedelta(days=1))
+    escalated_old = await insert_request(db_pool, here[3]["id"], school, "escalated", timedelta(days=6))
+    neighbours = await insert_request(db_pool, there[0]["id"], neighbour, "awaiting_review", timedelta(days=3))
+
+    async with signed_in_staff(make_client, admin) as http:
+        queue = (await http.get("/staff/requests")).json()
+        assert [q["request_id"] for q in queue] == [str(escalated_old), str(review_new), str(info), str(approved_old)]
+        assert [q["waiting_on_staff"] for q in queue] == [True, True, False, False]
+        only = (await http.get("/staff/requests", params={"etat": "awaiting_information"})).json()
+        assert [q["request_id"] for q in only] == [str(info)]
+        bad = await http.get("/staff/requests", params={"etat": "n_importe_quoi"})
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
+        refused = await http.get(f"/staff/requests/{neighbours}")
+        assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
+        missing = await http.get(f"/staff/requests/{uuid.uuid4()}")
+        assert missing.status_code == 404 and missing.json()["code"] == "correction_not_found"
+        # Decisions refused before reaching the process (and audited).
+        closed = await http.post(f"/staff/requests/{approved_old}/reject", json={"reason": "Trop tard"})
+        assert closed.status_code == 409 and closed.json()["code"] == "correction_closed"
+        future = (date.today() + timedelta(days=1)).isoformat()
+        too_late = await http.post(f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": future})
+        assert too_late.status_code == 422 and too_late.json()["code"] == "correction_date_invalid"
+        same = here[2]["birthdate"].isoformat()
+        unchanged = await http.post(f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": same})
+        assert unchanged.status_code == 422 and unchanged.json()["code"] == "correction_date_unchanged"
+        no_date = await http.post(f"/staff/requests/{review_new}/approve", json={})
+        assert no_date.status_code == 422 and no_date.json()["details"][0]["field"] == "corrected_birthdate"
+    async with signed_in_staff(make_client, support) as http:
+        queue = (await http.get("/staff/requests")).json()
+        assert [q["request_id"] for q in queue] == [
+            str(escalated_old), str(neighbours), str(review_new), str(info), str(approved_old),
+        ]  # fmt: skip
+    refusals = await db_pool.fetch(
+        "SELECT actor_id, details->>'code' AS code FROM audit_log WHERE target_id = $1 AND outcome = 'refused'",
+        str(neighbours),
+    )
+    assert [(r["actor_id"], r["code"]) for r in refusals] == [(admin.id, "staff_out_of_scope")]
+    refused_decisions = await db_pool.fetch(
+        "SELECT action, details->>'code' AS code FROM audit_log WHERE actor_id = $1 AND outcome = 'refused' "
+        "AND action IN ('correction.approve', 'correction.reject') ORDER BY id",
+        admin.id,
+    )
+    assert [(r["action"], r["code"]) for r in refused_decisions] == [
+        ("correction.reject", "correction_closed"),
+        ("correction.approve", "correction_date_invalid"),
+        ("correction.approve", "correction_date_unchanged"),
+    ]
+
+
+# --- assistance tickets ----------------------------------------------------------------------
+
+
+async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_client, mailbox: Mailbox):
+    school = await make_school(db_pool)
+    other = await make_school(db_pool, academie=school.academie)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    other_admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, other)
+    support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, school)
+    person = f"sacha.{uuid.uuid4().hex[:6]}@example.fr"
+    form = {
+        "last_name": "Martin", "first_name": "Sacha", "email": person, "category": "auto_inscription_sms",
+        "message": "Mon numéro de mobile n'est pas reconnu lors de l'auto-inscription.",
+    }  # fmt: skip
+    async with make_client() as http:
+        categories = (await http.get("/assistance/categories")).json()
+        assert {"code": "autre", "label": "Autre question"} in categories
+        unknown_school = await http.post("/assistance/tickets", json=form | {"uai": "0000000A"})
+        assert unknown_school.status_code == 422 and unknown_school.json()["code"] == "assistance_school_unknown"
+        nowhere = await http.post("/assistance/tickets", json=form)
+        assert nowhere.status_code == 422 and nowhere.json()["code"] == "assistance_academie_unknown"
+        bad_category = await http.post("/assistance/tickets", json=form | {"category": "date_de_naissance", "uai": school.uai})
+        assert bad_category.status_code == 422 and bad_category.json()["details"][0]["field"] == "category"
+        bad_email = await http.post("/assistance/tickets", json=form | {"email": "pas-une-adresse", "uai": school.uai})
+        assert bad_email.status_code == 422 and bad_email.json()["code"] == "email_invalid"
+        at_school = await http.post("/assistance/tickets", json=form | {"uai": school.uai.lower()})
+        assert at_school.status_code == 201, at_school.text
+        assert person in at_school.json()["message"]
+        academie_wide = await http.post(
+            "/assistance/tickets", json=form | {"academie": school.academie.upper(), "category": "autre"}
+        )
+        assert academie_wide.status_code == 201
+    school_ticket, academie_ticket = at_school.json()["ticket_id"], academie_wide.json()["ticket_id"]
+
+    async with signed_in_staff(make_client, admin) as http:
+        assert [t["ticket_id"] for t in (await http.get("/staff/tickets")).json()] == [school_ticket]
+        assert (await http.get(f"/staff/tickets/{academie_ticket}")).status_code == 403
+        answer = "Votre numéro a été corrigé dans la fiche de renseignements : vous pouvez réessayer."
+        answered = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": answer})
+        assert answered.status_code == 200, answered.text
+        assert answered.json()["status"] == "answered" and answered.json()["replies"][0]["text"] == answer
+    [reply] = await mailbox.wait_for(person, 1)
+    assert "Réponse à votre demande d'assistance" in reply.subject and answer in reply.text
+    async with signed_in_staff(make_client, other_admin) as http:
+        assert (await http.get("/staff/tickets")).json() == []
+        refused = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": "Bonjour"})
+        assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
+    async with signed_in_staff(make_client, support) as http:
+        listed = (await http.get("/staff/tickets")).json()
+        assert [t["ticket_id"] for t in listed] == [academie_ticket, school_ticket]  # without answer first
+        assert listed[0]["category_label"] == "Autre question"
+    entries = await audit.entries_for(db_pool, [("ticket", school_ticket)])
+    assert [(e.action, e.outcome, e.actor_id) for e in entries if e.action == "ticket.answer"] == [
+        ("ticket.answer", "accepted", admin.id), ("ticket.answer", "refused", other_admin.id),
+    ]  # fmt: skip
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+async def test_the_audit_log_is_append_only(db_pool):
+    await audit.record(db_pool, audit.SYSTEM, "test.append", "test", "x")
+    for statement in ("UPDATE audit_log SET actor_label = 'effacé'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await db_pool.execute(statement)
+    assert await db_pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'test.append'") >= 1
+
+
+# --- the correction form's checks (needs the activation workflow) -----------------------------------
+
+
+async def test_the_correction_form_checks_who_asks_and_what(api, db_pool, mailbox: Mailbox):
+    school = await make_school(db_pool)
+    family = await family_at(db_pool, school)
+    stranger = await family_at(db_pool, school)
+    lea = (await children_of(db_pool, family))[0]
+    api.cookies.clear()
+    no_session = await file_request(api, lea["id"], WRONG_BIRTHDATE)
+    assert no_session.status_code == 401 and no_session.json()["code"] == "session_required"
+
+    signed = await api.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    assert signed.status_code == 200
+    not_yet = await file_request(api, lea["id"], WRONG_BIRTHDATE)
+    assert not_yet.status_code == 409 and not_yet.json()["code"] == "correction_not_needed"
+
+    await block_activation(api, family)
+    form = (await api.get("/assistance/date-de-naissance")).json()
+    assert {c["first_name"] for c in form["children"]} == {"Léa", "Hugo"} and form["email_on_file"] == family.email
+    assert form["mobile_on_file"].startswith("+336") and "•" in form["mobile_on_file"]
+    other_child = (await children_of(db_pool, stranger))[0]
+    assert (await file_request(api, other_child["id"], WRONG_BIRTHDATE)).json()["code"] == "correction_pupil_unknown"
+    future = await file_request(api, lea["id"], date.today() + timedelta(days=3))
+    assert future.status_code == 422 and future.json()["code"] == "correction_date_invalid"
+    bad_email = await file_request(api, lea["id"], WRONG_BIRTHDATE, email="pas-une-adresse")
+    assert bad_email.status_code == 422 and bad_email.json()["code"] == "email_invalid"
+    bad_contact = await file_request(api, lea["id"], WRONG_BIRTHDATE, contact="pigeon")
+    assert bad_contact.status_code == 422 and bad_contact.json()["details"][0]["field"] == "contact"
+    not_json = await api.post("/assistance/date-de-naissance", content=b"{", headers={"content-type": "application/json"})
+    assert not_json.status_code == 422 and not_json.json()["code"] == "invalid_input"
+    assert await db_pool.fetchval("SELECT count(*) FROM correction_requests WHERE pupil_id = $1", lea["id"]) == 0
+
+    filed = await file_request(api, lea["id"], WRONG_BIRTHDATE)
+    assert filed.status_code == 201, filed.text
+    request_id = filed.json()["request_id"]
+    assert len(filed.json()["reference"]) == 8
+    assert (await api.get("/assistance/date-de-naissance")).json()["requests"][0]["request_id"] == request_id
+    mine = (await api.get(f"/assistance/requests/{request_id}")).json()
+    assert mine["status"] == "awaiting_review" and mine["exchanges"][0]["author"] == "Vous"
+    assert "01/01/2014" in mine["exchanges"][0]["text"]
+
+    # Another family cannot read it: the same answer as for an unknown request.
+    await api.post("/sign-in", json={"identifier": stranger.identifier, "password": stranger.provisional_password})
+    hidden = await api.get(f"/assistance/requests/{request_id}")
+    assert hidden.status_code == 404 and hidden.json()["code"] == "correction_not_found"
+    assert (await api.get(f"/assistance/requests/{uuid.uuid4()}")).status_code == 404

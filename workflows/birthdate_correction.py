@@ -1,0 +1,389 @@
+"""Birthdate correction awaiting staff approval (DESIGN §3.7, FAQ 6).
+
+One workflow per request, id `birthdate-correction/<request-id>`:
+
+1. The person whose birthdate check failed filed the request (the API wrote
+   it in PostgreSQL). The school's staff are told; the person gets an
+   acknowledgement.
+2. Staff of the pupil's school, or académie support, decide — each decision
+   a signal carrying who decided; a decision from outside the pupil's school
+   or académie is refused:
+   - approve (with the corrected date): the record is corrected (audited),
+     every blocked process (activation, registration) gets the signal
+     `birthdate_unblocked` and starts its birthdate step afresh, the person
+     is told;
+   - reject (with a reason): the person is told the reason, the blocked
+     process stays blocked;
+   - ask for information: the person answers through the same request, and
+     the review starts again.
+3. Without a decision, staff are reminded after 2 days, the request is
+   escalated to académie support after 5 days, and after 30 days it is
+   closed and the person told.
+
+The step is the search attribute `EduProcessStep` (awaiting_review,
+awaiting_information, escalated, approved, rejected, expired), with the
+school in `EduSchoolUai`: requests waiting on staff are
+`temporal workflow list --query "WorkflowType='BirthdateCorrection' AND EduProcessStep IN ('awaiting_review','escalated')"`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
+
+from educonnect import policies
+from educonnect.models.activation import BirthdateUnblocked
+from educonnect.models.corrections import (
+    OPEN_STEPS,
+    STEP_LABELS,
+    ApplyCorrection,
+    CloseRequest,
+    CorrectionInput,
+    CorrectionResult,
+    CorrectionStatus,
+    CorrectionStep,
+    DecisionKind,
+    InformationReceived,
+    ParticipantJoined,
+    RefusedDecision,
+    RequesterNotice,
+    StaffDecision,
+    StaffNotice,
+    StaffRef,
+    StepRecord,
+    TimelineEvent,
+)
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
+
+with workflow.unsafe.imports_passed_through():
+    from activities.corrections import CorrectionActivities
+    from activities.staff_notifications import StaffNotificationActivities
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+# The signal every blocked process (activation, SMS registration...) implements.
+UNBLOCK_SIGNAL = "birthdate_unblocked"
+
+
+def workflow_id(request_id) -> str:
+    return f"birthdate-correction/{request_id}"
+
+
+def summary(uai: str, academie: str) -> str:
+    """The French summary the Web UI shows for each request."""
+    return f"Correction de date de naissance — établissement {uai} (académie de {academie})"
+
+
+Event = StaffDecision | InformationReceived | ParticipantJoined
+
+
+@workflow.defn(name="BirthdateCorrection")
+class BirthdateCorrectionWorkflow:
+    @workflow.init
+    def __init__(self, params: CorrectionInput) -> None:
+        self._params = params
+        self._step = CorrectionStep.AWAITING_REVIEW
+        self._filed_at = workflow.now()
+        self._closes_at = self._filed_at + policies.CORRECTION_CLOSE_AFTER
+        self._review_since = self._filed_at  # start of the current review round
+        self._review_rounds = 1
+        self._reminded = False  # in the current round
+        self._escalated = False
+        self._closing = False  # a final decision is being applied
+        self._questions = 0
+        self._inbox: list[Event] = []
+        self._seen_decisions: set[UUID] = set()
+        self._timeline: list[TimelineEvent] = []
+        self._decided_by: StaffRef | None = None
+        self._corrected = None
+
+    # --- the process ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: CorrectionInput) -> CorrectionResult:
+        self._enter(CorrectionStep.AWAITING_REVIEW)
+        self._note("filed", "Demande déposée par le responsable")
+        await self._notify_requesters("received", "received")
+        await self._notify_staff("new", "staff-new")
+
+        while self._step in OPEN_STEPS:
+            await self._wait_until(lambda: bool(self._inbox), self._next_deadline())
+            while self._inbox and self._step in OPEN_STEPS:
+                await self._handle(self._inbox.pop(0))
+            if self._step not in OPEN_STEPS:
+                break
+            now = workflow.now()
+            if now >= self._closes_at:
+                await self._expire()
+            elif self._step == CorrectionStep.AWAITING_REVIEW:
+                if not self._escalated and now >= self._escalation_due():
+                    await self._escalate()
+                elif not self._reminded and now >= self._reminder_due():
+                    await self._remind()
+
+        for late in self._inbox:  # arrived while the final decision was applied
+            if isinstance(late, StaffDecision):
+                self._note_decision(late, "ignored_closed", "Décision ignorée : la demande était déjà traitée")
+        self._inbox.clear()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CorrectionResult(request_id=params.request_id, step=self._step, decided_by=self._decided_by)
+
+    # --- events -------------------------------------------------------------------
+
+    @workflow.signal
+    def decide(self, decision: StaffDecision) -> None:
+        """A staff member approved, rejected or asked for information."""
+        if decision.decision_id in self._seen_decisions:  # the API retried the signal
+            return
+        self._seen_decisions.add(decision.decision_id)
+        if self._step not in OPEN_STEPS or self._closing:
+            self._note_decision(decision, "ignored_closed", "Décision ignorée : la demande est déjà traitée")
+            return
+        self._inbox.append(decision)
+
+    @workflow.signal
+    def information_received(self, event: InformationReceived) -> None:
+        """The person answered (the text waits in PostgreSQL)."""
+        self._inbox.append(event)
+
+    @workflow.signal
+    def participant_joined(self, event: ParticipantJoined) -> None:
+        """A duplicate request for the same child joined this one."""
+        self._inbox.append(event)
+
+    @workflow.query
+    def status(self) -> CorrectionStatus:
+        in_review = self._step == CorrectionStep.AWAITING_REVIEW
+        return CorrectionStatus(
+            request_id=self._params.request_id,
+            step=self._step,
+            step_label=STEP_LABELS[self._step],
+            escalated=self._escalated,
+            reminded=self._reminded,
+            filed_at=self._filed_at,
+            reminder_due_at=self._reminder_due() if in_review and not self._reminded else None,
+            escalation_due_at=self._escalation_due() if in_review and not self._escalated else None,
+            closes_at=self._closes_at,
+            decided_by=self._decided_by,
+            corrected_birthdate=self._corrected,
+            timeline=list(self._timeline),
+        )
+
+    async def _handle(self, event: Event) -> None:
+        if isinstance(event, StaffDecision):
+            await self._decide(event)
+        elif isinstance(event, InformationReceived):
+            await self._answered(event)
+        else:
+            self._note("joined", "Une autre demande pour le même enfant a rejoint celle-ci")
+
+    async def _decide(self, decision: StaffDecision) -> None:
+        if not decision.staff.covers(self._params.uai, self._params.academie):
+            self._note_decision(decision, "refused_scope", "Décision refusée : élève hors du périmètre de son auteur")
+            await workflow.execute_activity_method(
+                CorrectionActivities.audit_refused_decision,
+                RefusedDecision(request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"),
+                **ACTIVITY_OPTIONS,
+            )
+            return
+        if decision.kind == DecisionKind.APPROVE and decision.corrected_birthdate is not None:
+            await self._approve(decision)
+        elif decision.kind == DecisionKind.REJECT and decision.message_id is not None:
+            await self._reject(decision)
+        elif decision.kind == DecisionKind.ASK_INFORMATION and decision.message_id is not None:
+            await self._ask_information(decision)
+        else:
+            self._note_decision(decision, "invalid", "Décision incomplète ignorée (date ou message manquant)")
+
+    async def _approve(self, decision: StaffDecision) -> None:
+        assert decision.corrected_birthdate is not None
+        self._closing = True
+        applied = await workflow.execute_activity_method(
+            CorrectionActivities.apply_birthdate_correction,
+            ApplyCorrection(
+                request_id=self._params.request_id,
+                pupil_id=self._params.pupil_id,
+                decision_id=decision.decision_id,
+                staff=decision.staff,
+                corrected_birthdate=decision.corrected_birthdate,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        self._decided_by, self._corrected = decision.staff, applied.new_birthdate
+        # The blocked processes continue before anyone is told they can.
+        await self._unblock()
+        self._enter(CorrectionStep.APPROVED)
+        self._note_decision(decision, "applied", "Acceptée : date de naissance corrigée dans le dossier de l'élève")
+        await self._notify_requesters("approved", "approved")
+
+    async def _reject(self, decision: StaffDecision) -> None:
+        self._closing = True
+        await workflow.execute_activity_method(
+            CorrectionActivities.close_correction_request,
+            CloseRequest(
+                request_id=self._params.request_id,
+                step=CorrectionStep.REJECTED,
+                decision_id=decision.decision_id,
+                staff=decision.staff,
+                message_id=decision.message_id,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        self._decided_by = decision.staff
+        self._enter(CorrectionStep.REJECTED)
+        self._note_decision(decision, "applied", "Refusée, avec un motif transmis au demandeur")
+        await self._notify_requesters("rejected", "rejected", decision.message_id)
+
+    async def _ask_information(self, decision: StaffDecision) -> None:
+        self._questions += 1
+        await self._move(CorrectionStep.AWAITING_INFORMATION)
+        self._note_decision(decision, "applied", "Informations complémentaires demandées au demandeur")
+        await self._notify_requesters("information_requested", f"information-{self._questions}", decision.message_id)
+
+    async def _answered(self, event: InformationReceived) -> None:
+        if self._step != CorrectionStep.AWAITING_INFORMATION:
+            self._note("message", "Message complémentaire du demandeur")
+            return
+        # A new review round: the reminder and escalation clocks start again.
+        self._review_rounds += 1
+        self._review_since = workflow.now()
+        self._reminded = False
+        await self._move(CorrectionStep.ESCALATED if self._escalated else CorrectionStep.AWAITING_REVIEW)
+        self._note("answered", "Le demandeur a répondu à la demande d'informations")
+        await self._notify_staff("information_received", f"answer-{self._review_rounds}")
+
+    # --- timers -----------------------------------------------------------------------
+
+    def _reminder_due(self) -> datetime:
+        return self._review_since + policies.CORRECTION_REMINDER_AFTER
+
+    def _escalation_due(self) -> datetime:
+        return self._review_since + policies.CORRECTION_ESCALATION_AFTER
+
+    def _next_deadline(self) -> datetime:
+        deadlines = [self._closes_at]
+        if self._step == CorrectionStep.AWAITING_REVIEW:
+            if not self._reminded:
+                deadlines.append(self._reminder_due())
+            if not self._escalated:
+                deadlines.append(self._escalation_due())
+        return min(deadlines)
+
+    async def _remind(self) -> None:
+        self._reminded = True
+        self._note("reminder_sent", "Rappel envoyé au personnel de l'établissement (2 jours sans décision)")
+        self._set_details()
+        await self._notify_staff("reminder", f"reminder-{self._review_rounds}")
+
+    async def _escalate(self) -> None:
+        self._escalated = True
+        self._reminded = True  # no school reminder once académie support has it
+        await self._move(CorrectionStep.ESCALATED)
+        self._note("escalated", "Transmise à l'assistance académique (5 jours sans décision)")
+        await self._notify_staff("escalation", "escalation")
+
+    async def _expire(self) -> None:
+        self._closing = True
+        await workflow.execute_activity_method(
+            CorrectionActivities.close_correction_request,
+            CloseRequest(request_id=self._params.request_id, step=CorrectionStep.EXPIRED),
+            **ACTIVITY_OPTIONS,
+        )
+        self._enter(CorrectionStep.EXPIRED)
+        self._note("expired", "Clôturée sans décision après 30 jours ; le demandeur est prévenu")
+        await self._notify_requesters("expired", "expired")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    async def _unblock(self) -> None:
+        processes = await workflow.execute_activity_method(
+            CorrectionActivities.blocked_processes, self._params.request_id, **ACTIVITY_OPTIONS
+        )
+        for process_id in processes:
+            handle = workflow.get_external_workflow_handle(process_id)
+            try:
+                await handle.signal(UNBLOCK_SIGNAL, BirthdateUnblocked(correction_id=str(self._params.request_id)))
+                self._note("unblocked", f"Processus bloqué relancé à l'étape de la date de naissance : {process_id}")
+            except FailureError:
+                self._note("unblock_failed", f"Processus bloqué introuvable ou déjà terminé : {process_id}")
+
+    async def _notify_requesters(self, kind: str, step: str, message_id: UUID | None = None) -> None:
+        await workflow.execute_activity_method(
+            CorrectionActivities.notify_requesters,
+            RequesterNotice(request_id=self._params.request_id, kind=kind, step=step, message_id=message_id),
+            **ACTIVITY_OPTIONS,
+        )
+
+    async def _notify_staff(self, kind: str, step: str) -> None:
+        await workflow.execute_activity_method(
+            StaffNotificationActivities.notify_staff,
+            StaffNotice(request_id=self._params.request_id, kind=kind, step=step),
+            **ACTIVITY_OPTIONS,
+        )
+
+    async def _move(self, step: CorrectionStep) -> None:
+        """Enter an open step and mirror it in the request's row."""
+        self._enter(step)
+        await workflow.execute_activity_method(
+            CorrectionActivities.record_correction_step,
+            StepRecord(request_id=self._params.request_id, step=step, escalated=self._escalated),
+            **ACTIVITY_OPTIONS,
+        )
+
+    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
+        remaining = deadline - workflow.now()
+        if remaining <= timedelta(0):
+            return condition()
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+            return True
+        except asyncio.TimeoutError:
+            return condition()
+
+    def _note(self, kind: str, label: str) -> None:
+        self._timeline.append(TimelineEvent(at=workflow.now(), kind=kind, label=label))
+
+    def _note_decision(self, decision: StaffDecision, outcome: str, label: str) -> None:
+        self._timeline.append(
+            TimelineEvent(
+                at=workflow.now(),
+                kind="decision",
+                label=f"{label} — {decision.staff.label}",
+                staff=decision.staff,
+                decision_id=decision.decision_id,
+                outcome=outcome,
+            )
+        )
+
+    def _enter(self, step: CorrectionStep) -> None:
+        self._step = step
+        attributes = [PROCESS_STEP.value_set(step.value), SCHOOL_UAI.value_set([self._params.uai])]
+        if self._params.account_id is not None:
+            attributes.append(ACCOUNT_ID.value_set(str(self._params.account_id)))
+        workflow.upsert_search_attributes(attributes)
+        self._set_details()
+
+    def _set_details(self) -> None:
+        p = self._params
+        details = (
+            f"**{STEP_LABELS[self._step]}**\n\n"
+            f"Établissement : {p.uai} (académie de {p.academie})\n\n"
+            f"Déposée le {self._filed_at:%d/%m/%Y à %H:%M} UTC"
+        )
+        if self._step in OPEN_STEPS:
+            if self._step == CorrectionStep.AWAITING_REVIEW and not self._reminded:
+                details += f" ; rappel au personnel le {self._reminder_due():%d/%m/%Y à %H:%M} UTC"
+            if self._step == CorrectionStep.AWAITING_REVIEW and not self._escalated:
+                details += f" ; transmission à l'assistance académique le {self._escalation_due():%d/%m/%Y à %H:%M} UTC"
+            details += f" ; clôture sans décision le {self._closes_at:%d/%m/%Y à %H:%M} UTC"
+        elif self._decided_by is not None:
+            details += f"\n\nDécision de {self._decided_by.label}"
+        workflow.set_current_details(details)

@@ -1,0 +1,308 @@
+"""FranceConnect first visit (DESIGN §3.3, FAQ 2.3).
+
+The person signed in with FranceConnect, but their FranceConnect identity is
+not linked to an EduConnect account yet. One workflow per first visit, id
+`franceconnect-link/<uuid>`:
+
+1. They enter the mobile number given on the school's form. When it is on
+   file for a guardian whose names are the FranceConnect identity's, a code
+   goes to it by SMS; the answer is the same either way (no enumeration).
+2. They enter the code (the SMS code step: 10 minutes, single use, 5 wrong
+   codes end the process, "renvoyer le code" after 60 s, 3 codes at most).
+3. They confirm a child's birthdate; 3 wrong tries block the step until a
+   correction is approved (`birthdate_unblocked`), with the way to the
+   assistance form.
+4. The FranceConnect identity is linked to the guardian's account (created
+   if none); from then on FranceConnect signs them in directly.
+
+Without progress for 30 minutes the process expires. The tokens of the
+OpenID Connect exchange never come here: the API keeps the verified identity
+in PostgreSQL and gives its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from educonnect import policies
+from educonnect.errors import ErrorCode, message
+from educonnect.models.franceconnect import (
+    STEP_LABELS,
+    BirthdateOutcome,
+    BirthdateSubmission,
+    BirthdateUnblocked,
+    ChildBirthdateCheck,
+    CloseLink,
+    GuardianMatch,
+    LinkedAccount,
+    LinkIdentity,
+    LinkInput,
+    LinkResult,
+    LinkStatus,
+    LinkStep,
+    MatchGuardian,
+    MobileOutcome,
+    MobileSubmission,
+    PersonReturned,
+)
+from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.sms_code_step import SmsCodeStep
+
+with workflow.unsafe.imports_passed_through():
+    from activities.franceconnect import FranceConnectActivities
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+# Steps the person is expected to move on from within the idle timeout.
+_WAITING_ON_PERSON = (LinkStep.AWAITING_MOBILE, LinkStep.AWAITING_CODE, LinkStep.AWAITING_BIRTHDATE)
+
+
+def workflow_id(link_id) -> str:
+    return f"franceconnect-link/{link_id}"
+
+
+def summary(link_id) -> str:
+    return f"Première connexion avec FranceConnect ({link_id})"
+
+
+@workflow.defn(name="FranceConnectLink")
+class FranceConnectLinkWorkflow:
+    @workflow.init
+    def __init__(self, params: LinkInput) -> None:
+        self._params = params
+        self._step = LinkStep.AWAITING_MOBILE
+        self._deadline: datetime = workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT
+        self._guardian: GuardianMatch | None = None
+        self._code: SmsCodeStep | None = None
+        self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+        self._account: LinkedAccount | None = None
+        self._mobile_lock = asyncio.Lock()
+        self._birthdate_lock = asyncio.Lock()
+
+    # --- the process ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: LinkInput) -> LinkResult:
+        self._enter(LinkStep.AWAITING_MOBILE)
+        if not await self._wait(lambda: self._step != LinkStep.AWAITING_MOBILE):
+            return await self._end(LinkStep.EXPIRED)
+        if not await self._wait(lambda: self._step != LinkStep.AWAITING_CODE):
+            return await self._end(LinkStep.EXPIRED)
+        if self._step == LinkStep.CODE_LOCKED:
+            return await self._end(LinkStep.CODE_LOCKED)
+
+        while self._account is None:
+            if not await self._wait(lambda: self._step != LinkStep.AWAITING_BIRTHDATE):
+                return await self._end(LinkStep.EXPIRED)
+            if self._step == LinkStep.BIRTHDATE_BLOCKED:
+                # Waits for an approved correction; the person then has a while
+                # to come back through FranceConnect and continue here.
+                if not await self._wait(lambda: self._step != LinkStep.BIRTHDATE_BLOCKED):
+                    return await self._end(LinkStep.EXPIRED)
+        return await self._end(LinkStep.LINKED)
+
+    # --- step 1: the mobile on file ---------------------------------------------
+
+    @workflow.update
+    async def submit_mobile(self, submission: MobileSubmission) -> MobileOutcome:
+        async with self._mobile_lock:
+            if self._step != LinkStep.AWAITING_MOBILE:  # a concurrent submission won
+                raise self._refusal()
+            self._guardian = await workflow.execute_activity_method(
+                FranceConnectActivities.match_guardian,
+                MatchGuardian(identity_id=self._params.identity_id, mobile=submission.mobile),
+                **ACTIVITY_OPTIONS,
+            )
+            # No match: no number, nothing is sent and no code can succeed, but
+            # every count and answer is the same as with a match.
+            self._code = SmsCodeStep(purpose=SmsPurpose.FRANCECONNECT, mobile=self._guardian.mobile_on_file)
+            await self._code.send()
+            self._enter(LinkStep.AWAITING_CODE)
+            return MobileOutcome(step=self._step, code=self._code.status())
+
+    @submit_mobile.validator
+    def _validate_mobile(self, submission: MobileSubmission) -> None:
+        if self._step != LinkStep.AWAITING_MOBILE:
+            raise self._refusal()
+
+    # --- step 2: the SMS code ---------------------------------------------------
+
+    @workflow.update
+    async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
+        assert self._code is not None
+        check = await self._code.check(submission)
+        if self._step == LinkStep.AWAITING_CODE:
+            if self._code.verified:
+                self._enter(LinkStep.AWAITING_BIRTHDATE)
+            elif self._code.locked:
+                self._enter(LinkStep.CODE_LOCKED)
+            else:
+                self._set_details()
+        return check
+
+    @submit_code.validator
+    def _validate_code(self, submission: CodeSubmission) -> None:
+        if self._step != LinkStep.AWAITING_CODE or self._code is None:
+            raise self._refusal()
+        self._code.validate_submission()
+
+    @workflow.update
+    async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
+        assert self._code is not None
+        await self._code.resend()
+        self._set_details()
+        return self._code.status()
+
+    @resend_code.validator
+    def _validate_resend(self, request: ResendCode) -> None:
+        if self._step != LinkStep.AWAITING_CODE or self._code is None:
+            raise self._refusal()
+        self._code.validate_resend()
+
+    # --- step 3: a child's birthdate, then the link -----------------------------
+
+    @workflow.update
+    async def submit_birthdate(self, submission: BirthdateSubmission) -> BirthdateOutcome:
+        async with self._birthdate_lock:
+            if self._step != LinkStep.AWAITING_BIRTHDATE:  # a concurrent submission won
+                return self._birthdate_outcome(error=self._refusal_code())
+            assert self._guardian is not None and self._guardian.guardian_id is not None
+            matches = await workflow.execute_activity_method(
+                FranceConnectActivities.check_child_birthdate,
+                ChildBirthdateCheck(guardian_id=self._guardian.guardian_id, birthdate=submission.birthdate),
+                **ACTIVITY_OPTIONS,
+            )
+            if not matches:
+                self._birthdate_attempts_left -= 1
+                if self._birthdate_attempts_left > 0:
+                    self._set_details()
+                    return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
+                self._enter(LinkStep.BIRTHDATE_BLOCKED)
+                return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
+            self._account = await workflow.execute_activity_method(
+                FranceConnectActivities.link_identity,
+                LinkIdentity(
+                    link_id=self._params.link_id,
+                    identity_id=self._params.identity_id,
+                    guardian_id=self._guardian.guardian_id,
+                ),
+                **ACTIVITY_OPTIONS,
+            )
+            self._enter(LinkStep.LINKED)
+            return self._birthdate_outcome(accepted=True)
+
+    @submit_birthdate.validator
+    def _validate_birthdate(self, submission: BirthdateSubmission) -> None:
+        if self._step != LinkStep.AWAITING_BIRTHDATE:
+            raise self._refusal()
+
+    @workflow.signal
+    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        """The school record was corrected: the birthdate step starts afresh."""
+        if self._step == LinkStep.BIRTHDATE_BLOCKED:
+            self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._enter(LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW)
+
+    @workflow.signal
+    def person_returned(self, event: PersonReturned) -> None:
+        """Back through FranceConnect: the person gets a fresh idle timeout."""
+        if self._step in _WAITING_ON_PERSON:
+            self._deadline = max(self._deadline, workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT)
+            self._set_details()
+
+    @workflow.query
+    def status(self) -> LinkStatus:
+        return LinkStatus(
+            step=self._step,
+            step_label=STEP_LABELS[self._step],
+            code=self._code.status() if self._code else None,
+            birthdate_attempts_left=self._birthdate_attempts_left,
+            expires_at=self._deadline if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED) else None,
+        )
+
+    # --- helpers ----------------------------------------------------------------
+
+    async def _end(self, step: LinkStep) -> LinkResult:
+        self._enter(step)  # first: from now on every update is refused
+        if step != LinkStep.LINKED:
+            await workflow.execute_activity_method(
+                FranceConnectActivities.close_link,
+                CloseLink(link_id=self._params.link_id, step=step),
+                **ACTIVITY_OPTIONS,
+            )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return LinkResult(step=step, account_id=self._account.account_id if self._account else None)
+
+    async def _wait(self, condition: Callable[[], bool]) -> bool:
+        """Wait for `condition` until the current deadline (which handlers may
+        move); False if the deadline passed first."""
+        while not condition():
+            remaining = self._deadline - workflow.now()
+            if remaining <= timedelta(0):
+                return False
+            try:
+                await workflow.wait_condition(condition, timeout=remaining)
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    def _enter(self, step: LinkStep, idle: timedelta = policies.FRANCECONNECT_LINK_IDLE_TIMEOUT) -> None:
+        if step != self._step:
+            if step in _WAITING_ON_PERSON:
+                self._deadline = workflow.now() + idle
+            elif step == LinkStep.BIRTHDATE_BLOCKED:
+                self._deadline = workflow.now() + policies.FRANCECONNECT_BLOCKED_MAX_WAIT
+        self._step = step
+        attributes = [PROCESS_STEP.value_set(step.value)]
+        if self._account is not None:
+            attributes.append(ACCOUNT_ID.value_set(str(self._account.account_id)))
+        workflow.upsert_search_attributes(attributes)
+        self._set_details()
+
+    def _set_details(self) -> None:
+        details = f"**{STEP_LABELS[self._step]}**\n\nIdentité FranceConnect : {self._params.identity_id}"
+        if self._code is not None and self._step == LinkStep.AWAITING_CODE:
+            details += (
+                f"\n\nCodes envoyés : {self._code.sends}/{policies.SMS_MAX_SENDS}, "
+                f"codes incorrects : {self._code.failures}/{policies.SMS_CODE_MAX_FAILURES}"
+            )
+        if self._step == LinkStep.AWAITING_BIRTHDATE and self._birthdate_attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
+            details += f"\n\nEssais de date de naissance restants : {self._birthdate_attempts_left}"
+        if self._step in _WAITING_ON_PERSON:
+            details += f"\n\nExpire sans action le {self._deadline:%d/%m/%Y à %H:%M} UTC"
+        if self._account is not None:
+            details += f"\n\nCompte : {self._account.account_id}"
+        workflow.set_current_details(details)
+
+    def _birthdate_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> BirthdateOutcome:
+        return BirthdateOutcome(
+            accepted=accepted,
+            error=error,
+            attempts_left=self._birthdate_attempts_left,
+            step=self._step,
+            account_id=self._account.account_id if self._account else None,
+        )
+
+    def _refusal_code(self) -> ErrorCode:
+        if self._step == LinkStep.BIRTHDATE_BLOCKED:
+            return ErrorCode.BIRTHDATE_BLOCKED
+        if self._step == LinkStep.CODE_LOCKED:
+            return ErrorCode.SMS_CODE_LOCKED
+        if self._step == LinkStep.EXPIRED:
+            return ErrorCode.FRANCECONNECT_LINK_EXPIRED
+        if self._step == LinkStep.LINKED:
+            return ErrorCode.FRANCECONNECT_LINK_NOT_FOUND
+        return ErrorCode.FRANCECONNECT_LINK_WRONG_STEP
+
+    def _refusal(self) -> ApplicationError:
+        code = self._refusal_code()
+        return ApplicationError(message(code), type=code)

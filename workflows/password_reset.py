@@ -1,0 +1,304 @@
+"""Lost password, "Mot de passe perdu" (DESIGN §3.6, §4, FAQ 5).
+
+One workflow per request, id `password-reset/<uuid>`. The person typed the
+identifier and either the validated address (email way) or the verified
+mobile number (SMS way); the API answered the same thing whether or not they
+matched an account, then started this workflow:
+
+1. The account with this identifier and this address (or number) is looked
+   up (`find_reset_target`).
+2. Email way: a single-use link, valid 1 hour, goes to the address; nothing
+   goes anywhere when nothing matched. SMS way: a 6-digit code goes to the
+   number (`workflows.sms_code_step.SmsCodeStep`: 10 minutes, 5 wrong codes
+   end the request, "renvoyer le code" after 60 s, 3 codes at most); when
+   nothing matched no code is sent and every code is wrong, with the same
+   answers. The SMS way lasts 30 minutes at most.
+3. The new password (its hash waits in PostgreSQL): it becomes the account's,
+   every session of the account ends, a sign-in lock is lifted, a
+   notification is sent. The person is not signed in: they sign in with the
+   new password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from educonnect import policies
+from educonnect.errors import ErrorCode, message
+from educonnect.models.activation import LinkSent
+from educonnect.models.recovery import (
+    RESET_ENDED_STEPS,
+    RESET_LABELS,
+    ApplyPasswordChange,
+    CloseReset,
+    FindResetTarget,
+    NewPasswordReady,
+    PasswordNotice,
+    PasswordNoticeKind,
+    PasswordResetDone,
+    PasswordResetInput,
+    PasswordResetResult,
+    PasswordResetStatus,
+    PasswordResetStep,
+    RecoveryChannel,
+    ResetLinkRequest,
+    ResetTarget,
+)
+from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.sms_code_step import SmsCodeStep
+
+with workflow.unsafe.imports_passed_through():
+    from activities.account_management import AccountManagementActivities
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+SUMMARY = {
+    RecoveryChannel.EMAIL: "Mot de passe perdu : réinitialisation par courriel",
+    RecoveryChannel.SMS: "Mot de passe perdu : réinitialisation par SMS",
+}
+
+
+def workflow_id(reset_id) -> str:
+    return f"password-reset/{reset_id}"
+
+
+def _refuse(code: ErrorCode) -> ApplicationError:
+    return ApplicationError(message(code), type=code)
+
+
+@workflow.defn(name="PasswordReset")
+class PasswordResetWorkflow:
+    @workflow.init
+    def __init__(self, params: PasswordResetInput) -> None:
+        self._params = params
+        sms = params.channel == RecoveryChannel.SMS
+        self._step = PasswordResetStep.AWAITING_CODE if sms else PasswordResetStep.LOOKING_UP
+        self._target: ResetTarget | None = None
+        self._link: LinkSent | None = None
+        self._code: SmsCodeStep | None = None
+        self._expires_at: datetime | None = None
+        self._applying = False
+        self._done: PasswordResetDone | None = None
+        self._lock = asyncio.Lock()
+
+    # --- the process ----------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: PasswordResetInput) -> PasswordResetResult:
+        if params.channel == RecoveryChannel.SMS:
+            # The code step reads the same from the start, account or not.
+            self._expires_at = workflow.now() + policies.PASSWORD_RESET_SMS_VALIDITY
+            self._enter(PasswordResetStep.AWAITING_CODE)
+        else:
+            self._enter(PasswordResetStep.LOOKING_UP)
+        self._target = await workflow.execute_activity_method(
+            AccountManagementActivities.find_reset_target,
+            FindResetTarget(channel=params.channel, identifier=params.identifier, contact=params.contact),
+            **ACTIVITY_OPTIONS,
+        )
+        if self._target.account_id is not None:
+            workflow.upsert_search_attributes([ACCOUNT_ID.value_set(str(self._target.account_id))])
+
+        if params.channel == RecoveryChannel.EMAIL:
+            if self._target.account_id is None or self._target.email is None:
+                return await self._finish(PasswordResetStep.NO_MATCH)
+            self._expires_at = workflow.now() + policies.PASSWORD_RESET_LINK_VALIDITY
+            self._link = await workflow.execute_activity_method(
+                AccountManagementActivities.send_reset_link,
+                ResetLinkRequest(
+                    account_id=self._target.account_id,
+                    process_id=workflow.info().workflow_id,
+                    email=self._target.email,
+                    step="reset-link",
+                    expires_at=self._expires_at,
+                ),
+                **ACTIVITY_OPTIONS,
+            )
+            self._enter(PasswordResetStep.AWAITING_LINK)
+        else:
+            self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
+            await self._code.send()
+            self._set_details()
+            if not await self._wait_until(lambda: self._code.verified or self._code.locked, self._expires_at):
+                return await self._expire()
+            if self._code.locked:
+                return await self._finish(PasswordResetStep.CODE_LOCKED)
+            self._enter(PasswordResetStep.NEW_PASSWORD)
+
+        while self._done is None:
+            if not await self._wait_until(lambda: self._applying or self._done is not None, self._expires_at):
+                return await self._expire()
+            # Being applied: wait for the outcome (a failure lets the person try again).
+            await workflow.wait_condition(lambda: self._done is not None or not self._applying)
+
+        await workflow.execute_activity_method(
+            AccountManagementActivities.send_password_notice,
+            PasswordNotice(
+                account_id=self._target.account_id,
+                process_id=workflow.info().workflow_id,
+                step="reset-notice",
+                kind=PasswordNoticeKind.RESET,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        return await self._finish(PasswordResetStep.COMPLETED)
+
+    # --- SMS way: the code ----------------------------------------------------------
+
+    @workflow.update
+    async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
+        await workflow.wait_condition(lambda: self._code is not None)
+        check = await self._code.check(submission)
+        if check.accepted or self._code.locked:  # answer once the process moved on
+            await workflow.wait_condition(lambda: self._step != PasswordResetStep.AWAITING_CODE)
+        return check
+
+    @submit_code.validator
+    def _validate_code(self, submission: CodeSubmission) -> None:
+        self._require_step(PasswordResetStep.AWAITING_CODE)
+        if self._code is not None:
+            self._code.validate_submission()
+
+    @workflow.update
+    async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
+        assert self._code is not None
+        await self._code.resend()
+        self._set_details()
+        return self._code.status()
+
+    @resend_code.validator
+    def _validate_resend(self, request: ResendCode) -> None:
+        self._require_step(PasswordResetStep.AWAITING_CODE)
+        if self._code is None:  # the first code is on its way
+            raise _refuse(ErrorCode.SMS_RESEND_TOO_SOON)
+        self._code.validate_resend()
+
+    # --- the new password -------------------------------------------------------------
+
+    @workflow.update
+    async def submit_new_password(self, ready: NewPasswordReady) -> PasswordResetDone:
+        async with self._lock:
+            self._check_new_password(ready)  # again: a concurrent submission may have won
+            assert self._target is not None and self._target.account_id is not None
+            self._applying = True
+            try:
+                applied = await workflow.execute_activity_method(
+                    AccountManagementActivities.apply_new_password,
+                    ApplyPasswordChange(
+                        account_id=self._target.account_id,
+                        process_id=workflow.info().workflow_id,
+                        kind=PasswordNoticeKind.RESET,
+                        link_id=ready.link_id,
+                    ),
+                    **ACTIVITY_OPTIONS,
+                )
+            except ActivityError:
+                self._applying = False
+                raise _refuse(ErrorCode.SERVICE_UNAVAILABLE) from None
+            self._done = PasswordResetDone(identifier=applied.identifier)
+            return self._done
+
+    @submit_new_password.validator
+    def _validate_new_password(self, ready: NewPasswordReady) -> None:
+        self._check_new_password(ready)
+
+    @workflow.query
+    def status(self) -> PasswordResetStatus:
+        verified = self._step in (PasswordResetStep.NEW_PASSWORD, PasswordResetStep.COMPLETED) and (
+            self._params.channel == RecoveryChannel.SMS
+        )
+        return PasswordResetStatus(
+            step=self._step,
+            step_label=RESET_LABELS[self._step],
+            code=self._code.status() if self._code is not None and self._code.sends > 0 else None,
+            expires_at=None if self._step in RESET_ENDED_STEPS else self._expires_at,
+            account_id=self._target.account_id if (verified and self._target) else None,
+        )
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _check_new_password(self, ready: NewPasswordReady) -> None:
+        if self._done is not None:
+            raise _refuse(ErrorCode.RESET_COMPLETED)
+        if self._applying:
+            raise _refuse(ErrorCode.RESET_WRONG_STEP)
+        if self._params.channel == RecoveryChannel.EMAIL:
+            self._require_step(PasswordResetStep.AWAITING_LINK)
+            if self._link is None or ready.link_id != self._link.link_id:
+                raise _refuse(ErrorCode.RESET_WRONG_STEP)
+        else:
+            self._require_step(PasswordResetStep.NEW_PASSWORD)
+        if self._expires_at is not None and workflow.now() >= self._expires_at:
+            raise _refuse(ErrorCode.RESET_EXPIRED)
+
+    def _require_step(self, step: PasswordResetStep) -> None:
+        if self._step == step:
+            return
+        code = {
+            PasswordResetStep.COMPLETED: ErrorCode.RESET_COMPLETED,
+            PasswordResetStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
+            PasswordResetStep.EXPIRED: ErrorCode.RESET_EXPIRED,
+            PasswordResetStep.NO_MATCH: ErrorCode.RESET_EXPIRED,
+        }.get(self._step, ErrorCode.RESET_WRONG_STEP)
+        raise _refuse(code)
+
+    async def _expire(self) -> PasswordResetResult:
+        await workflow.execute_activity_method(
+            AccountManagementActivities.close_password_reset,
+            CloseReset(
+                process_id=workflow.info().workflow_id,
+                account_id=self._target.account_id if self._target else None,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        return await self._finish(PasswordResetStep.EXPIRED)
+
+    async def _finish(self, step: PasswordResetStep) -> PasswordResetResult:
+        self._enter(step)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return PasswordResetResult(step=step)
+
+    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
+        """Wait for `condition` until `deadline`; False if the deadline passed first."""
+        remaining = deadline - workflow.now()
+        if remaining <= timedelta(0):
+            return condition()
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+            return True
+        except asyncio.TimeoutError:
+            return condition()
+
+    def _enter(self, step: PasswordResetStep) -> None:
+        self._step = step
+        workflow.upsert_search_attributes([PROCESS_STEP.value_set(step.value)])
+        self._set_details()
+
+    def _set_details(self) -> None:
+        details = f"**{RESET_LABELS[self._step]}**\n\nIdentifiant saisi : {self._params.identifier}"
+        target = self._target
+        if target is not None:
+            details += (
+                f"\n\nCompte : {target.account_id}" if target.account_id else "\n\nAucun compte ne correspond à la demande."
+            )
+        code = self._code
+        if code is not None and self._step == PasswordResetStep.AWAITING_CODE:
+            details += (
+                f"\n\nCodes envoyés : {code.sends}/{policies.SMS_MAX_SENDS}, "
+                f"erreurs : {code.failures}/{policies.SMS_CODE_MAX_FAILURES}"
+            )
+            if code.last_outcome is not None:
+                details += f" (dernier envoi : {code.last_outcome.value})"
+        if self._expires_at is not None and self._step not in RESET_ENDED_STEPS:
+            details += f"\n\nExpiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+        workflow.set_current_details(details)

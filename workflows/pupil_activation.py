@@ -1,0 +1,328 @@
+"""Pupil activation with school-issued credentials (DESIGN §3.4, FAQ 2.4).
+
+One workflow per pupil account, id `pupil-activation/<account-id>`:
+
+1. "Gérer mon compte": the pupil gives a new password (its hash waits in
+   PostgreSQL), their own birthdate and, if they wish, an email address. Three
+   wrong birthdates block the step until a correction is approved.
+2. Without an address, the account is active at once, and the pupil is told
+   that without a confirmed address they cannot recover their identifier or
+   password by themselves.
+3. With an address, "Activer votre compte" as for a guardian: a confirmation
+   link (reminder with a fresh link after 3 days, expiry after 7 days, a new
+   link or a corrected address on request, each new link killing the previous
+   one). The click makes the account active with the confirmed address. While
+   the link waits, the pupil may also go on without an address.
+
+The link page (`/activation/confirmation`) is shared with the guardian's
+activation: it signals `link_clicked` on the process that issued the link and
+reads an `ActivationResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from educonnect import policies
+from educonnect.errors import ErrorCode, message
+from educonnect.models.activation import (
+    AbandonActivation,
+    ActivationResult,
+    ActivationStep,
+    BeginActivation,
+    BirthdateCheck,
+    BirthdateUnblocked,
+    CompleteActivation,
+    EmailCorrection,
+    LinkClicked,
+    LinkRequest,
+    LinkSent,
+    ResendRequest,
+)
+from educonnect.models.pupil_activation import (
+    NO_RECOVERY_NOTICE,
+    STEP_LABELS,
+    ActivateWithoutEmail,
+    PupilActivationInput,
+    PupilActivationStatus,
+    PupilProfileOutcome,
+    PupilProfileSubmission,
+    SkipEmail,
+)
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+
+with workflow.unsafe.imports_passed_through():
+    from activities.accounts import AccountActivities
+    from activities.pupils import PupilActivities
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+def workflow_id(account_id) -> str:
+    return f"pupil-activation/{account_id}"
+
+
+@workflow.defn(name="PupilActivation")
+class PupilActivationWorkflow:
+    @workflow.init
+    def __init__(self, params: PupilActivationInput) -> None:
+        self._params = params
+        self._step = ActivationStep.PROFILE
+        self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+        self._email: str | None = None
+        self._email_confirmed = False
+        self._profile_accepted = False
+        self._current_link: LinkSent | None = None
+        self._links_sent = 0
+        self._last_link_at: datetime | None = None
+        self._clicked = False
+        self._skip_email = False
+        self._reminder_due_at: datetime | None = None
+        self._expires_at: datetime | None = None
+        self._profile_lock = asyncio.Lock()
+        self._link_lock = asyncio.Lock()
+
+    # --- the process ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, params: PupilActivationInput) -> ActivationResult:
+        self._enter(ActivationStep.PROFILE)
+        if not await self._wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
+            return await self._expire()
+        if self._email is None:
+            return await self._activate_without_email()
+
+        self._reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
+        self._expires_at = workflow.now() + policies.ACTIVATION_LINK_VALIDITY
+        self._enter(ActivationStep.AWAITING_CONFIRMATION)
+        await self._send_link("confirmation")
+
+        decided = lambda: self._clicked or self._skip_email  # noqa: E731
+        if not await self._wait_until(decided, self._reminder_due_at):
+            await self._send_link("reminder")
+            if not await self._wait_until(decided, self._expires_at):
+                return await self._expire()
+        if self._clicked:
+            return await self._activate_with_link()
+        return await self._activate_without_email()
+
+    # --- step "Gérer mon compte" ------------------------------------------------
+
+    @workflow.update
+    async def submit_profile(self, profile: PupilProfileSubmission) -> PupilProfileOutcome:
+        async with self._profile_lock:
+            if self._step != ActivationStep.PROFILE:  # a concurrent submission won
+                return self._profile_outcome(error=self._refusal_for_step())
+            matches = await workflow.execute_activity_method(
+                PupilActivities.check_pupil_birthdate,
+                BirthdateCheck(account_id=self._params.account_id, birthdate=profile.birthdate),
+                **ACTIVITY_OPTIONS,
+            )
+            if not matches:
+                self._attempts_left -= 1
+                if self._attempts_left > 0:
+                    self._set_details()
+                    return self._profile_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
+                self._enter(ActivationStep.BIRTHDATE_BLOCKED)
+                return self._profile_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
+            await workflow.execute_activity_method(
+                AccountActivities.begin_activation,
+                BeginActivation(
+                    account_id=self._params.account_id, process_id=workflow.info().workflow_id, email=profile.email
+                ),
+                **ACTIVITY_OPTIONS,
+            )
+            self._email = profile.email
+            self._profile_accepted = True
+        # The answer tells where the process went: active (no address) or
+        # awaiting the click.
+        await workflow.wait_condition(lambda: self._step != ActivationStep.PROFILE)
+        return self._profile_outcome(accepted=True)
+
+    @submit_profile.validator
+    def _validate_profile(self, profile: PupilProfileSubmission) -> None:
+        if self._step != ActivationStep.PROFILE or self._profile_accepted:
+            code = self._refusal_for_step()
+            raise ApplicationError(message(code), type=code)
+
+    @workflow.signal
+    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        """The school record was corrected: the birthdate step starts afresh."""
+        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
+            self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._enter(ActivationStep.PROFILE)
+
+    # --- step "Activer votre compte" (only with an address) ----------------------
+
+    @workflow.update
+    async def resend_link(self, request: ResendRequest) -> LinkSent:
+        return await self._send_link("resend")
+
+    @resend_link.validator
+    def _validate_resend(self, request: ResendRequest) -> None:
+        self._require_awaiting_confirmation()
+        last = self._last_link_at
+        if last and workflow.now() - last < policies.LINK_RESEND_COOLDOWN:
+            raise ApplicationError(message(ErrorCode.RESEND_TOO_SOON), type=ErrorCode.RESEND_TOO_SOON)
+
+    @workflow.update
+    async def correct_email(self, correction: EmailCorrection) -> LinkSent:
+        self._email = correction.email
+        return await self._send_link("new_address")
+
+    @correct_email.validator
+    def _validate_correction(self, correction: EmailCorrection) -> None:
+        self._require_awaiting_confirmation()
+
+    @workflow.update
+    async def skip_email(self, request: SkipEmail) -> PupilActivationStatus:
+        """Go on without an address: the account becomes active now."""
+        self._skip_email = True
+        await workflow.wait_condition(lambda: self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED))
+        return self.status()
+
+    @skip_email.validator
+    def _validate_skip(self, request: SkipEmail) -> None:
+        self._require_awaiting_confirmation()
+
+    @workflow.signal
+    def link_clicked(self, event: LinkClicked) -> None:
+        """Same name and argument as the guardian's activation: the shared link
+        page signals it. Only the latest link counts."""
+        if self._current_link and event.link_id == self._current_link.link_id and not self._skip_email:
+            self._clicked = True
+
+    @workflow.query
+    def status(self) -> PupilActivationStatus:
+        without_email = self._step == ActivationStep.ACTIVE and not self._email_confirmed
+        return PupilActivationStatus(
+            step=self._step,
+            step_label=self._label(),
+            identifier=self._params.identifier,
+            email=self._email if not without_email else None,
+            email_confirmed=self._email_confirmed,
+            attempts_left=self._attempts_left,
+            links_sent=self._links_sent,
+            last_link_sent_at=self._current_link.sent_at if self._current_link else None,
+            reminder_due_at=self._reminder_due_at,
+            expires_at=self._expires_at,
+            recovery_notice=NO_RECOVERY_NOTICE if without_email else None,
+        )
+
+    # --- helpers ----------------------------------------------------------------
+
+    async def _send_link(self, kind: str) -> LinkSent:
+        async with self._link_lock:
+            assert self._email is not None and self._expires_at is not None
+            self._links_sent += 1
+            self._current_link = await workflow.execute_activity_method(
+                PupilActivities.send_pupil_activation_link,
+                LinkRequest(
+                    account_id=self._params.account_id,
+                    process_id=workflow.info().workflow_id,
+                    email=self._email,
+                    step=f"link-{self._links_sent}",
+                    kind=kind,
+                    expires_at=self._expires_at,
+                ),
+                **ACTIVITY_OPTIONS,
+            )
+            self._last_link_at = workflow.now()
+            self._set_details()
+            return self._current_link
+
+    async def _activate_with_link(self) -> ActivationResult:
+        assert self._current_link is not None
+        await workflow.execute_activity_method(
+            AccountActivities.complete_activation,
+            CompleteActivation(
+                account_id=self._params.account_id,
+                process_id=workflow.info().workflow_id,
+                link_id=self._current_link.link_id,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        self._email = self._current_link.email
+        self._email_confirmed = True
+        return await self._finish(ActivationStep.ACTIVE)
+
+    async def _activate_without_email(self) -> ActivationResult:
+        await workflow.execute_activity_method(
+            PupilActivities.activate_without_email,
+            ActivateWithoutEmail(account_id=self._params.account_id, process_id=workflow.info().workflow_id),
+            **ACTIVITY_OPTIONS,
+        )
+        return await self._finish(ActivationStep.ACTIVE)
+
+    async def _expire(self) -> ActivationResult:
+        await workflow.execute_activity_method(
+            AccountActivities.abandon_activation,
+            AbandonActivation(account_id=self._params.account_id, process_id=workflow.info().workflow_id),
+            **ACTIVITY_OPTIONS,
+        )
+        return await self._finish(ActivationStep.EXPIRED)
+
+    async def _finish(self, step: ActivationStep) -> ActivationResult:
+        self._enter(step)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ActivationResult(
+            step=step, identifier=self._params.identifier, email=self._email if self._email_confirmed else None
+        )
+
+    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
+        """Wait for `condition` until `deadline`; False if the deadline passed first."""
+        remaining = deadline - workflow.now()
+        if remaining <= timedelta(0):
+            return condition()
+        try:
+            await workflow.wait_condition(condition, timeout=remaining)
+            return True
+        except asyncio.TimeoutError:
+            return condition()
+
+    def _label(self) -> str:
+        if self._step == ActivationStep.ACTIVE and not self._email_confirmed:
+            return "Compte activé sans adresse électronique confirmée"
+        return STEP_LABELS[self._step]
+
+    def _enter(self, step: ActivationStep) -> None:
+        self._step = step
+        workflow.upsert_search_attributes(
+            [PROCESS_STEP.value_set(step.value), ACCOUNT_ID.value_set(str(self._params.account_id))]
+        )
+        self._set_details()
+
+    def _set_details(self) -> None:
+        details = f"**{self._label()}**\n\nCompte élève : {self._params.identifier}"
+        if self._step == ActivationStep.PROFILE and self._attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
+            details += f"\n\nEssais de date de naissance restants : {self._attempts_left}"
+        if self._current_link and self._step == ActivationStep.AWAITING_CONFIRMATION:
+            details += (
+                f"\n\nLiens envoyés : {self._links_sent}, le dernier le "
+                f"{self._current_link.sent_at:%d/%m/%Y à %H:%M} UTC ; expiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+            )
+        workflow.set_current_details(details)
+
+    def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> PupilProfileOutcome:
+        return PupilProfileOutcome(accepted=accepted, error=error, attempts_left=self._attempts_left, step=self._step)
+
+    def _refusal_for_step(self) -> ErrorCode:
+        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
+            return ErrorCode.BIRTHDATE_BLOCKED
+        if self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
+            return ErrorCode.PROCESS_ENDED
+        return ErrorCode.WRONG_STEP
+
+    def _require_awaiting_confirmation(self) -> None:
+        if self._step != ActivationStep.AWAITING_CONFIRMATION or self._clicked or self._skip_email:
+            code = self._refusal_for_step()
+            raise ApplicationError(message(code), type=code)
