@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from educonnect import sessions
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.policies import RECENT_SIGN_IN_MAX_AGE
 from educonnect.settings import get_settings
 
 SESSION_COOKIE = "educonnect_session"
@@ -57,8 +58,6 @@ PortalSession = Annotated[sessions.Session, Depends(require_session("portal"))]
 async def require_recent_sign_in(session: PortalSession, pool: Pool) -> sessions.Session:
     """A portal session opened less than RECENT_SIGN_IN_MAX_AGE ago (15 min):
     sensitive changes (email, password) need a recent sign-in (DESIGN §4)."""
-    from educonnect.policies import RECENT_SIGN_IN_MAX_AGE
-
     recent = await pool.fetchval(
         "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1", session.id, RECENT_SIGN_IN_MAX_AGE
     )

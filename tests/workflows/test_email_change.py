@@ -18,6 +18,8 @@ from workflows.email_change import EmailChangeWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+WAIT_S = 60  # emails and SMS come within seconds; a loaded machine may take longer
+
 REQUESTED_SUBJECT = "Demande de modification de l'adresse électronique de votre compte EduConnect"
 CHANGED_SUBJECT = "L'adresse électronique de votre compte EduConnect a été modifiée"
 
@@ -68,10 +70,10 @@ async def test_change_tells_the_old_address_twice_and_validates_the_new_one(api,
     assert body["pending_email_change"]["email"] == target
     assert "Deux courriels" in body["message"]
 
-    [validation] = await mailbox.wait_for(target, 1)
+    [validation] = await mailbox.wait_for(target, 1, timeout=WAIT_S)
     assert validation.subject == NEW_ADDRESS_SUBJECT  # the account already had a validated address
     assert "Administrateur des services en ligne" in validation.sender
-    [requested] = await mailbox.wait_for(account.email, 1)
+    [requested] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert requested.subject == REQUESTED_SUBJECT and target in requested.text
 
     # FAQ 8: the account says a change is pending and offers a new email.
@@ -84,7 +86,7 @@ async def test_change_tells_the_old_address_twice_and_validates_the_new_one(api,
     done = await click(api, link_in(validation))
     assert done.status_code == 200 and "Adresse validée" in done.text, done.text
     assert await account_email(db_pool, account) == (target, True)
-    _, told = await mailbox.wait_for(account.email, 2)
+    _, told = await mailbox.wait_for(account.email, 2, timeout=WAIT_S)
     assert told.subject == CHANGED_SUBJECT and target in told.text
     assert (await api.get("/account")).json()["pending_email_change"] is None
 
@@ -99,7 +101,7 @@ async def test_link_expires_after_72_hours_and_the_person_is_told_at_next_sign_i
     await signed_in(api, account)
     target = new_address()
     assert (await ask_change(api, target)).status_code == 200
-    [validation] = await mailbox.wait_for(target, 1)
+    [validation] = await mailbox.wait_for(target, 1, timeout=WAIT_S)
     handle = handle_of(time_skipping_env, account)
 
     await time_skipping_env.sleep(timedelta(hours=71, minutes=58))
@@ -125,7 +127,7 @@ async def test_resend_kills_the_old_link(api, db_pool, mailbox: Mailbox, time_sk
     await signed_in(api, account)
     target = new_address()
     assert (await ask_change(api, target)).status_code == 200
-    [first] = await mailbox.wait_for(target, 1)
+    [first] = await mailbox.wait_for(target, 1, timeout=WAIT_S)
 
     too_soon = await api.post("/account/email/resend")
     assert too_soon.status_code == 429 and too_soon.json()["code"] == "resend_too_soon"
@@ -136,7 +138,7 @@ async def test_resend_kills_the_old_link(api, db_pool, mailbox: Mailbox, time_sk
     resent = await api.post("/account/email/resend")
     assert resent.status_code == 200, resent.text
     assert "nouvel email" in resent.json()["message"]
-    first_again, second = await mailbox.wait_for(target, 2)
+    first_again, second = await mailbox.wait_for(target, 2, timeout=WAIT_S)
     assert first_again.id == first.id and link_in(second) != link_in(first)
     assert "remplace" in second.text
     assert len(mailbox.to(account.email)) == 1, "a resend must not tell the old address again"
@@ -153,13 +155,13 @@ async def test_a_replaced_address_gets_the_only_live_link(api, db_pool, mailbox:
     await signed_in(api, account)
     typo, right = new_address(), new_address()
     assert (await ask_change(api, typo)).status_code == 200
-    [to_typo] = await mailbox.wait_for(typo, 1)
+    [to_typo] = await mailbox.wait_for(typo, 1, timeout=WAIT_S)
 
     replaced = await ask_change(api, right)  # no cooldown for another address
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["pending_email_change"]["email"] == right
-    [to_right] = await mailbox.wait_for(right, 1)
-    requested = await mailbox.wait_for(account.email, 2)
+    [to_right] = await mailbox.wait_for(right, 1, timeout=WAIT_S)
+    requested = await mailbox.wait_for(account.email, 2, timeout=WAIT_S)
     assert [m.subject for m in requested] == [REQUESTED_SUBJECT] * 2 and right in requested[1].text
 
     dead = await click(api, link_in(to_typo))
@@ -189,7 +191,7 @@ async def test_first_validation_of_an_unvalidated_address(api, db_pool, mailbox:
     confirmed = await ask_change(api, account.email)
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["pending_email_change"]["first_validation"] is True
-    [validation] = await mailbox.wait_for(account.email, 1)
+    [validation] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert validation.subject == FIRST_VALIDATION_SUBJECT
     assert "Administrateur des services en ligne" in validation.sender
     assert FIRST_VALIDATION_SUBJECT in (await api.get("/account")).json()["pending_email_change"]["message"]
@@ -206,7 +208,7 @@ async def test_cancel_leaves_the_address_unchanged(api, db_pool, mailbox: Mailbo
     await signed_in(api, account)
     target = new_address()
     assert (await ask_change(api, target)).status_code == 200
-    [validation] = await mailbox.wait_for(target, 1)
+    [validation] = await mailbox.wait_for(target, 1, timeout=WAIT_S)
 
     cancelled = await api.post("/account/email/cancel")
     assert cancelled.status_code == 200, cancelled.text

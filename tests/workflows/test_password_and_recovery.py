@@ -19,6 +19,8 @@ from workflows.password_reset import PasswordResetWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+WAIT_S = 60  # emails and SMS come within seconds; a loaded machine may take longer
+
 NEW_PASSWORD = "Nuage2028k"
 PASSWORD_CHANGED_SUBJECT = "Le mot de passe de votre compte EduConnect a été modifié"
 RESET_SUBJECT = "Réinitialisation du mot de passe de votre compte EduConnect"
@@ -101,7 +103,7 @@ async def test_password_change_ends_the_other_sessions(api, db_pool, mailbox: Ma
     ended = await api.get("/account")
     assert ended.status_code == 401 and ended.json()["code"] == "session_required"
 
-    [notice] = await mailbox.wait_for(account.email, 1)
+    [notice] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert notice.subject == PASSWORD_CHANGED_SUBJECT and "gestion de votre compte" in notice.text
     assert (await sign_in(api, account.identifier, account.password)).status_code == 401
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
@@ -125,7 +127,7 @@ async def test_reset_by_email_link_ends_every_session_and_unlocks(api, db_pool, 
         "/recovery/password/email", json={"identifier": account.identifier.upper(), "email": account.email}
     )
     assert asked.status_code == 202, asked.text
-    [mail] = await mailbox.wait_for(account.email, 1)
+    [mail] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert mail.subject == RESET_SUBJECT and account.identifier in mail.text
     link = link_in(mail)
 
@@ -144,7 +146,7 @@ async def test_reset_by_email_link_ends_every_session_and_unlocks(api, db_pool, 
 
     use_session(api, other)
     assert (await api.get("/account")).status_code == 401
-    _, notice = await mailbox.wait_for(account.email, 2)
+    _, notice = await mailbox.wait_for(account.email, 2, timeout=WAIT_S)
     assert notice.subject == PASSWORD_CHANGED_SUBJECT and "Mot de passe perdu" in notice.text
     assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", account.account_id) == "active"
     assert (await sign_in(api, account.identifier, account.password)).status_code == 401
@@ -155,7 +157,7 @@ async def test_reset_link_expires_after_one_hour(api, db_pool, mailbox: Mailbox,
     account = await make_active_account(db_pool)
     asked = await api.post("/recovery/password/email", json={"identifier": account.identifier, "email": account.email})
     assert asked.status_code == 202
-    [mail] = await mailbox.wait_for(account.email, 1)
+    [mail] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     link = link_in(mail)
     handle = await reset_handle(time_skipping_env, db_pool, account)
 
@@ -184,7 +186,7 @@ async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway):
     asked = await api.post("/recovery/password/sms", json={"identifier": account.identifier, "mobile": national})
     assert asked.status_code == 202, asked.text
     reset_id = asked.json()["reset_id"]
-    [sms] = await outbox.wait_for(mobile, 1)
+    [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
     code = code_in(sms)
 
     too_early = await api.post(f"/recovery/password/{reset_id}/new-password",
@@ -206,7 +208,7 @@ async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway):
                            json={"password": "Autre2029pp", "password_confirmation": "Autre2029pp"})
     assert twice.status_code == 409 and twice.json()["code"] == "reset_completed"
 
-    [notice] = await mailbox.wait_for(account.email, 1)
+    [notice] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert notice.subject == PASSWORD_CHANGED_SUBJECT
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
 
@@ -243,12 +245,12 @@ async def test_lost_identifier_by_email_and_by_sms(api, db_pool, mailbox: Mailbo
 
     by_email = await api.post("/recovery/identifier/email", json={"email": account.email.upper()})
     assert by_email.status_code == 202, by_email.text
-    [mail] = await mailbox.wait_for(account.email, 1)
+    [mail] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert mail.subject == "Votre identifiant EduConnect" and account.identifier in mail.text
 
     by_sms = await api.post("/recovery/identifier/sms", json={"mobile": "0" + mobile[3:]})
     assert by_sms.status_code == 202
-    [sms] = await outbox.wait_for(mobile, 1)
+    [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
     assert account.identifier in sms["text"]
 
     # The page the SMS of an already registered guardian points to (sms_texts).
@@ -256,7 +258,7 @@ async def test_lost_identifier_by_email_and_by_sms(api, db_pool, mailbox: Mailbo
     assert page.status_code == 200 and 'name="email"' in page.text and 'name="mobile"' in page.text
     by_page = await api.post("/identifiant-oublie", data={"email": account.email})
     assert by_page.status_code == 202 and "courriel contenant votre identifiant" in by_page.text
-    assert len(await mailbox.wait_for(account.email, 2)) == 2
+    assert len(await mailbox.wait_for(account.email, 2, timeout=WAIT_S)) == 2
     bad = await api.post("/identifiant-oublie", data={"mobile": "123"})
     assert bad.status_code == 422 and "numéro de téléphone mobile saisi n'est pas valide" in bad.text
 
@@ -274,7 +276,7 @@ async def test_requests_are_limited_per_address_and_ip_without_locking(api, db_p
             assert (await api.post("/recovery/identifier/email", json={"email": address})).status_code == 202
         refused = await api.post("/recovery/password/email", json={"identifier": "x.y", "email": address})
         assert refused.status_code == 429 and refused.json()["code"] == "recovery_rate_limited"
-    assert len(await mailbox.wait_for(account.email, 5)) == 5
+    assert len(await mailbox.wait_for(account.email, 5, timeout=WAIT_S)) == 5
     # Nothing here locks an account.
     assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
 

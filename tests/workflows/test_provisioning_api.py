@@ -26,7 +26,7 @@ async def staff_of(pool, uai: str, api: httpx.AsyncClient) -> None:
     login = f"ce.{tag}@ac-test.example.fr"
     password = f"Essai-{tag}-Fort!9"
     await create_staff_account(
-        pool, login=login, email=login, display_name=f"Agent {tag}", role=StaffRole.SCHOOL_ADMIN,
+        pool, login=login, email=login, display_name="Chef Etablissement", role=StaffRole.SCHOOL_ADMIN,
         password=password, uai=uai, academie="Lyon",
     )  # fmt: skip
     api.cookies.clear()
