@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -44,6 +43,8 @@ from educonnect.models.activation import (
     ResendRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+
+from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -83,7 +84,7 @@ class ActivationWorkflow:
     @workflow.run
     async def run(self, params: ActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await self._wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
+        if not await wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
             return await self._expire()
 
         self._reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
@@ -91,9 +92,9 @@ class ActivationWorkflow:
         self._enter(ActivationStep.AWAITING_CONFIRMATION)
         await self._send_link("confirmation")
 
-        if not await self._wait_until(lambda: self._clicked, self._reminder_due_at):
+        if not await wait_until(lambda: self._clicked, self._reminder_due_at):
             await self._send_link("reminder")
-            if not await self._wait_until(lambda: self._clicked, self._expires_at):
+            if not await wait_until(lambda: self._clicked, self._expires_at):
                 return await self._expire()
         return await self._activate()
 
@@ -228,20 +229,6 @@ class ActivationWorkflow:
         self._enter(step)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ActivationResult(step=step, identifier=self._params.identifier, email=self._email)
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
-        """Wait for `condition` until `deadline` (None: no deadline); False if the deadline passed first."""
-        if deadline is None:
-            await workflow.wait_condition(condition)
-            return True
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _enter(self, step: ActivationStep) -> None:
         self._step = step

@@ -28,9 +28,7 @@ school in `EduSchoolUai`: requests waiting on staff are
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
-from typing import Callable
 from uuid import UUID
 
 from temporalio import workflow
@@ -60,6 +58,8 @@ from educonnect.models.corrections import (
     TimelineEvent,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
+
+from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.corrections import CorrectionActivities
@@ -115,7 +115,7 @@ class BirthdateCorrectionWorkflow:
         await self._notify_staff("new", "staff-new")
 
         while self._step in OPEN_STEPS:
-            await self._wait_until(lambda: bool(self._inbox), self._next_deadline())
+            await wait_until(lambda: bool(self._inbox), self._next_deadline())
             while self._inbox and self._step in OPEN_STEPS:
                 await self._handle(self._inbox.pop(0))
             if self._step not in OPEN_STEPS:
@@ -337,16 +337,6 @@ class BirthdateCorrectionWorkflow:
             StepRecord(request_id=self._params.request_id, step=step, escalated=self._escalated),
             **ACTIVITY_OPTIONS,
         )
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _note(self, kind: str, label: str) -> None:
         self._timeline.append(TimelineEvent(at=workflow.now(), kind=kind, label=label))

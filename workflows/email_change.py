@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Callable
 from uuid import UUID
 
 from temporalio import workflow
@@ -52,6 +51,8 @@ from educonnect.models.email_change import (
     ValidationLinkRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+
+from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
@@ -102,12 +103,12 @@ class EmailChangeWorkflow:
     async def run(self, params: EmailChangeInput) -> EmailChangeResult:
         self._enter(EmailChangeStep.AWAITING_REQUEST)
         first_deadline = workflow.now() + FIRST_REQUEST_TIMEOUT
-        if not await self._wait_until(lambda: self._current_link is not None or self._cancel_requested, first_deadline):
+        if not await wait_until(lambda: self._current_link is not None or self._cancel_requested, first_deadline):
             return await self._close(EmailChangeStep.EXPIRED)
 
         while True:
             deadline = self._expires_at
-            await self._wait_until(
+            await wait_until(
                 lambda: self._click is not None or self._cancel_requested or self._expires_at != deadline, deadline
             )
             async with self._lock:  # a link on its way is sent first
@@ -310,20 +311,6 @@ class EmailChangeWorkflow:
         last = self._last_link_at
         if last is not None and workflow.now() - last < policies.LINK_RESEND_COOLDOWN:
             raise _refuse(ErrorCode.RESEND_TOO_SOON)
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime | None) -> bool:
-        """Wait for `condition` until `deadline` (None: no deadline); False if the deadline passed first."""
-        if deadline is None:
-            await workflow.wait_condition(condition)
-            return True
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _enter(self, step: EmailChangeStep) -> None:
         self._step = step

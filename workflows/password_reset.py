@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -53,6 +52,8 @@ from educonnect.models.recovery import (
 from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.sms_code_step import SmsCodeStep
+
+from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
@@ -129,14 +130,14 @@ class PasswordResetWorkflow:
             self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
             await self._code.send()
             self._set_details()
-            if not await self._wait_until(lambda: self._code.verified or self._code.locked, self._expires_at):
+            if not await wait_until(lambda: self._code.verified or self._code.locked, self._expires_at):
                 return await self._expire()
             if self._code.locked:
                 return await self._finish(PasswordResetStep.CODE_LOCKED)
             self._enter(PasswordResetStep.NEW_PASSWORD)
 
         while self._done is None:
-            if not await self._wait_until(lambda: self._applying or self._done is not None, self._expires_at):
+            if not await wait_until(lambda: self._applying or self._done is not None, self._expires_at):
                 return await self._expire()
             # Being applied: wait for the outcome (a failure lets the person try again).
             await workflow.wait_condition(lambda: self._done is not None or not self._applying)
@@ -267,17 +268,6 @@ class PasswordResetWorkflow:
         self._enter(step)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PasswordResetResult(step=step)
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
-        """Wait for `condition` until `deadline`; False if the deadline passed first."""
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _enter(self, step: PasswordResetStep) -> None:
         self._step = step

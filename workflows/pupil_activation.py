@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -56,6 +55,8 @@ from educonnect.models.pupil_activation import (
     SkipEmail,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+
+from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -96,7 +97,7 @@ class PupilActivationWorkflow:
     @workflow.run
     async def run(self, params: PupilActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await self._wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
+        if not await wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
             return await self._expire()
         if self._email is None:
             return await self._activate_without_email()
@@ -107,9 +108,9 @@ class PupilActivationWorkflow:
         await self._send_link("confirmation")
 
         decided = lambda: self._clicked or self._skip_email  # noqa: E731
-        if not await self._wait_until(decided, self._reminder_due_at):
+        if not await wait_until(decided, self._reminder_due_at):
             await self._send_link("reminder")
-            if not await self._wait_until(decided, self._expires_at):
+            if not await wait_until(decided, self._expires_at):
                 return await self._expire()
         if self._clicked:
             return await self._activate_with_link()
@@ -277,17 +278,6 @@ class PupilActivationWorkflow:
         return ActivationResult(
             step=step, identifier=self._params.identifier, email=self._email if self._email_confirmed else None
         )
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
-        """Wait for `condition` until `deadline`; False if the deadline passed first."""
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _label(self) -> str:
         if self._step == ActivationStep.ACTIVE and not self._email_confirmed:

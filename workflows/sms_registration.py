@@ -60,6 +60,8 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.sms_code_step import SmsCodeStep
 
+from workflows.waiting import wait_until
+
 with workflow.unsafe.imports_passed_through():
     from activities.registration import ACCOUNT_EXISTS, RegistrationActivities
 
@@ -117,7 +119,7 @@ class SmsRegistrationWorkflow:
                 return await self._finish(RegistrationStep.EXPIRED)
             if self._step == RegistrationStep.BIRTHDATE_BLOCKED:
                 # No idle timeout while a correction may be under way (days).
-                unblocked = await self._wait_until(
+                unblocked = await wait_until(
                     lambda: self._step != RegistrationStep.BIRTHDATE_BLOCKED,
                     workflow.now() + policies.REGISTRATION_BLOCKED_MAX_WAIT,
                 )
@@ -309,22 +311,11 @@ class SmsRegistrationWorkflow:
         while True:
             deadline = self._idle_deadline
             assert deadline is not None
-            if await self._wait_until(lambda: condition() or self._idle_deadline != deadline, deadline):
+            if await wait_until(lambda: condition() or self._idle_deadline != deadline, deadline):
                 if condition():
                     return True
                 continue  # the deadline moved
             return False
-
-    async def _wait_until(self, condition: Callable[[], bool], deadline: datetime) -> bool:
-        """Wait for `condition` until `deadline`; False if the deadline passed first."""
-        remaining = deadline - workflow.now()
-        if remaining <= timedelta(0):
-            return condition()
-        try:
-            await workflow.wait_condition(condition, timeout=remaining)
-            return True
-        except asyncio.TimeoutError:
-            return condition()
 
     def _enter(self, step: RegistrationStep) -> None:
         self._step = step

@@ -1,0 +1,29 @@
+"""Waiting on a condition with a deadline: the timers of every process.
+
+Deterministic (workflow time only); shared by the workflows so that "until the
+deadline" means the same thing in each of them."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Callable
+
+from temporalio import workflow
+
+
+async def wait_until(condition: Callable[[], bool], deadline: datetime | None) -> bool:
+    """Wait for `condition` until `deadline` (None: no deadline).
+
+    True as soon as the condition holds; False if the deadline passed first."""
+    if deadline is None:
+        await workflow.wait_condition(condition)
+        return True
+    remaining = deadline - workflow.now()
+    if remaining <= timedelta(0):
+        return condition()
+    try:
+        await workflow.wait_condition(condition, timeout=remaining)
+        return True
+    except asyncio.TimeoutError:
+        return condition()
