@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -27,17 +27,25 @@ from educonnect.devtools.processes import free_port
 log = logging.getLogger(__name__)
 
 
+# Decides, before a message is stored, whether the sink takes it: None to
+# store it, or the SMTP reply to give instead (e.g. "451 ..."), storing nothing.
+# It may take its time: the sender waits for the reply, as with a slow server.
+Gate = Callable[[Envelope], Awaitable[str | None]]
+
+
 class MaildirHandler:
     """aiosmtpd handler that stores each message, as received, in a Maildir.
 
     The envelope sender and recipients are prepended as X-MailFrom / X-RcptTo
     headers so that the mailbox shows who the message was really sent to.
+    An optional `gate` (tests) can hold or refuse messages before they are stored.
     """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self._ensure_folders()
         self.maildir = mailbox.Maildir(self.folder, factory=None, create=False)
+        self.gate: Gate | None = None
 
     def _ensure_folders(self) -> None:
         # Maildir(create=True) only makes tmp/new/cur for a folder that does not
@@ -46,6 +54,12 @@ class MaildirHandler:
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        gate = self.gate
+        if gate is not None:
+            refusal = await gate(envelope)
+            if refusal is not None:
+                log.debug("gate refused the message for %s: %s", envelope.rcpt_tos, refusal)
+                return refusal
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -72,6 +86,7 @@ class SmtpSink:
         self.host = host
         self.port = port
         self._controller: Controller | None = None
+        self._handler = MaildirHandler(self.folder)
 
     @property
     def url(self) -> str:
@@ -86,9 +101,8 @@ class SmtpSink:
             self.port = port
         if self.port == 0:
             self.port = free_port(self.host)
-        handler = MaildirHandler(self.folder)
         self._controller = Controller(
-            handler,
+            self._handler,
             hostname=self.host,
             port=self.port,
             server_hostname="educonnect-dev-smtp",
@@ -98,6 +112,11 @@ class SmtpSink:
         self._controller.start()
         log.info("SMTP sink listening on %s:%s, mailbox %s", self.host, self.port, self.folder)
         return self
+
+    def set_gate(self, gate: Gate | None) -> None:
+        """Hold or refuse messages before they are stored (None: take them all).
+        The gate runs on the sink's own thread and event loop."""
+        self._handler.gate = gate
 
     def stop(self) -> None:
         if self._controller is not None:

@@ -14,9 +14,11 @@ account, so a crash before the commit leaves nothing (the retry creates the
 account and sends once). The one window no SMTP client can close is "the SMTP
 server stored the message, the commit has not happened yet" (a few
 milliseconds a message): a crash exactly there sends the email again, with a
-new password. The test freezes the worker (SIGSTOP), checks that it is not in
-that window (every stored message committed), then SIGKILLs it: the kill
-lands anywhere else, at random, mid-batch.
+new password. So the kill point is made deterministic by the SMTP sink: it
+takes the first 40 notifications of the new families, then holds every later
+one unanswered; once every stored message is committed, the worker is
+SIGKILLed with its batch half done and messages in flight (held, never
+stored); the sink then refuses them ("451") and takes everything again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import time
 import uuid
 from collections import Counter
@@ -44,11 +45,13 @@ from educonnect.staff import create_staff_account
 from tests.e2e.test_activation_e2e import sign_in_and_fill_profile
 from tests.support.mail import token_of
 from tests.support.schools import expected_guardian_records
+from tests.support.smtp_gate import HoldAfter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 N_PUPILS = 2000
 NOTIFICATION_SUBJECT = "Vos identifiants EduConnect"
+KILL_AFTER_EMAILS = 40  # notifications of the second import stored before the kill
 IMPORT_TIMEOUT_S = float(os.environ.get("PROVISIONING_E2E_TIMEOUT_S", "900"))  # per import
 NEW_PASSWORD = "Rentree2026x"
 
@@ -247,6 +250,72 @@ async def test_the_same_file_again_creates_and_sends_nothing(stack, lycee: Lycee
     assert len(stored_to(smtp_sink.folder, lycee.domain)) == before_messages
 
 
+async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee, smtp_sink):
+    assert lycee.import_ids, "runs after the first import"
+    new_domain = "new." + lycee.domain
+    next_rows = changed(lycee.rows, seed=99, new_pupils=150, class_changes=100, kind="lycee", email_domain=new_domain)
+    arrivals = next_rows[N_PUPILS:]
+    new_guardian_records = expected_guardian_records(arrivals)
+    new_addresses = {g[3] for g in guardians_of(arrivals) if g[3]}
+    total_new = new_guardian_records + len(arrivals)
+    accounts_before = await stack.pool.fetchval("SELECT count(*) FROM accounts")
+    guardians_before = await stack.pool.fetchval("SELECT count(*) FROM guardians")
+
+    async with staff_client(stack, lycee) as http:
+        with HoldAfter(smtp_sink, new_domain, taken=KILL_AFTER_EMAILS) as gate:
+            import_id = await upload(http, lycee, to_csv(next_rows), "rentree-2026-modifie.csv")
+            assert await gate.wait_holding(IMPORT_TIMEOUT_S), "no notification held: the import never got that far"
+            # Every stored message committed (the others wait in the sink): kill.
+            emails_committed = -1
+            for _ in range(600):
+                emails_committed = await stack.pool.fetchval(
+                    "SELECT count(*) FROM provisioning_notifications WHERE import_id = $1 AND channel = 'email'",
+                    uuid.UUID(import_id),
+                )
+                if emails_committed == gate.passed:
+                    break
+                await asyncio.sleep(0.05)
+            assert emails_committed == gate.passed == KILL_AFTER_EMAILS
+            stack.kill_worker()
+            delivered = await stack.pool.fetchval(
+                "SELECT count(*) FROM provisioning_notifications WHERE import_id = $1 AND delivered_at IS NOT NULL",
+                uuid.UUID(import_id),
+            )
+            assert 0 < delivered < total_new and gate.held >= 1  # killed mid-batch, with emails in flight
+            status = (await http.get(f"/staff/provisioning/{lycee.uai}/imports/{import_id}")).status_code
+            assert status in (200, 503)  # no worker to answer the query: a clean 503, never a 500
+        # The sink refused what it held and takes everything again; a new worker takes over.
+        stack.start_worker()
+        done = await wait_done(http, lycee, import_id)
+
+    c = done["counts"]
+    assert (c["pupils_created"], c["pupils_updated"], c["pupils_unchanged"]) == (150, 100, 1900)
+    assert c["pupil_accounts_created"] == 150 and c["guardian_accounts_created"] == new_guardian_records
+    # No duplicate record or account: exactly the new ones, each new pupil with its own guardians.
+    assert await stack.pool.fetchval("SELECT count(*) FROM guardians") == guardians_before + new_guardian_records
+    assert await stack.pool.fetchval("SELECT count(*) FROM accounts") == accounts_before + total_new
+    assert await stack.pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", lycee.uai) == 2150
+    linked = await stack.pool.fetch(
+        """
+        SELECT p.external_id, count(gp.guardian_id) AS guardians, count(DISTINCT a.id) AS accounts
+        FROM pupils p
+        LEFT JOIN guardian_pupils gp ON gp.pupil_id = p.id
+        LEFT JOIN accounts a ON a.guardian_id = gp.guardian_id
+        WHERE p.uai = $1 AND p.external_id = ANY($2::text[])
+        GROUP BY p.external_id
+        """,
+        lycee.uai,
+        [r.external_id for r in arrivals],
+    )
+    assert {r["external_id"]: (r["guardians"], r["accounts"]) for r in linked} == {
+        r.external_id: (len(r.guardians), len(r.guardians)) for r in arrivals
+    }
+    # No duplicate email: exactly one notification per new address, none to the others.
+    notified = Counter(to for to, subject, _ in parsed(stored_to(smtp_sink.folder, new_domain)) if subject == NOTIFICATION_SUBJECT)
+    assert set(notified) == new_addresses and set(notified.values()) == {1}
+    assert c["emails_sent"] == len(new_addresses) and c["letters_created"] == total_new - len(new_addresses)
+
+
 async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee: Lycee, smtp_sink):
     """FAQ 12: the école, which had another email address for the same parent,
     made a second account; signed in with the first one, the parent merges
@@ -296,18 +365,18 @@ async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee:
 
 
 async def test_provisioning_histories_replay(stack, lycee: Lycee):
-    """The histories of the two imports replay on
+    """The histories of the three imports (the killed one included) replay on
     the current workflow code."""
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
     from workflows import ALL_WORKFLOWS
 
-    assert len(lycee.import_ids) == 2
+    assert len(lycee.import_ids) == 3
     replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
     histories = []
     async for execution in stack.temporal.list_workflows(f"WorkflowType = 'SchoolProvisioning' AND EduSchoolUai = '{lycee.uai}'"):
         histories.append(await stack.temporal.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history())
-    assert len(histories) >= 4  # every import continued as new at least once
+    assert len(histories) >= 6  # every import continued as new at least once
     for history in histories:
         await replayer.replay_workflow(history)

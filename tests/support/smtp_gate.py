@@ -1,0 +1,58 @@
+"""Stopping a sender at a known point: the SMTP sink takes the first messages
+to a domain, then holds every later one unanswered (like a server gone slow)
+until the test lets them go, refused with a temporary failure ("451"), so
+that nothing held is ever stored."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from aiosmtpd.smtp import Envelope
+
+from educonnect.devtools.smtp_sink import SmtpSink
+
+REFUSAL = "451 4.3.0 Service momentanément indisponible, réessayez plus tard"
+
+
+class HoldAfter:
+    """Gate of the sink: messages to `domain` number 1..`taken` are stored,
+    the following ones wait in `handle_DATA` until `release()`."""
+
+    def __init__(self, sink: SmtpSink, domain: str, taken: int) -> None:
+        self._sink = sink
+        self._needle = "@" + domain.lower()
+        self._taken = taken
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self.passed = 0  # messages to the domain let through (and stored)
+        self.held = 0  # messages to the domain held (never stored)
+        self.holding = threading.Event()  # set once the first message is held
+
+    def __enter__(self) -> "HoldAfter":
+        self._sink.set_gate(self._gate)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Refuse every held message; let every later one through."""
+        self._sink.set_gate(None)
+        self._released.set()
+
+    async def wait_holding(self, timeout: float) -> bool:
+        return await asyncio.to_thread(self.holding.wait, timeout)
+
+    async def _gate(self, envelope: Envelope) -> str | None:
+        if self._released.is_set() or not any(self._needle in r.lower() for r in envelope.rcpt_tos):
+            return None
+        with self._lock:
+            if self.passed < self._taken:
+                self.passed += 1
+                return None
+            self.held += 1
+            self.holding.set()
+        # The sink's event loop keeps serving other connections meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
+        return REFUSAL
