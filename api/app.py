@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.input_guard import InputGuard
 from api.routers import activation, sign_in
 from api.routers import account, recovery
 from api.routers import franceconnect
@@ -40,6 +41,7 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(InputGuard)
     app.include_router(sign_in.router)
     app.include_router(activation.router)
     app.include_router(pupil_activation.router)

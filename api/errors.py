@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -68,6 +69,19 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return error_response(ErrorCode.INVALID_INPUT, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        # The framework's own refusals (unknown address, wrong method...), in French.
+        code = {404: ErrorCode.PAGE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code)
+        if code is None and exc.status_code >= 500:
+            code = ErrorCode.SERVICE_UNAVAILABLE
+        response = error_response(code or ErrorCode.REQUEST_REFUSED)
+        if code is None:
+            response.status_code = exc.status_code
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _update_failed(request: Request, exc: WorkflowUpdateFailedError):

@@ -106,6 +106,9 @@ class ErrorCode(StrEnum):
     CHILD_NOT_ATTACHED = "child_not_attached"
     DISPUTE_NOT_FOUND = "dispute_not_found"
     DISPUTE_CLOSED = "dispute_closed"
+    PAGE_NOT_FOUND = "page_not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_REFUSED = "request_refused"
     SERVICE_UNAVAILABLE = "service_unavailable"
 
 
@@ -317,6 +320,9 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CHILD_NOT_ATTACHED: "Cet enfant n'est pas rattaché à votre compte.",
     ErrorCode.DISPUTE_NOT_FOUND: "Ce signalement est introuvable.",
     ErrorCode.DISPUTE_CLOSED: "Ce signalement a déjà été traité.",
+    ErrorCode.PAGE_NOT_FOUND: "Cette adresse n'existe pas. Vérifiez le lien ou revenez à la page d'accueil.",
+    ErrorCode.METHOD_NOT_ALLOWED: "Cette action n'est pas possible à cette adresse.",
+    ErrorCode.REQUEST_REFUSED: "La demande n'a pas pu être traitée. Vérifiez les informations envoyées.",
     ErrorCode.SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques instants.",
 }
 
@@ -408,6 +414,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHILD_NOT_ATTACHED: 404,
     ErrorCode.DISPUTE_NOT_FOUND: 404,
     ErrorCode.DISPUTE_CLOSED: 409,
+    ErrorCode.PAGE_NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.REQUEST_REFUSED: 400,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 
