@@ -14,6 +14,7 @@ from activities.franceconnect import FranceConnectActivities
 from activities.merge import MergeActivities
 from activities.provisioning import ProvisioningActivities
 from activities.pupils import PupilActivities
+from activities.reissue import ReissueActivities
 from activities.records import RecordActivities
 from activities.registration import RegistrationActivities
 from activities.sms_codes import SmsCodeActivities
@@ -27,7 +28,7 @@ def all_activities(pool: asyncpg.Pool) -> list:
     families += [PupilActivities(pool)]
     families += [CorrectionActivities(pool), StaffNotificationActivities(pool)]
     families += [FranceConnectActivities(pool)]
-    families += [ProvisioningActivities(pool), MergeActivities(pool)]
+    families += [ProvisioningActivities(pool), MergeActivities(pool), ReissueActivities(pool)]
     families += [AccountManagementActivities(pool)]
     return [
         getattr(family, name)

@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.corrections import send_email_once
-from educonnect import audit
+from educonnect import audit, sessions
 from educonnect.emails import merge as merge_emails
 from educonnect.errors import ErrorCode
 from educonnect.identifiers import normalize_name
@@ -129,9 +129,7 @@ class MergeActivities:
                 other_id,
                 kept_id,
             )
-            await conn.execute(
-                "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", other_id
-            )
+            await sessions.revoke_all(conn, other_id)
             await conn.execute(
                 "UPDATE account_merges SET status = 'merged', children_moved = $2, completed_at = now() WHERE id = $1",
                 ref.merge_id,

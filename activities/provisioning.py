@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import asyncpg
@@ -37,7 +36,7 @@ from temporalio.exceptions import ApplicationError
 
 from educonnect import letters
 from educonnect.csv_import import FileRefused, GuardianRow, PupilRow, parse
-from educonnect.identifiers import fold_text, normalize_name
+from educonnect.identifiers import normalize_name
 from educonnect.models.provisioning import (
     ImportRef,
     ProvisioningCounts,
@@ -48,12 +47,13 @@ from educonnect.models.provisioning import (
 from educonnect.passwords import generate_provisional_password, hash_password_async
 from educonnect.policies import PROVISIONAL_CREDENTIALS_VALIDITY
 from educonnect.provisioning import (
-    _local_date,
+    School,
+    find_school,
+    letter_content,
     provision_guardian_account,
     provision_pupil_account,
     send_account_notification,
 )
-from educonnect.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +73,6 @@ def _heartbeat(*details) -> None:
 
 def _name_key(last: str, first: str) -> tuple[str, str]:
     return normalize_name(last), normalize_name(first)
-
-
-@dataclass(frozen=True)
-class School:
-    uai: str
-    name: str
-    city: str
-    degree: int
 
 
 class ProvisioningActivities:
@@ -334,10 +326,10 @@ class ProvisioningActivities:
         return await self.counts(batch.import_id)
 
     async def _school(self, uai: str) -> School:
-        row = await self._pool.fetchrow("SELECT uai, name, city, degree FROM schools WHERE uai = $1", uai)
-        if row is None:
+        school = await find_school(self._pool, uai)
+        if school is None:
             raise ApplicationError(f"no school {uai}", type="school_unknown", non_retryable=True)
-        return School(row["uai"], row["name"], row["city"], row["degree"])
+        return school
 
     async def provision_and_notify(self, kind: str, owner_id: uuid.UUID, import_id: uuid.UUID, school: School) -> str:
         """Create the account of a guardian or pupil if needed and notify it,
@@ -392,7 +384,7 @@ class ProvisioningActivities:
             if not sent:  # already sent under this key: delivered, nothing more
                 log.info("account %s: notification already sent", account_id)
             return "email"
-        content, class_name, sort_key = await self._letter_content(conn, account, password, school)
+        content, class_name, sort_key = await letter_content(conn, account_id, password, school)
         pdf = await asyncio.to_thread(letters.render, content)
         await conn.execute(
             """
@@ -409,48 +401,6 @@ class ProvisioningActivities:
             pdf,
         )
         return "letter"
-
-    async def _letter_content(
-        self, conn: asyncpg.Connection, account: asyncpg.Record, password: str, school: School
-    ) -> tuple[letters.LetterContent, str, str]:
-        portal_url = get_settings().public_base_url.rstrip("/") + "/"
-        valid_until = _local_date(account["provisional_expires_at"])
-        if account["kind"] == "pupil":
-            person = await conn.fetchrow(
-                "SELECT first_name, last_name, class_name FROM pupils WHERE id = $1", account["pupil_id"]
-            )
-            children: tuple = ()
-            class_name = person["class_name"]
-        else:
-            person = await conn.fetchrow(
-                "SELECT first_name, last_name FROM guardians WHERE id = $1", account["guardian_id"]
-            )
-            kids = await conn.fetch(
-                """
-                SELECT p.first_name, p.last_name, p.class_name, p.uai, s.name AS school_name
-                FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id JOIN schools s ON s.uai = p.uai
-                WHERE gp.guardian_id = $1 ORDER BY p.birthdate, p.first_name
-                """,
-                account["guardian_id"],
-            )
-            children = tuple((k["first_name"], k["last_name"], k["school_name"]) for k in kids)
-            here = [k["class_name"] for k in kids if k["uai"] == school.uai]
-            class_name = here[0] if here else ""
-        content = letters.LetterContent(
-            kind=account["kind"],
-            school_name=school.name,
-            school_city=school.city,
-            first_name=person["first_name"],
-            last_name=person["last_name"],
-            class_name=class_name,
-            identifier=account["identifier"],
-            provisional_password=password,
-            valid_until=valid_until,
-            portal_url=portal_url,
-            children=children,
-        )
-        sort_key = f"{fold_text(person['last_name'])} {fold_text(person['first_name'])} {account['kind']}"
-        return content, class_name, sort_key
 
     # ------------------------------------------------------------------ end
 

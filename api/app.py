@@ -16,6 +16,7 @@ from api.routers import portal, pupil_activation
 from api.routers import registration
 from api.routers import assistance, staff
 from api.routers import merge, provisioning
+from api.routers import staff_accounts
 from educonnect import db
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     app.include_router(provisioning.router)
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
+    app.include_router(staff_accounts.router)
     if get_settings().dev_pages:
         from api.routers import dev
 

@@ -106,6 +106,11 @@ class ErrorCode(StrEnum):
     CHILD_NOT_ATTACHED = "child_not_attached"
     DISPUTE_NOT_FOUND = "dispute_not_found"
     DISPUTE_CLOSED = "dispute_closed"
+    STAFF_ACCOUNT_NOT_FOUND = "staff_account_not_found"
+    REISSUE_SELF_RECOVERY = "reissue_self_recovery"
+    REISSUE_ACCOUNT_MERGED = "reissue_account_merged"
+    REISSUE_NOT_FOUND = "reissue_not_found"
+    REISSUE_NO_LETTER = "reissue_no_letter"
     PAGE_NOT_FOUND = "page_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_REFUSED = "request_refused"
@@ -320,6 +325,16 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CHILD_NOT_ATTACHED: "Cet enfant n'est pas rattaché à votre compte.",
     ErrorCode.DISPUTE_NOT_FOUND: "Ce signalement est introuvable.",
     ErrorCode.DISPUTE_CLOSED: "Ce signalement a déjà été traité.",
+    ErrorCode.STAFF_ACCOUNT_NOT_FOUND: "Ce compte n'existe pas ou n'est rattaché à aucun élève de votre périmètre.",
+    ErrorCode.REISSUE_SELF_RECOVERY: (
+        "Ce compte est activé et son titulaire peut retrouver ses accès lui-même avec « Identifiant oublié » "
+        "ou « Mot de passe oublié » (par email ou SMS) : de nouveaux identifiants provisoires ne sont pas nécessaires."
+    ),
+    ErrorCode.REISSUE_ACCOUNT_MERGED: (
+        "Ce compte a été regroupé avec un autre compte de la même personne : c'est l'autre compte qu'il faut utiliser."
+    ),
+    ErrorCode.REISSUE_NOT_FOUND: "Cette remise d'identifiants provisoires n'existe pas.",
+    ErrorCode.REISSUE_NO_LETTER: "Ces identifiants ont été envoyés par courriel : il n'y a pas de courrier à imprimer.",
     ErrorCode.PAGE_NOT_FOUND: "Cette adresse n'existe pas. Vérifiez le lien ou revenez à la page d'accueil.",
     ErrorCode.METHOD_NOT_ALLOWED: "Cette action n'est pas possible à cette adresse.",
     ErrorCode.REQUEST_REFUSED: "La demande n'a pas pu être traitée. Vérifiez les informations envoyées.",
@@ -414,6 +429,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CHILD_NOT_ATTACHED: 404,
     ErrorCode.DISPUTE_NOT_FOUND: 404,
     ErrorCode.DISPUTE_CLOSED: 409,
+    ErrorCode.STAFF_ACCOUNT_NOT_FOUND: 404,
+    ErrorCode.REISSUE_SELF_RECOVERY: 409,
+    ErrorCode.REISSUE_ACCOUNT_MERGED: 409,
+    ErrorCode.REISSUE_NOT_FOUND: 404,
+    ErrorCode.REISSUE_NO_LETTER: 404,
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_REFUSED: 400,

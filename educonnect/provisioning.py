@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from educonnect import letters
 from educonnect.emails.provisioning import account_notification
 from educonnect.emails.sender import send_email
-from educonnect.identifiers import allocate_identifier
+from educonnect.identifiers import allocate_identifier, fold_text
 from educonnect.passwords import generate_provisional_password, hash_password_async
 from educonnect.policies import PROVISIONAL_CREDENTIALS_VALIDITY
 from educonnect.settings import get_settings
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 MAX_IDENTIFIER_TRIES = 5
 NOTIFICATION_TEMPLATE = "account_notification"
+
+
+@dataclass(frozen=True)
+class School:
+    uai: str
+    name: str
+    city: str
+    degree: int
+
+
+async def find_school(conn: asyncpg.Connection | asyncpg.Pool, uai: str) -> School | None:
+    row = await conn.fetchrow("SELECT uai, name, city, degree FROM schools WHERE uai = $1", uai)
+    return None if row is None else School(row["uai"], row["name"], row["city"], row["degree"])
 
 
 @dataclass
@@ -282,3 +296,49 @@ async def send_account_notification(
         )
     log.info("sent account notification for account %s (%s)", account_id, idempotency_key)
     return True
+
+
+async def letter_content(
+    conn: asyncpg.Connection, account_id: uuid.UUID, password: str, school: School
+) -> tuple[letters.LetterContent, str, str]:
+    """The printable letter of a provisioned account (identifier, provisional
+    password, validity, children), handed out by `school`; with the class it
+    is sorted under and its sort key (last name, first name)."""
+    account = await conn.fetchrow(
+        "SELECT kind, identifier, guardian_id, pupil_id, provisional_expires_at FROM accounts WHERE id = $1",
+        account_id,
+    )
+    if account is None:
+        raise LookupError(f"no account {account_id}")
+    if account["kind"] == "pupil":
+        person = await conn.fetchrow("SELECT first_name, last_name, class_name FROM pupils WHERE id = $1", account["pupil_id"])
+        children: tuple = ()
+        class_name = person["class_name"]
+    else:
+        person = await conn.fetchrow("SELECT first_name, last_name FROM guardians WHERE id = $1", account["guardian_id"])
+        kids = await conn.fetch(
+            """
+            SELECT p.first_name, p.last_name, p.class_name, p.uai, s.name AS school_name
+            FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id JOIN schools s ON s.uai = p.uai
+            WHERE gp.guardian_id = $1 ORDER BY p.birthdate, p.first_name
+            """,
+            account["guardian_id"],
+        )
+        children = tuple((k["first_name"], k["last_name"], k["school_name"]) for k in kids)
+        here = [k["class_name"] for k in kids if k["uai"] == school.uai]
+        class_name = here[0] if here else ""
+    content = letters.LetterContent(
+        kind=account["kind"],
+        school_name=school.name,
+        school_city=school.city,
+        first_name=person["first_name"],
+        last_name=person["last_name"],
+        class_name=class_name,
+        identifier=account["identifier"],
+        provisional_password=password,
+        valid_until=_local_date(account["provisional_expires_at"]),
+        portal_url=get_settings().public_base_url.rstrip("/") + "/",
+        children=children,
+    )
+    sort_key = f"{fold_text(person['last_name'])} {fold_text(person['first_name'])} {account['kind']}"
+    return content, class_name, sort_key

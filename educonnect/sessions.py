@@ -48,3 +48,8 @@ async def find_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> S
 
 async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> None:
     await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token))
+
+
+async def revoke_all(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> None:
+    """End every session of an account (merged, credentials reissued...)."""
+    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", account_id)

@@ -139,3 +139,21 @@ async def api(time_skipping_env, db_pool, workflow_worker):
     transport = httpx.ASGITransport(app=app, client=client_address)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def make_client(api, db_pool, time_skipping_env):
+    """Fresh HTTP clients on the real app, in process, each with its own
+    cookies (a guardian and a secretary in one test), on the same Temporal
+    server and worker as `api`."""
+    import httpx
+
+    from api.app import create_app
+
+    def make() -> httpx.AsyncClient:
+        app = create_app()
+        app.state.pool = db_pool
+        app.state.temporal = time_skipping_env.client
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+    return make

@@ -11,10 +11,11 @@ from workflows.sms_registration import SmsRegistrationWorkflow
 from workflows.pupil_activation import PupilActivationWorkflow
 from workflows.provisioning import ProvisioningWorkflow
 from workflows.account_merge import AccountMergeWorkflow
+from workflows.credentials_reissue import CredentialsReissueWorkflow
 
 ALL_WORKFLOWS = [ActivationWorkflow, SmsRegistrationWorkflow]
 ALL_WORKFLOWS += [PupilActivationWorkflow]
 ALL_WORKFLOWS += [BirthdateCorrectionWorkflow]
 ALL_WORKFLOWS += [FranceConnectLinkWorkflow]
-ALL_WORKFLOWS += [ProvisioningWorkflow, AccountMergeWorkflow]
+ALL_WORKFLOWS += [ProvisioningWorkflow, AccountMergeWorkflow, CredentialsReissueWorkflow]
 ALL_WORKFLOWS += [EmailChangeWorkflow, PasswordChangeWorkflow, PasswordResetWorkflow, IdentifierRecoveryWorkflow]

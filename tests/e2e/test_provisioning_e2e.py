@@ -43,14 +43,13 @@ from educonnect.models.corrections import StaffRole
 from educonnect.search_attributes import ROWS_DONE, ROWS_TOTAL
 from educonnect.staff import create_staff_account
 from tests.e2e.test_activation_e2e import sign_in_and_fill_profile
-from tests.support.mail import token_of
+from tests.support.mail import NOTIFICATION_SUBJECT, provisional_credentials, token_of
 from tests.support.schools import expected_guardian_records
 from tests.support.smtp_gate import HoldAfter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 N_PUPILS = 2000
-NOTIFICATION_SUBJECT = "Vos identifiants EduConnect"
 KILL_AFTER_EMAILS = 40  # notifications of the second import stored before the kill
 IMPORT_TIMEOUT_S = float(os.environ.get("PROVISIONING_E2E_TIMEOUT_S", "900"))  # per import
 NEW_PASSWORD = "Rentree2026x"
@@ -101,11 +100,6 @@ def parsed(paths: list[Path]):
         out.append((str(msg["To"]), str(msg["Subject"]), msg.get_body(("plain",)).get_content()))
     return out
 
-
-def credentials_from(text: str) -> tuple[str, str]:
-    identifier = re.search(r"Identifiant : (\S+)", text).group(1)
-    password = re.search(r"Mot de passe provisoire : (\S+)", text).group(1)
-    return identifier, password
 
 
 # --- fixtures and helpers -------------------------------------------------------
@@ -205,7 +199,7 @@ async def test_import_of_2000_pupils_then_a_guardian_activates(stack, lycee: Lyc
 
     # A guardian reads the notification and activates the account.
     to, _, text = notifications[0]
-    identifier, password = credentials_from(text)
+    identifier, password = provisional_credentials(text)
     birthdate = await stack.pool.fetchval(
         "SELECT p.birthdate FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id "
         "JOIN pupils p ON p.id = gp.pupil_id WHERE a.identifier = $1 LIMIT 1",
@@ -345,7 +339,7 @@ async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee:
         status = await wait_done(http, Lycee(ecole, "", [], "", "", []), started.json()["import_id"])
         assert status["counts"]["guardian_accounts_created"] == 1  # another email: not recognised, a second account
     [(_, _, text)] = parsed(stored_to(smtp_sink.folder, "ecole." + lycee.domain))
-    other_identifier, other_password = credentials_from(text)
+    other_identifier, other_password = provisional_credentials(text)
 
     async with stack.http() as http:
         signed = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD})

@@ -38,3 +38,14 @@ def link_in(message: MailboxMessage) -> str:
 
 def token_of(link: str) -> str:
     return link.split("jeton=", 1)[1]
+
+
+NOTIFICATION_SUBJECT = "Vos identifiants EduConnect"
+
+
+def provisional_credentials(text: str) -> tuple[str, str]:
+    """(identifier, provisional password) read from a notification email or a
+    letter's text (FAQ 2.2)."""
+    identifier = re.search(r"Identifiant :\s*(\S+)", text).group(1)
+    password = re.search(r"Mot de passe provisoire :\s*(\S+)", text).group(1)
+    return identifier, password

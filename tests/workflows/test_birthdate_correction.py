@@ -39,18 +39,6 @@ from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def make_client(api, db_pool, time_skipping_env):
-    """Fresh HTTP clients on the real app, in process (each with its own cookies)."""
-    from api.app import create_app
-
-    def make() -> httpx.AsyncClient:
-        app = create_app()
-        app.state.pool = db_pool
-        app.state.temporal = time_skipping_env.client
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-    return make
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -5,7 +5,6 @@ files, a guardian known through another school, batches and continue-as-new."""
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -18,19 +17,13 @@ from educonnect.devtools.school_export import ExportRow, Guardian, changed, gene
 from educonnect.models.provisioning import ProvisioningInput, ProvisioningResult, ProvisioningStep
 from educonnect.passwords import verify_password
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL
-from tests.support.mail import Mailbox
+from tests.support.mail import Mailbox, NOTIFICATION_SUBJECT, provisional_credentials
 from tests.support.schools import expected_guardian_records, make_school, store_import
 from workflows.provisioning import ProvisioningWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-NOTIFICATION_SUBJECT = "Vos identifiants EduConnect"
 
-
-def credentials_from(text: str) -> tuple[str, str]:
-    identifier = re.search(r"Identifiant : (\S+)", text).group(1)
-    password = re.search(r"Mot de passe provisoire : (\S+)", text).group(1)
-    return identifier, password
 
 
 async def run_import(env, task_queue: str, pool, uai: str, content: bytes, **options) -> tuple[ProvisioningResult, str]:
@@ -110,7 +103,7 @@ async def test_import_validates_creates_accounts_and_notifies(time_skipping_env,
     # provisional password works (valid 3 months) and which lists the children.
     for _, first, _, email in with_email:
         [notification] = [m for m in mailbox.to(email) if m.subject == NOTIFICATION_SUBJECT]
-        identifier, password = credentials_from(notification.text)
+        identifier, password = provisional_credentials(notification.text)
         account = await db_pool.fetchrow(
             "SELECT provisional_password_hash, provisional_expires_at, state FROM accounts WHERE identifier = $1",
             identifier,
@@ -130,7 +123,7 @@ async def test_import_validates_creates_accounts_and_notifies(time_skipping_env,
     )
     text = PdfReader(io.BytesIO(letter["pdf"])).pages[0].extract_text()
     assert letter["identifier"] in text
-    password = re.search(r"Mot de passe provisoire :\s*(\S+)", text).group(1)
+    _, password = provisional_credentials(text)
     assert verify_password(letter["provisional_password_hash"], password)
 
     handle = time_skipping_env.client.get_workflow_handle(wid)
@@ -218,7 +211,7 @@ async def test_guardian_known_through_another_school_gets_the_child_attached(
     assert c.guardian_accounts_created == 0 and c.existing_accounts_attached == 1
     assert c.pupil_accounts_created == 1 and c.emails_sent == 0
     assert mailbox.to(mother.email) == [notification]  # nothing new sent to her
-    identifier, _ = credentials_from(notification.text)
+    identifier, _ = provisional_credentials(notification.text)
     children = await db_pool.fetch(
         "SELECT p.first_name FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id "
         "JOIN pupils p ON p.id = gp.pupil_id WHERE a.identifier = $1 ORDER BY p.first_name",
@@ -283,8 +276,8 @@ async def test_a_retried_batch_creates_and_sends_nothing_twice(time_skipping_env
     await activities.provision_accounts(RowRange(import_id=result.import_id, uai=uai, start=0, end=6))
     messages = mailbox.to(account["email"])
     assert len(messages) == 2  # the first (its password now dead) and exactly one new one
-    _, new_password = credentials_from(messages[-1].text)
-    _, old_password = credentials_from(messages[0].text)
+    _, new_password = provisional_credentials(messages[-1].text)
+    _, old_password = provisional_credentials(messages[0].text)
     new_hash = await db_pool.fetchval("SELECT provisional_password_hash FROM accounts WHERE id = $1", account["id"])
     assert new_hash != account["provisional_password_hash"]
     assert verify_password(new_hash, new_password) and not verify_password(new_hash, old_password)

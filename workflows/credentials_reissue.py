@@ -1,0 +1,104 @@
+"""New provisional credentials issued by staff (DESIGN §2, FAQ 2.2).
+
+One workflow per request, id `credentials-reissue/<reissue-id>`. A school
+secretary (or académie support) asked for new provisional credentials for an
+account of their scope: the notification was lost, the credentials expired,
+the account is locked, or a pupil without a confirmed email forgot the
+password. The API checked the scope and wrote the request. Then:
+
+1. new provisional credentials are issued (valid 3 months) and everything the
+   old ones opened stops working; they go out by the school's notification
+   email or as a letter to print, in one activity (the password never enters
+   Temporal). An account activated meanwhile is refused;
+2. an activation started with the old credentials is ended (cancelled), so
+   that it sends no reminder and cannot complete; the person starts again
+   with the new credentials.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
+
+with workflow.unsafe.imports_passed_through():
+    from activities.reissue import ReissueActivities
+    from educonnect.models.reissue import (
+        CHANNEL_LABELS,
+        STEP_LABELS,
+        ReissueInput,
+        ReissueRef,
+        ReissueResult,
+        ReissueStep,
+    )
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+def workflow_id(reissue_id) -> str:
+    return f"credentials-reissue/{reissue_id}"
+
+
+def summary(uai: str) -> str:
+    return f"Nouveaux identifiants provisoires remis par l'établissement {uai}"
+
+
+@workflow.defn(name="CredentialsReissue")
+class CredentialsReissueWorkflow:
+    @workflow.init
+    def __init__(self, params: ReissueInput) -> None:
+        self._params = params
+        self._result = ReissueResult(step=ReissueStep.ISSUING)
+
+    @workflow.run
+    async def run(self, params: ReissueInput) -> ReissueResult:
+        self._enter(ReissueStep.ISSUING)
+        outcome = await workflow.execute_activity_method(
+            ReissueActivities.issue_credentials, ReissueRef(reissue_id=params.reissue_id), **ACTIVITY_OPTIONS
+        )
+        if outcome.refusal is not None:
+            self._result.refusal = outcome.refusal
+            return self._finish(ReissueStep.REFUSED)
+        self._result.channel = outcome.channel
+
+        if outcome.was_activating:
+            self._enter(ReissueStep.ENDING_ACTIVATION)
+            process = "pupil-activation" if outcome.kind == "pupil" else "activation"
+            await self._cancel(f"{process}/{params.account_id}")
+        return self._finish(ReissueStep.DONE)
+
+    @workflow.query
+    def status(self) -> ReissueResult:
+        return self._result
+
+    async def _cancel(self, workflow_id_: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(workflow_id_).cancel()
+        except Exception:  # not running any more: nothing to end
+            workflow.logger.info("no %s to cancel", workflow_id_)
+
+    def _finish(self, step: ReissueStep) -> ReissueResult:
+        self._enter(step)
+        return self._result
+
+    def _enter(self, step: ReissueStep) -> None:
+        self._result.step = step
+        workflow.upsert_search_attributes(
+            [
+                PROCESS_STEP.value_set(step.value),
+                ACCOUNT_ID.value_set(str(self._params.account_id)),
+                SCHOOL_UAI.value_set([self._params.uai]),
+            ]
+        )
+        details = f"**{STEP_LABELS[step]}**"
+        if self._result.channel:
+            details += f"\n\nRemis {CHANNEL_LABELS[self._result.channel]}"
+        if self._result.refusal:
+            details += f"\n\nRefus : {self._result.refusal.value}"
+        workflow.set_current_details(details)
