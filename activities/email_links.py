@@ -31,13 +31,21 @@ class EmailLinkActivities:
     @activity.defn
     async def send_activation_link(self, request: LinkRequest) -> LinkSent:
         """Issue the link of this step and email it, at most once per step."""
-        return await issue_and_send_link(
-            self._pool,
-            request,
-            lambda to, identifier, url: activation_emails.confirmation(
-                to=to, identifier=identifier, url=url, expires_at=request.expires_at, kind=request.kind
-            ),
-        )
+        return await send_confirmation_link(self._pool, request, activation_emails.GUARDIAN)
+
+
+async def send_confirmation_link(
+    pool: asyncpg.Pool, request: LinkRequest, wording: activation_emails.LinkEmailWording
+) -> LinkSent:
+    """The confirmation link of an activation (the guardian's or the pupil's:
+    the email's `wording` says which), at most once per step."""
+    return await issue_and_send_link(
+        pool,
+        request,
+        lambda to, identifier, url: activation_emails.confirmation(
+            to=to, identifier=identifier, url=url, expires_at=request.expires_at, kind=request.kind, wording=wording
+        ),
+    )
 
 
 async def issue_and_send_link(

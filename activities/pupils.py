@@ -1,7 +1,7 @@
 """Side effects of the pupil activation process (DESIGN §3.4, FAQ 2.4).
 
 The rest is shared with the guardian's activation: `AccountActivities`
-(begin / complete / abandon) and the link machinery of `activities.email_links`.
+(begin / complete / abandon) and the confirmation link of `activities.email_links`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.email_links import issue_and_send_link
+from activities.email_links import send_confirmation_link
 from educonnect.emails import pupil_activation as pupil_emails
 from educonnect.models.activation import BirthdateCheck, LinkRequest, LinkSent
 from educonnect.models.pupil_activation import ActivateWithoutEmail
@@ -36,13 +36,7 @@ class PupilActivities:
     @activity.defn
     async def send_pupil_activation_link(self, request: LinkRequest) -> LinkSent:
         """The confirmation link for the address the pupil gave, at most once per step."""
-        return await issue_and_send_link(
-            self._pool,
-            request,
-            lambda to, identifier, url: pupil_emails.confirmation(
-                to=to, identifier=identifier, url=url, expires_at=request.expires_at, kind=request.kind
-            ),
-        )
+        return await send_confirmation_link(self._pool, request, pupil_emails.PUPIL)
 
     @activity.defn
     async def activate_without_email(self, request: ActivateWithoutEmail) -> None:

@@ -8,7 +8,8 @@ One workflow per pupil account, id `pupil-activation/<account-id>`:
 2. Without an address, the account is active at once, and the pupil is told
    that without a confirmed address they cannot recover their identifier or
    password by themselves.
-3. With an address, "Activer votre compte" as for a guardian: a confirmation
+3. With an address, "Activer votre compte" as for a guardian (the same
+   confirmation-link step, `workflows.confirmation_link_step`): a confirmation
    link (reminder with a fresh link after 3 days, expiry after 7 days, a new
    link or a corrected address on request, each new link killing the previous
    one). The click makes the account active with the confirmed address. While
@@ -22,7 +23,7 @@ reads an `ActivationResult`.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -40,7 +41,6 @@ from educonnect.models.activation import (
     CompleteActivation,
     EmailCorrection,
     LinkClicked,
-    LinkRequest,
     LinkSent,
     ResendRequest,
 )
@@ -56,6 +56,7 @@ from educonnect.models.pupil_activation import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.confirmation_link_step import ConfirmationLinkStep
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -79,18 +80,13 @@ class PupilActivationWorkflow:
         self._params = params
         self._step = ActivationStep.PROFILE
         self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
-        self._email: str | None = None
-        self._email_confirmed = False
         self._profile_accepted = False
-        self._current_link: LinkSent | None = None
-        self._links_sent = 0
-        self._last_link_at: datetime | None = None
-        self._clicked = False
+        self._link = ConfirmationLinkStep(
+            send=PupilActivities.send_pupil_activation_link, account_id=params.account_id, on_sent=self._set_details
+        )
         self._skip_email = False
-        self._reminder_due_at: datetime | None = None
-        self._expires_at: datetime | None = None
+        self._confirmed_email: str | None = None
         self._profile_lock = asyncio.Lock()
-        self._link_lock = asyncio.Lock()
 
     # --- the process ------------------------------------------------------------
 
@@ -99,20 +95,13 @@ class PupilActivationWorkflow:
         self._enter(ActivationStep.PROFILE)
         if not await wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
             return await self._expire()
-        if self._email is None:
+        if self._link.email is None:
             return await self._activate_without_email()
 
-        self._reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
-        self._expires_at = workflow.now() + policies.ACTIVATION_LINK_VALIDITY
         self._enter(ActivationStep.AWAITING_CONFIRMATION)
-        await self._send_link("confirmation")
-
-        decided = lambda: self._clicked or self._skip_email  # noqa: E731
-        if not await wait_until(decided, self._reminder_due_at):
-            await self._send_link("reminder")
-            if not await wait_until(decided, self._expires_at):
-                return await self._expire()
-        if self._clicked:
+        if not await self._link.send_and_wait_for_click(or_when=lambda: self._skip_email):
+            return await self._expire()
+        if self._link.clicked:
             return await self._activate_with_link()
         return await self._activate_without_email()
 
@@ -142,7 +131,7 @@ class PupilActivationWorkflow:
                 ),
                 **ACTIVITY_OPTIONS,
             )
-            self._email = profile.email
+            self._link.email = profile.email
             self._profile_accepted = True
         # The answer tells where the process went: active (no address) or
         # awaiting the click.
@@ -166,23 +155,21 @@ class PupilActivationWorkflow:
 
     @workflow.update
     async def resend_link(self, request: ResendRequest) -> LinkSent:
-        return await self._send_link("resend")
+        return await self._link.resend()
 
     @resend_link.validator
     def _validate_resend(self, request: ResendRequest) -> None:
         self._require_awaiting_confirmation()
-        last = self._last_link_at
-        if last and workflow.now() - last < policies.LINK_RESEND_COOLDOWN:
-            raise ApplicationError(message(ErrorCode.RESEND_TOO_SOON), type=ErrorCode.RESEND_TOO_SOON)
+        self._link.validate_resend()
 
     @workflow.update
     async def correct_email(self, correction: EmailCorrection) -> LinkSent:
-        self._email = correction.email
-        return await self._send_link("new_address")
+        return await self._link.send_to(correction.email)
 
     @correct_email.validator
     def _validate_correction(self, correction: EmailCorrection) -> None:
         self._require_awaiting_confirmation()
+        self._link.validate_new_link()
 
     @workflow.update
     async def skip_email(self, request: SkipEmail) -> PupilActivationStatus:
@@ -198,62 +185,39 @@ class PupilActivationWorkflow:
     @workflow.signal
     def link_clicked(self, event: LinkClicked) -> None:
         """Same name and argument as the guardian's activation: the shared link
-        page signals it. Only the latest link counts."""
-        if self._current_link and event.link_id == self._current_link.link_id and not self._skip_email:
-            self._clicked = True
+        page signals it. Only the latest link counts, and none once skipped."""
+        if not self._skip_email:
+            self._link.click(event.link_id)
 
     @workflow.query
     def status(self) -> PupilActivationStatus:
-        without_email = self._step == ActivationStep.ACTIVE and not self._email_confirmed
+        without_email = self._step == ActivationStep.ACTIVE and self._confirmed_email is None
         return PupilActivationStatus(
             step=self._step,
             step_label=self._label(),
             identifier=self._params.identifier,
-            email=self._email if not without_email else None,
-            email_confirmed=self._email_confirmed,
+            email=None if without_email else self._confirmed_email or self._link.email,
+            email_confirmed=self._confirmed_email is not None,
             attempts_left=self._attempts_left,
-            links_sent=self._links_sent,
-            last_link_sent_at=self._current_link.sent_at if self._current_link else None,
-            reminder_due_at=self._reminder_due_at,
-            expires_at=self._expires_at,
+            **self._link.status_fields(),
             recovery_notice=NO_RECOVERY_NOTICE if without_email else None,
         )
 
     # --- helpers ----------------------------------------------------------------
 
-    async def _send_link(self, kind: str) -> LinkSent:
-        async with self._link_lock:
-            assert self._email is not None and self._expires_at is not None
-            self._links_sent += 1
-            self._current_link = await workflow.execute_activity_method(
-                PupilActivities.send_pupil_activation_link,
-                LinkRequest(
-                    account_id=self._params.account_id,
-                    process_id=workflow.info().workflow_id,
-                    email=self._email,
-                    step=f"link-{self._links_sent}",
-                    kind=kind,
-                    expires_at=self._expires_at,
-                ),
-                **ACTIVITY_OPTIONS,
-            )
-            self._last_link_at = workflow.now()
-            self._set_details()
-            return self._current_link
-
     async def _activate_with_link(self) -> ActivationResult:
-        assert self._current_link is not None
+        link = self._link.latest
+        assert link is not None
         await workflow.execute_activity_method(
             AccountActivities.complete_activation,
             CompleteActivation(
                 account_id=self._params.account_id,
                 process_id=workflow.info().workflow_id,
-                link_id=self._current_link.link_id,
+                link_id=link.link_id,
             ),
             **ACTIVITY_OPTIONS,
         )
-        self._email = self._current_link.email
-        self._email_confirmed = True
+        self._confirmed_email = link.email
         return await self._finish(ActivationStep.ACTIVE)
 
     async def _activate_without_email(self) -> ActivationResult:
@@ -275,12 +239,10 @@ class PupilActivationWorkflow:
     async def _finish(self, step: ActivationStep) -> ActivationResult:
         self._enter(step)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return ActivationResult(
-            step=step, identifier=self._params.identifier, email=self._email if self._email_confirmed else None
-        )
+        return ActivationResult(step=step, identifier=self._params.identifier, email=self._confirmed_email)
 
     def _label(self) -> str:
-        if self._step == ActivationStep.ACTIVE and not self._email_confirmed:
+        if self._step == ActivationStep.ACTIVE and self._confirmed_email is None:
             return "Compte activé sans adresse électronique confirmée"
         return STEP_LABELS[self._step]
 
@@ -295,11 +257,8 @@ class PupilActivationWorkflow:
         details = f"**{self._label()}**\n\nCompte élève : {self._params.identifier}"
         if self._step == ActivationStep.PROFILE and self._attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
             details += f"\n\nEssais de date de naissance restants : {self._attempts_left}"
-        if self._current_link and self._step == ActivationStep.AWAITING_CONFIRMATION:
-            details += (
-                f"\n\nLiens envoyés : {self._links_sent}, le dernier le "
-                f"{self._current_link.sent_at:%d/%m/%Y à %H:%M} UTC ; expiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
-            )
+        if self._step == ActivationStep.AWAITING_CONFIRMATION and (links := self._link.details()):
+            details += f"\n\n{links}"
         workflow.set_current_details(details)
 
     def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> PupilProfileOutcome:
@@ -313,6 +272,6 @@ class PupilActivationWorkflow:
         return ErrorCode.WRONG_STEP
 
     def _require_awaiting_confirmation(self) -> None:
-        if self._step != ActivationStep.AWAITING_CONFIRMATION or self._clicked or self._skip_email:
+        if self._step != ActivationStep.AWAITING_CONFIRMATION or self._link.clicked or self._skip_email:
             code = self._refusal_for_step()
             raise ApplicationError(message(code), type=code)

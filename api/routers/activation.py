@@ -6,42 +6,41 @@ the workflow `activation/<account-id>`; these routes are its steps."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api import pages
+from api.activation_routes import (
+    ASSISTANCE_URL,  # noqa: F401 (the assistance router reads it here)
+    ActivationProcess,
+    add_confirmation_link_routes,
+    normalized_email,
+    raise_birthdate_refusal,
+)
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
+from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.errors import MESSAGES, ErrorCode
 from educonnect.models.activation import (
     ActivationInput,
     ActivationResult,
     ActivationStatus,
     ActivationStep,
-    EmailCorrection,
     LinkClicked,
     ProfileSubmission,
-    ResendRequest,
 )
-from educonnect.passwords import check_password_policy, hash_password_async
-from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from educonnect.settings import get_settings
 from educonnect.tokens import token_hash
 from workflows.activation import ActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/activation", tags=["Activation du compte"])
 
-ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
-UPDATE_TIMEOUT_S = 20
 CLICK_RESULT_TIMEOUT_S = 10
 
 
@@ -56,97 +55,21 @@ class ProfileRequest(BaseModel):
     child_birthdate: date = Field(description="Date de naissance d'un de vos enfants (AAAA-MM-JJ)")
 
 
-class EmailRequest(BaseModel):
-    email: str = Field(max_length=254)
-
-
-class LinkSentView(BaseModel):
-    email: str
-    sent_at: datetime
-    message: str
-
-
-def _view(status: ActivationStatus) -> ActivationView:
-    blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-    return ActivationView(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
-
-
-def normalized_email(address: str) -> str:
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise DomainError(ErrorCode.EMAIL_INVALID) from None
+PROCESS = ActivationProcess(ActivationWorkflow, workflow_id, ActivationView)
 
 
 async def start_or_resume_activation(temporal: Client, pool: asyncpg.Pool, account: CheckedAccount) -> ActivationView:
-    handle = await temporal.start_workflow(
-        ActivationWorkflow.run,
-        ActivationInput(
-            account_id=account.account_id,
-            identifier=account.identifier,
-            credentials_expire_at=account.provisional_expires_at,
-        ),
-        id=workflow_id(account.account_id),
-        task_queue=get_settings().task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(PROCESS_STEP, ActivationStep.PROFILE.value),
-                SearchAttributePair(ACCOUNT_ID, str(account.account_id)),
-            ]
-        ),
-        static_summary=f"Activation du compte {account.identifier}",
+    params = ActivationInput(
+        account_id=account.account_id,
+        identifier=account.identifier,
+        credentials_expire_at=account.provisional_expires_at,
     )
-    return _view(await handle.query(ActivationWorkflow.status))
-
-
-def _handle(temporal: Client, session: ActivationSession):
-    return temporal.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(session.account_id))
-
-
-async def _status(temporal: Client, session: ActivationSession) -> ActivationStatus:
-    try:
-        return await _handle(temporal, session).query(ActivationWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.PROCESS_NOT_FOUND) from None
-        raise
-
-
-async def _update(call):
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.PROCESS_ENDED) from None
-        raise
-
-
-async def _password_context(pool: asyncpg.Pool, account_id) -> dict:
-    rows = await pool.fetch(
-        """
-        SELECT a.identifier, g.first_name AS g_first, g.last_name AS g_last,
-               p.first_name AS p_first, p.last_name AS p_last, p.birthdate
-        FROM accounts a JOIN guardians g ON g.id = a.guardian_id
-        LEFT JOIN guardian_pupils gp ON gp.guardian_id = g.id
-        LEFT JOIN pupils p ON p.id = gp.pupil_id
-        WHERE a.id = $1
-        """,
-        account_id,
-    )
-    names = {n for r in rows for n in (r["g_first"], r["g_last"], r["p_first"], r["p_last"]) if n}
-    return {
-        "identifier": rows[0]["identifier"] if rows else None,
-        "names": names,
-        "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
-    }
+    return await PROCESS.start_or_resume(temporal, params, summary=f"Activation du compte {account.identifier}")
 
 
 @router.get("", summary="Où en est mon activation ?", response_model=ActivationView)
 async def activation_status(session: ActivationSession, temporal: Temporal) -> ActivationView:
-    return _view(await _status(temporal, session))
+    return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 
 @router.post(
@@ -156,68 +79,18 @@ async def activation_status(session: ActivationSession, temporal: Temporal) -> A
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
 async def submit_profile(body: ProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal):
-    status = await _status(temporal, session)
-    if status.step != ActivationStep.PROFILE:
-        code = ErrorCode.BIRTHDATE_BLOCKED if status.step == ActivationStep.BIRTHDATE_BLOCKED else ErrorCode.WRONG_STEP
-        raise DomainError(code, [{"assistance_url": ASSISTANCE_URL}] if code == ErrorCode.BIRTHDATE_BLOCKED else [])
-    violations = check_password_policy(body.password, **await _password_context(pool, session.account_id))
-    if violations:
-        raise DomainError(
-            ErrorCode.PASSWORD_POLICY, [{"field": "password", "code": v.code, "message": v.message} for v in violations]
-        )
-    if body.password != body.password_confirmation:
-        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "password_confirmation"}])
+    await PROCESS.require_profile_step(temporal, session)
+    check_new_password(body.password, body.password_confirmation, await password_context(pool, session.account_id))
     email = normalized_email(body.email)
-
-    # The password never enters Temporal: its hash waits here for the click.
-    await pool.execute(
-        """
-        INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
-        ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
-        """,
-        session.account_id,
-        workflow_id(session.account_id),
-        await hash_password_async(body.password),
-    )
-    outcome = await _update(
-        _handle(temporal, session).execute_update(
-            ActivationWorkflow.submit_profile, ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
-        )
-    )
-    if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
-    if outcome.error is not None:
-        raise DomainError(
-            outcome.error,
-            [{"field": "child_birthdate", "attempts_left": outcome.attempts_left}],
-            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-        )
-    return _view(await _status(temporal, session))
+    await PROCESS.keep_pending_password(pool, session, body.password)  # waits there for the click
+    profile = ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
+    outcome = await PROCESS.update(temporal, session, ActivationWorkflow.submit_profile, profile)
+    raise_birthdate_refusal(outcome, field="child_birthdate")
+    return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 
-@router.post(
-    "/resend-link",
-    summary="Renvoyer un email de confirmation (l'ancien lien ne fonctionne plus)",
-    response_model=LinkSentView,
-    responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
-)
-async def resend_link(session: ActivationSession, temporal: Temporal) -> LinkSentView:
-    sent = await _update(_handle(temporal, session).execute_update(ActivationWorkflow.resend_link, ResendRequest()))
-    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
-
-
-@router.post(
-    "/email",
-    summary="Corriger l'adresse électronique (un nouveau lien part vers la nouvelle adresse)",
-    response_model=LinkSentView,
-    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
-)
-async def correct_email(body: EmailRequest, session: ActivationSession, temporal: Temporal) -> LinkSentView:
-    email = normalized_email(body.email)
-    sent = await _update(
-        _handle(temporal, session).execute_update(ActivationWorkflow.correct_email, EmailCorrection(email=email))
-    )
-    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
+# POST /activation/resend-link, POST /activation/email
+add_confirmation_link_routes(router, PROCESS)
 
 
 # --- the link in the email ------------------------------------------------------

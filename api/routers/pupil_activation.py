@@ -7,36 +7,32 @@ guardian's activation (`/activation/confirmation`)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timezone
 
 import asyncpg
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
+from api.activation_routes import (
+    ActivationProcess,
+    add_confirmation_link_routes,
+    normalized_email,
+    raise_birthdate_refusal,
+)
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
-from api.routers.activation import ASSISTANCE_URL, EmailRequest, LinkSentView, normalized_email
+from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
-from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
 from educonnect.models.pupil_activation import (
     PupilActivationInput,
     PupilActivationStatus,
     PupilProfileSubmission,
     SkipEmail,
 )
-from educonnect.passwords import check_password_policy, hash_password_async
-from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from educonnect.settings import get_settings
 from workflows.pupil_activation import PupilActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/pupil-activation", tags=["Activation du compte élève"])
-
-UPDATE_TIMEOUT_S = 20
 
 
 class PupilActivationView(PupilActivationStatus):
@@ -57,77 +53,23 @@ class PupilProfileRequest(BaseModel):
     )
 
 
-def _view(status: PupilActivationStatus) -> PupilActivationView:
-    blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-    return PupilActivationView(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
+PROCESS = ActivationProcess(PupilActivationWorkflow, workflow_id, PupilActivationView)
 
 
 async def start_or_resume_pupil_activation(
     temporal: Client, pool: asyncpg.Pool, account: CheckedAccount
 ) -> PupilActivationView:
-    handle = await temporal.start_workflow(
-        PupilActivationWorkflow.run,
-        PupilActivationInput(
-            account_id=account.account_id,
-            identifier=account.identifier,
-            credentials_expire_at=account.provisional_expires_at or datetime.max.replace(tzinfo=timezone.utc),
-        ),
-        id=workflow_id(account.account_id),
-        task_queue=get_settings().task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(PROCESS_STEP, ActivationStep.PROFILE.value),
-                SearchAttributePair(ACCOUNT_ID, str(account.account_id)),
-            ]
-        ),
-        static_summary=f"Activation du compte élève {account.identifier}",
+    params = PupilActivationInput(
+        account_id=account.account_id,
+        identifier=account.identifier,
+        credentials_expire_at=account.provisional_expires_at or datetime.max.replace(tzinfo=timezone.utc),
     )
-    return _view(await handle.query(PupilActivationWorkflow.status))
-
-
-def _handle(temporal: Client, session: ActivationSession):
-    return temporal.get_workflow_handle_for(PupilActivationWorkflow.run, workflow_id(session.account_id))
-
-
-async def _status(temporal: Client, session: ActivationSession) -> PupilActivationStatus:
-    try:
-        return await _handle(temporal, session).query(PupilActivationWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.PROCESS_NOT_FOUND) from None
-        raise
-
-
-async def _update(call):
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.PROCESS_ENDED) from None
-        raise
-
-
-async def _password_context(pool: asyncpg.Pool, account_id) -> dict:
-    row = await pool.fetchrow(
-        "SELECT a.identifier, p.first_name, p.last_name, p.birthdate "
-        "FROM accounts a JOIN pupils p ON p.id = a.pupil_id WHERE a.id = $1",
-        account_id,
-    )
-    if row is None:
-        return {}
-    return {
-        "identifier": row["identifier"],
-        "names": {row["first_name"], row["last_name"]},
-        "birthdates": {row["birthdate"]},
-    }
+    return await PROCESS.start_or_resume(temporal, params, summary=f"Activation du compte élève {account.identifier}")
 
 
 @router.get("", summary="Où en est l'activation de mon compte élève ?", response_model=PupilActivationView)
 async def pupil_activation_status(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
-    return _view(await _status(temporal, session))
+    return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 
 @router.post(
@@ -137,70 +79,18 @@ async def pupil_activation_status(session: ActivationSession, temporal: Temporal
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
 async def submit_profile(body: PupilProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal):
-    status = await _status(temporal, session)
-    if status.step != ActivationStep.PROFILE:
-        code = ErrorCode.BIRTHDATE_BLOCKED if status.step == ActivationStep.BIRTHDATE_BLOCKED else ErrorCode.WRONG_STEP
-        raise DomainError(code, [{"assistance_url": ASSISTANCE_URL}] if code == ErrorCode.BIRTHDATE_BLOCKED else [])
-    violations = check_password_policy(body.password, **await _password_context(pool, session.account_id))
-    if violations:
-        raise DomainError(
-            ErrorCode.PASSWORD_POLICY, [{"field": "password", "code": v.code, "message": v.message} for v in violations]
-        )
-    if body.password != body.password_confirmation:
-        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "password_confirmation"}])
+    await PROCESS.require_profile_step(temporal, session)
+    check_new_password(body.password, body.password_confirmation, await password_context(pool, session.account_id))
     email = normalized_email(body.email) if body.email and body.email.strip() else None
-
-    # The password never enters Temporal: its hash waits here.
-    await pool.execute(
-        """
-        INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
-        ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
-        """,
-        session.account_id,
-        workflow_id(session.account_id),
-        await hash_password_async(body.password),
-    )
-    outcome = await _update(
-        _handle(temporal, session).execute_update(
-            PupilActivationWorkflow.submit_profile, PupilProfileSubmission(birthdate=body.birthdate, email=email)
-        )
-    )
-    if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
-    if outcome.error is not None:
-        raise DomainError(
-            outcome.error,
-            [{"field": "birthdate", "attempts_left": outcome.attempts_left}],
-            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-        )
-    return _view(await _status(temporal, session))
+    await PROCESS.keep_pending_password(pool, session, body.password)
+    profile = PupilProfileSubmission(birthdate=body.birthdate, email=email)
+    outcome = await PROCESS.update(temporal, session, PupilActivationWorkflow.submit_profile, profile)
+    raise_birthdate_refusal(outcome, field="birthdate")
+    return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 
-@router.post(
-    "/resend-link",
-    summary="Renvoyer un email de confirmation (l'ancien lien ne fonctionne plus)",
-    response_model=LinkSentView,
-    responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
-)
-async def resend_link(session: ActivationSession, temporal: Temporal) -> LinkSentView:
-    sent = await _update(
-        _handle(temporal, session).execute_update(PupilActivationWorkflow.resend_link, ResendRequest())
-    )
-    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
-
-
-@router.post(
-    "/email",
-    summary="Corriger l'adresse électronique (un nouveau lien part vers la nouvelle adresse)",
-    response_model=LinkSentView,
-    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
-)
-async def correct_email(body: EmailRequest, session: ActivationSession, temporal: Temporal) -> LinkSentView:
-    email = normalized_email(body.email)
-    sent = await _update(
-        _handle(temporal, session).execute_update(PupilActivationWorkflow.correct_email, EmailCorrection(email=email))
-    )
-    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
+# POST /pupil-activation/resend-link, POST /pupil-activation/email
+add_confirmation_link_routes(router, PROCESS)
 
 
 @router.post(
@@ -210,5 +100,4 @@ async def correct_email(body: EmailRequest, session: ActivationSession, temporal
     responses={409: {"model": ErrorBody}},
 )
 async def skip_email(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
-    status = await _update(_handle(temporal, session).execute_update(PupilActivationWorkflow.skip_email, SkipEmail()))
-    return _view(status)
+    return PROCESS.view_of(await PROCESS.update(temporal, session, PupilActivationWorkflow.skip_email, SkipEmail()))

@@ -1,7 +1,12 @@
-"""Emails of the activation process (DESIGN §3.1, FAQ 2.2 and 7)."""
+"""Emails of the activation processes (DESIGN §3.1 and §3.4; FAQ 2.2, 2.4 and 7).
+
+One confirmation-link email for the guardian's and the pupil's activation,
+each in its reader's own words: the guardian's here (`GUARDIAN`), the pupil's
+in `educonnect.emails.pupil_activation`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,21 +21,41 @@ def _when(moment: datetime) -> str:
     return f"{local:%d/%m/%Y} à {local:%H:%M}"
 
 
-def confirmation(*, to: str, identifier: str, url: str, expires_at: datetime, kind: str) -> Email:
-    """The link that activates the account; `kind` says why it is sent."""
+@dataclass(frozen=True)
+class LinkEmailWording:
+    """What differs from one reader to another."""
+
+    account: str  # how the reader's account is named
+    subject: str  # the subject of every link but the reminder
+    after_click: str = ""  # follows "Votre compte ne sera activé qu'après ce clic."
+
+
+GUARDIAN = LinkEmailWording(
+    account="compte EduConnect",
+    # FAQ 9: the subject a parent looks for when the email seems lost.
+    subject="Mise à disposition de services en ligne pour suivre la scolarité de votre enfant",
+)
+
+
+def confirmation(
+    *, to: str, identifier: str, url: str, expires_at: datetime, kind: str, wording: LinkEmailWording
+) -> Email:
+    """The link that activates the account, in the reader's `wording`; `kind`
+    says why it is sent ("confirmation", "resend", "new_address", "reminder")."""
+    account = wording.account
     opening = {
-        "confirmation": "Vous avez demandé l'activation de votre compte EduConnect.",
-        "resend": "Vous avez demandé un nouveau lien de confirmation pour activer votre compte EduConnect.",
-        "new_address": "Vous avez corrigé l'adresse électronique de votre compte EduConnect.",
+        "confirmation": f"Vous avez demandé l'activation de votre {account}.",
+        "resend": f"Vous avez demandé un nouveau lien de confirmation pour activer votre {account}.",
+        "new_address": f"Vous avez corrigé l'adresse électronique de votre {account}.",
         "reminder": (
-            "Vous avez commencé l'activation de votre compte EduConnect il y a quelques jours, "
+            f"Vous avez commencé l'activation de votre {account} il y a quelques jours, "
             "mais vous n'avez pas encore confirmé votre adresse électronique."
         ),
     }[kind]
     subject = (
-        "Rappel : confirmez votre adresse électronique pour activer votre compte EduConnect"
+        f"Rappel : confirmez votre adresse électronique pour activer votre {account}"
         if kind == "reminder"
-        else "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+        else wording.subject
     )
     replaced = (
         "\nCe lien remplace ceux qui vous ont été envoyés précédemment : ils ne fonctionnent plus.\n"
@@ -48,7 +73,7 @@ Pour terminer l'activation, cliquez sur le lien ci-dessous (ou copiez-le dans vo
 {url}
 {replaced}
 Ce lien est valable jusqu'au {_when(expires_at)}. Il ne peut être utilisé qu'une seule fois.
-Votre compte ne sera activé qu'après ce clic.
+Votre compte ne sera activé qu'après ce clic.{wording.after_click}
 
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
 

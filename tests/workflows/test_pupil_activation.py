@@ -178,3 +178,14 @@ async def test_a_guardian_session_does_not_reach_a_pupil_process(api, db_pool):
     assert (await sign_in(api, family.identifier, family.provisional_password)).status_code == 200
     response = await api.get("/pupil-activation")
     assert response.status_code == 404 and response.json()["code"] == "process_not_found"
+
+
+async def test_links_are_capped_as_for_a_guardian(api, db_pool, mailbox: Mailbox):
+    pupil = await make_pupil(db_pool)
+    address = f"{pupil.identifier.replace('.', '-')}@example.fr"
+    await start(api, pupil)
+    assert (await api.post("/pupil-activation/profile", json=profile(pupil, email=address))).status_code == 200
+    answers = [await api.post("/pupil-activation/email", json={"email": f"n{n}.{address}"}) for n in range(2, 12)]
+    assert [a.status_code for a in answers] == [200] * 9 + [429], answers[-1].text
+    assert answers[-1].json()["code"] == "too_many_links" and mailbox.to(f"n11.{address}") == []
+    assert (await api.get("/pupil-activation")).json()["links_sent"] == 10

@@ -1,0 +1,169 @@
+"""What the routes of the guardian's and the pupil's activation share
+(`api.routers.activation`, `api.routers.pupil_activation`; DESIGN §3.1, §3.4):
+calling the process (status query, updates with a timeout, Temporal errors
+mapped to stable codes), the view of its status, the checks of the "Gérer mon
+compte" form, and the routes of the confirmation-link step (`/resend-link`,
+`/email`), the API face of `workflows.confirmation_link_step`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+from uuid import UUID
+
+import asyncpg
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ActivationSession, Temporal
+from api.errors import ErrorBody
+from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
+from educonnect.passwords import hash_password_async
+from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.settings import get_settings
+
+ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
+UPDATE_TIMEOUT_S = 20
+
+
+class EmailRequest(BaseModel):
+    email: str = Field(max_length=254)
+
+
+class LinkSentView(BaseModel):
+    email: str
+    sent_at: datetime
+    message: str
+
+
+def normalized_email(address: str) -> str:
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise DomainError(ErrorCode.EMAIL_INVALID) from None
+
+
+@dataclass(frozen=True)
+class ActivationProcess:
+    """One activation workflow as its routes use it."""
+
+    workflow: type  # the workflow class (run, status, submit_profile, resend_link, correct_email)
+    workflow_id: Callable[[UUID], str]
+    view: type[BaseModel]  # the status query's answer plus `assistance_url`
+
+    async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> BaseModel:
+        """Start the process of `params.account_id`, or join the running one."""
+        handle = await temporal.start_workflow(
+            self.workflow.run,
+            params,
+            id=self.workflow_id(params.account_id),
+            task_queue=get_settings().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PROCESS_STEP, ActivationStep.PROFILE.value),
+                    SearchAttributePair(ACCOUNT_ID, str(params.account_id)),
+                ]
+            ),
+            static_summary=summary,
+        )
+        return self.view_of(await handle.query(self.workflow.status))
+
+    def view_of(self, status: BaseModel) -> BaseModel:
+        blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
+        return self.view(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
+
+    def handle(self, temporal: Client, session: ActivationSession) -> WorkflowHandle:
+        return temporal.get_workflow_handle_for(self.workflow.run, self.workflow_id(session.account_id))
+
+    async def status(self, temporal: Client, session: ActivationSession) -> Any:
+        try:
+            return await self.handle(temporal, session).query(self.workflow.status)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise DomainError(ErrorCode.PROCESS_NOT_FOUND) from None
+            raise
+
+    async def update(self, temporal: Client, session: ActivationSession, update: Callable, arg: BaseModel) -> Any:
+        """Run an update and wait for its answer (UPDATE_TIMEOUT_S at most)."""
+        try:
+            return await asyncio.wait_for(
+                self.handle(temporal, session).execute_update(update, arg), UPDATE_TIMEOUT_S
+            )
+        except asyncio.TimeoutError:
+            raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise DomainError(ErrorCode.PROCESS_ENDED) from None
+            raise
+
+    # --- "Gérer mon compte" -----------------------------------------------------
+
+    async def require_profile_step(self, temporal: Client, session: ActivationSession) -> None:
+        step = (await self.status(temporal, session)).step
+        if step == ActivationStep.BIRTHDATE_BLOCKED:
+            raise DomainError(ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": ASSISTANCE_URL}])
+        if step != ActivationStep.PROFILE:
+            raise DomainError(ErrorCode.WRONG_STEP)
+
+    async def keep_pending_password(self, pool: asyncpg.Pool, session: ActivationSession, password: str) -> None:
+        """The new password never enters Temporal: its hash waits in PostgreSQL
+        until the process makes it effective."""
+        await pool.execute(
+            """
+            INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
+            ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
+            """,
+            session.account_id,
+            self.workflow_id(session.account_id),
+            await hash_password_async(password),
+        )
+
+
+def raise_birthdate_refusal(outcome: Any, *, field: str) -> None:
+    """The process refused the profile: a wrong birthdate (`field`), or blocked."""
+    if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
+        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
+    if outcome.error is not None:
+        raise DomainError(
+            outcome.error,
+            [{"field": field, "attempts_left": outcome.attempts_left}],
+            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
+        )
+
+
+# --- "Activer votre compte": the confirmation-link routes ----------------------------
+
+
+def _link_sent(sent: LinkSent) -> LinkSentView:
+    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
+
+
+def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) -> None:
+    """`POST <prefix>/resend-link` and `POST <prefix>/email` for `process`."""
+
+    @router.post(
+        "/resend-link",
+        summary="Renvoyer un email de confirmation (l'ancien lien ne fonctionne plus)",
+        response_model=LinkSentView,
+        responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+    )
+    async def resend_link(session: ActivationSession, temporal: Temporal) -> LinkSentView:
+        return _link_sent(await process.update(temporal, session, process.workflow.resend_link, ResendRequest()))
+
+    @router.post(
+        "/email",
+        summary="Corriger l'adresse électronique (un nouveau lien part vers la nouvelle adresse)",
+        response_model=LinkSentView,
+        responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    )
+    async def correct_email(body: EmailRequest, session: ActivationSession, temporal: Temporal) -> LinkSentView:
+        correction = EmailCorrection(email=normalized_email(body.email))
+        return _link_sent(await process.update(temporal, session, process.workflow.correct_email, correction))

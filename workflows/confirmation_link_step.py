@@ -1,0 +1,182 @@
+"""The confirmation-link step of a workflow ("Activer votre compte", DESIGN
+§3.1 and §4), shared by the guardian's and the pupil's activation.
+Deterministic workflow-side code: it keeps the count and the timeline of the
+links, the activities (`activities.email_links`) hold the tokens (only their
+HMAC, in PostgreSQL) and send the emails; Temporal only sees link ids.
+
+Rules it enforces (numbers in `educonnect.policies`):
+- the first link goes out when the step starts; a reminder with a fresh link
+  ACTIVATION_REMINDER_AFTER (3 days) later; the step expires
+  ACTIVATION_LINK_VALIDITY (7 days) after it started;
+- one live link per process: every new link kills the previous ones, and
+  only a click on the latest link counts;
+- a new link on request ("renvoyer le lien") only LINK_RESEND_COOLDOWN (60 s)
+  after the previous one; a corrected address gets a new link at once;
+- no new link on request once ACTIVATION_MAX_LINKS (10) links went out (the
+  first and the reminder included).
+
+Interface (for a workflow class that owns one step)::
+
+    from workflows.confirmation_link_step import ConfirmationLinkStep
+
+    # in __init__ (`send` is the activity that issues and emails one link):
+    self._link = ConfirmationLinkStep(
+        send=EmailLinkActivities.send_activation_link,
+        account_id=params.account_id,
+        on_sent=self._set_details,      # called after every link that went out
+    )
+    self._link.email = "..."            # the address to confirm (the person gave it)
+
+    # in run():
+    self._enter(<awaiting confirmation>)
+    if not await self._link.send_and_wait_for_click():   # False: the step expired
+        ...
+    # (`or_when=lambda: ...` ends the wait on the workflow's own way out too,
+    # e.g. a pupil going on without an address; then `self._link.clicked` is False)
+    # complete the process with self._link.latest.link_id (only ids in Temporal)
+
+    @workflow.update
+    async def resend_link(self, request: ResendRequest) -> LinkSent:
+        return await self._link.resend()
+    @resend_link.validator
+    def _validate_resend(self, request: ResendRequest) -> None:
+        <check your own step first>
+        self._link.validate_resend()       # raises TOO_MANY_LINKS / RESEND_TOO_SOON
+
+    @workflow.update
+    async def correct_email(self, correction: EmailCorrection) -> LinkSent:
+        return await self._link.send_to(correction.email)
+    @correct_email.validator
+    def _validate_correction(self, correction: EmailCorrection) -> None:
+        <check your own step first>
+        self._link.validate_new_link()     # raises TOO_MANY_LINKS
+
+    @workflow.signal
+    def link_clicked(self, event: LinkClicked) -> None:
+        self._link.click(event.link_id)    # ignored unless it is the latest link
+
+    self._link.status_fields() -> dict      # for the status query (flat fields)
+    self._link.details() -> str | None      # for the operators' current details
+    self._link.clicked, .latest, .email, .sent
+
+Validators raise `ApplicationError(french_message, type=ErrorCode.X)`.
+The activity idempotency steps are "link-1", "link-2", ... (one per link).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from educonnect import policies
+from educonnect.errors import ErrorCode, message
+from educonnect.models.activation import LinkRequest, LinkSent
+
+from workflows.waiting import wait_until
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+class ConfirmationLinkStep:
+    def __init__(self, *, send: Callable, account_id: UUID, on_sent: Callable[[], None]) -> None:
+        self._send_activity = send
+        self._account_id = account_id
+        self._on_sent = on_sent
+        self.email: str | None = None  # the address to confirm
+        self.latest: LinkSent | None = None  # the only live link
+        self.sent = 0
+        self.last_sent_at: datetime | None = None  # workflow time, for the resend cooldown
+        self.clicked = False
+        self.reminder_due_at: datetime | None = None
+        self.expires_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    # --- the step ----------------------------------------------------------------
+
+    async def send_and_wait_for_click(self, *, or_when: Callable[[], bool] = lambda: False) -> bool:
+        """Send the first link now and the reminder later, and wait for the click
+        on the latest link (or for `or_when()`, the workflow's other way out).
+        True once clicked (or `or_when()`); False when the step expired."""
+        self.reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
+        self.expires_at = workflow.now() + policies.ACTIVATION_LINK_VALIDITY
+        await self._send("confirmation")
+
+        decided = lambda: self.clicked or or_when()  # noqa: E731
+        if await wait_until(decided, self.reminder_due_at):
+            return True
+        await self._send("reminder")
+        return await wait_until(decided, self.expires_at)
+
+    def click(self, link_id: UUID) -> None:
+        """Only the latest link counts: every new link killed the previous ones."""
+        if self.latest and link_id == self.latest.link_id:
+            self.clicked = True
+
+    async def resend(self) -> LinkSent:
+        """A new link to the same address, at the person's request."""
+        return await self._send("resend")
+
+    async def send_to(self, email: str) -> LinkSent:
+        """The person corrected the address: a new link goes to the new one."""
+        self.email = email
+        return await self._send("new_address")
+
+    # --- refusals (for update validators) -----------------------------------------
+
+    def validate_new_link(self) -> None:
+        if self.sent >= policies.ACTIVATION_MAX_LINKS:
+            raise ApplicationError(message(ErrorCode.TOO_MANY_LINKS), type=ErrorCode.TOO_MANY_LINKS)
+
+    def validate_resend(self) -> None:
+        self.validate_new_link()
+        if self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN:
+            raise ApplicationError(message(ErrorCode.RESEND_TOO_SOON), type=ErrorCode.RESEND_TOO_SOON)
+
+    # --- what people and operators see -------------------------------------------
+
+    def status_fields(self) -> dict[str, Any]:
+        return dict(
+            links_sent=self.sent,
+            last_link_sent_at=self.latest.sent_at if self.latest else None,
+            reminder_due_at=self.reminder_due_at,
+            expires_at=self.expires_at,
+        )
+
+    def details(self) -> str | None:
+        if self.latest is None:
+            return None
+        return (
+            f"Liens envoyés : {self.sent}, le dernier le "
+            f"{self.latest.sent_at:%d/%m/%Y à %H:%M} UTC ; expiration le {self.expires_at:%d/%m/%Y à %H:%M} UTC"
+        )
+
+    # --- sending -------------------------------------------------------------------
+
+    async def _send(self, kind: str) -> LinkSent:
+        async with self._lock:
+            assert self.email is not None and self.expires_at is not None
+            self.sent += 1
+            self.latest = await workflow.execute_activity_method(
+                self._send_activity,
+                LinkRequest(
+                    account_id=self._account_id,
+                    process_id=workflow.info().workflow_id,
+                    email=self.email,
+                    step=f"link-{self.sent}",
+                    kind=kind,
+                    expires_at=self.expires_at,
+                ),
+                **ACTIVITY_OPTIONS,
+            )
+            self.last_sent_at = workflow.now()
+            self._on_sent()
+            return self.latest
