@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 import asyncpg
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
@@ -49,6 +48,7 @@ from educonnect.models.corrections import (
     ParticipantJoined,
     TicketCategory,
 )
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 from educonnect.settings import get_settings
 from workflows.activation import ActivationWorkflow
@@ -222,18 +222,6 @@ def normalized_email(address: str) -> str:
         raise DomainError(ErrorCode.EMAIL_INVALID, [{"field": "email"}]) from None
 
 
-def normalized_mobile(raw: str) -> str:
-    """A French (or international) mobile number in E.164."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
-    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in mobile_kinds:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def check_plausible_birthdate(value: date, field: str) -> None:
     today = date.today()
     if value > today or value < today - OLDEST_PUPIL:
@@ -383,7 +371,7 @@ async def request_correction(
         raw = body.mobile or guardian["mobile"]
         if not raw:
             raise DomainError(ErrorCode.CORRECTION_CONTACT_MISSING, [{"field": "mobile"}])
-        mobile = normalized_mobile(raw)
+        mobile = e164_mobile(raw)
 
     filed = await file_birthdate_correction(
         pool,

@@ -18,7 +18,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import asyncpg
-import phonenumbers
 from fastapi import APIRouter, Cookie, Query, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
@@ -41,6 +40,7 @@ from educonnect.models.franceconnect import (
     PersonReturned,
 )
 from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
 from educonnect.tokens import token_hash
@@ -123,21 +123,6 @@ def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
         secure=get_settings().secure_cookies,
         samesite="lax",  # sent on the provider's top-level redirect back to us
     )
-
-
-def normalized_mobile(raw: str) -> str:
-    """E.164 form of a French (or international) mobile number."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
-    kind = phonenumbers.number_type(number)
-    if not phonenumbers.is_valid_number(number) or kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _view(link_id: uuid.UUID, status: LinkStatus) -> LinkView:
@@ -316,7 +301,7 @@ async def submit_mobile(
     link_id: uuid.UUID, body: MobileRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    mobile = normalized_mobile(body.mobile)
+    mobile = e164_mobile(body.mobile)
     await _update(
         temporal,
         link_id,

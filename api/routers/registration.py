@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Annotated
 
 import asyncpg
-import phonenumbers
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -36,6 +35,7 @@ from educonnect.models.registration import (
 )
 from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
 from educonnect.passwords import check_password_policy, hash_password_async
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
 from workflows.sms_registration import SUMMARY, SmsRegistrationWorkflow, workflow_id
@@ -100,19 +100,6 @@ class RegistrationDone(BaseModel):
 
 
 # --- helpers -------------------------------------------------------------------
-
-
-def e164_mobile(raw: str) -> str:
-    """The number in E.164 (region FR by default), or PHONE_INVALID."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
-    kind = phonenumbers.number_type(number)
-    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if not phonenumbers.is_valid_number(number) or kind not in mobile_kinds:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _normalized_names(body: StartRequest) -> tuple[str, str]:
