@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
+from api.correction_form import CorrectionInfo, RequestSummary, latest_request
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
 from educonnect.credentials import CheckedAccount
@@ -45,8 +46,8 @@ UPDATE_TIMEOUT_S = 20
 CLICK_RESULT_TIMEOUT_S = 10
 
 
-class ActivationView(ActivationStatus):
-    assistance_url: str | None = None
+class ActivationView(ActivationStatus, CorrectionInfo):
+    """The activation's status, and the birthdate correction once blocked."""
 
 
 class ProfileRequest(BaseModel):
@@ -66,9 +67,11 @@ class LinkSentView(BaseModel):
     message: str
 
 
-def _view(status: ActivationStatus) -> ActivationView:
+def _view(status: ActivationStatus, correction: RequestSummary | None = None) -> ActivationView:
     blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-    return ActivationView(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
+    return ActivationView(
+        **status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None, correction=correction
+    )
 
 
 def normalized_email(address: str) -> str:
@@ -145,8 +148,10 @@ async def _password_context(pool: asyncpg.Pool, account_id) -> dict:
 
 
 @router.get("", summary="Où en est mon activation ?", response_model=ActivationView)
-async def activation_status(session: ActivationSession, temporal: Temporal) -> ActivationView:
-    return _view(await _status(temporal, session))
+async def activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> ActivationView:
+    status = await _status(temporal, session)
+    blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
+    return _view(status, await latest_request(pool, workflow_id(session.account_id), blocked=blocked))
 
 
 @router.post(

@@ -3,7 +3,10 @@
 A pupil's sign-in with the provisional credentials (`POST /sign-in`) starts or
 resumes the workflow `pupil-activation/<account-id>`; these routes are its
 steps. The link of the confirmation email opens the page shared with the
-guardian's activation (`/activation/confirmation`)."""
+guardian's activation (`/activation/confirmation`). Blocked after three wrong
+birthdates, the pupil asks for the correction of their own birthdate at
+`/pupil-activation/correction`; the decision goes to the account's email
+address, or, without one, the school tells the pupil."""
 
 from __future__ import annotations
 
@@ -17,9 +20,19 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.correction_form import (
+    SCHOOL_CONTACT,
+    Child,
+    Contact,
+    CorrectionInfo,
+    Requester,
+    RequestSummary,
+    latest_request,
+)
+from api.correction_routes import Blocked, add_correction_routes
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
-from api.routers.activation import ASSISTANCE_URL, EmailRequest, LinkSentView, normalized_email
+from api.routers.activation import EmailRequest, LinkSentView, normalized_email
 from educonnect.credentials import CheckedAccount
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
@@ -37,10 +50,11 @@ from workflows.pupil_activation import PupilActivationWorkflow, workflow_id
 router = APIRouter(prefix="/pupil-activation", tags=["Activation du compte élève"])
 
 UPDATE_TIMEOUT_S = 20
+CORRECTION_URL = f"{router.prefix}/correction"
 
 
-class PupilActivationView(PupilActivationStatus):
-    assistance_url: str | None = None
+class PupilActivationView(PupilActivationStatus, CorrectionInfo):
+    """The pupil activation's status, and the birthdate correction once blocked."""
 
 
 class PupilProfileRequest(BaseModel):
@@ -57,9 +71,11 @@ class PupilProfileRequest(BaseModel):
     )
 
 
-def _view(status: PupilActivationStatus) -> PupilActivationView:
+def _view(status: PupilActivationStatus, correction: RequestSummary | None = None) -> PupilActivationView:
     blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-    return PupilActivationView(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
+    return PupilActivationView(
+        **status.model_dump(), assistance_url=CORRECTION_URL if blocked else None, correction=correction
+    )
 
 
 async def start_or_resume_pupil_activation(
@@ -126,8 +142,10 @@ async def _password_context(pool: asyncpg.Pool, account_id) -> dict:
 
 
 @router.get("", summary="Où en est l'activation de mon compte élève ?", response_model=PupilActivationView)
-async def pupil_activation_status(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
-    return _view(await _status(temporal, session))
+async def pupil_activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> PupilActivationView:
+    status = await _status(temporal, session)
+    blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
+    return _view(status, await latest_request(pool, workflow_id(session.account_id), blocked=blocked))
 
 
 @router.post(
@@ -140,7 +158,7 @@ async def submit_profile(body: PupilProfileRequest, session: ActivationSession, 
     status = await _status(temporal, session)
     if status.step != ActivationStep.PROFILE:
         code = ErrorCode.BIRTHDATE_BLOCKED if status.step == ActivationStep.BIRTHDATE_BLOCKED else ErrorCode.WRONG_STEP
-        raise DomainError(code, [{"assistance_url": ASSISTANCE_URL}] if code == ErrorCode.BIRTHDATE_BLOCKED else [])
+        raise DomainError(code, [{"assistance_url": CORRECTION_URL}] if code == ErrorCode.BIRTHDATE_BLOCKED else [])
     violations = check_password_policy(body.password, **await _password_context(pool, session.account_id))
     if violations:
         raise DomainError(
@@ -166,7 +184,7 @@ async def submit_profile(body: PupilProfileRequest, session: ActivationSession, 
         )
     )
     if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
+        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": CORRECTION_URL}])
     if outcome.error is not None:
         raise DomainError(
             outcome.error,
@@ -212,3 +230,36 @@ async def correct_email(body: EmailRequest, session: ActivationSession, temporal
 async def skip_email(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
     status = await _update(_handle(temporal, session).execute_update(PupilActivationWorkflow.skip_email, SkipEmail()))
     return _view(status)
+
+
+# --- blocked after three wrong birthdates: the correction of their own birthdate ---
+
+
+async def blocked_pupil(session: ActivationSession, pool: Pool, temporal: Temporal) -> Blocked:
+    """The pupil whose activation is blocked on their own birthdate. Told by
+    email at the account's address if it has one; otherwise nothing is sent
+    and the school tells them (staff see it on the request)."""
+    status = await _status(temporal, session)
+    if status.step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
+        raise DomainError(ErrorCode.PROCESS_ENDED)
+    if status.step != ActivationStep.BIRTHDATE_BLOCKED:
+        raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    pupil = await pool.fetchrow(
+        "SELECT p.id, p.first_name, p.last_name, s.name AS school_name, a.email FROM accounts a "
+        "JOIN pupils p ON p.id = a.pupil_id JOIN schools s ON s.uai = p.uai WHERE a.id = $1",
+        session.account_id,
+    )
+    if pupil is None:  # pragma: no cover - a pupil activation always belongs to a pupil account
+        raise DomainError(ErrorCode.PROCESS_NOT_FOUND)
+    myself = Child(pupil_id=pupil["id"], first_name=pupil["first_name"], last_name=pupil["last_name"],
+                   school_name=pupil["school_name"])  # fmt: skip
+    requester = Requester(
+        process_id=workflow_id(session.account_id),
+        name=f"{pupil['first_name']} {pupil['last_name']}",
+        children=[myself],
+        account_id=session.account_id,
+    )
+    return Blocked(requester, Contact("email", email=pupil["email"]) if pupil["email"] else SCHOOL_CONTACT)
+
+
+add_correction_routes(router, "/correction", blocked_pupil)

@@ -3,7 +3,10 @@
 `POST /registration` starts an attempt (workflow `sms-registration/<uuid>`)
 and returns its random id; every later step names that id, which only the
 person's browser holds. The answers never tell whether the names and number
-matched a guardian record (no enumeration)."""
+matched a guardian record (no enumeration). Blocked after three wrong
+birthdates, the person files a correction request at
+`/registration/{id}/correction` (only then, once the SMS code proved the
+number: nothing about the guardian is shown before)."""
 
 from __future__ import annotations
 
@@ -20,12 +23,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sms_codes import store_code_submission
+from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
+from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, set_session_cookie
 from api.errors import ErrorBody, update_failure_code
 from educonnect import sessions
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.identifiers import base_identifier, normalize_name
 from educonnect.models.registration import (
+    ENDED_STEPS,
     STEP_LABELS,
     BirthdateSubmission,
     PasswordReady,
@@ -42,7 +48,6 @@ from workflows.sms_registration import SUMMARY, SmsRegistrationWorkflow, workflo
 
 router = APIRouter(prefix="/registration", tags=["Je n'ai pas de compte (inscription par SMS)"])
 
-ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
 UPDATE_TIMEOUT_S = 20
 
 STARTED_MESSAGE = (
@@ -81,7 +86,7 @@ class PasswordRequest(BaseModel):
     password_confirmation: str = Field(max_length=128)
 
 
-class RegistrationView(BaseModel):
+class RegistrationView(CorrectionInfo):
     registration_id: uuid.UUID
     step: RegistrationStep
     step_label: str
@@ -89,7 +94,6 @@ class RegistrationView(BaseModel):
     birthdate_attempts_left: int
     expires_at: datetime | None = None
     identifier: str | None = None
-    assistance_url: str | None = None
     message: str | None = None
 
 
@@ -149,12 +153,14 @@ def _refusal_for(status: RegistrationStatus) -> ErrorCode:
     }.get(status.step, ErrorCode.REGISTRATION_WRONG_STEP)
 
 
+def correction_url(registration_id: uuid.UUID) -> str:
+    return f"{router.prefix}/{registration_id}/correction"
+
+
 def _refusal(code: ErrorCode, registration_id: uuid.UUID) -> DomainError:
     if code == ErrorCode.BIRTHDATE_BLOCKED:
-        return DomainError(
-            code,
-            [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL, "process_id": workflow_id(registration_id)}],
-        )
+        url, process_id = correction_url(registration_id), workflow_id(registration_id)
+        return DomainError(code, [{"attempts_left": 0, "assistance_url": url, "process_id": process_id}])
     return DomainError(code)
 
 
@@ -176,7 +182,12 @@ async def _update(temporal: Client, registration_id: uuid.UUID, call):
         raise
 
 
-def _view(registration_id: uuid.UUID, status: RegistrationStatus, message: str | None = None) -> RegistrationView:
+def _view(
+    registration_id: uuid.UUID,
+    status: RegistrationStatus,
+    message: str | None = None,
+    correction: RequestSummary | None = None,
+) -> RegistrationView:
     blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
     return RegistrationView(
         registration_id=registration_id,
@@ -186,7 +197,8 @@ def _view(registration_id: uuid.UUID, status: RegistrationStatus, message: str |
         birthdate_attempts_left=status.birthdate_attempts_left,
         expires_at=status.expires_at,
         identifier=status.identifier,
-        assistance_url=ASSISTANCE_URL if blocked else None,
+        assistance_url=correction_url(registration_id) if blocked else None,
+        correction=correction,
         message=message,
     )
 
@@ -247,8 +259,11 @@ async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResp
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}},
 )
-async def registration_status(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
-    return _view(registration_id, await _status(temporal, registration_id))
+async def registration_status(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> RegistrationView:
+    status = await _status(temporal, registration_id)
+    blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
+    correction = await latest_request(pool, workflow_id(registration_id), blocked=blocked)
+    return _view(registration_id, status, correction=correction)
 
 
 @router.post(
@@ -375,3 +390,21 @@ async def submit_password(
             "notez-le, il vous servira à chaque connexion avec votre mot de passe."
         ),
     )
+
+
+# --- blocked after three wrong birthdates: the correction request -----------------
+
+
+async def blocked_registration(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> Blocked:
+    """The guardian of a registration blocked on a birthdate, told by SMS at
+    the number that received the code. Any other step is refused before the
+    guardian is read; a blocked step is only reached with the code verified."""
+    status = await _status(temporal, registration_id)
+    if status.step in ENDED_STEPS:
+        raise _refusal(_refusal_for(status), registration_id)
+    if status.step != RegistrationStep.BIRTHDATE_BLOCKED:
+        raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    return Blocked(*await verified_guardian(pool, workflow_id(registration_id), status.guardian_id))
+
+
+add_correction_routes(router, "/{registration_id}/correction", blocked_registration)
