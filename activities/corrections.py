@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.idempotency import idempotency_key
 from educonnect import audit
+from educonnect.blocked_processes import blocked_process
 from educonnect.emails import Email
 from educonnect.emails import corrections as correction_emails
 from educonnect.emails.sender import send_email
@@ -181,7 +182,9 @@ class CorrectionActivities:
 
     @activity.defn
     async def notify_requesters(self, notice: RequesterNotice) -> NoticeOutcome:
-        """Tell everyone who asked (email or SMS, as each chose), once each."""
+        """Tell everyone who asked (email or SMS, as each chose), once each, in
+        the words of the process they are blocked in. A pupil without an
+        address (channel 'school') gets nothing: the school tells them."""
         request = await self._pool.fetchrow(
             "SELECT r.corrected_birthdate, p.first_name FROM correction_requests r JOIN pupils p ON p.id = r.pupil_id "
             "WHERE r.id = $1",
@@ -193,8 +196,9 @@ class CorrectionActivities:
         if notice.message_id is not None:
             text = await self._pool.fetchval("SELECT body FROM correction_messages WHERE id = $1", notice.message_id)
         participants = await self._pool.fetch(
-            "SELECT id, account_id, contact_channel, contact_email, contact_mobile FROM correction_participants "
-            "WHERE request_id = $1 ORDER BY created_at, id",
+            "SELECT id, account_id, blocked_process_id, contact_channel, contact_email, contact_mobile "
+            "FROM correction_participants WHERE request_id = $1 AND contact_channel <> 'school' "
+            "ORDER BY created_at, id",
             notice.request_id,
         )
         facts = dict(
@@ -210,13 +214,15 @@ class CorrectionActivities:
                 continue
             seen.add((p["contact_channel"], address))
             key = idempotency_key(f"{notice.step}/{p['id']}")
+            process = blocked_process(p["blocked_process_id"])
             if p["contact_channel"] == "email":
-                email = correction_emails.requester_email(notice.kind, to=address, **facts)
+                email = correction_emails.requester_email(notice.kind, to=address, process=process, **facts)
                 sent += await send_email_once(
                     self._pool, key, email, f"correction_{notice.kind}", account_id=p["account_id"]
                 )
             else:
                 # The gateway answers the first message's id for a repeated key: never sent twice.
-                await send_sms(address, correction_emails.requester_sms(notice.kind, **facts), idempotency_key=key)
+                text_sms = correction_emails.requester_sms(notice.kind, process=process, **facts)
+                await send_sms(address, text_sms, idempotency_key=key)
                 sent += 1
         return NoticeOutcome(sent=sent, recipients=len(seen))

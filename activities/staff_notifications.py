@@ -32,7 +32,9 @@ class StaffNotificationActivities:
     async def notify_staff(self, notice: StaffNotice) -> NoticeOutcome:
         request = await self._pool.fetchrow(
             """
-            SELECT r.id, r.uai, r.academie, r.escalated, r.created_at, p.first_name, p.last_name, s.name AS school_name
+            SELECT r.id, r.uai, r.academie, r.escalated, r.created_at, p.first_name, p.last_name, s.name AS school_name,
+                   EXISTS (SELECT 1 FROM correction_participants cp
+                           WHERE cp.request_id = r.id AND cp.contact_channel = 'school') AS school_informs
             FROM correction_requests r JOIN pupils p ON p.id = r.pupil_id JOIN schools s ON s.uai = r.uai
             WHERE r.id = $1
             """,
@@ -61,6 +63,7 @@ class StaffNotificationActivities:
                 pupil_name=f"{request['first_name']} {request['last_name']}",
                 filed_on=request["created_at"].date(),
                 url=staff_request_url(request["id"]),
+                school_informs=request["school_informs"],
             )
             key = idempotency_key(f"{notice.step}/{member.id}")
             sent += await send_email_once(self._pool, key, email, f"correction_staff_{notice.kind}")

@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
@@ -56,7 +57,8 @@ class ActivationProcess:
 
     workflow: type  # the workflow class (run, status, submit_profile, resend_link, correct_email)
     workflow_id: Callable[[UUID], str]
-    view: type[BaseModel]  # the status query's answer plus `assistance_url`
+    view: type[BaseModel]  # the status query's answer plus `api.correction_form.CorrectionInfo`
+    assistance_url: str = ASSISTANCE_URL  # where a person blocked on a birthdate asks for its correction
 
     async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> BaseModel:
         """Start the process of `params.account_id`, or join the running one."""
@@ -76,9 +78,17 @@ class ActivationProcess:
         )
         return self.view_of(await handle.query(self.workflow.status))
 
-    def view_of(self, status: BaseModel) -> BaseModel:
+    def view_of(self, status: BaseModel, correction: RequestSummary | None = None) -> BaseModel:
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-        return self.view(**status.model_dump(), assistance_url=ASSISTANCE_URL if blocked else None)
+        return self.view(
+            **status.model_dump(), assistance_url=self.assistance_url if blocked else None, correction=correction
+        )
+
+    async def status_view(self, pool: asyncpg.Pool, temporal: Client, session: ActivationSession) -> BaseModel:
+        """The status, and once blocked on a birthdate the latest correction request filed."""
+        status = await self.status(temporal, session)
+        blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
+        return self.view_of(status, await latest_request(pool, self.workflow_id(session.account_id), blocked=blocked))
 
     def handle(self, temporal: Client, session: ActivationSession) -> WorkflowHandle:
         return temporal.get_workflow_handle_for(self.workflow.run, self.workflow_id(session.account_id))
@@ -109,7 +119,7 @@ class ActivationProcess:
     async def require_profile_step(self, temporal: Client, session: ActivationSession) -> None:
         step = (await self.status(temporal, session)).step
         if step == ActivationStep.BIRTHDATE_BLOCKED:
-            raise DomainError(ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": ASSISTANCE_URL}])
+            raise DomainError(ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": self.assistance_url}])
         if step != ActivationStep.PROFILE:
             raise DomainError(ErrorCode.WRONG_STEP)
 
@@ -127,16 +137,16 @@ class ActivationProcess:
         )
 
 
-def raise_birthdate_refusal(outcome: Any, *, field: str) -> None:
-    """The process refused the profile: a wrong birthdate (`field`), or blocked."""
-    if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
-    if outcome.error is not None:
-        raise DomainError(
-            outcome.error,
-            [{"field": field, "attempts_left": outcome.attempts_left}],
-            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-        )
+    def raise_birthdate_refusal(self, outcome: Any, *, field: str) -> None:
+        """The process refused the profile: a wrong birthdate (`field`), or blocked."""
+        if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
+            raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": self.assistance_url}])
+        if outcome.error is not None:
+            raise DomainError(
+                outcome.error,
+                [{"field": field, "attempts_left": outcome.attempts_left}],
+                message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
+            )
 
 
 # --- "Activer votre compte": the confirmation-link routes ----------------------------

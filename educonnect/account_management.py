@@ -1,7 +1,7 @@
 """Domain helpers of account management (DESIGN §3.6, §3.8, §3.9, §4), used by
 the API routers `api.routers.account` and `api.routers.recovery` and by sign-in:
 
-- typed input: addresses and mobile numbers normalised, the new password checked
+- typed input: addresses normalised (mobile numbers: `educonnect.phones`), the new password checked
   against the policy with the account's identifier, names and birthdates;
 - notices an account reads at its next sign-in (`account_notices`);
 - limits on lost identifier / lost password requests per address, number and
@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from educonnect import policies
@@ -29,18 +28,6 @@ def normalized_email(address: str, field: str = "email") -> str:
         return validate_email(address.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
         raise DomainError(ErrorCode.EMAIL_INVALID, [{"field": field}]) from None
-
-
-def e164_mobile(raw: str, field: str = "mobile") -> str:
-    """The mobile number in E.164 (region FR by default), or PHONE_INVALID."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": field}]) from None
-    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in mobile_kinds:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": field}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalized_identifier(identifier: str) -> str:

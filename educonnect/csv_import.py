@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
 
+from educonnect.errors import DomainError
 from educonnect.identifiers import fold_text, normalize_name
+from educonnect.phones import e164_mobile
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 60_000
@@ -259,15 +260,9 @@ def parse_birthdate(value: str) -> date | None:
 def parse_mobile(value: str) -> str | None:
     """E.164 for a valid mobile (French numbers without the country code), else None."""
     try:
-        number = phonenumbers.parse(value, "FR")
-    except phonenumbers.NumberParseException:
+        return e164_mobile(value)
+    except DomainError:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    kind = phonenumbers.number_type(number)
-    if kind not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_email(value: str) -> str | None:

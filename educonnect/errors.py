@@ -235,10 +235,12 @@ MESSAGES: dict[ErrorCode, str] = {
         "ou contactez l'établissement scolaire."
     ),
     ErrorCode.CORRECTION_NOT_NEEDED: (
-        "Aucune date de naissance n'a été refusée pour votre compte : la demande de correction "
+        "Aucune date de naissance n'a été refusée à cette étape : la demande de correction "
         "n'est possible qu'après le message « La date de naissance saisie est incorrecte »."
     ),
-    ErrorCode.CORRECTION_PUPIL_UNKNOWN: "Cet enfant n'est pas rattaché à votre compte. Choisissez un enfant de la liste.",
+    ErrorCode.CORRECTION_PUPIL_UNKNOWN: (
+        "Cet enfant ne fait pas partie de ceux que vous pouvez choisir. Choisissez un enfant de la liste."
+    ),
     ErrorCode.CORRECTION_DATE_INVALID: "Cette date de naissance n'est pas possible. Vérifiez-la puis réessayez.",
     ErrorCode.CORRECTION_DATE_UNCHANGED: (
         "Cette date est déjà celle enregistrée dans le dossier de l'élève : saisissez la date corrigée."

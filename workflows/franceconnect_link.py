@@ -221,12 +221,14 @@ class FranceConnectLinkWorkflow:
 
     @workflow.query
     def status(self) -> LinkStatus:
+        verified = self._code is not None and self._code.verified and self._guardian is not None
         return LinkStatus(
             step=self._step,
             step_label=STEP_LABELS[self._step],
             code=self._code.status() if self._code else None,
             birthdate_attempts_left=self._birthdate_attempts_left,
             expires_at=self._deadline if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED) else None,
+            guardian_id=self._guardian.guardian_id if verified else None,
         )
 
     # --- helpers ----------------------------------------------------------------

@@ -21,8 +21,8 @@ from api.activation_routes import (
     ActivationProcess,
     add_confirmation_link_routes,
     normalized_email,
-    raise_birthdate_refusal,
 )
+from api.correction_form import CorrectionInfo
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
@@ -44,8 +44,8 @@ router = APIRouter(prefix="/activation", tags=["Activation du compte"])
 CLICK_RESULT_TIMEOUT_S = 10
 
 
-class ActivationView(ActivationStatus):
-    assistance_url: str | None = None
+class ActivationView(ActivationStatus, CorrectionInfo):
+    """The activation's status, and the birthdate correction once blocked."""
 
 
 class ProfileRequest(BaseModel):
@@ -68,8 +68,8 @@ async def start_or_resume_activation(temporal: Client, pool: asyncpg.Pool, accou
 
 
 @router.get("", summary="Où en est mon activation ?", response_model=ActivationView)
-async def activation_status(session: ActivationSession, temporal: Temporal) -> ActivationView:
-    return PROCESS.view_of(await PROCESS.status(temporal, session))
+async def activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> ActivationView:
+    return await PROCESS.status_view(pool, temporal, session)
 
 
 @router.post(
@@ -85,7 +85,7 @@ async def submit_profile(body: ProfileRequest, session: ActivationSession, pool:
     await PROCESS.keep_pending_password(pool, session, body.password)  # waits there for the click
     profile = ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
     outcome = await PROCESS.update(temporal, session, ActivationWorkflow.submit_profile, profile)
-    raise_birthdate_refusal(outcome, field="child_birthdate")
+    PROCESS.raise_birthdate_refusal(outcome, field="child_birthdate")
     return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 

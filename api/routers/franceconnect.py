@@ -5,7 +5,9 @@ sends it back to `GET /franceconnect/callback`, where the answer is checked
 (`educonnect.franceconnect`). A FranceConnect identity already linked to an
 account signs in directly. Otherwise the first visit starts (workflow
 `franceconnect-link/<uuid>`, bound to this browser by a cookie) and these
-routes are its steps: mobile, SMS code, a child's birthdate.
+routes are its steps: mobile, SMS code, a child's birthdate. Blocked after
+three wrong birthdates, the person files a correction request at
+`/franceconnect/link/{id}/correction` (same browser, SMS code verified).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import asyncpg
-import phonenumbers
 from fastapi import APIRouter, Cookie, Query, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
@@ -27,12 +28,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sms_codes import store_code_submission
+from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
+from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, start_portal_session
 from api.errors import ErrorBody
 from educonnect import policies
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.franceconnect import relying_party, remember_identity
 from educonnect.models.franceconnect import (
+    ENDED_STEPS,
     BirthdateSubmission,
     LinkInput,
     LinkStatus,
@@ -41,6 +45,7 @@ from educonnect.models.franceconnect import (
     PersonReturned,
 )
 from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
 from educonnect.tokens import token_hash
@@ -51,7 +56,6 @@ router = APIRouter(prefix="/franceconnect", tags=["FranceConnect"])
 LOGIN_COOKIE = "educonnect_fc_login"  # this browser's pending authorization request
 LINK_COOKIE = "educonnect_fc_link"  # this browser's first-visit process
 COOKIE_PATH = "/franceconnect"
-ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
 UPDATE_TIMEOUT_S = 20
 
 STEP_MESSAGES = {
@@ -74,7 +78,7 @@ STEP_MESSAGES = {
 }
 
 
-class LinkView(BaseModel):
+class LinkView(CorrectionInfo):
     link_id: uuid.UUID
     step: LinkStep
     step_label: str
@@ -82,7 +86,6 @@ class LinkView(BaseModel):
     code: SmsCodeStatus | None = None
     birthdate_attempts_left: int
     expires_at: datetime | None = None
-    assistance_url: str | None = None
 
 
 class CallbackStatus(StrEnum):
@@ -125,29 +128,25 @@ def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
     )
 
 
-def normalized_mobile(raw: str) -> str:
-    """E.164 form of a French (or international) mobile number."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
-    kind = phonenumbers.number_type(number)
-    if not phonenumbers.is_valid_number(number) or kind not in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    ):
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def correction_url(link_id: uuid.UUID) -> str:
+    return f"{router.prefix}/link/{link_id}/correction"
 
 
-def _view(link_id: uuid.UUID, status: LinkStatus) -> LinkView:
+def _view(link_id: uuid.UUID, status: LinkStatus, correction: RequestSummary | None = None) -> LinkView:
     blocked = status.step == LinkStep.BIRTHDATE_BLOCKED
     return LinkView(
         link_id=link_id,
-        **status.model_dump(),
+        **status.model_dump(exclude={"guardian_id"}),
         message=STEP_MESSAGES[status.step],
-        assistance_url=ASSISTANCE_URL if blocked else None,
+        assistance_url=correction_url(link_id) if blocked else None,
+        correction=correction,
     )
+
+
+async def _view_with_correction(pool: asyncpg.Pool, link_id: uuid.UUID, status: LinkStatus) -> LinkView:
+    """The view of a status query, with the correction request once blocked."""
+    blocked = status.step == LinkStep.BIRTHDATE_BLOCKED
+    return _view(link_id, status, await latest_request(pool, workflow_id(link_id), blocked=blocked))
 
 
 # --- the OpenID Connect dance ---------------------------------------------------
@@ -203,7 +202,8 @@ async def callback(
 
     link_id, browser_token = await _start_or_resume_link(pool, temporal, identity.id)
     _cookie(response, LINK_COOKIE, browser_token, int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()))
-    view = _view(link_id, await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status))
+    status = await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
+    view = await _view_with_correction(pool, link_id, status)
     return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
 
 
@@ -303,7 +303,7 @@ LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
 )
 async def link_status(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    return _view(link_id, await _status(temporal, link_id))
+    return await _view_with_correction(pool, link_id, await _status(temporal, link_id))
 
 
 @router.post(
@@ -316,7 +316,7 @@ async def submit_mobile(
     link_id: uuid.UUID, body: MobileRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    mobile = normalized_mobile(body.mobile)
+    mobile = e164_mobile(body.mobile)
     await _update(
         temporal,
         link_id,
@@ -398,7 +398,7 @@ async def submit_birthdate(
         ),
     )
     if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL}])
+        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": correction_url(link_id)}])
     if outcome.error is not None and outcome.error != ErrorCode.BIRTHDATE_INCORRECT:
         raise DomainError(outcome.error)
     if outcome.error is not None:
@@ -415,3 +415,27 @@ async def submit_birthdate(
     response.delete_cookie(LINK_COOKIE, path=COOKIE_PATH)
     view = _view(link_id, await _status(temporal, link_id))
     return SignedInView(**view.model_dump(), identifier=account["identifier"])
+
+
+# --- blocked after three wrong birthdates: the correction request -----------------
+
+_ENDED_REFUSALS = {
+    LinkStep.EXPIRED: ErrorCode.FRANCECONNECT_LINK_EXPIRED,
+    LinkStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
+}
+
+
+async def blocked_link(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> Blocked:
+    """The guardian of this browser's first visit, blocked on a birthdate, told
+    by SMS at the number that received the code. Another browser, or any other
+    step, is refused before the guardian is read."""
+    await _bound_link(pool, link_id, browser)
+    status = await _status(temporal, link_id)
+    if status.step in ENDED_STEPS:
+        raise DomainError(_ENDED_REFUSALS.get(status.step, ErrorCode.FRANCECONNECT_LINK_NOT_FOUND))
+    if status.step != LinkStep.BIRTHDATE_BLOCKED:
+        raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    return Blocked(*await verified_guardian(pool, workflow_id(link_id), status.guardian_id))
+
+
+add_correction_routes(router, "/link/{link_id}/correction", blocked_link)

@@ -3,7 +3,10 @@
 A pupil's sign-in with the provisional credentials (`POST /sign-in`) starts or
 resumes the workflow `pupil-activation/<account-id>`; these routes are its
 steps. The link of the confirmation email opens the page shared with the
-guardian's activation (`/activation/confirmation`)."""
+guardian's activation (`/activation/confirmation`). Blocked after three wrong
+birthdates, the pupil asks for the correction of their own birthdate at
+`/pupil-activation/correction`; the decision goes to the account's email
+address, or, without one, the school tells the pupil."""
 
 from __future__ import annotations
 
@@ -18,12 +21,15 @@ from api.activation_routes import (
     ActivationProcess,
     add_confirmation_link_routes,
     normalized_email,
-    raise_birthdate_refusal,
 )
+from api.correction_form import SCHOOL_CONTACT, Child, Contact, CorrectionInfo, Requester
+from api.correction_routes import Blocked, add_correction_routes
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
+from educonnect.errors import DomainError, ErrorCode
+from educonnect.models.activation import ActivationStep
 from educonnect.models.pupil_activation import (
     PupilActivationInput,
     PupilActivationStatus,
@@ -34,9 +40,11 @@ from workflows.pupil_activation import PupilActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/pupil-activation", tags=["Activation du compte élève"])
 
+CORRECTION_URL = f"{router.prefix}/correction"
 
-class PupilActivationView(PupilActivationStatus):
-    assistance_url: str | None = None
+
+class PupilActivationView(PupilActivationStatus, CorrectionInfo):
+    """The pupil activation's status, and the birthdate correction once blocked."""
 
 
 class PupilProfileRequest(BaseModel):
@@ -53,7 +61,7 @@ class PupilProfileRequest(BaseModel):
     )
 
 
-PROCESS = ActivationProcess(PupilActivationWorkflow, workflow_id, PupilActivationView)
+PROCESS = ActivationProcess(PupilActivationWorkflow, workflow_id, PupilActivationView, assistance_url=CORRECTION_URL)
 
 
 async def start_or_resume_pupil_activation(
@@ -68,8 +76,8 @@ async def start_or_resume_pupil_activation(
 
 
 @router.get("", summary="Où en est l'activation de mon compte élève ?", response_model=PupilActivationView)
-async def pupil_activation_status(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
-    return PROCESS.view_of(await PROCESS.status(temporal, session))
+async def pupil_activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> PupilActivationView:
+    return await PROCESS.status_view(pool, temporal, session)
 
 
 @router.post(
@@ -85,7 +93,7 @@ async def submit_profile(body: PupilProfileRequest, session: ActivationSession, 
     await PROCESS.keep_pending_password(pool, session, body.password)
     profile = PupilProfileSubmission(birthdate=body.birthdate, email=email)
     outcome = await PROCESS.update(temporal, session, PupilActivationWorkflow.submit_profile, profile)
-    raise_birthdate_refusal(outcome, field="birthdate")
+    PROCESS.raise_birthdate_refusal(outcome, field="birthdate")
     return PROCESS.view_of(await PROCESS.status(temporal, session))
 
 
@@ -101,3 +109,36 @@ add_confirmation_link_routes(router, PROCESS)
 )
 async def skip_email(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
     return PROCESS.view_of(await PROCESS.update(temporal, session, PupilActivationWorkflow.skip_email, SkipEmail()))
+
+
+# --- blocked after three wrong birthdates: the correction of their own birthdate ---
+
+
+async def blocked_pupil(session: ActivationSession, pool: Pool, temporal: Temporal) -> Blocked:
+    """The pupil whose activation is blocked on their own birthdate. Told by
+    email at the account's address if it has one; otherwise nothing is sent
+    and the school tells them (staff see it on the request)."""
+    status = await PROCESS.status(temporal, session)
+    if status.step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
+        raise DomainError(ErrorCode.PROCESS_ENDED)
+    if status.step != ActivationStep.BIRTHDATE_BLOCKED:
+        raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    pupil = await pool.fetchrow(
+        "SELECT p.id, p.first_name, p.last_name, s.name AS school_name, a.email FROM accounts a "
+        "JOIN pupils p ON p.id = a.pupil_id JOIN schools s ON s.uai = p.uai WHERE a.id = $1",
+        session.account_id,
+    )
+    if pupil is None:  # pragma: no cover - a pupil activation always belongs to a pupil account
+        raise DomainError(ErrorCode.PROCESS_NOT_FOUND)
+    myself = Child(pupil_id=pupil["id"], first_name=pupil["first_name"], last_name=pupil["last_name"],
+                   school_name=pupil["school_name"])  # fmt: skip
+    requester = Requester(
+        process_id=workflow_id(session.account_id),
+        name=f"{pupil['first_name']} {pupil['last_name']}",
+        children=[myself],
+        account_id=session.account_id,
+    )
+    return Blocked(requester, Contact("email", email=pupil["email"]) if pupil["email"] else SCHOOL_CONTACT)
+
+
+add_correction_routes(router, "/correction", blocked_pupil)

@@ -35,7 +35,6 @@ from api.routers.account import LinkRefused, live_link
 from educonnect.account_management import (
     admit_recovery_request,
     check_new_password,
-    e164_mobile,
     normalized_email,
     normalized_identifier,
     password_context,
@@ -54,6 +53,7 @@ from educonnect.models.recovery import (
 )
 from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
 from educonnect.passwords import hash_password_async
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import client_ip

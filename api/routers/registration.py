@@ -3,7 +3,10 @@
 `POST /registration` starts an attempt (workflow `sms-registration/<uuid>`)
 and returns its random id; every later step names that id, which only the
 person's browser holds. The answers never tell whether the names and number
-matched a guardian record (no enumeration)."""
+matched a guardian record (no enumeration). Blocked after three wrong
+birthdates, the person files a correction request at
+`/registration/{id}/correction` (only then, once the SMS code proved the
+number: nothing about the guardian is shown before)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from datetime import date, datetime
 from typing import Annotated
 
 import asyncpg
-import phonenumbers
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -21,12 +23,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sms_codes import store_code_submission
+from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
+from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, set_session_cookie
 from api.errors import ErrorBody, update_failure_code
 from educonnect import sessions
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.identifiers import base_identifier, normalize_name
 from educonnect.models.registration import (
+    ENDED_STEPS,
     STEP_LABELS,
     BirthdateSubmission,
     PasswordReady,
@@ -36,13 +41,13 @@ from educonnect.models.registration import (
 )
 from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
 from educonnect.passwords import check_password_policy, hash_password_async
+from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
 from workflows.sms_registration import SUMMARY, SmsRegistrationWorkflow, workflow_id
 
 router = APIRouter(prefix="/registration", tags=["Je n'ai pas de compte (inscription par SMS)"])
 
-ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
 UPDATE_TIMEOUT_S = 20
 
 STARTED_MESSAGE = (
@@ -81,7 +86,7 @@ class PasswordRequest(BaseModel):
     password_confirmation: str = Field(max_length=128)
 
 
-class RegistrationView(BaseModel):
+class RegistrationView(CorrectionInfo):
     registration_id: uuid.UUID
     step: RegistrationStep
     step_label: str
@@ -89,7 +94,6 @@ class RegistrationView(BaseModel):
     birthdate_attempts_left: int
     expires_at: datetime | None = None
     identifier: str | None = None
-    assistance_url: str | None = None
     message: str | None = None
 
 
@@ -100,19 +104,6 @@ class RegistrationDone(BaseModel):
 
 
 # --- helpers -------------------------------------------------------------------
-
-
-def e164_mobile(raw: str) -> str:
-    """The number in E.164 (region FR by default), or PHONE_INVALID."""
-    try:
-        number = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}]) from None
-    kind = phonenumbers.number_type(number)
-    mobile_kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    if not phonenumbers.is_valid_number(number) or kind not in mobile_kinds:
-        raise DomainError(ErrorCode.PHONE_INVALID, [{"field": "mobile"}])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _normalized_names(body: StartRequest) -> tuple[str, str]:
@@ -162,12 +153,14 @@ def _refusal_for(status: RegistrationStatus) -> ErrorCode:
     }.get(status.step, ErrorCode.REGISTRATION_WRONG_STEP)
 
 
+def correction_url(registration_id: uuid.UUID) -> str:
+    return f"{router.prefix}/{registration_id}/correction"
+
+
 def _refusal(code: ErrorCode, registration_id: uuid.UUID) -> DomainError:
     if code == ErrorCode.BIRTHDATE_BLOCKED:
-        return DomainError(
-            code,
-            [{"attempts_left": 0, "assistance_url": ASSISTANCE_URL, "process_id": workflow_id(registration_id)}],
-        )
+        url, process_id = correction_url(registration_id), workflow_id(registration_id)
+        return DomainError(code, [{"attempts_left": 0, "assistance_url": url, "process_id": process_id}])
     return DomainError(code)
 
 
@@ -189,7 +182,12 @@ async def _update(temporal: Client, registration_id: uuid.UUID, call):
         raise
 
 
-def _view(registration_id: uuid.UUID, status: RegistrationStatus, message: str | None = None) -> RegistrationView:
+def _view(
+    registration_id: uuid.UUID,
+    status: RegistrationStatus,
+    message: str | None = None,
+    correction: RequestSummary | None = None,
+) -> RegistrationView:
     blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
     return RegistrationView(
         registration_id=registration_id,
@@ -199,7 +197,8 @@ def _view(registration_id: uuid.UUID, status: RegistrationStatus, message: str |
         birthdate_attempts_left=status.birthdate_attempts_left,
         expires_at=status.expires_at,
         identifier=status.identifier,
-        assistance_url=ASSISTANCE_URL if blocked else None,
+        assistance_url=correction_url(registration_id) if blocked else None,
+        correction=correction,
         message=message,
     )
 
@@ -260,8 +259,11 @@ async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResp
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}},
 )
-async def registration_status(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
-    return _view(registration_id, await _status(temporal, registration_id))
+async def registration_status(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> RegistrationView:
+    status = await _status(temporal, registration_id)
+    blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
+    correction = await latest_request(pool, workflow_id(registration_id), blocked=blocked)
+    return _view(registration_id, status, correction=correction)
 
 
 @router.post(
@@ -388,3 +390,21 @@ async def submit_password(
             "notez-le, il vous servira à chaque connexion avec votre mot de passe."
         ),
     )
+
+
+# --- blocked after three wrong birthdates: the correction request -----------------
+
+
+async def blocked_registration(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> Blocked:
+    """The guardian of a registration blocked on a birthdate, told by SMS at
+    the number that received the code. Any other step is refused before the
+    guardian is read; a blocked step is only reached with the code verified."""
+    status = await _status(temporal, registration_id)
+    if status.step in ENDED_STEPS:
+        raise _refusal(_refusal_for(status), registration_id)
+    if status.step != RegistrationStep.BIRTHDATE_BLOCKED:
+        raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    return Blocked(*await verified_guardian(pool, workflow_id(registration_id), status.guardian_id))
+
+
+add_correction_routes(router, "/{registration_id}/correction", blocked_registration)

@@ -23,11 +23,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.corrections import send_email_once
+from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody
-from api.routers.assistance import MESSAGE_MAX, check_plausible_birthdate
 from educonnect import audit, policies
 from educonnect import staff as staff_accounts
+from educonnect.blocked_processes import blocked_process
 from educonnect.emails import corrections as correction_emails
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
@@ -52,6 +53,16 @@ router = APIRouter(prefix="/staff", tags=["Personnel : corrections et assistance
 STAFF_COOKIE = "educonnect_staff_session"
 DECISION_WAIT_S = 10.0
 QUEUE_LIMIT = 500
+
+# A pupil without an address asked: nothing is sent to them, staff tell them.
+_PUPIL_NOT_TOLD = "L'élève qui a fait la demande n'a pas d'adresse électronique : prévenez-le vous-même"
+_PUPIL_NOTICES = {
+    DecisionKind.APPROVE: f"Demande acceptée : la date de naissance est corrigée. {_PUPIL_NOT_TOLD}.",
+    DecisionKind.REJECT: f"Demande refusée. {_PUPIL_NOT_TOLD}, avec le motif.",
+    DecisionKind.ASK_INFORMATION: (
+        f"Votre question est enregistrée. {_PUPIL_NOT_TOLD} ; il pourra répondre en se connectant à EduConnect."
+    ),
+}
 
 RequestId = Annotated[uuid.UUID, Path(description="Identifiant de la demande de correction")]
 TicketId = Annotated[uuid.UUID, Path(description="Identifiant de la demande d'assistance")]
@@ -257,9 +268,11 @@ class PupilRecord(BaseModel):
 
 class Requester(BaseModel):
     name: str
-    contact_channel: str
-    contact: str
+    contact_channel: str  # email | sms | school (a pupil without an address: staff tell them)
+    contact: str  # the address, the number, or what staff have to do
     blocked_process_id: str
+    process_label: str  # where the request comes from
+    account_identifier: str | None = None  # the requester's account, if any (e.g. to give new credentials)
     filed_at: datetime
 
 
@@ -309,6 +322,9 @@ class RequestDetail(BaseModel):
     process: ProcessView | None = Field(None, description="Le workflow Temporal (absent s'il ne répond pas)")
     audit: list[AuditEntry]
     notice: str | None = None
+    school_informs: str | None = Field(
+        None, description="Un élève sans adresse électronique a fait la demande : à prévenir par l'établissement"
+    )
 
 
 async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id: uuid.UUID, action: str):
@@ -340,10 +356,18 @@ async def _process_status(temporal: Client, request_id: uuid.UUID) -> Correction
         return None
 
 
+def _contact(participant, class_name: str) -> str:
+    if participant["contact_channel"] == "school":
+        return f"Aucun email ni SMS : à prévenir par l'établissement (élève de {class_name})"
+    return participant["contact_email"] if participant["contact_channel"] == "email" else participant["contact_mobile"]
+
+
 async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None = None) -> RequestDetail:
     request_id = row["id"]
     participants = await pool.fetch(
-        "SELECT * FROM correction_participants WHERE request_id = $1 ORDER BY created_at, id", request_id
+        "SELECT cp.*, a.identifier FROM correction_participants cp LEFT JOIN accounts a ON a.id = cp.account_id "
+        "WHERE cp.request_id = $1 ORDER BY cp.created_at, cp.id",
+        request_id,
     )
     messages = await pool.fetch(
         """
@@ -354,6 +378,7 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
         """,
         request_id,
     )
+    school_informs = any(p["contact_channel"] == "school" for p in participants)
     entries = await audit.entries_for(pool, [("correction_request", str(request_id)), ("pupil", str(row["pupil_id"]))])
     process = await _process_status(temporal, request_id)
     step = CorrectionStep(row["status"])
@@ -385,8 +410,10 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
             Requester(
                 name=p["requester_name"],
                 contact_channel=p["contact_channel"],
-                contact=p["contact_email"] if p["contact_channel"] == "email" else p["contact_mobile"],
+                contact=_contact(p, row["class_name"]),
                 blocked_process_id=p["blocked_process_id"],
+                process_label=blocked_process(p["blocked_process_id"]).label,
+                account_identifier=p["identifier"],
                 filed_at=p["created_at"],
             )
             for p in participants
@@ -417,6 +444,7 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
             for e in entries
         ],
         notice=notice,
+        school_informs=correction_emails.SCHOOL_INFORMS if school_informs else None,
     )
 
 
@@ -517,7 +545,10 @@ async def _decide(
         DecisionKind.REJECT: "Demande refusée : le motif est transmis au demandeur.",
         DecisionKind.ASK_INFORMATION: "Votre question est transmise au demandeur.",
     }
-    return await _detail(pool, temporal, fresh, notice=notices[kind])
+    detail = await _detail(pool, temporal, fresh, notice=notices[kind])
+    if detail.school_informs:  # a pupil without an address asked: nothing was sent to them
+        detail.notice = _PUPIL_NOTICES[kind]
+    return detail
 
 
 async def _decision_outcome(temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from educonnect.blocked_processes import KINDS, BlockedProcess
 from educonnect.emails import Email
 
 SENDER = "Assistance EduConnect"
@@ -32,14 +33,13 @@ def requester_email(
     child_first_name: str,
     corrected_birthdate: date | None = None,
     text: str | None = None,
+    process: BlockedProcess = KINDS["activation"],
 ) -> Email:
     """`kind`: received | information_requested | approved | rejected | expired.
-    `text` is the staff question (information_requested) or reason (rejected)."""
+    `text` is the staff question (information_requested) or reason (rejected);
+    `process` the one the person is blocked in (how to follow and resume it)."""
     ref = reference(request_id)
-    follow = (
-        "Vous pouvez suivre votre demande en vous connectant à EduConnect avec les identifiants "
-        "transmis par l'établissement, rubrique « Assistance »."
-    )
+    follow = f"Vous pouvez suivre votre demande {process.where_to_follow}."
     if kind == "received":
         subject = f"Demande de correction de date de naissance n° {ref} : bien reçue"
         body = (
@@ -54,7 +54,7 @@ def requester_email(
             f"Pour traiter votre demande de correction de la date de naissance de {child_first_name}, "
             "l'établissement a besoin d'informations complémentaires :\n\n"
             f"« {text} »\n\n"
-            "Répondez en vous connectant à EduConnect, rubrique « Assistance ». Sans réponse de votre part, "
+            f"Répondez {process.where_to_follow}. Sans réponse de votre part, "
             "la demande sera clôturée 30 jours après son dépôt."
         )
     elif kind == "approved":
@@ -63,8 +63,7 @@ def requester_email(
         body = (
             f"Votre demande a été acceptée : la date de naissance de {child_first_name} est désormais "
             f"le {french_date(corrected_birthdate)} dans le dossier de l'établissement.\n\n"
-            "Vous pouvez reprendre l'activation de votre compte : connectez-vous à EduConnect, "
-            "cliquez sur « Gérer mon compte » et saisissez cette date de naissance. "
+            f"Vous pouvez reprendre {process.resume} : {process.how_to_resume} "
             "Vous disposez à nouveau de 3 essais."
         )
     elif kind == "rejected":
@@ -72,14 +71,14 @@ def requester_email(
         body = (
             f"Votre demande de correction de la date de naissance de {child_first_name} n'a pas pu être acceptée.\n\n"
             f"Motif : « {text} »\n\n"
-            "Si vous pensez qu'il s'agit d'une erreur, contactez directement l'établissement de votre enfant."
+            f"Si vous pensez qu'il s'agit d'une erreur, contactez directement {process.school}."
         )
     elif kind == "expired":
         subject = f"Demande de correction n° {ref} : demande clôturée"
         body = (
             f"Votre demande de correction de la date de naissance de {child_first_name} a été clôturée : "
             "elle n'a pas pu être traitée dans un délai de 30 jours.\n\n"
-            "Contactez directement l'établissement de votre enfant, ou déposez une nouvelle demande "
+            f"Contactez directement {process.school}, ou déposez une nouvelle demande "
             "à l'aide du formulaire d'assistance."
         )
     else:  # pragma: no cover - programming error
@@ -94,6 +93,7 @@ def requester_sms(
     child_first_name: str,
     corrected_birthdate: date | None = None,
     text: str | None = None,
+    process: BlockedProcess = KINDS["activation"],
 ) -> str:
     ref = reference(request_id)
     short = (text or "")[:300]
@@ -102,25 +102,31 @@ def requester_sms(
     if kind == "information_requested":
         return (
             f"EduConnect : l'établissement demande des informations pour votre demande n° {ref} : « {short} ». "
-            "Répondez en vous connectant à EduConnect, rubrique Assistance."
+            f"Répondez {process.where_to_follow}."
         )
     if kind == "approved":
         assert corrected_birthdate is not None
         return (
             f"EduConnect : demande n° {ref} acceptée. La date de naissance de {child_first_name} est désormais le "
-            f"{french_date(corrected_birthdate)}. Vous pouvez reprendre l'activation de votre compte."
+            f"{french_date(corrected_birthdate)}. Vous pouvez reprendre {process.resume}."
         )
     if kind == "rejected":
         return f"EduConnect : demande n° {ref} refusée. Motif : « {short} »."
     if kind == "expired":
         return (
             f"EduConnect : votre demande n° {ref} a été clôturée sans décision après 30 jours. "
-            "Contactez l'établissement de votre enfant."
+            f"Contactez {process.school}."
         )
     raise ValueError(f"unknown notice {kind!r}")  # pragma: no cover
 
 
 # --- to staff ------------------------------------------------------------------------
+
+SCHOOL_INFORMS = (
+    "La demande vient de l'élève lui-même, qui n'a pas d'adresse électronique : aucun message ne lui est "
+    "envoyé. Prévenez-le de votre décision (en classe ou par la vie scolaire) ; une fois la date corrigée, "
+    "il se reconnecte avec les identifiants transmis par l'établissement (à lui redonner s'ils ont expiré)."
+)
 
 
 def staff_email(
@@ -134,8 +140,10 @@ def staff_email(
     pupil_name: str,
     filed_on: date,
     url: str,
+    school_informs: bool = False,
 ) -> Email:
-    """`kind`: new | reminder | escalation | information_received."""
+    """`kind`: new | reminder | escalation | information_received.
+    `school_informs`: a pupil without an email address asked; staff tell them."""
     ref = reference(request_id)
     about = f"l'élève {pupil_name} ({school_name}, {uai}), déposée le {french_date(filed_on)}"
     if kind == "new":
@@ -159,6 +167,8 @@ def staff_email(
         body = f"Le demandeur a répondu à votre demande d'informations sur la demande concernant {about}."
     else:  # pragma: no cover
         raise ValueError(f"unknown staff notice {kind!r}")
+    if school_informs:
+        body += f"\n\n{SCHOOL_INFORMS}"
     text = (
         f"Bonjour {staff_name},\n\n{body}\n\n"
         f"Consultez et traitez la demande (accepter, refuser ou demander des informations) : {url}\n\n"

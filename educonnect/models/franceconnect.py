@@ -103,6 +103,9 @@ class LinkStatus(BaseModel):
     code: SmsCodeStatus | None = None
     birthdate_attempts_left: int
     expires_at: datetime | None = None  # without progress by then, the process expires
+    # Internal (the API needs it for the correction request; never shown): set
+    # only once the code was verified, so it reveals nothing before.
+    guardian_id: UUID | None = None
 
 
 class LinkResult(BaseModel):

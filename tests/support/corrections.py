@@ -68,14 +68,19 @@ async def make_staff(pool: asyncpg.Pool, role: StaffRole, school: School) -> Sta
     return StaffUser(staff_id, login, password, login)
 
 
+async def move_children(pool: asyncpg.Pool, guardian_id: uuid.UUID, school: School) -> None:
+    """The guardian's children now attend `school`."""
+    await pool.execute(
+        "UPDATE pupils SET uai = $2 WHERE id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $1)",
+        guardian_id,
+        school.uai,
+    )
+
+
 async def family_at(pool: asyncpg.Pool, school: School) -> Family:
     """A provisioned guardian account whose two children attend `school`."""
     family = await make_family(pool)
-    await pool.execute(
-        "UPDATE pupils SET uai = $2 WHERE id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $1)",
-        family.guardian_id,
-        school.uai,
-    )
+    await move_children(pool, family.guardian_id, school)
     return family
 
 

@@ -265,9 +265,10 @@ async def test_birthdate_blocks_after_three_tries_until_a_correction(api, db_poo
         assert wrong.status_code == 422 and wrong.json()["details"][0]["attempts_left"] == left
     blocked = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": WRONG_BIRTHDATE.isoformat()})
     assert blocked.status_code == 423 and blocked.json()["code"] == "birthdate_blocked"
-    assert blocked.json()["details"][0]["assistance_url"] == "/assistance/date-de-naissance"
+    assert blocked.json()["details"][0]["assistance_url"] == f"/franceconnect/link/{link_id}/correction"
     status = (await api.get(f"/franceconnect/link/{link_id}")).json()
-    assert status["step"] == "birthdate_blocked" and status["assistance_url"] == "/assistance/date-de-naissance"
+    assert status["step"] == "birthdate_blocked"
+    assert status["assistance_url"] == f"/franceconnect/link/{link_id}/correction"
     refused = await api.post(
         f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[0].isoformat()}
     )

@@ -339,7 +339,7 @@ async def test_three_wrong_birthdates_block_until_a_correction(sms_api, db_pool,
     assert (await api.post(f"/registration/{rid}/birthdate", json=wrong_date)).json()["details"][0]["attempts_left"] == 1
     third = await api.post(f"/registration/{rid}/birthdate", json=wrong_date)
     assert third.status_code == 423 and third.json()["code"] == "birthdate_blocked"
-    assert third.json()["details"][0]["assistance_url"] == "/assistance/date-de-naissance"
+    assert third.json()["details"][0]["assistance_url"] == f"/registration/{rid}/correction"
     assert "formulaire d'assistance" in third.json()["message"]
 
     right = {"birthdate": guardian.child_birthdates[0].isoformat()}
@@ -347,7 +347,7 @@ async def test_three_wrong_birthdates_block_until_a_correction(sms_api, db_pool,
     # Blocked is not idle: the attempt waits for the correction for days.
     await time_skipping_env.sleep(timedelta(hours=3))
     status = (await api.get(f"/registration/{rid}")).json()
-    assert status["step"] == "birthdate_blocked" and status["assistance_url"] == "/assistance/date-de-naissance"
+    assert status["step"] == "birthdate_blocked" and status["assistance_url"] == f"/registration/{rid}/correction"
 
     # The seam for the correction process (same signal as activation).
     handle = handle_of(time_skipping_env, rid)
