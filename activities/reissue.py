@@ -116,8 +116,10 @@ class ReissueActivities:
         # activated (or one its owner confirmed); otherwise a letter handed out.
         trusted_email = account["email"] and (account["state"] in reissue.NOT_ACTIVATED or account["email_verified_at"])
         if request["wanted_channel"] == "auto" and trusted_email:
-            await send_account_notification(conn, account["id"], password, idempotency_key=reissue_key(request["id"]))
+            await send_account_notification(
+                conn, account["id"], password, idempotency_key=reissue_key(request["id"]), reissued=True
+            )
             return "email", None
         school = await find_school(conn, request["uai"])
-        content, _, _ = await letter_content(conn, account["id"], password, school)
+        content, _, _ = await letter_content(conn, account["id"], password, school, reissued=True)
         return "letter", await asyncio.to_thread(letters.render, content)

@@ -39,6 +39,7 @@ class LetterContent:
     valid_until: date
     portal_url: str
     children: tuple[tuple[str, str, str], ...] = ()  # (first name, last name, school name)
+    reissued: bool = False  # new credentials for an existing account: the earlier ones no longer work
 
 
 def _guardian_body(c: LetterContent) -> list[tuple[str, str]]:
@@ -46,9 +47,11 @@ def _guardian_body(c: LetterContent) -> list[tuple[str, str]]:
         ("p", f"Madame, Monsieur {c.first_name} {c.last_name},"),
         (
             "p",
-            "L'établissement scolaire de votre enfant vous a créé un compte EduConnect. Ce compte unique vous "
-            "donne accès aux services en ligne de la scolarité de vos enfants (espace numérique de travail, "
-            "Livret Scolaire Unique, téléservices).",
+            ("L'établissement scolaire de votre enfant vous remet de nouveaux identifiants provisoires pour votre "
+             "compte EduConnect ; les identifiants précédents ne fonctionnent plus." if c.reissued else
+             "L'établissement scolaire de votre enfant vous a créé un compte EduConnect.")
+            + " Ce compte unique vous donne accès aux services en ligne de la scolarité de vos enfants (espace "
+            "numérique de travail, Livret Scolaire Unique, téléservices).",
         ),
     ]
     if c.children:
@@ -63,8 +66,11 @@ def _pupil_body(c: LetterContent) -> list[tuple[str, str]]:
         ("p", f"{c.first_name} {c.last_name}, classe {c.class_name},"),
         (
             "p",
-            "ton établissement t'a créé un compte EduConnect. Il te donne accès à l'espace numérique de travail "
-            "(ENT) de ton établissement et aux services en ligne de l'Éducation nationale.",
+            ("ton établissement te remet de nouveaux identifiants provisoires pour ton compte EduConnect ; les "
+             "identifiants précédents ne fonctionnent plus." if c.reissued else
+             "ton établissement t'a créé un compte EduConnect.")
+            + " Il te donne accès à l'espace numérique de travail (ENT) de ton établissement et aux services en "
+            "ligne de l'Éducation nationale.",
         ),
     ]
 

@@ -210,6 +210,7 @@ async def send_account_notification(
     provisional_password: str,
     *,
     idempotency_key: str,
+    reissued: bool = False,
 ) -> bool:
     """Send the school's notification email (FAQ 2.2) of a provisioned account,
     at most once per `idempotency_key`; return True when it was sent now.
@@ -269,6 +270,7 @@ async def send_account_notification(
         children=children,
         valid_until=_local_date(expires_at),
         activation_url=get_settings().public_base_url.rstrip("/") + "/",
+        reissued=reissued,
     )
 
     async with conn.transaction():
@@ -299,11 +301,12 @@ async def send_account_notification(
 
 
 async def letter_content(
-    conn: asyncpg.Connection, account_id: uuid.UUID, password: str, school: School
+    conn: asyncpg.Connection, account_id: uuid.UUID, password: str, school: School, *, reissued: bool = False
 ) -> tuple[letters.LetterContent, str, str]:
     """The printable letter of a provisioned account (identifier, provisional
     password, validity, children), handed out by `school`; with the class it
-    is sorted under and its sort key (last name, first name)."""
+    is sorted under and its sort key (last name, first name). `reissued`: new
+    credentials for an existing account."""
     account = await conn.fetchrow(
         "SELECT kind, identifier, guardian_id, pupil_id, provisional_expires_at FROM accounts WHERE id = $1",
         account_id,
@@ -339,6 +342,7 @@ async def letter_content(
         valid_until=_local_date(account["provisional_expires_at"]),
         portal_url=get_settings().public_base_url.rstrip("/") + "/",
         children=children,
+        reissued=reissued,
     )
     sort_key = f"{fold_text(person['last_name'])} {fold_text(person['first_name'])} {account['kind']}"
     return content, class_name, sort_key

@@ -17,6 +17,13 @@ def french_date(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
+CREATED_INTRO = "L'établissement scolaire de votre enfant vous a créé un compte EduConnect."
+REISSUED_INTRO = (
+    "L'établissement scolaire de votre enfant vous remet de nouveaux identifiants provisoires pour votre compte "
+    "EduConnect ; les identifiants précédents ne fonctionnent plus."
+)
+
+
 def account_notification(
     *,
     to: str,
@@ -27,11 +34,13 @@ def account_notification(
     children: list[tuple[str, str, str]],
     valid_until: date,
     activation_url: str,
+    reissued: bool = False,
 ) -> Email:
     """The school's notification email (FAQ 2.2).
 
     `children` holds (first name, last name, school name) for each child
-    attached to the account.
+    attached to the account. `reissued`: new provisional credentials issued by
+    the school for an existing account (the earlier ones no longer work).
     """
     if children:
         if len(children) == 1:
@@ -46,9 +55,10 @@ def account_notification(
         children_block = ""
 
     until = french_date(valid_until)
+    intro = REISSUED_INTRO if reissued else CREATED_INTRO
     text = f"""Bonjour {guardian_first_name} {guardian_last_name},
 
-L'établissement scolaire de votre enfant vous a créé un compte EduConnect. Ce compte unique vous donne accès aux services en ligne de la scolarité de vos enfants (espace numérique de travail, Livret Scolaire Unique, téléservices).
+{intro} Ce compte unique vous donne accès aux services en ligne de la scolarité de vos enfants (espace numérique de travail, Livret Scolaire Unique, téléservices).
 
 Voici les informations de votre compte :
 

@@ -66,6 +66,7 @@ async def test_expired_credentials_a_secretary_sends_new_ones_by_email(
     [message] = [m for m in await mailbox.wait_for(family.email, 1) if m.subject == NOTIFICATION_SUBJECT]
     identifier, password = provisional_credentials(message.text)
     assert identifier == family.identifier and password != family.provisional_password
+    assert "nouveaux identifiants provisoires" in message.text and "vous a créé un compte" not in message.text
     async with make_client() as parent:
         old = await sign_in(parent, family.identifier, family.provisional_password)
         assert old.status_code == 401
@@ -105,6 +106,7 @@ async def test_letter_for_a_pupil_who_forgot_the_password_and_has_no_email(api, 
         text = PdfReader(io.BytesIO(letter.content)).pages[0].extract_text()
         identifier, password = provisional_credentials(text)
         assert identifier == pupil.identifier
+        assert "te remet de nouveaux identifiants" in " ".join(text.split())
         # The old session ended; the account is back to provisioned; the new credentials activate it again.
         assert (await own.get("/portal")).status_code == 401
         assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", pupil.account_id) == "provisioned"
