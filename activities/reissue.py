@@ -11,6 +11,10 @@ and possible, a printable letter otherwise. The request row records the
 delivery: a retry after the commit does nothing again; a retry after a crash
 before the commit starts over with another password (nobody saw the first).
 The password lives only in this activity's memory, the email and the letter.
+
+For a guardian of the school records who has no account yet, the same request
+creates the provisioned account (identifier from the names, provisional
+password, the school's email and mobile) and delivers its first credentials.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from educonnect import audit, letters, reissue, sessions
 from educonnect.models.reissue import ReissueOutcome, ReissueRef
 from educonnect.passwords import generate_provisional_password, hash_password_async
 from educonnect.policies import PROVISIONAL_CREDENTIALS_VALIDITY
-from educonnect.provisioning import find_school, letter_content, send_account_notification
+from educonnect.provisioning import (
+    find_school,
+    letter_content,
+    provision_guardian_account,
+    send_account_notification,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,51 +60,73 @@ class ReissueActivities:
             request = await conn.fetchrow("SELECT * FROM credential_reissues WHERE id = $1 FOR UPDATE", ref.reissue_id)
             if request is None:
                 raise ApplicationError(f"no reissue {ref.reissue_id}", type="reissue_unknown", non_retryable=True)
-            account = await conn.fetchrow(_ACCOUNT, request["account_id"])
             if request["delivered_at"] is not None:  # done by an earlier attempt
                 return ReissueOutcome(
-                    channel=request["channel"], kind=account["kind"], was_activating=request["activation_started"]
+                    account_id=request["account_id"],
+                    created=request["guardian_id"] is not None,
+                    channel=request["channel"],
+                    kind=await conn.fetchval("SELECT kind FROM accounts WHERE id = $1", request["account_id"]),
+                    was_activating=request["activation_started"],
                 )
-            code = reissue.refusal(account)
-            if code is not None:  # the account changed since staff asked (activated, merged)
-                return ReissueOutcome(refusal=code, kind=account["kind"])
+            new_account = None
+            if request["account_id"] is None:  # a guardian's first account
+                new_account = await provision_guardian_account(
+                    conn, request["guardian_id"], now=datetime.now(timezone.utc)
+                )
+            account = await conn.fetchrow(_ACCOUNT, request["account_id"] or new_account.account_id)
 
-            was_activating = await conn.fetchval(
-                "SELECT $2 = 'activating' OR EXISTS (SELECT 1 FROM sessions WHERE account_id = $1 "
-                "AND scope = 'activation' AND revoked_at IS NULL)",
-                account["id"],
-                account["state"],
-            )
-            password = generate_provisional_password()
+            if new_account is not None and new_account.created:
+                password, was_activating, action = new_account.provisional_password, False, "account.staff_create"
+            else:  # replace the credentials of an existing account
+                code = reissue.refusal(account)
+                if code is not None:  # the account changed since staff asked (activated, merged)
+                    return ReissueOutcome(refusal=code, account_id=account["id"], kind=account["kind"])
+                was_activating = await conn.fetchval(
+                    "SELECT $2 = 'activating' OR EXISTS (SELECT 1 FROM sessions WHERE account_id = $1 "
+                    "AND scope = 'activation' AND revoked_at IS NULL)",
+                    account["id"],
+                    account["state"],
+                )
+                password, action = await self._replace_credentials(conn, account), "account.credentials_reissue"
+            created = new_account is not None and new_account.created
+            channel, pdf = await self._deliver(conn, request, account, password, reissued=not created)
             await conn.execute(
-                """
-                UPDATE accounts SET state = 'provisioned', password_hash = NULL, provisional_password_hash = $2,
-                    provisional_expires_at = $3, activated_at = NULL, updated_at = now()
-                WHERE id = $1
-                """,
-                account["id"],
-                await hash_password_async(password),
-                datetime.now(timezone.utc) + PROVISIONAL_CREDENTIALS_VALIDITY,
-            )
-            await self._end_old_access(conn, account)
-            channel, pdf = await self._deliver(conn, request, account, password)
-            await conn.execute(
-                "UPDATE credential_reissues SET channel = $2, pdf = $3, delivered_at = now(), activation_started = $4 "
-                "WHERE id = $1",
+                "UPDATE credential_reissues SET account_id = $2, channel = $3, pdf = $4, delivered_at = now(), "
+                "activation_started = $5 WHERE id = $1",
                 ref.reissue_id,
+                account["id"],
                 channel,
                 pdf,
                 was_activating,
             )
             await audit.record(
-                conn, audit.Actor("staff", request["staff_id"], request["staff_label"]), "account.credentials_reissue",
-                "account", account["id"],
+                conn, audit.Actor("staff", request["staff_id"], request["staff_label"]), action, "account", account["id"],
                 details={"identifier": account["identifier"], "uai": request["uai"], "channel": channel,
-                         "previous_state": account["state"], "reissue_id": str(ref.reissue_id)},
+                         "previous_state": None if created else account["state"], "reissue_id": str(ref.reissue_id)},
                 idempotency_key=reissue_key(ref.reissue_id),
             )  # fmt: skip
-            log.info("reissued provisional credentials of %s (%s)", account["identifier"], channel)
-            return ReissueOutcome(channel=channel, kind=account["kind"], was_activating=was_activating)
+            log.info("%s for %s (%s)", action, account["identifier"], channel)
+            return ReissueOutcome(
+                account_id=account["id"], created=created, channel=channel, kind=account["kind"],
+                was_activating=was_activating,
+            )  # fmt: skip
+
+    async def _replace_credentials(self, conn: asyncpg.Connection, account: asyncpg.Record) -> str:
+        """A new provisional password for the account, back to 'provisioned';
+        everything the old credentials opened stops working."""
+        password = generate_provisional_password()
+        await conn.execute(
+            """
+            UPDATE accounts SET state = 'provisioned', password_hash = NULL, provisional_password_hash = $2,
+                provisional_expires_at = $3, activated_at = NULL, updated_at = now()
+            WHERE id = $1
+            """,
+            account["id"],
+            await hash_password_async(password),
+            datetime.now(timezone.utc) + PROVISIONAL_CREDENTIALS_VALIDITY,
+        )
+        await self._end_old_access(conn, account)
+        return password
 
     async def _end_old_access(self, conn: asyncpg.Connection, account: asyncpg.Record) -> None:
         """Everything the old credentials opened stops working."""
@@ -110,16 +141,16 @@ class ReissueActivities:
         await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", account["identifier"])
 
     async def _deliver(
-        self, conn: asyncpg.Connection, request: asyncpg.Record, account: asyncpg.Record, password: str
+        self, conn: asyncpg.Connection, request: asyncpg.Record, account: asyncpg.Record, password: str, *, reissued: bool
     ) -> tuple[str, bytes | None]:
         # Email only to the address the school gave for an account never
         # activated (or one its owner confirmed); otherwise a letter handed out.
         trusted_email = account["email"] and (account["state"] in reissue.NOT_ACTIVATED or account["email_verified_at"])
         if request["wanted_channel"] == "auto" and trusted_email:
             await send_account_notification(
-                conn, account["id"], password, idempotency_key=reissue_key(request["id"]), reissued=True
+                conn, account["id"], password, idempotency_key=reissue_key(request["id"]), reissued=reissued
             )
             return "email", None
         school = await find_school(conn, request["uai"])
-        content, _, _ = await letter_content(conn, account["id"], password, school, reissued=True)
+        content, _, _ = await letter_content(conn, account["id"], password, school, reissued=reissued)
         return "letter", await asyncio.to_thread(letters.render, content)

@@ -107,6 +107,8 @@ class ErrorCode(StrEnum):
     DISPUTE_NOT_FOUND = "dispute_not_found"
     DISPUTE_CLOSED = "dispute_closed"
     STAFF_ACCOUNT_NOT_FOUND = "staff_account_not_found"
+    STAFF_GUARDIAN_NOT_FOUND = "staff_guardian_not_found"
+    STAFF_ACCOUNT_EXISTS = "staff_account_exists"
     REISSUE_SELF_RECOVERY = "reissue_self_recovery"
     REISSUE_ACCOUNT_MERGED = "reissue_account_merged"
     REISSUE_NOT_FOUND = "reissue_not_found"
@@ -328,6 +330,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.DISPUTE_NOT_FOUND: "Ce signalement est introuvable.",
     ErrorCode.DISPUTE_CLOSED: "Ce signalement a déjà été traité.",
     ErrorCode.STAFF_ACCOUNT_NOT_FOUND: "Ce compte n'existe pas ou n'est rattaché à aucun élève de votre périmètre.",
+    ErrorCode.STAFF_GUARDIAN_NOT_FOUND: "Ce responsable n'existe pas ou n'est rattaché à aucun élève de votre périmètre.",
+    ErrorCode.STAFF_ACCOUNT_EXISTS: (
+        "Ce responsable a déjà un compte EduConnect : remettez-lui de nouveaux identifiants provisoires pour ce compte."
+    ),
     ErrorCode.REISSUE_SELF_RECOVERY: (
         "Ce compte est activé et son titulaire peut retrouver ses accès lui-même avec « Identifiant oublié » "
         "ou « Mot de passe oublié » (par email ou SMS) : de nouveaux identifiants provisoires ne sont pas nécessaires."
@@ -432,6 +438,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_NOT_FOUND: 404,
     ErrorCode.DISPUTE_CLOSED: 409,
     ErrorCode.STAFF_ACCOUNT_NOT_FOUND: 404,
+    ErrorCode.STAFF_GUARDIAN_NOT_FOUND: 404,
+    ErrorCode.STAFF_ACCOUNT_EXISTS: 409,
     ErrorCode.REISSUE_SELF_RECOVERY: 409,
     ErrorCode.REISSUE_ACCOUNT_MERGED: 409,
     ErrorCode.REISSUE_NOT_FOUND: 404,

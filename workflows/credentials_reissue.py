@@ -2,14 +2,16 @@
 
 One workflow per request, id `credentials-reissue/<reissue-id>`. A school
 secretary (or académie support) asked for new provisional credentials for an
-account of their scope: the notification was lost, the credentials expired,
+account of their scope (the notification was lost, the credentials expired,
 the account is locked, or a pupil without a confirmed email forgot the
-password. The API checked the scope and wrote the request. Then:
+password), or for the first credentials of a guardian of the school records
+who has no account. The API checked the scope and wrote the request. Then:
 
-1. new provisional credentials are issued (valid 3 months) and everything the
-   old ones opened stops working; they go out by the school's notification
-   email or as a letter to print, in one activity (the password never enters
-   Temporal). An account activated meanwhile is refused;
+1. provisional credentials are issued (valid 3 months; the account is created
+   for a guardian who had none) and everything older ones opened stops
+   working; they go out by the school's notification email or as a letter to
+   print, in one activity (the password never enters Temporal). An account
+   activated meanwhile is refused;
 2. an activation started with the old credentials is ended (cancelled), so
    that it sends no reminder and cannot complete; the person starts again
    with the new credentials.
@@ -54,7 +56,7 @@ class CredentialsReissueWorkflow:
     @workflow.init
     def __init__(self, params: ReissueInput) -> None:
         self._params = params
-        self._result = ReissueResult(step=ReissueStep.ISSUING)
+        self._result = ReissueResult(step=ReissueStep.ISSUING, account_id=params.account_id)
 
     @workflow.run
     async def run(self, params: ReissueInput) -> ReissueResult:
@@ -62,15 +64,16 @@ class CredentialsReissueWorkflow:
         outcome = await workflow.execute_activity_method(
             ReissueActivities.issue_credentials, ReissueRef(reissue_id=params.reissue_id), **ACTIVITY_OPTIONS
         )
+        self._result.account_id = outcome.account_id
         if outcome.refusal is not None:
             self._result.refusal = outcome.refusal
             return self._finish(ReissueStep.REFUSED)
-        self._result.channel = outcome.channel
+        self._result.channel, self._result.created = outcome.channel, outcome.created
 
         if outcome.was_activating:
             self._enter(ReissueStep.ENDING_ACTIVATION)
             process = "pupil-activation" if outcome.kind == "pupil" else "activation"
-            await self._cancel(f"{process}/{params.account_id}")
+            await self._cancel(f"{process}/{outcome.account_id}")
         return self._finish(ReissueStep.DONE)
 
     @workflow.query
@@ -89,14 +92,13 @@ class CredentialsReissueWorkflow:
 
     def _enter(self, step: ReissueStep) -> None:
         self._result.step = step
-        workflow.upsert_search_attributes(
-            [
-                PROCESS_STEP.value_set(step.value),
-                ACCOUNT_ID.value_set(str(self._params.account_id)),
-                SCHOOL_UAI.value_set([self._params.uai]),
-            ]
-        )
+        attributes = [PROCESS_STEP.value_set(step.value), SCHOOL_UAI.value_set([self._params.uai])]
+        if self._result.account_id is not None:
+            attributes.append(ACCOUNT_ID.value_set(str(self._result.account_id)))
+        workflow.upsert_search_attributes(attributes)
         details = f"**{STEP_LABELS[step]}**"
+        if self._result.created:
+            details += "\n\nCompte créé pour un responsable qui n'en avait pas"
         if self._result.channel:
             details += f"\n\nRemis {CHANNEL_LABELS[self._result.channel]}"
         if self._result.refusal:

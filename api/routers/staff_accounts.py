@@ -1,8 +1,9 @@
 """Families' accounts, for staff (DESIGN §2): find the accounts of a pupil
-and of the pupil's guardians, and issue new provisional credentials.
+and of the pupil's guardians, issue new provisional credentials, and create
+the account of a guardian who has none.
 
 A school secretary sees the pupils of the school, académie support those of
-the académie. Staff never choose a password: they issue new provisional
+the académie. Staff never choose a password: they issue provisional
 credentials (workflow `credentials-reissue/<id>`), which go out by the
 school's notification email or as a letter to print and hand over. Every
 issue and every letter download is audited.
@@ -47,6 +48,7 @@ STATE_LABELS = {
 }
 
 AccountId = Annotated[uuid.UUID, Path(description="Identifiant du compte")]
+GuardianId = Annotated[uuid.UUID, Path(description="Identifiant du responsable légal (fiche de l'établissement)")]
 ReissueId = Annotated[uuid.UUID, Path(description="Identifiant de la remise d'identifiants")]
 
 
@@ -69,11 +71,16 @@ class PersonView(BaseModel):
     account: AccountView | None = None
 
 
+class GuardianView(PersonView):
+    guardian_id: uuid.UUID
+    can_create_account: bool  # no account yet: staff can create it (first provisional credentials)
+
+
 class PupilView(PersonView):
     pupil_id: uuid.UUID
     uai: str
     class_name: str
-    guardians: list[PersonView]
+    guardians: list[GuardianView]
 
 
 class ReissueBody(BaseModel):
@@ -88,6 +95,8 @@ class ReissueView(BaseModel):
     reissue_id: uuid.UUID
     workflow_id: str
     step: ReissueStep
+    account_id: uuid.UUID | None = None
+    created: bool = False  # the guardian's account was created by this request
     channel: str | None = None
     letter_url: str | None = None
     message: str
@@ -170,7 +179,10 @@ async def search_accounts(
             class_name=p["class_name"],
             account=_account_view(by_owner.get(p["id"])),
             guardians=[
-                PersonView(last_name=g["last_name"], first_name=g["first_name"], account=_account_view(by_owner.get(g["id"])))
+                GuardianView(
+                    guardian_id=g["id"], last_name=g["last_name"], first_name=g["first_name"],
+                    account=_account_view(by_owner.get(g["id"])), can_create_account=g["id"] not in by_owner,
+                )  # fmt: skip
                 for g in links
                 if g["pupil_id"] == p["id"]
             ],
@@ -182,42 +194,49 @@ async def search_accounts(
 # --- new provisional credentials -------------------------------------------------------------
 
 
-async def _account_school_in_scope(pool: asyncpg.Pool, member: StaffMember, account_id: uuid.UUID) -> tuple[asyncpg.Record, str]:
-    """The account and the school of the member's scope that hands out its
-    credentials: the pupil's school, or the school of one of the guardian's children."""
-    account = await pool.fetchrow(f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE id = $1", account_id)
-    schools = []
-    if account is not None:
-        schools = await pool.fetch(
-            """
-            SELECT DISTINCT s.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai
-            WHERE p.id = $1 OR p.id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $2)
-            ORDER BY s.uai
-            """,
-            account["pupil_id"],
-            account["guardian_id"],
-        )
+async def _school_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, *, pupil_id: uuid.UUID | None, guardian_id: uuid.UUID | None
+) -> str | None:
+    """The school of the member's scope that hands out the credentials: the
+    pupil's school, or the school of one of the guardian's children."""
+    schools = await pool.fetch(
+        """
+        SELECT DISTINCT s.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai
+        WHERE p.id = $1 OR p.id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $2)
+        ORDER BY s.uai
+        """,
+        pupil_id,
+        guardian_id,
+    )
     in_scope = [s["uai"] for s in schools if member.covers(s["uai"], s["academie"])]
-    if not in_scope:
+    return in_scope[0] if in_scope else None
+
+
+async def _account_school_in_scope(pool: asyncpg.Pool, member: StaffMember, account_id: uuid.UUID) -> tuple[asyncpg.Record, str]:
+    account = await pool.fetchrow(f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE id = $1", account_id)
+    uai = None
+    if account is not None:
+        uai = await _school_in_scope(pool, member, pupil_id=account["pupil_id"], guardian_id=account["guardian_id"])
+    if uai is None:
         # Out of scope answers like unknown: staff learn nothing about other schools' families.
         await _refuse(pool, member, "account.credentials_reissue", "account", account_id, ErrorCode.STAFF_ACCOUNT_NOT_FOUND)
-    return account, in_scope[0]
+    return account, uai
 
 
 def _message(result: ReissueResult, email: str | None) -> str:
     if result.step == ReissueStep.REFUSED and result.refusal:
         return MESSAGES[result.refusal]
+    what = "Le compte est créé et ses identifiants provisoires" if result.created else "Les nouveaux identifiants provisoires"
     if result.channel == "email":
-        return (
-            f"Les nouveaux identifiants provisoires ont été envoyés par courriel à {email}. Ils sont valables 3 mois ; "
-            "les anciens ne fonctionnent plus."
+        return f"{what} ont été envoyés par courriel à {email}. Ils sont valables 3 mois." + (
+            "" if result.created else " Les anciens ne fonctionnent plus."
         )
     if result.channel == "letter":
         return (
-            "Les nouveaux identifiants provisoires sont prêts : imprimez le courrier et remettez-le à la personne "
-            "en main propre. Ils sont valables 3 mois ; les anciens ne fonctionnent plus."
+            f"{what} sont prêts : imprimez le courrier et remettez-le à la personne en main propre. "
+            "Ils sont valables 3 mois." + ("" if result.created else " Les anciens ne fonctionnent plus.")
         )
-    return "La remise des nouveaux identifiants est en cours ; actualisez la page dans quelques instants."
+    return "La remise des identifiants est en cours ; actualisez la page dans quelques instants."
 
 
 def _view(reissue_id: uuid.UUID, result: ReissueResult, email: str | None) -> ReissueView:
@@ -226,10 +245,50 @@ def _view(reissue_id: uuid.UUID, result: ReissueResult, email: str | None) -> Re
         reissue_id=reissue_id,
         workflow_id=workflow_id(reissue_id),
         step=result.step,
+        account_id=result.account_id,
+        created=result.created,
         channel=result.channel,
         letter_url=letter,
         message=_message(result, email),
     )
+
+
+async def _issue(
+    pool: asyncpg.Pool, temporal, member: StaffMember, uai: str, body: ReissueBody | None, *,
+    account_id: uuid.UUID | None = None, guardian_id: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, ReissueResult]:  # fmt: skip
+    """Write the request, start its workflow and wait (a little) for its result."""
+    reissue_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO credential_reissues (id, account_id, guardian_id, uai, staff_id, staff_label, wanted_channel) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        reissue_id,
+        account_id,
+        guardian_id,
+        uai,
+        member.id,
+        member.label,
+        "letter" if body is not None and body.canal == "courrier" else "auto",
+    )
+    attributes = [SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value), SearchAttributePair(SCHOOL_UAI, [uai])]
+    if account_id is not None:
+        attributes.append(SearchAttributePair(ACCOUNT_ID, str(account_id)))
+    handle = await temporal.start_workflow(
+        CredentialsReissueWorkflow.run,
+        ReissueInput(reissue_id=reissue_id, uai=uai, account_id=account_id, guardian_id=guardian_id),
+        id=workflow_id(reissue_id),
+        task_queue=get_settings().task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(attributes),
+        static_summary=summary(uai),
+    )
+    try:
+        result = await asyncio.wait_for(handle.result(), RESULT_WAIT_S)
+    except asyncio.TimeoutError:
+        result = ReissueResult(step=ReissueStep.ISSUING, account_id=account_id)
+    if result.step == ReissueStep.REFUSED and result.refusal:
+        raise DomainError(result.refusal)
+    return reissue_id, result
 
 
 @router.post(
@@ -246,39 +305,28 @@ async def reissue_credentials(
     code = reissue.refusal(account)
     if code is not None:
         await _refuse(pool, member, "account.credentials_reissue", "account", account_id, code)
-    reissue_id = uuid.uuid4()
-    await pool.execute(
-        "INSERT INTO credential_reissues (id, account_id, uai, staff_id, staff_label, wanted_channel) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        reissue_id,
-        account_id,
-        uai,
-        member.id,
-        member.label,
-        "letter" if body is not None and body.canal == "courrier" else "auto",
-    )
-    handle = await temporal.start_workflow(
-        CredentialsReissueWorkflow.run,
-        ReissueInput(reissue_id=reissue_id, account_id=account_id, uai=uai),
-        id=workflow_id(reissue_id),
-        task_queue=get_settings().task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value),
-                SearchAttributePair(ACCOUNT_ID, str(account_id)),
-                SearchAttributePair(SCHOOL_UAI, [uai]),
-            ]
-        ),
-        static_summary=summary(uai),
-    )
-    try:
-        result = await asyncio.wait_for(handle.result(), RESULT_WAIT_S)
-    except asyncio.TimeoutError:
-        result = ReissueResult(step=ReissueStep.ISSUING)
-    if result.step == ReissueStep.REFUSED and result.refusal:
-        raise DomainError(result.refusal)
+    reissue_id, result = await _issue(pool, temporal, member, uai, body, account_id=account_id)
     return _view(reissue_id, result, account["email"])
+
+
+@router.post(
+    "/guardians/{guardian_id}/account",
+    summary="Créer le compte d'un responsable qui n'en a pas (identifiants provisoires par courriel ou courrier)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReissueView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def create_guardian_account(
+    guardian_id: GuardianId, member: Staff, pool: Pool, temporal: Temporal, body: ReissueBody | None = None
+) -> ReissueView:
+    uai = await _school_in_scope(pool, member, pupil_id=None, guardian_id=guardian_id)
+    if uai is None:
+        await _refuse(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_GUARDIAN_NOT_FOUND)
+    if await pool.fetchval("SELECT 1 FROM accounts WHERE guardian_id = $1", guardian_id):
+        await _refuse(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_ACCOUNT_EXISTS)
+    reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
+    email = await pool.fetchval("SELECT email FROM guardians WHERE id = $1", guardian_id)
+    return _view(reissue_id, result, email)
 
 
 @router.get(
@@ -290,7 +338,8 @@ async def reissue_credentials(
 async def reissue_status(reissue_id: ReissueId, member: Staff, pool: Pool) -> ReissueView:
     row = await _reissue_in_scope(pool, member, reissue_id)
     step = ReissueStep.DONE if row["delivered_at"] is not None else ReissueStep.ISSUING
-    return _view(reissue_id, ReissueResult(step=step, channel=row["channel"]), row["email"])
+    result = ReissueResult(step=step, channel=row["channel"], account_id=row["account_id"], created=row["guardian_id"] is not None)
+    return _view(reissue_id, result, row["email"])
 
 
 @router.get(
@@ -316,8 +365,8 @@ async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
 async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID) -> asyncpg.Record:
     row = await pool.fetchrow(
         """
-        SELECT r.account_id, r.channel, r.pdf, r.delivered_at, a.email, s.uai, s.academie
-        FROM credential_reissues r JOIN accounts a ON a.id = r.account_id JOIN schools s ON s.uai = r.uai
+        SELECT r.account_id, r.guardian_id, r.channel, r.pdf, r.delivered_at, a.email, s.uai, s.academie
+        FROM credential_reissues r LEFT JOIN accounts a ON a.id = r.account_id JOIN schools s ON s.uai = r.uai
         WHERE r.id = $1
         """,
         reissue_id,

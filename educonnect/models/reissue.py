@@ -1,5 +1,6 @@
-"""Messages of the reissue of provisional credentials by staff (DESIGN §2):
-ids and facts only. The new provisional password is generated, hashed and
+"""Messages of the reissue of provisional credentials by staff (DESIGN §2),
+and of the first credentials of a guardian who has no account yet: ids and
+facts only. The new provisional password is generated, hashed and
 delivered inside one activity; it never travels here."""
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ CHANNEL_LABELS = {"email": "par courriel", "letter": "par courrier à imprimer"}
 
 class ReissueInput(BaseModel):
     reissue_id: UUID
-    account_id: UUID
     uai: str
+    account_id: UUID | None = None  # the account whose credentials are replaced...
+    guardian_id: UUID | None = None  # ...or the guardian whose first account is created
 
 
 class ReissueRef(BaseModel):
@@ -41,6 +43,8 @@ class ReissueRef(BaseModel):
 
 class ReissueOutcome(BaseModel):
     refusal: ErrorCode | None = None
+    account_id: UUID | None = None
+    created: bool = False  # the guardian's first account, created now
     channel: str | None = None  # 'email' | 'letter'
     kind: str = "guardian"  # the account's kind: which activation to end
     was_activating: bool = False  # the old credentials had started an activation
@@ -49,4 +53,6 @@ class ReissueOutcome(BaseModel):
 class ReissueResult(BaseModel):
     step: ReissueStep
     refusal: ErrorCode | None = None
+    account_id: UUID | None = None
+    created: bool = False
     channel: str | None = None

@@ -206,3 +206,67 @@ async def test_the_activity_run_twice_issues_once(api, db_pool, mailbox: Mailbox
     assert len(await mailbox.wait_for(family.email, 1)) == 1
     expires = await db_pool.fetchval("SELECT provisional_expires_at FROM accounts WHERE id = $1", family.account_id)
     assert expires - datetime.now(timezone.utc) > timedelta(days=89)
+
+
+async def guardian_without_account(pool, school, *, email: str | None) -> tuple[uuid.UUID, str]:
+    """A guardian of the school records (one child at `school`) with no account."""
+    tag = uuid.uuid4().hex[:8]
+    guardian_id, pupil_id = uuid.uuid4(), uuid.uuid4()
+    last_name = f"Sanscompte{''.join(chr(97 + int(c, 16) % 26) for c in tag)}"
+    await pool.execute(
+        "INSERT INTO guardians (id, last_name, first_name, email) VALUES ($1, $2, 'Dominique', $3)",
+        guardian_id, last_name, email,
+    )  # fmt: skip
+    await pool.execute(
+        "INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level) "
+        "VALUES ($1, $2, 'Noé', '2015-03-09', $3, '6B', '6e')",
+        pupil_id, last_name, school.uai,
+    )  # fmt: skip
+    await pool.execute("INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)", guardian_id, pupil_id)
+    return guardian_id, last_name
+
+
+async def test_a_guardian_without_an_account_gets_one_from_the_school(api, make_client, db_pool, mailbox: Mailbox):
+    school = await make_school(db_pool)
+    secretary = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    email = f"dominique.{uuid.uuid4().hex[:8]}@example.fr"
+    with_email, last_name = await guardian_without_account(db_pool, school, email=email)
+    without_email, _ = await guardian_without_account(db_pool, school, email=None)
+
+    async with signed_in_staff(make_client, secretary) as desk:
+        [pupil] = (await desk.get("/staff/accounts", params={"nom": last_name})).json()
+        [guardian] = pupil["guardians"]
+        assert guardian["account"] is None and guardian["can_create_account"] is True
+
+        created = await desk.post(f"/staff/guardians/{with_email}/account", json={"canal": "auto"})
+        assert created.status_code == 201, created.text
+        assert created.json()["created"] is True and created.json()["channel"] == "email"
+        assert created.json()["message"].startswith("Le compte est créé")
+        again = await desk.post(f"/staff/guardians/{with_email}/account", json={})
+        assert again.status_code == 409 and again.json()["code"] == "staff_account_exists"
+
+        lettered = await desk.post(f"/staff/guardians/{without_email}/account", json={})
+        assert lettered.status_code == 201 and lettered.json()["channel"] == "letter", lettered.text
+        assert (await desk.get(lettered.json()["letter_url"])).status_code == 200
+
+        [pupil] = (await desk.get("/staff/accounts", params={"nom": last_name})).json()
+        assert pupil["guardians"][0]["account"]["state"] == "provisioned"
+        assert pupil["guardians"][0]["can_create_account"] is False
+
+    [message] = await mailbox.wait_for(email, 1)
+    assert message.subject == NOTIFICATION_SUBJECT and "vous a créé un compte" in message.text
+    identifier, password = provisional_credentials(message.text)
+    async with make_client() as parent:
+        signed = await sign_in(parent, identifier, password)
+        assert signed.status_code == 200 and signed.json()["status"] == "activation_required", signed.text
+
+
+async def test_creating_an_account_is_refused_out_of_scope(api, make_client, db_pool):
+    school, other_school = await make_school(db_pool), await make_school(db_pool)
+    secretary = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    elsewhere, _ = await guardian_without_account(db_pool, other_school, email=None)
+    async with signed_in_staff(make_client, secretary) as desk:
+        for guardian_id in (elsewhere, uuid.uuid4()):
+            refused = await desk.post(f"/staff/guardians/{guardian_id}/account", json={})
+            assert refused.status_code == 404 and refused.json()["code"] == "staff_guardian_not_found"
+    assert await db_pool.fetchval("SELECT count(*) FROM accounts WHERE guardian_id = $1", elsewhere) == 0
