@@ -1,15 +1,15 @@
 """What the routes of the guardian's and the pupil's activation share
 (`api.routers.activation`, `api.routers.pupil_activation`; DESIGN §3.1, §3.4):
-calling the process (status query, updates with a timeout, Temporal errors
-mapped to stable codes), the view of its status, the checks of the "Gérer mon
-compte" form, and the routes of the confirmation-link step (`/resend-link`,
-`/email`), the API face of `workflows.confirmation_link_step`."""
+calling the process (`api.process_calls`: status query, updates with a
+timeout, Temporal errors mapped to stable codes), the view of its status, the
+checks of the "Gérer mon compte" form, and the routes of the confirmation-link
+step (`/resend-link`, `/email`), the API face of `workflows.confirmation_link_step`."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Callable
 from uuid import UUID
 
@@ -17,21 +17,20 @@ import asyncpg
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from api.process_calls import ProcessCalls, wrong_answer
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
 
 ASSISTANCE_URL = "/assistance/date-de-naissance"  # the correction process plugs in here
-UPDATE_TIMEOUT_S = 20
 
 
 class EmailRequest(BaseModel):
@@ -90,29 +89,19 @@ class ActivationProcess:
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
         return self.view_of(status, await latest_request(pool, self.workflow_id(session.account_id), blocked=blocked))
 
-    def handle(self, temporal: Client, session: ActivationSession) -> WorkflowHandle:
-        return temporal.get_workflow_handle_for(self.workflow.run, self.workflow_id(session.account_id))
+    @cached_property
+    def calls(self) -> ProcessCalls[UUID]:
+        """The process of an account: none running, process_not_found; ended under an update, process_ended."""
+        return ProcessCalls(
+            self.workflow, self.workflow_id, not_found=ErrorCode.PROCESS_NOT_FOUND, ended=ErrorCode.PROCESS_ENDED
+        )
 
     async def status(self, temporal: Client, session: ActivationSession) -> Any:
-        try:
-            return await self.handle(temporal, session).query(self.workflow.status)
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise DomainError(ErrorCode.PROCESS_NOT_FOUND) from None
-            raise
+        return await self.calls.status(temporal, session.account_id)
 
     async def update(self, temporal: Client, session: ActivationSession, update: Callable, arg: BaseModel) -> Any:
-        """Run an update and wait for its answer (UPDATE_TIMEOUT_S at most)."""
-        try:
-            return await asyncio.wait_for(
-                self.handle(temporal, session).execute_update(update, arg), UPDATE_TIMEOUT_S
-            )
-        except asyncio.TimeoutError:
-            raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                raise DomainError(ErrorCode.PROCESS_ENDED) from None
-            raise
+        """Run an update and wait for its answer (`api.process_calls.UPDATE_TIMEOUT_S` at most)."""
+        return await self.calls.update(temporal, session.account_id, update, arg)
 
     # --- "Gérer mon compte" -----------------------------------------------------
 
@@ -142,11 +131,7 @@ class ActivationProcess:
         if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
             raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": self.assistance_url}])
         if outcome.error is not None:
-            raise DomainError(
-                outcome.error,
-                [{"field": field, "attempts_left": outcome.attempts_left}],
-                message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-            )
+            raise wrong_answer(outcome.error, field, outcome.attempts_left)
 
 
 # --- "Activer votre compte": the confirmation-link routes ----------------------------

@@ -27,6 +27,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from educonnect import audit
+from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.corrections import CorrectionInput, CorrectionStep, ParticipantJoined
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
@@ -71,15 +72,21 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
     in a request once."""
     for _ in range(3):
         try:
-            filed, uai, academie, participant_id, first_account = await _record_filing(pool, filing)
+            filed, uai, academie, participant_id, first = await _record_filing(pool, filing)
             break
         except asyncpg.UniqueViolationError:  # a concurrent filing opened the child's request first
             continue
     else:  # pragma: no cover - three races in a row
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE)
 
+    first_account = first["account_id"]
     params = CorrectionInput(
-        request_id=filed.request_id, pupil_id=filing.pupil_id, uai=uai, academie=academie, account_id=first_account
+        request_id=filed.request_id,
+        pupil_id=filing.pupil_id,
+        uai=uai,
+        academie=academie,
+        account_id=first_account,
+        filed_by_pupil=blocked_process(first["blocked_process_id"]).own_birthdate,
     )
     attributes = [SearchAttributePair(PROCESS_STEP, CorrectionStep.AWAITING_REVIEW.value)]
     attributes.append(SearchAttributePair(SCHOOL_UAI, [uai]))
@@ -166,8 +173,9 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             participant_id,
             _proposal_text(filing),
         )
-        first_account = await conn.fetchval(
-            "SELECT account_id FROM correction_participants WHERE request_id = $1 ORDER BY created_at, id LIMIT 1",
+        first = await conn.fetchrow(
+            "SELECT account_id, blocked_process_id FROM correction_participants WHERE request_id = $1 "
+            "ORDER BY created_at, id LIMIT 1",
             request_id,
         )
         await audit.record(
@@ -178,7 +186,7 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             request_id,
             details={"blocked_process_id": filing.blocked_process_id, "contact_channel": filing.contact_channel},
         )
-    return Filed(request_id, joined, status_), uai, academie, participant_id, first_account
+    return Filed(request_id, joined, status_), uai, academie, participant_id, first
 
 
 def _proposal_text(filing: Filing) -> str:

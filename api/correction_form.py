@@ -251,12 +251,13 @@ async def file_correction(
             account_id=requester.account_id,
         ),
     )
-    resume = blocked_process(requester.process_id).resume
+    process = blocked_process(requester.process_id)
+    already = "pour votre date de naissance" if process.own_birthdate else "pour cet enfant"
     text = (
-        "Une demande est déjà en cours pour cet enfant : la vôtre y a été ajoutée. "
+        f"Une demande est déjà en cours {already} : la vôtre y a été ajoutée. "
         if filed.joined
         else "Votre demande de correction a bien été transmise à l'établissement. "
-    ) + f"{contact_note(contact).removesuffix('.')} ; vous pourrez alors reprendre {resume}."
+    ) + f"{contact_note(contact).removesuffix('.')} ; vous pourrez alors reprendre {process.resume}."
     return CorrectionReceipt(
         request_id=filed.request_id,
         reference=reference(filed.request_id),

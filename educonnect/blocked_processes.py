@@ -1,5 +1,7 @@
 """The processes a birthdate correction can unblock (DESIGN §3.7), and the
-French words that name each one to staff and tell the person how to go on.
+French words that name each one to staff and tell the person how to go on:
+a guardian asks about a child's birthdate ("la date de naissance d'Inès"), a
+pupil about their own ("votre date de naissance").
 
 A correction request records the workflow id of each process it blocks
 (`correction_participants.blocked_process_id`); its prefix is the kind."""
@@ -18,6 +20,24 @@ class BlockedProcess:
     how_to_resume: str  # once the record is corrected
     where_to_follow: str  # "suivez votre demande …" / "répondez …"
     school: str  # whom to contact otherwise
+    own_birthdate: bool = False  # the person asks about their own birthdate (a pupil), not a child's
+
+    def whose_birthdate(self, first_name: str) -> str:
+        """The birthdate in question, as the person reads it."""
+        if self.own_birthdate:
+            return "votre date de naissance"
+        return f"la date de naissance {of_first_name(first_name)}"
+
+
+_VOWELS = frozenset("AEIOUÀÂÄÆÉÈÊËÎÏÔÖŒÙÛÜ")
+
+
+def of_first_name(first_name: str) -> str:
+    """The first name after "de", elided before a vowel sound: "de Zoé",
+    "d'Inès", "d'Yves" but "de Yanis"."""
+    initial, then = first_name[:1].upper(), first_name[1:2].upper()
+    vowel = initial in _VOWELS or (initial in ("Y", "Ÿ") and bool(then) and then not in _VOWELS)
+    return f"d'{first_name}" if vowel else f"de {first_name}"
 
 
 _GUARDIAN_SCHOOL = "l'établissement de votre enfant"
@@ -43,6 +63,7 @@ KINDS: dict[str, BlockedProcess] = {
         ),
         where_to_follow="en vous connectant à EduConnect avec les identifiants transmis par votre établissement",
         school="votre établissement",
+        own_birthdate=True,
     ),
     "sms-registration": BlockedProcess(
         label="Inscription par SMS (« Je n'ai pas de compte »)",

@@ -56,6 +56,8 @@ from educonnect.models.corrections import (
     StaffRef,
     StepRecord,
     TimelineEvent,
+    filed_label,
+    filer,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 
@@ -110,7 +112,7 @@ class BirthdateCorrectionWorkflow:
     @workflow.run
     async def run(self, params: CorrectionInput) -> CorrectionResult:
         self._enter(CorrectionStep.AWAITING_REVIEW)
-        self._note("filed", "Demande déposée par le responsable")
+        self._note("filed", filed_label(params.filed_by_pupil))
         await self._notify_requesters("received", "received")
         await self._notify_staff("new", "staff-new")
 
@@ -366,7 +368,7 @@ class BirthdateCorrectionWorkflow:
         details = (
             f"**{STEP_LABELS[self._step]}**\n\n"
             f"Établissement : {p.uai} (académie de {p.academie})\n\n"
-            f"Déposée le {self._filed_at:%d/%m/%Y à %H:%M} UTC"
+            f"Déposée par {filer(p.filed_by_pupil)} le {self._filed_at:%d/%m/%Y à %H:%M} UTC"
         )
         if self._step in OPEN_STEPS:
             if self._step == CorrectionStep.AWAITING_REVIEW and not self._reminded:

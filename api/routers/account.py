@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import pages
 from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
 from api.errors import ErrorBody, update_failure_code
+from api.process_calls import ProcessCalls, within_timeout
 from educonnect.account_management import check_new_password, normalized_email, password_context
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
@@ -51,7 +52,6 @@ from workflows.password_change import PasswordChangeWorkflow
 router = APIRouter(prefix="/account", tags=["Gérer mon compte"])
 
 PARIS = ZoneInfo("Europe/Paris")
-UPDATE_TIMEOUT_S = 20
 CLICK_RESULT_TIMEOUT_S = 10
 EMAIL_CHANGE_PURPOSE = "email_change"
 
@@ -212,13 +212,18 @@ def _email_view(row: asyncpg.Record, pending: EmailChangeStatus | None) -> Email
 # --- the email-change workflow ----------------------------------------------------------
 
 
-def _change_handle(temporal: Client, account_id: uuid.UUID):
-    return temporal.get_workflow_handle_for(EmailChangeWorkflow.run, email_change.workflow_id(account_id))
+# Updates of the account's change; none running (or it just ended): email_change_not_found.
+EMAIL_CHANGE = ProcessCalls(
+    EmailChangeWorkflow,
+    email_change.workflow_id,
+    not_found=ErrorCode.EMAIL_CHANGE_NOT_FOUND,
+    ended=ErrorCode.EMAIL_CHANGE_NOT_FOUND,
+)
 
 
 async def pending_email_change(temporal: Client, account_id: uuid.UUID) -> EmailChangeStatus | None:
     """The running change of the account, if a link is waiting to be clicked."""
-    handle = _change_handle(temporal, account_id)
+    handle = EMAIL_CHANGE.handle(temporal, account_id)
     try:
         description = await handle.describe()
         if description.status != WorkflowExecutionStatus.RUNNING:
@@ -229,17 +234,6 @@ async def pending_email_change(temporal: Client, account_id: uuid.UUID) -> Email
             return None
         raise
     return status if status.step == EmailChangeStep.AWAITING_VALIDATION else None
-
-
-async def _update(call) -> object:
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:  # no change running (or it just ended)
-            raise DomainError(ErrorCode.EMAIL_CHANGE_NOT_FOUND) from None
-        raise
 
 
 async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: str, email: str) -> EmailChangeStatus:
@@ -261,14 +255,11 @@ async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: s
             static_summary=email_change.summary(identifier),
         )
         try:
-            return await asyncio.wait_for(
+            return await within_timeout(
                 temporal.execute_update_with_start_workflow(
                     EmailChangeWorkflow.request_change, EmailChangeRequest(email=email), start_workflow_operation=start
-                ),
-                UPDATE_TIMEOUT_S,
+                )
             )
-        except asyncio.TimeoutError:
-            raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
         except WorkflowUpdateFailedError as err:
             # The previous change is just ending (clicked, expired, cancelled):
             # once it has closed, the same call starts a new one.
@@ -343,11 +334,8 @@ async def change_email(body: EmailChangeBody, session: RecentPortalSession, pool
 )
 async def resend_validation(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
     row = await _account_row(pool, session.account_id)
-    status = await _update(
-        _change_handle(temporal, session.account_id).execute_update(
-            EmailChangeWorkflow.resend_link, ResendValidation()
-        )
-    )
+    resend = ResendValidation()
+    status = await EMAIL_CHANGE.update(temporal, session.account_id, EmailChangeWorkflow.resend_link, resend)
     view = _email_view(row, status)
     view.message = (
         f"Un nouvel email de validation a été envoyé à {status.email}. Les liens envoyés précédemment "
@@ -363,9 +351,7 @@ async def resend_validation(session: PortalSession, pool: Pool, temporal: Tempor
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def cancel_change(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
-    await _update(
-        _change_handle(temporal, session.account_id).execute_update(EmailChangeWorkflow.cancel, CancelEmailChange())
-    )
+    await EMAIL_CHANGE.update(temporal, session.account_id, EmailChangeWorkflow.cancel, CancelEmailChange())
     row = await _account_row(pool, session.account_id)
     view = _email_view(row, None)
     view.message = "La demande de modification d'adresse est annulée : l'adresse de votre compte n'a pas changé."
@@ -512,15 +498,11 @@ async def change_password(
         ),
         static_summary=password_change.summary(row["identifier"]),
     )
-    try:
-        applied = await asyncio.wait_for(
-            temporal.execute_update_with_start_workflow(
-                PasswordChangeWorkflow.applied, WaitApplied(), start_workflow_operation=start
-            ),
-            UPDATE_TIMEOUT_S,
+    applied = await within_timeout(
+        temporal.execute_update_with_start_workflow(
+            PasswordChangeWorkflow.applied, WaitApplied(), start_workflow_operation=start
         )
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
+    )
     ended = applied.sessions_ended
     others = (
         f" Vos autres connexions ouvertes ({ended}) ont été fermées." if ended else ""

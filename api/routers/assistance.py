@@ -21,7 +21,6 @@ import asyncpg
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.correction_filing import MESSAGE_MAX
 from api.correction_form import (
@@ -40,7 +39,7 @@ from api.correction_form import (
 )
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
-from api.routers.activation import ASSISTANCE_URL
+from api.routers.activation import ASSISTANCE_URL, PROCESS
 from educonnect import policies
 from educonnect.account_management import normalized_email
 from educonnect.emails.corrections import reference
@@ -48,7 +47,6 @@ from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep
 from educonnect.models.corrections import TICKET_CATEGORY_LABELS, TicketCategory
 from educonnect.phones import e164_mobile
-from workflows.activation import ActivationWorkflow
 from workflows.activation import workflow_id as activation_workflow_id
 
 router = APIRouter(prefix="/assistance", tags=["Assistance"])
@@ -86,13 +84,7 @@ async def _guardian(pool: asyncpg.Pool, account_id: uuid.UUID) -> tuple[Requeste
 
 async def _blocked_activation(temporal: Client, account_id: uuid.UUID) -> None:
     """Refuse unless this account's activation refused a birthdate."""
-    handle = temporal.get_workflow_handle_for(ActivationWorkflow.run, activation_workflow_id(account_id))
-    try:
-        activation = await handle.query(ActivationWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.PROCESS_NOT_FOUND) from None
-        raise
+    activation = await PROCESS.calls.status(temporal, account_id)
     failed_once = activation.step == ActivationStep.PROFILE and activation.attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS
     if activation.step != ActivationStep.BIRTHDATE_BLOCKED and not failed_once:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)

@@ -12,7 +12,6 @@ three wrong birthdates, the person files a correction request at
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from datetime import date, datetime
@@ -27,11 +26,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sms_codes import store_code_submission
 from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, start_portal_session
 from api.errors import ErrorBody
+from api.process_calls import ProcessCalls, resend_sms_code, submit_sms_code, wrong_answer
 from educonnect import policies
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.franceconnect import relying_party, remember_identity
@@ -44,7 +43,7 @@ from educonnect.models.franceconnect import (
     MobileSubmission,
     PersonReturned,
 )
-from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.models.sms_codes import SmsCodeStatus
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
@@ -56,7 +55,6 @@ router = APIRouter(prefix="/franceconnect", tags=["FranceConnect"])
 LOGIN_COOKIE = "educonnect_fc_login"  # this browser's pending authorization request
 LINK_COOKIE = "educonnect_fc_link"  # this browser's first-visit process
 COOKIE_PATH = "/franceconnect"
-UPDATE_TIMEOUT_S = 20
 
 STEP_MESSAGES = {
     LinkStep.AWAITING_MOBILE: (
@@ -202,7 +200,7 @@ async def callback(
 
     link_id, browser_token = await _start_or_resume_link(pool, temporal, identity.id)
     _cookie(response, LINK_COOKIE, browser_token, int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()))
-    status = await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
+    status = await LINK.handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
     view = await _view_with_correction(pool, link_id, status)
     return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
 
@@ -217,7 +215,7 @@ async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_i
         identity_id,
     )
     if running is not None:
-        handle = _handle(temporal, running)
+        handle = LINK.handle(temporal, running)
         try:
             alive = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         except RPCError as err:
@@ -253,8 +251,17 @@ async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_i
 # --- the first visit ------------------------------------------------------------
 
 
-def _handle(temporal: Client, link_id: uuid.UUID):
-    return temporal.get_workflow_handle_for(FranceConnectLinkWorkflow.run, workflow_id(link_id))
+def _ended(status: LinkStatus) -> ErrorCode:
+    """The refusal once the first visit has ended, by how it ended."""
+    return {
+        LinkStep.EXPIRED: ErrorCode.FRANCECONNECT_LINK_EXPIRED,
+        LinkStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
+    }.get(status.step, ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
+
+
+LINK = ProcessCalls(
+    FranceConnectLinkWorkflow, workflow_id, not_found=ErrorCode.FRANCECONNECT_LINK_NOT_FOUND, ended=_ended
+)
 
 
 async def _bound_link(pool: asyncpg.Pool, link_id: uuid.UUID, browser_token: str | None) -> None:
@@ -264,32 +271,6 @@ async def _bound_link(pool: asyncpg.Pool, link_id: uuid.UUID, browser_token: str
         "SELECT 1 FROM franceconnect_links WHERE id = $1 AND binding_hash = $2", link_id, token_hash(browser_token)
     ):
         raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
-
-
-async def _status(temporal: Client, link_id: uuid.UUID) -> LinkStatus:
-    try:
-        return await _handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND) from None
-        raise
-
-
-async def _update(temporal: Client, link_id: uuid.UUID, call):
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-    # The process has ended: say how.
-    status = await _status(temporal, link_id)
-    if status.step == LinkStep.EXPIRED:
-        raise DomainError(ErrorCode.FRANCECONNECT_LINK_EXPIRED)
-    if status.step == LinkStep.CODE_LOCKED:
-        raise DomainError(ErrorCode.SMS_CODE_LOCKED)
-    raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
 
 
 LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
@@ -303,7 +284,7 @@ LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
 )
 async def link_status(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    return await _view_with_correction(pool, link_id, await _status(temporal, link_id))
+    return await _view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -317,14 +298,8 @@ async def submit_mobile(
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
     mobile = e164_mobile(body.mobile)
-    await _update(
-        temporal,
-        link_id,
-        _handle(temporal, link_id).execute_update(
-            FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile)
-        ),
-    )
-    return _view(link_id, await _status(temporal, link_id))
+    await LINK.update(temporal, link_id, FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile))
+    return _view(link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -338,25 +313,8 @@ async def submit_code(
     link_id: uuid.UUID, body: CodeRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    # The code never enters Temporal: its HMAC waits here, the workflow gets the row id.
-    submission_id = await store_code_submission(pool, workflow_id(link_id), body.code)
-    check = await _update(
-        temporal,
-        link_id,
-        _handle(temporal, link_id).execute_update(
-            FranceConnectLinkWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
-        ),
-    )
-    if not check.accepted:
-        assert check.error is not None
-        if check.error == ErrorCode.SMS_CODE_INCORRECT:
-            raise DomainError(
-                check.error,
-                [{"field": "code", "attempts_left": check.attempts_left}],
-                message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
-            )
-        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
-    return _view(link_id, await _status(temporal, link_id))
+    await submit_sms_code(pool, temporal, LINK, link_id, body.code)
+    return _view(link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -367,10 +325,8 @@ async def submit_code(
 )
 async def resend_code(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    await _update(
-        temporal, link_id, _handle(temporal, link_id).execute_update(FranceConnectLinkWorkflow.resend_code, ResendCode())
-    )
-    return _view(link_id, await _status(temporal, link_id))
+    await resend_sms_code(temporal, LINK, link_id)
+    return _view(link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -390,39 +346,25 @@ async def submit_birthdate(
     educonnect_session: Annotated[str | None, Cookie()] = None,
 ) -> SignedInView:
     await _bound_link(pool, link_id, browser)
-    outcome = await _update(
-        temporal,
-        link_id,
-        _handle(temporal, link_id).execute_update(
-            FranceConnectLinkWorkflow.submit_birthdate, BirthdateSubmission(birthdate=body.child_birthdate)
-        ),
-    )
+    submission = BirthdateSubmission(birthdate=body.child_birthdate)
+    outcome = await LINK.update(temporal, link_id, FranceConnectLinkWorkflow.submit_birthdate, submission)
     if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
         raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": correction_url(link_id)}])
     if outcome.error is not None and outcome.error != ErrorCode.BIRTHDATE_INCORRECT:
         raise DomainError(outcome.error)
     if outcome.error is not None:
-        raise DomainError(
-            outcome.error,
-            [{"field": "child_birthdate", "attempts_left": outcome.attempts_left}],
-            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-        )
+        raise wrong_answer(outcome.error, "child_birthdate", outcome.attempts_left)
     assert outcome.account_id is not None
     account = await pool.fetchrow("SELECT identifier, state FROM accounts WHERE id = $1", outcome.account_id)
     if account["state"] in ("locked", "merged"):
         raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
     await start_portal_session(response, pool, outcome.account_id, replaces=educonnect_session)
     response.delete_cookie(LINK_COOKIE, path=COOKIE_PATH)
-    view = _view(link_id, await _status(temporal, link_id))
+    view = _view(link_id, await LINK.status(temporal, link_id))
     return SignedInView(**view.model_dump(), identifier=account["identifier"])
 
 
 # --- blocked after three wrong birthdates: the correction request -----------------
-
-_ENDED_REFUSALS = {
-    LinkStep.EXPIRED: ErrorCode.FRANCECONNECT_LINK_EXPIRED,
-    LinkStep.CODE_LOCKED: ErrorCode.SMS_CODE_LOCKED,
-}
 
 
 async def blocked_link(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> Blocked:
@@ -430,9 +372,9 @@ async def blocked_link(link_id: uuid.UUID, pool: Pool, temporal: Temporal, brows
     by SMS at the number that received the code. Another browser, or any other
     step, is refused before the guardian is read."""
     await _bound_link(pool, link_id, browser)
-    status = await _status(temporal, link_id)
+    status = await LINK.status(temporal, link_id)
     if status.step in ENDED_STEPS:
-        raise DomainError(_ENDED_REFUSALS.get(status.step, ErrorCode.FRANCECONNECT_LINK_NOT_FOUND))
+        raise DomainError(_ended(status))
     if status.step != LinkStep.BIRTHDATE_BLOCKED:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     return Blocked(*await verified_guardian(pool, workflow_id(link_id), status.guardian_id))

@@ -22,10 +22,10 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
 from api.errors import ErrorBody
+from api.process_calls import ProcessCalls
 from api.routers.staff import Staff
 from educonnect import audit
 from educonnect.errors import DomainError, ErrorCode
@@ -60,6 +60,9 @@ def _client_ip(request: Request) -> str:
     return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
 
 
+MERGE = ProcessCalls(AccountMergeWorkflow, workflow_id, not_found=ErrorCode.MERGE_NOT_FOUND)
+
+
 async def _start(temporal: Client, params: MergeInput, identifier: str):
     options = dict(
         id=workflow_id(params.kept_account_id),
@@ -78,7 +81,7 @@ async def _start(temporal: Client, params: MergeInput, identifier: str):
             return await temporal.start_workflow(AccountMergeWorkflow.run, params, **options)
         except WorkflowAlreadyStartedError:
             # One merge at a time per kept account: let the running one end.
-            running = temporal.get_workflow_handle_for(AccountMergeWorkflow.run, workflow_id(params.kept_account_id))
+            running = MERGE.handle(temporal, params.kept_account_id)
             try:
                 await asyncio.wait_for(running.result(), MERGE_WAIT_S)
             except (WorkflowFailureError, asyncio.TimeoutError):
@@ -140,12 +143,7 @@ async def merge(body: MergeRequest, request: Request, session: RecentPortalSessi
 @router.get("/merge", summary="Le dernier regroupement de comptes", response_model=MergeStatus,
             responses={404: {"model": ErrorBody}})  # fmt: skip
 async def merge_status(session: PortalSession, temporal: Temporal) -> MergeStatus:
-    try:
-        return await temporal.get_workflow_handle(workflow_id(session.account_id)).query(AccountMergeWorkflow.status)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DomainError(ErrorCode.MERGE_NOT_FOUND) from None
-        raise
+    return await MERGE.status(temporal, session.account_id)
 
 
 # --- "Je ne suis pas le représentant légal de cet élève" ---------------------------------

@@ -23,14 +23,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sms_codes import store_code_submission
 from api import pages
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody, update_failure_code
+from api.process_calls import UPDATE_TIMEOUT_S, ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
 from api.routers.account import LinkRefused, live_link
 from educonnect.account_management import (
     admit_recovery_request,
@@ -51,7 +51,7 @@ from educonnect.models.recovery import (
     PasswordResetStep,
     RecoveryChannel,
 )
-from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.models.sms_codes import SmsCodeStatus
 from educonnect.passwords import hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
@@ -64,7 +64,6 @@ from workflows.password_reset import PasswordResetWorkflow
 
 router = APIRouter(prefix="/recovery", tags=["Identifiant ou mot de passe perdu"])
 
-UPDATE_TIMEOUT_S = 20
 PASSWORD_RESET_PURPOSE = "password_reset"
 
 IDENTIFIER_BY_EMAIL = (
@@ -177,19 +176,6 @@ async def _start_reset(temporal: Client, channel: RecoveryChannel, identifier: s
     return reset_id
 
 
-def _reset_handle(temporal: Client, reset_id: uuid.UUID) -> WorkflowHandle:
-    return temporal.get_workflow_handle_for(PasswordResetWorkflow.run, password_reset.workflow_id(reset_id))
-
-
-async def _reset_status(temporal: Client, reset_id: uuid.UUID) -> PasswordResetStatus:
-    try:
-        return await _reset_handle(temporal, reset_id).query(PasswordResetWorkflow.status)
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise DomainError(ErrorCode.RESET_NOT_FOUND) from None
-        raise
-
-
 def _refusal_for(status: PasswordResetStatus) -> ErrorCode:
     return {
         PasswordResetStep.COMPLETED: ErrorCode.RESET_COMPLETED,
@@ -199,20 +185,18 @@ def _refusal_for(status: PasswordResetStatus) -> ErrorCode:
     }.get(status.step, ErrorCode.RESET_WRONG_STEP)
 
 
+RESET = ProcessCalls(
+    PasswordResetWorkflow,
+    password_reset.workflow_id,
+    not_found=ErrorCode.RESET_NOT_FOUND,
+    ended=_refusal_for,  # the request ended meanwhile: say how
+    invalid_id_not_found=True,
+)
+
+
 def _require(status: PasswordResetStatus, step: PasswordResetStep) -> None:
     if status.step != step:
         raise DomainError(_refusal_for(status))
-
-
-async def _update(temporal: Client, reset_id: uuid.UUID, call):
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:  # the request ended meanwhile
-            raise DomainError(_refusal_for(await _reset_status(temporal, reset_id))) from None
-        raise
 
 
 def _view(reset_id: uuid.UUID, status: PasswordResetStatus, message: str | None = None) -> ResetView:
@@ -404,7 +388,7 @@ async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, 
     responses={404: {"model": ErrorBody}},
 )
 async def reset_status(reset_id: ResetId, temporal: Temporal) -> ResetView:
-    return _view(reset_id, await _reset_status(temporal, reset_id))
+    return _view(reset_id, await RESET.status(temporal, reset_id))
 
 
 @router.post(
@@ -414,28 +398,10 @@ async def reset_status(reset_id: ResetId, temporal: Temporal) -> ResetView:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
 async def submit_code(reset_id: ResetId, body: CodeBody, pool: Pool, temporal: Temporal) -> ResetView:
-    code = "".join(body.code.split())
-    if len(code) != 6 or not code.isascii() or not code.isdigit():
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "code", "message": "Le code est composé de 6 chiffres."}])
-    _require(await _reset_status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
-    # The typed code never enters Temporal: its HMAC waits here, the workflow gets the row id.
-    submission_id = await store_code_submission(pool, password_reset.workflow_id(reset_id), code)
-    check = await _update(
-        temporal,
-        reset_id,
-        _reset_handle(temporal, reset_id).execute_update(
-            PasswordResetWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
-        ),
-    )
-    if check.error == ErrorCode.SMS_CODE_INCORRECT:
-        raise DomainError(
-            check.error,
-            [{"field": "code", "attempts_left": check.attempts_left}],
-            message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
-        )
-    if check.error is not None:
-        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
-    return _view(reset_id, await _reset_status(temporal, reset_id), "Code vérifié : choisissez votre nouveau mot de passe.")
+    code = six_digit_code(body.code)
+    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    await submit_sms_code(pool, temporal, RESET, reset_id, code)
+    return _view(reset_id, await RESET.status(temporal, reset_id), "Code vérifié : choisissez votre nouveau mot de passe.")
 
 
 @router.post(
@@ -445,13 +411,11 @@ async def submit_code(reset_id: ResetId, body: CodeBody, pool: Pool, temporal: T
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def resend_code(reset_id: ResetId, temporal: Temporal) -> ResetView:
-    _require(await _reset_status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
-    await _update(
-        temporal, reset_id, _reset_handle(temporal, reset_id).execute_update(PasswordResetWorkflow.resend_code, ResendCode())
-    )
+    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    await resend_sms_code(temporal, RESET, reset_id)
     return _view(
         reset_id,
-        await _reset_status(temporal, reset_id),
+        await RESET.status(temporal, reset_id),
         "Si votre demande correspond à un compte, un nouveau code vous a été envoyé par SMS. Seul ce dernier code est valable.",
     )
 
@@ -463,15 +427,13 @@ async def resend_code(reset_id: ResetId, temporal: Temporal) -> ResetView:
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def new_password(reset_id: ResetId, body: NewPasswordBody, pool: Pool, temporal: Temporal) -> ResetDone:
-    status = await _reset_status(temporal, reset_id)
+    status = await RESET.status(temporal, reset_id)
     _require(status, PasswordResetStep.NEW_PASSWORD)
     assert status.account_id is not None  # set once the code was verified
     check_new_password(body.password, body.password_confirmation, await password_context(pool, status.account_id))
     await _store_pending_password(pool, status.account_id, password_reset.workflow_id(reset_id), body.password)
-    done: PasswordResetDone = await _update(
-        temporal,
-        reset_id,
-        _reset_handle(temporal, reset_id).execute_update(PasswordResetWorkflow.submit_new_password, NewPasswordReady()),
+    done: PasswordResetDone = await RESET.update(
+        temporal, reset_id, PasswordResetWorkflow.submit_new_password, NewPasswordReady()
     )
     return ResetDone(identifier=done.identifier, message=_done_message(done.identifier))
 

@@ -10,7 +10,6 @@ number: nothing about the guardian is shown before)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime
 from typing import Annotated
@@ -18,17 +17,15 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sms_codes import store_code_submission
 from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, set_session_cookie
-from api.errors import ErrorBody, update_failure_code
+from api.errors import ErrorBody
+from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code, wrong_answer
 from educonnect import sessions
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.identifiers import base_identifier, normalize_name
 from educonnect.models.registration import (
     ENDED_STEPS,
@@ -39,7 +36,7 @@ from educonnect.models.registration import (
     RegistrationStatus,
     RegistrationStep,
 )
-from educonnect.models.sms_codes import CodeSubmission, ResendCode, SmsCodeStatus
+from educonnect.models.sms_codes import SmsCodeStatus
 from educonnect.passwords import check_password_policy, hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
@@ -47,8 +44,6 @@ from educonnect.settings import get_settings
 from workflows.sms_registration import SUMMARY, SmsRegistrationWorkflow, workflow_id
 
 router = APIRouter(prefix="/registration", tags=["Je n'ai pas de compte (inscription par SMS)"])
-
-UPDATE_TIMEOUT_S = 20
 
 STARTED_MESSAGE = (
     "Si les informations saisies correspondent à celles connues de l'établissement de votre enfant, "
@@ -130,19 +125,6 @@ async def matching_guardian(pool: asyncpg.Pool, last: str, first: str, mobile: s
     return found
 
 
-def _handle(temporal: Client, registration_id: uuid.UUID) -> WorkflowHandle:
-    return temporal.get_workflow_handle_for(SmsRegistrationWorkflow.run, workflow_id(registration_id))
-
-
-async def _status(temporal: Client, registration_id: uuid.UUID) -> RegistrationStatus:
-    try:
-        return await _handle(temporal, registration_id).query(SmsRegistrationWorkflow.status)
-    except RPCError as err:
-        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise DomainError(ErrorCode.REGISTRATION_NOT_FOUND) from None
-        raise
-
-
 def _refusal_for(status: RegistrationStatus) -> ErrorCode:
     return {
         RegistrationStep.BIRTHDATE_BLOCKED: ErrorCode.BIRTHDATE_BLOCKED,
@@ -164,22 +146,19 @@ def _refusal(code: ErrorCode, registration_id: uuid.UUID) -> DomainError:
     return DomainError(code)
 
 
+REGISTRATION = ProcessCalls(
+    SmsRegistrationWorkflow,
+    workflow_id,
+    not_found=ErrorCode.REGISTRATION_NOT_FOUND,
+    ended=_refusal_for,  # the attempt ended meanwhile: say how
+    refusal=_refusal,
+    invalid_id_not_found=True,
+)
+
+
 def _require(status: RegistrationStatus, step: RegistrationStep, registration_id: uuid.UUID) -> None:
     if status.step != step:
         raise _refusal(_refusal_for(status), registration_id)
-
-
-async def _update(temporal: Client, registration_id: uuid.UUID, call):
-    try:
-        return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
-    except WorkflowUpdateFailedError as err:
-        raise _refusal(update_failure_code(err), registration_id) from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:  # the attempt ended meanwhile
-            raise _refusal(_refusal_for(await _status(temporal, registration_id)), registration_id) from None
-        raise
 
 
 def _view(
@@ -260,7 +239,7 @@ async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResp
     responses={404: {"model": ErrorBody}},
 )
 async def registration_status(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> RegistrationView:
-    status = await _status(temporal, registration_id)
+    status = await REGISTRATION.status(temporal, registration_id)
     blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
     correction = await latest_request(pool, workflow_id(registration_id), blocked=blocked)
     return _view(registration_id, status, correction=correction)
@@ -273,28 +252,10 @@ async def registration_status(registration_id: RegistrationId, pool: Pool, tempo
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
 async def submit_code(registration_id: RegistrationId, body: CodeRequest, pool: Pool, temporal: Temporal):
-    code = "".join(body.code.split())
-    if len(code) != 6 or not code.isascii() or not code.isdigit():
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "code", "message": "Le code est composé de 6 chiffres."}])
-    _require(await _status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
-    # The typed code never enters Temporal: its HMAC waits here, the workflow gets the row id.
-    submission_id = await store_code_submission(pool, workflow_id(registration_id), code)
-    check = await _update(
-        temporal,
-        registration_id,
-        _handle(temporal, registration_id).execute_update(
-            SmsRegistrationWorkflow.submit_code, CodeSubmission(submission_id=submission_id)
-        ),
-    )
-    if check.error == ErrorCode.SMS_CODE_INCORRECT:
-        raise DomainError(
-            check.error,
-            [{"field": "code", "attempts_left": check.attempts_left}],
-            message=f"{MESSAGES[check.error]} Il vous reste {check.attempts_left} essai(s).",
-        )
-    if check.error is not None:
-        raise DomainError(check.error, [{"field": "code", "attempts_left": check.attempts_left}])
-    return _view(registration_id, await _status(temporal, registration_id))
+    code = six_digit_code(body.code)
+    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    await submit_sms_code(pool, temporal, REGISTRATION, registration_id, code)
+    return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
 
 
 @router.post(
@@ -304,13 +265,9 @@ async def submit_code(registration_id: RegistrationId, body: CodeRequest, pool: 
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def resend_code(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
-    _require(await _status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
-    await _update(
-        temporal,
-        registration_id,
-        _handle(temporal, registration_id).execute_update(SmsRegistrationWorkflow.resend_code, ResendCode()),
-    )
-    return _view(registration_id, await _status(temporal, registration_id), RESENT_MESSAGE)
+    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    await resend_sms_code(temporal, REGISTRATION, registration_id)
+    return _view(registration_id, await REGISTRATION.status(temporal, registration_id), RESENT_MESSAGE)
 
 
 @router.post(
@@ -320,23 +277,14 @@ async def resend_code(registration_id: RegistrationId, temporal: Temporal) -> Re
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
 async def submit_birthdate(registration_id: RegistrationId, body: BirthdateRequest, temporal: Temporal):
-    _require(await _status(temporal, registration_id), RegistrationStep.BIRTHDATE, registration_id)
-    outcome = await _update(
-        temporal,
-        registration_id,
-        _handle(temporal, registration_id).execute_update(
-            SmsRegistrationWorkflow.submit_birthdate, BirthdateSubmission(birthdate=body.birthdate)
-        ),
-    )
+    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.BIRTHDATE, registration_id)
+    submission = BirthdateSubmission(birthdate=body.birthdate)
+    outcome = await REGISTRATION.update(temporal, registration_id, SmsRegistrationWorkflow.submit_birthdate, submission)
     if outcome.error == ErrorCode.BIRTHDATE_INCORRECT:
-        raise DomainError(
-            outcome.error,
-            [{"field": "birthdate", "attempts_left": outcome.attempts_left}],
-            message=f"{MESSAGES[outcome.error]} Il vous reste {outcome.attempts_left} essai(s).",
-        )
+        raise wrong_answer(outcome.error, "birthdate", outcome.attempts_left)
     if outcome.error is not None:
         raise _refusal(outcome.error, registration_id)
-    return _view(registration_id, await _status(temporal, registration_id))
+    return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
 
 
 @router.post(
@@ -348,7 +296,7 @@ async def submit_birthdate(registration_id: RegistrationId, body: BirthdateReque
 async def submit_password(
     registration_id: RegistrationId, body: PasswordRequest, response: Response, pool: Pool, temporal: Temporal
 ) -> RegistrationDone:
-    status = await _status(temporal, registration_id)
+    status = await REGISTRATION.status(temporal, registration_id)
     _require(status, RegistrationStep.PASSWORD, registration_id)
     assert status.guardian_id is not None  # set once the code was verified
     violations = check_password_policy(body.password, **await _password_context(pool, status.guardian_id))
@@ -371,10 +319,8 @@ async def submit_password(
         await hash_password_async(body.password),
     )
     try:
-        account = await _update(
-            temporal,
-            registration_id,
-            _handle(temporal, registration_id).execute_update(SmsRegistrationWorkflow.submit_password, PasswordReady()),
+        account = await REGISTRATION.update(
+            temporal, registration_id, SmsRegistrationWorkflow.submit_password, PasswordReady()
         )
     except DomainError:  # refused (e.g. the attempt ended meanwhile): forget the password
         await pool.execute(
@@ -399,7 +345,7 @@ async def blocked_registration(registration_id: RegistrationId, pool: Pool, temp
     """The guardian of a registration blocked on a birthdate, told by SMS at
     the number that received the code. Any other step is refused before the
     guardian is read; a blocked step is only reached with the code verified."""
-    status = await _status(temporal, registration_id)
+    status = await REGISTRATION.status(temporal, registration_id)
     if status.step in ENDED_STEPS:
         raise _refusal(_refusal_for(status), registration_id)
     if status.step != RegistrationStep.BIRTHDATE_BLOCKED:

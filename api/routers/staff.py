@@ -43,6 +43,7 @@ from educonnect.models.corrections import (
     StaffRole,
     TicketCategory,
     TimelineEvent,
+    filed_label,
 )
 from educonnect.settings import get_settings
 from educonnect.staff import StaffMember
@@ -356,6 +357,14 @@ async def _process_status(temporal: Client, request_id: uuid.UUID) -> Correction
         return None
 
 
+def _timeline(process: CorrectionStatus, participants) -> list[TimelineEvent]:
+    """The workflow's timeline, who filed said from the request's first participant:
+    a request filed by a pupil before the workflow knew says so too."""
+    by_pupil = bool(participants) and blocked_process(participants[0]["blocked_process_id"]).own_birthdate
+    label = filed_label(by_pupil)
+    return [e.model_copy(update={"label": label}) if e.kind == "filed" else e for e in process.timeline]
+
+
 def _contact(participant, class_name: str) -> str:
     if participant["contact_channel"] == "school":
         return f"Aucun email ni SMS : à prévenir par l'établissement (élève de {class_name})"
@@ -435,7 +444,7 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
             reminder_due_at=process.reminder_due_at,
             escalation_due_at=process.escalation_due_at,
             closes_at=process.closes_at,
-            timeline=process.timeline,
+            timeline=_timeline(process, participants),
         )
         if process
         else None,

@@ -1,5 +1,7 @@
 """Emails and SMS texts of the birthdate correction (DESIGN §3.7, FAQ 6) and of
-the assistance tickets: to the person who asked, and to staff."""
+the assistance tickets: to the person who asked, and to staff. The person who
+asked reads about "la date de naissance d'Inès" (a guardian) or "votre date de
+naissance" (the pupil themself): `BlockedProcess.whose_birthdate`."""
 
 from __future__ import annotations
 
@@ -37,13 +39,15 @@ def requester_email(
 ) -> Email:
     """`kind`: received | information_requested | approved | rejected | expired.
     `text` is the staff question (information_requested) or reason (rejected);
-    `process` the one the person is blocked in (how to follow and resume it)."""
+    `process` the one the person is blocked in (whose birthdate, how to follow
+    and resume it)."""
     ref = reference(request_id)
+    birthdate = process.whose_birthdate(child_first_name)
     follow = f"Vous pouvez suivre votre demande {process.where_to_follow}."
     if kind == "received":
         subject = f"Demande de correction de date de naissance n° {ref} : bien reçue"
         body = (
-            f"Votre demande de correction de la date de naissance de {child_first_name} a bien été reçue "
+            f"Votre demande de correction de {birthdate} a bien été reçue "
             "et transmise à l'établissement scolaire.\n\n"
             "Vous serez prévenu dès qu'une décision sera prise. La modification est en général effective "
             "quelques jours après.\n\n" + follow
@@ -51,7 +55,7 @@ def requester_email(
     elif kind == "information_requested":
         subject = f"Demande de correction n° {ref} : des informations complémentaires sont nécessaires"
         body = (
-            f"Pour traiter votre demande de correction de la date de naissance de {child_first_name}, "
+            f"Pour traiter votre demande de correction de {birthdate}, "
             "l'établissement a besoin d'informations complémentaires :\n\n"
             f"« {text} »\n\n"
             f"Répondez {process.where_to_follow}. Sans réponse de votre part, "
@@ -61,7 +65,7 @@ def requester_email(
         assert corrected_birthdate is not None
         subject = f"Demande de correction n° {ref} : date de naissance corrigée"
         body = (
-            f"Votre demande a été acceptée : la date de naissance de {child_first_name} est désormais "
+            f"Votre demande a été acceptée : {birthdate} est désormais "
             f"le {french_date(corrected_birthdate)} dans le dossier de l'établissement.\n\n"
             f"Vous pouvez reprendre {process.resume} : {process.how_to_resume} "
             "Vous disposez à nouveau de 3 essais."
@@ -69,14 +73,14 @@ def requester_email(
     elif kind == "rejected":
         subject = f"Demande de correction n° {ref} : demande refusée"
         body = (
-            f"Votre demande de correction de la date de naissance de {child_first_name} n'a pas pu être acceptée.\n\n"
+            f"Votre demande de correction de {birthdate} n'a pas pu être acceptée.\n\n"
             f"Motif : « {text} »\n\n"
             f"Si vous pensez qu'il s'agit d'une erreur, contactez directement {process.school}."
         )
     elif kind == "expired":
         subject = f"Demande de correction n° {ref} : demande clôturée"
         body = (
-            f"Votre demande de correction de la date de naissance de {child_first_name} a été clôturée : "
+            f"Votre demande de correction de {birthdate} a été clôturée : "
             "elle n'a pas pu être traitée dans un délai de 30 jours.\n\n"
             f"Contactez directement {process.school}, ou déposez une nouvelle demande "
             "à l'aide du formulaire d'assistance."
@@ -97,8 +101,9 @@ def requester_sms(
 ) -> str:
     ref = reference(request_id)
     short = (text or "")[:300]
+    birthdate = process.whose_birthdate(child_first_name)
     if kind == "received":
-        return f"EduConnect : votre demande n° {ref} de correction de la date de naissance de {child_first_name} est bien reçue."
+        return f"EduConnect : votre demande n° {ref} de correction de {birthdate} est bien reçue."
     if kind == "information_requested":
         return (
             f"EduConnect : l'établissement demande des informations pour votre demande n° {ref} : « {short} ». "
@@ -107,7 +112,7 @@ def requester_sms(
     if kind == "approved":
         assert corrected_birthdate is not None
         return (
-            f"EduConnect : demande n° {ref} acceptée. La date de naissance de {child_first_name} est désormais le "
+            f"EduConnect : demande n° {ref} acceptée. {birthdate[:1].upper()}{birthdate[1:]} est désormais le "
             f"{french_date(corrected_birthdate)}. Vous pouvez reprendre {process.resume}."
         )
     if kind == "rejected":

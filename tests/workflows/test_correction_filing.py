@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from educonnect.models.activation import ActivationStep
-from educonnect.models.corrections import CorrectionStep, StaffRole
+from educonnect.models.corrections import CorrectionStep, StaffRole, filed_label
 from educonnect.models.franceconnect import LinkStep
 from educonnect.models.registration import RegistrationStep
 from tests.support.corrections import (
@@ -284,6 +289,12 @@ async def test_blocked_pupil_files_for_themself_the_school_tells_them(
     assert requester["account_identifier"] == pupil.identifier and requester["name"].startswith("Inès")
     assert requester["blocked_process_id"] == f"pupil-activation/{pupil.account_id}"
     assert "l'élève lui-même" in detail["school_informs"]
+    # Who filed: the pupil, not a guardian (staff's view, and the workflow's for operators).
+    assert detail["process"]["timeline"][0]["label"] == "Demande déposée par l'élève lui-même"
+    handle = correction(time_skipping_env, request_id)
+    assert (await handle.query(BirthdateCorrectionWorkflow.status)).timeline[0].label == filed_label(by_pupil=True)
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "Déposée par l'élève lui-même le " in metadata.current_details  # the Web UI's "Current details"
 
     approved = await approve(make_client, admin, request_id)
     assert "prévenez-le vous-même" in approved["notice"]
@@ -312,6 +323,9 @@ async def test_a_pupil_with_an_address_is_told_by_email(api, db_pool, mailbox: M
     assert filed.status_code == 201, filed.text
     [received] = await mailbox.wait_for(address, 1)
     assert "bien reçue" in received.subject and "votre établissement" in received.text
+    # Their own birthdate, not "la date de naissance de Inès".
+    assert "correction de votre date de naissance a bien été reçue" in received.text
+    assert pupil.first_name not in received.text
     await correction(time_skipping_env, filed.json()["request_id"]).terminate("test done")
     await pupil_handle(time_skipping_env, pupil).terminate("test done")
 
@@ -324,3 +338,18 @@ async def test_a_guardian_session_has_no_pupil_correction_form(api, db_pool, tim
                                              "password": family.provisional_password})).status_code == 200  # fmt: skip
     refused = await api.get("/pupil-activation/correction")
     assert refused.status_code == 404 and refused.json()["code"] == "process_not_found"
+
+
+# Recorded on the code before the workflow knew who filed (its input has no
+# `filed_by_pupil`, its timeline said "par le responsable"): only French
+# strings changed, not the commands, so it replays on the current code.
+PUPIL_HISTORY = Path(__file__).parent / "histories" / "birthdate_correction_filed_by_pupil.json"
+PUPIL_HISTORY_ID = "birthdate-correction/e24b42c2-19d7-4905-a1e1-99ec4362fea9"
+
+
+async def test_a_pupil_request_recorded_before_the_filer_was_known_replays():
+    history = WorkflowHistory.from_json(PUPIL_HISTORY_ID, PUPIL_HISTORY.read_text())
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert b"filed_by_pupil" not in started.input.payloads[0].data  # really from before
+    replayer = Replayer(workflows=[BirthdateCorrectionWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
