@@ -4,7 +4,9 @@ One workflow per account, id `activation/<account-id>`:
 
 1. "Gérer mon compte": the guardian gives a new password (its hash waits in
    PostgreSQL), an email address and a child's birthdate. Three wrong
-   birthdates block the step until a correction is approved.
+   birthdates block the step until a correction is approved (the birthdate
+   step, `workflows.birthdate_step`; what the guardian's and the pupil's
+   activation share, `workflows.account_activation`).
 2. "Activer votre compte" (the confirmation-link step,
    `workflows.confirmation_link_step`): a confirmation link goes to the
    address. A reminder (with a fresh link) follows after 3 days; after 7 days
@@ -15,26 +17,16 @@ One workflow per account, id `activation/<account-id>`:
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
-from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
     STEP_LABELS,
-    AbandonActivation,
     ActivationInput,
     ActivationResult,
     ActivationStatus,
     ActivationStep,
-    BeginActivation,
-    BirthdateCheck,
     BirthdateUnblocked,
-    CompleteActivation,
     EmailCorrection,
     LinkClicked,
     LinkSent,
@@ -44,18 +36,13 @@ from educonnect.models.activation import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.account_activation import AccountActivation, refusal, refusal_for_step
 from workflows.confirmation_link_step import ConfirmationLinkStep
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts import AccountActivities
     from activities.email_links import EmailLinkActivities
     from activities.records import RecordActivities
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def workflow_id(account_id) -> str:
@@ -68,19 +55,22 @@ class ActivationWorkflow:
     def __init__(self, params: ActivationInput) -> None:
         self._params = params
         self._step = ActivationStep.PROFILE
-        self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
-        self._profile_accepted = False
+        self._activation = AccountActivation(
+            account_id=params.account_id,
+            check_birthdate=RecordActivities.check_child_birthdate,
+            on_blocked=lambda: self._enter(ActivationStep.BIRTHDATE_BLOCKED),
+            on_failed=self._set_details,
+        )
         self._link = ConfirmationLinkStep(
             send=EmailLinkActivities.send_activation_link, account_id=params.account_id, on_sent=self._set_details
         )
-        self._profile_lock = asyncio.Lock()
 
     # --- the process ------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: ActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
+        if not await wait_until(lambda: self._activation.profile_accepted, params.credentials_expire_at):
             return await self._expire()
 
         self._enter(ActivationStep.AWAITING_CONFIRMATION)
@@ -92,42 +82,24 @@ class ActivationWorkflow:
 
     @workflow.update
     async def submit_profile(self, profile: ProfileSubmission) -> ProfileOutcome:
-        async with self._profile_lock:
+        async with self._activation.lock:
             if self._step != ActivationStep.PROFILE:  # a concurrent submission won
-                return self._profile_outcome(error=self._refusal_for_step())
-            matches = await workflow.execute_activity_method(
-                RecordActivities.check_child_birthdate,
-                BirthdateCheck(account_id=self._params.account_id, birthdate=profile.child_birthdate),
-                **ACTIVITY_OPTIONS,
-            )
-            if not matches:
-                self._attempts_left -= 1
-                if self._attempts_left > 0:
-                    return self._profile_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
-                self._enter(ActivationStep.BIRTHDATE_BLOCKED)
-                return self._profile_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
-            await workflow.execute_activity_method(
-                AccountActivities.begin_activation,
-                BeginActivation(
-                    account_id=self._params.account_id, process_id=workflow.info().workflow_id, email=profile.email
-                ),
-                **ACTIVITY_OPTIONS,
-            )
+                return self._profile_outcome(error=refusal_for_step(self._step))
+            if error := await self._activation.submit_profile(profile.child_birthdate, profile.email):
+                return self._profile_outcome(error=error)
             self._link.email = profile.email
-            self._profile_accepted = True
             return self._profile_outcome(accepted=True)
 
     @submit_profile.validator
     def _validate_profile(self, profile: ProfileSubmission) -> None:
-        if self._step != ActivationStep.PROFILE or self._profile_accepted:
-            code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+        if self._step != ActivationStep.PROFILE or self._activation.profile_accepted:
+            raise refusal(self._step)
 
     @workflow.signal
     def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
         """The school record was corrected: the birthdate step starts afresh."""
         if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._activation.birthdate.unblock()
             self._enter(ActivationStep.PROFILE)
 
     # --- step "Activer votre compte" --------------------------------------------
@@ -161,7 +133,7 @@ class ActivationWorkflow:
             step_label=STEP_LABELS[self._step],
             identifier=self._params.identifier,
             email=self._link.email,
-            attempts_left=self._attempts_left,
+            attempts_left=self._activation.birthdate.attempts_left,
             **self._link.status_fields(),
         )
 
@@ -169,23 +141,11 @@ class ActivationWorkflow:
 
     async def _activate(self) -> ActivationResult:
         assert self._link.latest is not None
-        await workflow.execute_activity_method(
-            AccountActivities.complete_activation,
-            CompleteActivation(
-                account_id=self._params.account_id,
-                process_id=workflow.info().workflow_id,
-                link_id=self._link.latest.link_id,
-            ),
-            **ACTIVITY_OPTIONS,
-        )
+        await self._activation.complete(self._link.latest.link_id)
         return await self._finish(ActivationStep.ACTIVE)
 
     async def _expire(self) -> ActivationResult:
-        await workflow.execute_activity_method(
-            AccountActivities.abandon_activation,
-            AbandonActivation(account_id=self._params.account_id, process_id=workflow.info().workflow_id),
-            **ACTIVITY_OPTIONS,
-        )
+        await self._activation.abandon()
         return await self._finish(ActivationStep.EXPIRED)
 
     async def _finish(self, step: ActivationStep) -> ActivationResult:
@@ -202,23 +162,17 @@ class ActivationWorkflow:
 
     def _set_details(self) -> None:
         details = f"**{STEP_LABELS[self._step]}**\n\nCompte : {self._params.identifier}"
-        if self._step == ActivationStep.PROFILE and self._attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
-            details += f"\n\nEssais de date de naissance restants : {self._attempts_left}"
+        if self._step == ActivationStep.PROFILE and (tries := self._activation.birthdate.details()):
+            details += f"\n\n{tries}"
         if self._step == ActivationStep.AWAITING_CONFIRMATION and (links := self._link.details()):
             details += f"\n\n{links}"
         workflow.set_current_details(details)
 
     def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> ProfileOutcome:
-        return ProfileOutcome(accepted=accepted, error=error, attempts_left=self._attempts_left, step=self._step)
-
-    def _refusal_for_step(self) -> ErrorCode:
-        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            return ErrorCode.BIRTHDATE_BLOCKED
-        if self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
-            return ErrorCode.PROCESS_ENDED
-        return ErrorCode.WRONG_STEP
+        return ProfileOutcome(
+            accepted=accepted, error=error, attempts_left=self._activation.birthdate.attempts_left, step=self._step
+        )
 
     def _require_awaiting_confirmation(self) -> None:
         if self._step != ActivationStep.AWAITING_CONFIRMATION or self._link.clicked:
-            code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+            raise refusal(self._step)

@@ -11,7 +11,7 @@ not linked to an EduConnect account yet. One workflow per first visit, id
    codes end the process, "renvoyer le code" after 60 s, 3 codes at most).
 3. They confirm a child's birthdate; 3 wrong tries block the step until a
    correction is approved (`birthdate_unblocked`), with the way to the
-   assistance form.
+   assistance form (the birthdate step, `workflows.birthdate_step`).
 4. The FranceConnect identity is linked to the guardian's account (created
    if none); from then on FranceConnect signs them in directly.
 
@@ -53,6 +53,7 @@ from educonnect.models.franceconnect import (
 )
 from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.birthdate_step import BirthdateStep
 from workflows.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
@@ -83,10 +84,13 @@ class FranceConnectLinkWorkflow:
         self._deadline: datetime = workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT
         self._guardian: GuardianMatch | None = None
         self._code: SmsCodeStep | None = None
-        self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+        self._birthdate = BirthdateStep(
+            check=FranceConnectActivities.check_child_birthdate,
+            on_blocked=lambda: self._enter(LinkStep.BIRTHDATE_BLOCKED),
+            on_failed=self._set_details,
+        )
         self._account: LinkedAccount | None = None
         self._mobile_lock = asyncio.Lock()
-        self._birthdate_lock = asyncio.Lock()
 
     # --- the process ------------------------------------------------------------
 
@@ -172,22 +176,14 @@ class FranceConnectLinkWorkflow:
 
     @workflow.update
     async def submit_birthdate(self, submission: BirthdateSubmission) -> BirthdateOutcome:
-        async with self._birthdate_lock:
+        async with self._birthdate.lock:
             if self._step != LinkStep.AWAITING_BIRTHDATE:  # a concurrent submission won
                 return self._birthdate_outcome(error=self._refusal_code())
             assert self._guardian is not None and self._guardian.guardian_id is not None
-            matches = await workflow.execute_activity_method(
-                FranceConnectActivities.check_child_birthdate,
-                ChildBirthdateCheck(guardian_id=self._guardian.guardian_id, birthdate=submission.birthdate),
-                **ACTIVITY_OPTIONS,
-            )
-            if not matches:
-                self._birthdate_attempts_left -= 1
-                if self._birthdate_attempts_left > 0:
-                    self._set_details()
-                    return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
-                self._enter(LinkStep.BIRTHDATE_BLOCKED)
-                return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
+            if error := await self._birthdate.check(
+                ChildBirthdateCheck(guardian_id=self._guardian.guardian_id, birthdate=submission.birthdate)
+            ):
+                return self._birthdate_outcome(error=error)
             self._account = await workflow.execute_activity_method(
                 FranceConnectActivities.link_identity,
                 LinkIdentity(
@@ -209,7 +205,7 @@ class FranceConnectLinkWorkflow:
     def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
         """The school record was corrected: the birthdate step starts afresh."""
         if self._step == LinkStep.BIRTHDATE_BLOCKED:
-            self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._birthdate.unblock()
             self._enter(LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW)
 
     @workflow.signal
@@ -226,7 +222,7 @@ class FranceConnectLinkWorkflow:
             step=self._step,
             step_label=STEP_LABELS[self._step],
             code=self._code.status() if self._code else None,
-            birthdate_attempts_left=self._birthdate_attempts_left,
+            birthdate_attempts_left=self._birthdate.attempts_left,
             expires_at=self._deadline if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED) else None,
             guardian_id=self._guardian.guardian_id if verified else None,
         )
@@ -277,8 +273,8 @@ class FranceConnectLinkWorkflow:
                 f"\n\nCodes envoyés : {self._code.sends}/{policies.SMS_MAX_SENDS}, "
                 f"codes incorrects : {self._code.failures}/{policies.SMS_CODE_MAX_FAILURES}"
             )
-        if self._step == LinkStep.AWAITING_BIRTHDATE and self._birthdate_attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
-            details += f"\n\nEssais de date de naissance restants : {self._birthdate_attempts_left}"
+        if self._step == LinkStep.AWAITING_BIRTHDATE and (tries := self._birthdate.details()):
+            details += f"\n\n{tries}"
         if self._step in _WAITING_ON_PERSON:
             details += f"\n\nExpire sans action le {self._deadline:%d/%m/%Y à %H:%M} UTC"
         if self._account is not None:
@@ -289,7 +285,7 @@ class FranceConnectLinkWorkflow:
         return BirthdateOutcome(
             accepted=accepted,
             error=error,
-            attempts_left=self._birthdate_attempts_left,
+            attempts_left=self._birthdate.attempts_left,
             step=self._step,
             account_id=self._account.account_id if self._account else None,
         )

@@ -4,7 +4,8 @@ One workflow per pupil account, id `pupil-activation/<account-id>`:
 
 1. "Gérer mon compte": the pupil gives a new password (its hash waits in
    PostgreSQL), their own birthdate and, if they wish, an email address. Three
-   wrong birthdates block the step until a correction is approved.
+   wrong birthdates block the step until a correction is approved (as for a
+   guardian: `workflows.account_activation`, `workflows.birthdate_step`).
 2. Without an address, the account is active at once, and the pupil is told
    that without a confirmed address they cannot recover their identifier or
    password by themselves.
@@ -22,23 +23,16 @@ reads an `ActivationResult`.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
-from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
-    AbandonActivation,
     ActivationResult,
     ActivationStep,
-    BeginActivation,
-    BirthdateCheck,
     BirthdateUnblocked,
-    CompleteActivation,
     EmailCorrection,
     LinkClicked,
     LinkSent,
@@ -56,11 +50,11 @@ from educonnect.models.pupil_activation import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.account_activation import AccountActivation, refusal, refusal_for_step
 from workflows.confirmation_link_step import ConfirmationLinkStep
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts import AccountActivities
     from activities.pupils import PupilActivities
 
 ACTIVITY_OPTIONS = dict(
@@ -79,21 +73,24 @@ class PupilActivationWorkflow:
     def __init__(self, params: PupilActivationInput) -> None:
         self._params = params
         self._step = ActivationStep.PROFILE
-        self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
-        self._profile_accepted = False
+        self._activation = AccountActivation(
+            account_id=params.account_id,
+            check_birthdate=PupilActivities.check_pupil_birthdate,
+            on_blocked=lambda: self._enter(ActivationStep.BIRTHDATE_BLOCKED),
+            on_failed=self._set_details,
+        )
         self._link = ConfirmationLinkStep(
             send=PupilActivities.send_pupil_activation_link, account_id=params.account_id, on_sent=self._set_details
         )
         self._skip_email = False
         self._confirmed_email: str | None = None
-        self._profile_lock = asyncio.Lock()
 
     # --- the process ------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: PupilActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await wait_until(lambda: self._profile_accepted, params.credentials_expire_at):
+        if not await wait_until(lambda: self._activation.profile_accepted, params.credentials_expire_at):
             return await self._expire()
         if self._link.email is None:
             return await self._activate_without_email()
@@ -109,30 +106,12 @@ class PupilActivationWorkflow:
 
     @workflow.update
     async def submit_profile(self, profile: PupilProfileSubmission) -> PupilProfileOutcome:
-        async with self._profile_lock:
+        async with self._activation.lock:
             if self._step != ActivationStep.PROFILE:  # a concurrent submission won
-                return self._profile_outcome(error=self._refusal_for_step())
-            matches = await workflow.execute_activity_method(
-                PupilActivities.check_pupil_birthdate,
-                BirthdateCheck(account_id=self._params.account_id, birthdate=profile.birthdate),
-                **ACTIVITY_OPTIONS,
-            )
-            if not matches:
-                self._attempts_left -= 1
-                if self._attempts_left > 0:
-                    self._set_details()
-                    return self._profile_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
-                self._enter(ActivationStep.BIRTHDATE_BLOCKED)
-                return self._profile_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
-            await workflow.execute_activity_method(
-                AccountActivities.begin_activation,
-                BeginActivation(
-                    account_id=self._params.account_id, process_id=workflow.info().workflow_id, email=profile.email
-                ),
-                **ACTIVITY_OPTIONS,
-            )
+                return self._profile_outcome(error=refusal_for_step(self._step))
+            if error := await self._activation.submit_profile(profile.birthdate, profile.email):
+                return self._profile_outcome(error=error)
             self._link.email = profile.email
-            self._profile_accepted = True
         # The answer tells where the process went: active (no address) or
         # awaiting the click.
         await workflow.wait_condition(lambda: self._step != ActivationStep.PROFILE)
@@ -140,15 +119,14 @@ class PupilActivationWorkflow:
 
     @submit_profile.validator
     def _validate_profile(self, profile: PupilProfileSubmission) -> None:
-        if self._step != ActivationStep.PROFILE or self._profile_accepted:
-            code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+        if self._step != ActivationStep.PROFILE or self._activation.profile_accepted:
+            raise refusal(self._step)
 
     @workflow.signal
     def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
         """The school record was corrected: the birthdate step starts afresh."""
         if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            self._attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._activation.birthdate.unblock()
             self._enter(ActivationStep.PROFILE)
 
     # --- step "Activer votre compte" (only with an address) ----------------------
@@ -198,7 +176,7 @@ class PupilActivationWorkflow:
             identifier=self._params.identifier,
             email=None if without_email else self._confirmed_email or self._link.email,
             email_confirmed=self._confirmed_email is not None,
-            attempts_left=self._attempts_left,
+            attempts_left=self._activation.birthdate.attempts_left,
             **self._link.status_fields(),
             recovery_notice=NO_RECOVERY_NOTICE if without_email else None,
         )
@@ -208,15 +186,7 @@ class PupilActivationWorkflow:
     async def _activate_with_link(self) -> ActivationResult:
         link = self._link.latest
         assert link is not None
-        await workflow.execute_activity_method(
-            AccountActivities.complete_activation,
-            CompleteActivation(
-                account_id=self._params.account_id,
-                process_id=workflow.info().workflow_id,
-                link_id=link.link_id,
-            ),
-            **ACTIVITY_OPTIONS,
-        )
+        await self._activation.complete(link.link_id)
         self._confirmed_email = link.email
         return await self._finish(ActivationStep.ACTIVE)
 
@@ -229,11 +199,7 @@ class PupilActivationWorkflow:
         return await self._finish(ActivationStep.ACTIVE)
 
     async def _expire(self) -> ActivationResult:
-        await workflow.execute_activity_method(
-            AccountActivities.abandon_activation,
-            AbandonActivation(account_id=self._params.account_id, process_id=workflow.info().workflow_id),
-            **ACTIVITY_OPTIONS,
-        )
+        await self._activation.abandon()
         return await self._finish(ActivationStep.EXPIRED)
 
     async def _finish(self, step: ActivationStep) -> ActivationResult:
@@ -255,23 +221,17 @@ class PupilActivationWorkflow:
 
     def _set_details(self) -> None:
         details = f"**{self._label()}**\n\nCompte élève : {self._params.identifier}"
-        if self._step == ActivationStep.PROFILE and self._attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
-            details += f"\n\nEssais de date de naissance restants : {self._attempts_left}"
+        if self._step == ActivationStep.PROFILE and (tries := self._activation.birthdate.details()):
+            details += f"\n\n{tries}"
         if self._step == ActivationStep.AWAITING_CONFIRMATION and (links := self._link.details()):
             details += f"\n\n{links}"
         workflow.set_current_details(details)
 
     def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> PupilProfileOutcome:
-        return PupilProfileOutcome(accepted=accepted, error=error, attempts_left=self._attempts_left, step=self._step)
-
-    def _refusal_for_step(self) -> ErrorCode:
-        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            return ErrorCode.BIRTHDATE_BLOCKED
-        if self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
-            return ErrorCode.PROCESS_ENDED
-        return ErrorCode.WRONG_STEP
+        return PupilProfileOutcome(
+            accepted=accepted, error=error, attempts_left=self._activation.birthdate.attempts_left, step=self._step
+        )
 
     def _require_awaiting_confirmation(self) -> None:
         if self._step != ActivationStep.AWAITING_CONFIRMATION or self._link.clicked or self._skip_email:
-            code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+            raise refusal(self._step)

@@ -11,7 +11,10 @@ registration id only the person's browser holds):
 2. The code (10 minutes, 5 wrong submissions end the attempt, "renvoyer le
    code" after 60 s, 3 codes at most): `workflows.sms_code_step.SmsCodeStep`.
 3. A child's birthdate: 3 wrong ones block the attempt until a correction is
-   approved (signal `birthdate_unblocked`, as for activation).
+   approved (signal `birthdate_unblocked`, as for activation):
+   `workflows.birthdate_step.BirthdateStep`. A blocked attempt waits for the
+   correction REGISTRATION_BLOCKED_MAX_WAIT at most; once it is approved the
+   person has REGISTRATION_RESUME_WINDOW to come back.
 4. The password (its hash waits in PostgreSQL): the account is created, active,
    with the guardian's children and the mobile verified; the API signs in.
 
@@ -58,8 +61,8 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.birthdate_step import BirthdateStep
 from workflows.sms_code_step import SmsCodeStep
-
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -87,11 +90,13 @@ class SmsRegistrationWorkflow:
         self._existing_account = False
         self._code: SmsCodeStep | None = None
         self._idle_deadline: datetime | None = None
-        self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
-        self._birthdate_confirmed = False
+        self._birthdate = BirthdateStep(
+            check=RegistrationActivities.check_registrant_child_birthdate,
+            on_blocked=lambda: self._enter(RegistrationStep.BIRTHDATE_BLOCKED),
+            on_failed=self._set_details,
+        )
         self._account: AccountCreated | None = None
         self._account_exists_meanwhile = False
-        self._birthdate_lock = asyncio.Lock()
         self._password_lock = asyncio.Lock()
 
     # --- the process ------------------------------------------------------------
@@ -112,18 +117,12 @@ class SmsRegistrationWorkflow:
 
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
         self._enter(RegistrationStep.BIRTHDATE)
-        while not self._birthdate_confirmed:
-            if not await self._wait_with_idle_timeout(
-                lambda: self._birthdate_confirmed or self._step == RegistrationStep.BIRTHDATE_BLOCKED
-            ):
+        while not self._birthdate.confirmed:
+            if not await self._wait_with_idle_timeout(lambda: self._birthdate.confirmed or self._birthdate.blocked):
                 return await self._finish(RegistrationStep.EXPIRED)
-            if self._step == RegistrationStep.BIRTHDATE_BLOCKED:
+            if self._birthdate.blocked:
                 # No idle timeout while a correction may be under way (days).
-                unblocked = await wait_until(
-                    lambda: self._step != RegistrationStep.BIRTHDATE_BLOCKED,
-                    workflow.now() + policies.REGISTRATION_BLOCKED_MAX_WAIT,
-                )
-                if not unblocked:
+                if not await self._birthdate.wait_for_unblock(policies.REGISTRATION_BLOCKED_MAX_WAIT):
                     return await self._finish(RegistrationStep.EXPIRED)
 
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
@@ -195,25 +194,16 @@ class SmsRegistrationWorkflow:
 
     @workflow.update
     async def submit_birthdate(self, submission: BirthdateSubmission) -> BirthdateOutcome:
-        async with self._birthdate_lock:
+        async with self._birthdate.lock:
             if self._step != RegistrationStep.BIRTHDATE:  # a concurrent submission won
                 return self._birthdate_outcome(error=self._refusal_for_step())
             assert self._registrant is not None  # the code was verified: the record matched
-            matches = await workflow.execute_activity_method(
-                RegistrationActivities.check_registrant_child_birthdate,
-                GuardianBirthdateCheck(guardian_id=self._registrant.guardian_id, birthdate=submission.birthdate),
-                **ACTIVITY_OPTIONS,
-            )
-            if matches:
-                self._birthdate_confirmed = True
-                await workflow.wait_condition(lambda: self._step != RegistrationStep.BIRTHDATE)
-                return self._birthdate_outcome(accepted=True)
-            self._birthdate_attempts_left -= 1
-            if self._birthdate_attempts_left > 0:
-                self._set_details()
-                return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_INCORRECT)
-            self._enter(RegistrationStep.BIRTHDATE_BLOCKED)
-            return self._birthdate_outcome(error=ErrorCode.BIRTHDATE_BLOCKED)
+            if error := await self._birthdate.check(
+                GuardianBirthdateCheck(guardian_id=self._registrant.guardian_id, birthdate=submission.birthdate)
+            ):
+                return self._birthdate_outcome(error=error)
+            await workflow.wait_condition(lambda: self._step != RegistrationStep.BIRTHDATE)  # answer once moved on
+            return self._birthdate_outcome(accepted=True)
 
     @submit_birthdate.validator
     def _validate_birthdate(self, submission: BirthdateSubmission) -> None:
@@ -224,7 +214,7 @@ class SmsRegistrationWorkflow:
         """The school record was corrected: the birthdate step starts afresh, and
         the person has REGISTRATION_RESUME_WINDOW to come back to it."""
         if self._step == RegistrationStep.BIRTHDATE_BLOCKED:
-            self._birthdate_attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+            self._birthdate.unblock()
             self._touch(policies.REGISTRATION_RESUME_WINDOW)
             self._enter(RegistrationStep.BIRTHDATE)
 
@@ -273,7 +263,7 @@ class SmsRegistrationWorkflow:
             step=self._step,
             step_label=STEP_LABELS[self._step],
             code=self._code.status() if self._code is not None and self._code.sends > 0 else None,
-            birthdate_attempts_left=self._birthdate_attempts_left,
+            birthdate_attempts_left=self._birthdate.attempts_left,
             expires_at=None if self._step in ENDED_STEPS else self._current_deadline(),
             identifier=self._account.identifier if self._account else None,
             guardian_id=self._registrant.guardian_id if (code_verified and self._registrant) else None,
@@ -340,8 +330,8 @@ class SmsRegistrationWorkflow:
             )
             if code.last_outcome is not None:
                 details += f" (dernier envoi : {SEND_OUTCOME_LABELS[code.last_outcome]})"
-        if self._step == RegistrationStep.BIRTHDATE and self._birthdate_attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS:
-            details += f"\n\nEssais de date de naissance restants : {self._birthdate_attempts_left}"
+        if self._step == RegistrationStep.BIRTHDATE and (tries := self._birthdate.details()):
+            details += f"\n\n{tries}"
         deadline = self._current_deadline()
         if deadline is not None and self._step not in ENDED_STEPS:
             details += f"\n\nExpiration sans action le {deadline:%d/%m/%Y à %H:%M} UTC"
@@ -349,7 +339,7 @@ class SmsRegistrationWorkflow:
 
     def _birthdate_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> BirthdateOutcome:
         return BirthdateOutcome(
-            accepted=accepted, error=error, attempts_left=self._birthdate_attempts_left, step=self._step
+            accepted=accepted, error=error, attempts_left=self._birthdate.attempts_left, step=self._step
         )
 
     def _refusal_for_step(self) -> ErrorCode:

@@ -1,0 +1,44 @@
+"""Histories recorded on earlier workflow code replay on the code of this
+commit (samples-python `replay/`): a change that would break the processes
+already running (non-determinism) fails here, without a Temporal server.
+
+`histories/` holds one file per recorded run, {"workflow_id": ..., "history":
+<`WorkflowHistory.to_json()`>}, taken from the workflow tests (synthetic
+families, nothing secret). The ones there were recorded before the birthdate
+step became one module (`workflows/birthdate_step.py`): wrong birthdates,
+blocking, `birthdate_unblocked`, expiry, for the four processes that check a
+birthdate. Add one when a process gains a path worth guarding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows import ALL_WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_recorded_histories_replay_on_the_current_code():
+    histories: dict[str, tuple[str, WorkflowHistory]] = {}
+    for path in HISTORIES:
+        recorded = json.loads(path.read_text())
+        history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+        histories[history.run_id] = (path.name, history)
+    types = {h.events[0].workflow_execution_started_event_attributes.workflow_type.name for _, h in histories.values()}
+    assert {"Activation", "PupilActivation", "SmsRegistration", "FranceConnectLink"} <= types
+
+    async def all_histories():
+        for _, history in histories.values():
+            yield history
+
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    results = await replayer.replay_workflows(all_histories(), raise_on_replay_failure=False)
+    failures = {histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()}
+    assert failures == {}

@@ -1,0 +1,143 @@
+"""What the guardian's and the pupil's activation with school-issued
+credentials share (DESIGN §3.1 and §3.4, FAQ 2.2 and 2.4): the same steps
+(`ActivationStep`) with the same refusals, and the same account's side of the
+process. Deterministic workflow-side code; the activities
+(`activities.accounts`) write the account.
+
+- "Gérer mon compte": a birthdate checked against the school records (the
+  birthdate step, `workflows.birthdate_step`: 3 tries, then blocked until a
+  correction is approved), then the activation begins: the new password,
+  whose hash the API stored in PostgreSQL for this process, waits with it,
+  and so does the address to confirm (optional for a pupil);
+- the process ends with the click on the latest confirmation link (the
+  account is active with the new password and the confirmed address) or
+  expires (its links die, the new password is forgotten, and the school's
+  credentials work again for a later attempt).
+
+Interface (for a workflow class that owns one)::
+
+    from workflows.account_activation import AccountActivation, refusal, refusal_for_step
+
+    # in __init__:
+    self._activation = AccountActivation(
+        account_id=params.account_id,
+        check_birthdate=RecordActivities.check_child_birthdate,   # (BirthdateCheck) -> bool
+        on_blocked=lambda: self._enter(ActivationStep.BIRTHDATE_BLOCKED),
+        on_failed=self._set_details,
+    )
+
+    @workflow.update
+    async def submit_profile(self, profile) -> ...:
+        async with self._activation.lock:
+            if self._step != ActivationStep.PROFILE:           # a concurrent submission won
+                return <outcome>(error=refusal_for_step(self._step))
+            if error := await self._activation.submit_profile(profile.birthdate, profile.email):
+                return <outcome>(error=error)                  # BIRTHDATE_INCORRECT / _BLOCKED
+            ...
+
+    @workflow.signal
+    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
+            self._activation.birthdate.unblock()
+            self._enter(ActivationStep.PROFILE)
+
+    self._activation.profile_accepted, .birthdate.attempts_left
+    await self._activation.complete(link_id)    # the latest link was clicked
+    await self._activation.abandon()            # the process expired
+
+Validators raise `refusal(step)`: `ApplicationError(french_message, type=ErrorCode.X)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Callable
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from educonnect.errors import ErrorCode, message
+from educonnect.models.activation import (
+    AbandonActivation,
+    ActivationStep,
+    BeginActivation,
+    BirthdateCheck,
+    CompleteActivation,
+)
+
+from workflows.birthdate_step import BirthdateStep
+
+with workflow.unsafe.imports_passed_through():
+    from activities.accounts import AccountActivities
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+def refusal_for_step(step: ActivationStep) -> ErrorCode:
+    """Why a request does not fit the process's current step."""
+    if step == ActivationStep.BIRTHDATE_BLOCKED:
+        return ErrorCode.BIRTHDATE_BLOCKED
+    if step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
+        return ErrorCode.PROCESS_ENDED
+    return ErrorCode.WRONG_STEP
+
+
+def refusal(step: ActivationStep) -> ApplicationError:
+    """The refusal for the current step, as update validators raise it."""
+    code = refusal_for_step(step)
+    return ApplicationError(message(code), type=code)
+
+
+class AccountActivation:
+    def __init__(
+        self,
+        *,
+        account_id: UUID,
+        check_birthdate: Callable,
+        on_blocked: Callable[[], None],
+        on_failed: Callable[[], None],
+    ) -> None:
+        self._account_id = account_id
+        self.birthdate = BirthdateStep(check=check_birthdate, on_blocked=on_blocked, on_failed=on_failed)
+        self.profile_accepted = False
+
+    @property
+    def lock(self):
+        """One profile submission at a time."""
+        return self.birthdate.lock
+
+    async def submit_profile(self, birthdate: date, email: str | None) -> ErrorCode | None:
+        """"Gérer mon compte" (hold `lock`): None once the birthdate matched and
+        the activation began; otherwise the birthdate's refusal."""
+        if error := await self.birthdate.check(BirthdateCheck(account_id=self._account_id, birthdate=birthdate)):
+            return error
+        await workflow.execute_activity_method(
+            AccountActivities.begin_activation,
+            BeginActivation(account_id=self._account_id, process_id=workflow.info().workflow_id, email=email),
+            **ACTIVITY_OPTIONS,
+        )
+        self.profile_accepted = True
+        return None
+
+    async def complete(self, link_id: UUID) -> None:
+        """The latest link was clicked: the account is active with the new
+        password and the address the link went to."""
+        await workflow.execute_activity_method(
+            AccountActivities.complete_activation,
+            CompleteActivation(account_id=self._account_id, process_id=workflow.info().workflow_id, link_id=link_id),
+            **ACTIVITY_OPTIONS,
+        )
+
+    async def abandon(self) -> None:
+        """The process expired: its links die, the new password is forgotten,
+        the school's credentials work again for a later attempt."""
+        await workflow.execute_activity_method(
+            AccountActivities.abandon_activation,
+            AbandonActivation(account_id=self._account_id, process_id=workflow.info().workflow_id),
+            **ACTIVITY_OPTIONS,
+        )

@@ -1,0 +1,115 @@
+"""The birthdate step of a workflow (DESIGN §3.1 to §3.4 and §3.7, FAQ 6):
+a birthdate checked against the school records, shared by the guardian's
+activation ("Gérer mon compte"), the pupil's activation (their own
+birthdate), SMS self-registration and the FranceConnect first visit (a
+child's birthdate). Deterministic workflow-side code: it keeps the tries, the
+workflow's activity compares the date with the records.
+
+Rules it enforces (numbers in `educonnect.policies`):
+- BIRTHDATE_MAX_ATTEMPTS (3) wrong dates block the step: the third wrong
+  answer is BIRTHDATE_BLOCKED (the API adds the way to the correction form),
+  the ones before BIRTHDATE_INCORRECT, each with the tries left;
+- blocked, the step stays blocked until staff approve a correction: the
+  birthdate-correction workflow then signals `birthdate_unblocked`, and the
+  step starts afresh with all its tries;
+- one submission is checked at a time (`lock`): a concurrent one waits, then
+  finds where the process went;
+- a process that waits for a correction waits at most a time of its own
+  choosing (`wait_for_unblock`).
+
+Interface (for a workflow class that owns one step)::
+
+    from workflows.birthdate_step import BirthdateStep
+
+    # in __init__ (`check` is the activity: argument -> bool, the date matches):
+    self._birthdate = BirthdateStep(
+        check=RecordActivities.check_child_birthdate,
+        on_blocked=lambda: self._enter(<blocked step>),   # the third wrong date
+        on_failed=self._set_details,                      # a wrong date, tries left
+    )
+
+    @workflow.update
+    async def submit_birthdate(self, submission: ...) -> ...:
+        async with self._birthdate.lock:
+            if self._step != <birthdate step>:           # a concurrent submission won
+                return <outcome>(error=<refusal for the step>)
+            if error := await self._birthdate.check(<activity argument>):
+                return <outcome>(error=error)            # BIRTHDATE_INCORRECT / _BLOCKED
+            <the date matched: the process goes on>
+
+    @workflow.signal
+    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        if self._step == <blocked step>:                 # ignored at any other step
+            self._birthdate.unblock()
+            self._enter(<birthdate step>)
+
+    # in run(), when the process waits for a correction (False: none in time):
+    if not await self._birthdate.wait_for_unblock(max_wait): ...
+
+    self._birthdate.attempts_left, .blocked, .confirmed  # for the status query
+    self._birthdate.details() -> str | None              # for the operators' details
+
+Only the date's check is an activity here (its idempotency is the workflow's
+activity's); the tries are workflow state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Callable
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from educonnect import policies
+from educonnect.errors import ErrorCode
+
+from workflows.waiting import wait_until
+
+ACTIVITY_OPTIONS = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+
+
+class BirthdateStep:
+    def __init__(self, *, check: Callable, on_blocked: Callable[[], None], on_failed: Callable[[], None]) -> None:
+        self._check_activity = check
+        self._on_blocked = on_blocked
+        self._on_failed = on_failed
+        self.attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+        self.confirmed = False  # a date matched
+        self.lock = asyncio.Lock()  # one submission checked at a time
+
+    @property
+    def blocked(self) -> bool:
+        return self.attempts_left == 0
+
+    async def check(self, argument: Any) -> ErrorCode | None:
+        """Check a submitted date (hold `lock`). None when it matches the
+        records; otherwise the refusal, the wrong try counted."""
+        if await workflow.execute_activity_method(self._check_activity, argument, **ACTIVITY_OPTIONS):
+            self.confirmed = True
+            return None
+        self.attempts_left -= 1
+        if self.blocked:
+            self._on_blocked()
+            return ErrorCode.BIRTHDATE_BLOCKED
+        self._on_failed()
+        return ErrorCode.BIRTHDATE_INCORRECT
+
+    def unblock(self) -> None:
+        """A correction was approved: the step starts afresh, all tries back."""
+        self.attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+
+    async def wait_for_unblock(self, max_wait: timedelta) -> bool:
+        """Blocked: wait for an approved correction, at most `max_wait`.
+        True once unblocked; False when none came in time."""
+        return await wait_until(lambda: not self.blocked, workflow.now() + max_wait)
+
+    def details(self) -> str | None:
+        """For the operators' details while the step waits for a date."""
+        if self.attempts_left >= policies.BIRTHDATE_MAX_ATTEMPTS:
+            return None
+        return f"Essais de date de naissance restants : {self.attempts_left}"
