@@ -10,6 +10,7 @@ blocked, a child of someone else, SMS code step not passed, process ended."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -343,12 +344,12 @@ async def test_a_guardian_session_has_no_pupil_correction_form(api, db_pool, tim
 # Recorded on the code before the workflow knew who filed (its input has no
 # `filed_by_pupil`, its timeline said "par le responsable"): only French
 # strings changed, not the commands, so it replays on the current code.
-PUPIL_HISTORY = Path(__file__).parent / "histories" / "birthdate_correction_filed_by_pupil.json"
-PUPIL_HISTORY_ID = "birthdate-correction/e24b42c2-19d7-4905-a1e1-99ec4362fea9"
+PUPIL_HISTORY = Path(__file__).parent / "histories" / "birthdate-correction-filed-by-pupil.json"
 
 
 async def test_a_pupil_request_recorded_before_the_filer_was_known_replays():
-    history = WorkflowHistory.from_json(PUPIL_HISTORY_ID, PUPIL_HISTORY.read_text())
+    recorded = json.loads(PUPIL_HISTORY.read_text())
+    history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
     started = history.events[0].workflow_execution_started_event_attributes
     assert b"filed_by_pupil" not in started.input.payloads[0].data  # really from before
     replayer = Replayer(workflows=[BirthdateCorrectionWorkflow], data_converter=pydantic_data_converter)

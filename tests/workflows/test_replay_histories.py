@@ -7,7 +7,8 @@ already running (non-determinism) fails here, without a Temporal server.
 families, nothing secret). The ones there were recorded before the birthdate
 step became one module (`workflows/birthdate_step.py`): wrong birthdates,
 blocking, `birthdate_unblocked`, expiry, for the four processes that check a
-birthdate. Add one when a process gains a path worth guarding."""
+birthdate; and a birthdate correction filed by a pupil, recorded before the
+workflow knew who filed. Add one when a process gains a path worth guarding."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def test_recorded_histories_replay_on_the_current_code():
         history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
         histories[history.run_id] = (path.name, history)
     types = {h.events[0].workflow_execution_started_event_attributes.workflow_type.name for _, h in histories.values()}
-    assert {"Activation", "PupilActivation", "SmsRegistration", "FranceConnectLink"} <= types
+    assert {"Activation", "PupilActivation", "SmsRegistration", "FranceConnectLink", "BirthdateCorrection"} <= types
 
     async def all_histories():
         for _, history in histories.values():
