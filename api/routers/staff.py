@@ -79,7 +79,8 @@ async def current_staff(pool: Pool, educonnect_staff_session: Annotated[str | No
 Staff = Annotated[StaffMember, Depends(current_staff)]
 
 
-async def _refuse(pool, member: StaffMember, action: str, target_kind: str, target_id, code: ErrorCode, **details):
+async def refuse_audited(pool, member: StaffMember, action: str, target_kind: str, target_id, code: ErrorCode, **details):
+    """Audit a refused staff action, then refuse it with its stable code."""
     await audit.record(
         pool, member.actor, action, target_kind, target_id, outcome=audit.REFUSED, details={"code": code.value, **details}
     )
@@ -340,9 +341,9 @@ async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id:
         request_id,
     )
     if row is None:
-        await _refuse(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_NOT_FOUND)
+        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_NOT_FOUND)
     if not member.covers(row["uai"], row["academie"]):
-        await _refuse(
+        await refuse_audited(
             pool, member, action, "correction_request", request_id, ErrorCode.STAFF_OUT_OF_SCOPE,
             request_uai=row["uai"], request_academie=row["academie"],
         )  # fmt: skip
@@ -494,14 +495,14 @@ async def _decide(
     action = f"correction.{kind.value}"
     row = await _request_in_scope(pool, member, request_id, action)
     if row["closed_at"] is not None:
-        await _refuse(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
+        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
     if corrected_birthdate is not None:
         try:
             check_plausible_birthdate(corrected_birthdate, "corrected_birthdate")
         except DomainError as refused:
-            await _refuse(pool, member, action, "correction_request", request_id, refused.code)
+            await refuse_audited(pool, member, action, "correction_request", request_id, refused.code)
         if corrected_birthdate == row["birthdate"]:
-            await _refuse(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_DATE_UNCHANGED)
+            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_DATE_UNCHANGED)
     if text is not None:
         text = text.strip()
         if not text:
@@ -530,7 +531,7 @@ async def _decide(
         await handle.signal(BirthdateCorrectionWorkflow.decide, decision)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            await _refuse(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
+            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
         raise
     details: dict[str, Any] = {"decision_id": str(decision.decision_id)}
     if corrected_birthdate is not None:
@@ -541,7 +542,7 @@ async def _decide(
 
     outcome = await _decision_outcome(temporal, request_id, decision.decision_id)
     if outcome == "ignored_closed":
-        await _refuse(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
+        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
                       decision_id=str(decision.decision_id))  # fmt: skip
     if outcome == "refused_scope":
         raise DomainError(ErrorCode.STAFF_OUT_OF_SCOPE)
@@ -696,9 +697,9 @@ async def tickets(
 async def _ticket_in_scope(pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, action: str):
     row = await pool.fetchrow("SELECT * FROM assistance_tickets WHERE id = $1", ticket_id)
     if row is None:
-        await _refuse(pool, member, action, "ticket", ticket_id, ErrorCode.TICKET_NOT_FOUND)
+        await refuse_audited(pool, member, action, "ticket", ticket_id, ErrorCode.TICKET_NOT_FOUND)
     if not member.covers(row["uai"], row["academie"]):
-        await _refuse(pool, member, action, "ticket", ticket_id, ErrorCode.STAFF_OUT_OF_SCOPE)
+        await refuse_audited(pool, member, action, "ticket", ticket_id, ErrorCode.STAFF_OUT_OF_SCOPE)
     return row
 
 
@@ -753,7 +754,7 @@ async def answer_ticket(ticket_id: TicketId, body: TicketAnswerBody, member: Sta
     try:
         await send_email_once(pool, f"ticket-reply/{reply_id}", email, "ticket_answer")
     except Exception as err:  # noqa: BLE001 - SMTP refused, timeout...
-        await _refuse(pool, member, "ticket.answer", "ticket", ticket_id, ErrorCode.SERVICE_UNAVAILABLE,
+        await refuse_audited(pool, member, "ticket.answer", "ticket", ticket_id, ErrorCode.SERVICE_UNAVAILABLE,
                       error=type(err).__name__)  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(

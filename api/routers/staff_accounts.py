@@ -24,7 +24,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody
-from api.routers.staff import Staff, _refuse
+from api.routers.staff import Staff, refuse_audited
 from educonnect import audit, reissue
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.identifiers import fold_text
@@ -219,7 +219,7 @@ async def _account_school_in_scope(pool: asyncpg.Pool, member: StaffMember, acco
         uai = await _school_in_scope(pool, member, pupil_id=account["pupil_id"], guardian_id=account["guardian_id"])
     if uai is None:
         # Out of scope answers like unknown: staff learn nothing about other schools' families.
-        await _refuse(pool, member, "account.credentials_reissue", "account", account_id, ErrorCode.STAFF_ACCOUNT_NOT_FOUND)
+        await refuse_audited(pool, member, "account.credentials_reissue", "account", account_id, ErrorCode.STAFF_ACCOUNT_NOT_FOUND)
     return account, uai
 
 
@@ -304,7 +304,7 @@ async def reissue_credentials(
     account, uai = await _account_school_in_scope(pool, member, account_id)
     code = reissue.refusal(account)
     if code is not None:
-        await _refuse(pool, member, "account.credentials_reissue", "account", account_id, code)
+        await refuse_audited(pool, member, "account.credentials_reissue", "account", account_id, code)
     reissue_id, result = await _issue(pool, temporal, member, uai, body, account_id=account_id)
     return _view(reissue_id, result, account["email"])
 
@@ -321,9 +321,9 @@ async def create_guardian_account(
 ) -> ReissueView:
     uai = await _school_in_scope(pool, member, pupil_id=None, guardian_id=guardian_id)
     if uai is None:
-        await _refuse(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_GUARDIAN_NOT_FOUND)
+        await refuse_audited(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_GUARDIAN_NOT_FOUND)
     if await pool.fetchval("SELECT 1 FROM accounts WHERE guardian_id = $1", guardian_id):
-        await _refuse(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_ACCOUNT_EXISTS)
+        await refuse_audited(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_ACCOUNT_EXISTS)
     reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
     email = await pool.fetchval("SELECT email FROM guardians WHERE id = $1", guardian_id)
     return _view(reissue_id, result, email)
