@@ -107,11 +107,7 @@ class MergeActivities:
             code = refusal(kept, other)
             if code is not None:  # changed since the check (another merge won)
                 raise ApplicationError(code.value, type=code.value, non_retryable=True)
-            activation_started = await conn.fetchval(
-                "SELECT $2 = 'activating' OR EXISTS (SELECT 1 FROM sessions WHERE account_id = $1 AND scope = 'activation')",
-                other_id,
-                other["state"],
-            )
+            activation_started = await sessions.activation_may_be_running(conn, other_id, other["state"])
             moved = await conn.fetch(
                 """
                 INSERT INTO guardian_pupils (guardian_id, pupil_id, relationship, disputed_at)

@@ -27,7 +27,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from educonnect import audit, letters, reissue, sessions
+from educonnect import audit, letters, reissue, sessions, sign_in_limits
 from educonnect.models.reissue import ReissueOutcome, ReissueRef
 from educonnect.passwords import generate_provisional_password, hash_password_async
 from educonnect.policies import PROVISIONAL_CREDENTIALS_VALIDITY
@@ -81,12 +81,7 @@ class ReissueActivities:
                 code = reissue.refusal(account)
                 if code is not None:  # the account changed since staff asked (activated, merged)
                     return ReissueOutcome(refusal=code, account_id=account["id"], kind=account["kind"])
-                was_activating = await conn.fetchval(
-                    "SELECT $2 = 'activating' OR EXISTS (SELECT 1 FROM sessions WHERE account_id = $1 "
-                    "AND scope = 'activation' AND revoked_at IS NULL)",
-                    account["id"],
-                    account["state"],
-                )
+                was_activating = await sessions.activation_may_be_running(conn, account["id"], account["state"])
                 password, action = await self._replace_credentials(conn, account), "account.credentials_reissue"
             created = new_account is not None and new_account.created
             channel, pdf = await self._deliver(conn, request, account, password, reissued=not created)
@@ -138,7 +133,7 @@ class ReissueActivities:
         )
         await conn.execute("DELETE FROM pending_passwords WHERE account_id = $1", account["id"])
         await conn.execute("DELETE FROM provisioning_letters WHERE account_id = $1", account["id"])
-        await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", account["identifier"])
+        await sign_in_limits.unlock(conn, account["id"])  # failure counters (and a lock) go
 
     async def _deliver(
         self, conn: asyncpg.Connection, request: asyncpg.Record, account: asyncpg.Record, password: str, *, reissued: bool

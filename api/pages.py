@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 _PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8">
@@ -24,3 +24,12 @@ def page(title: str, text: str, *, status_code: int = 200, extra_html: str = "")
 def form_button(action: str, fields: dict[str, str], label: str) -> str:
     inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items())
     return f'<form method="post" action="{escape(action)}">{inputs}<button type="submit">{escape(label)}</button></form>'
+
+
+def pdf_download(content: bytes, filename: str) -> Response:
+    """A PDF to save (letters with provisional credentials: never cached)."""
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -50,6 +50,18 @@ async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) ->
     await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token))
 
 
+async def activation_may_be_running(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, state: str) -> bool:
+    """True when the account's school-issued credentials were used to sign in
+    (an activation session, even ended) or its activation began: an
+    activation workflow may be waiting for it (to cancel when the account is
+    merged or gets new credentials)."""
+    return await conn.fetchval(
+        "SELECT $2 = 'activating' OR EXISTS (SELECT 1 FROM sessions WHERE account_id = $1 AND scope = 'activation')",
+        account_id,
+        state,
+    )
+
+
 async def revoke_all(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> None:
     """End every session of an account (merged, credentials reissued...)."""
     await conn.execute("UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", account_id)

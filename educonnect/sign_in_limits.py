@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from educonnect import policies
+from educonnect import policies, sessions
 from educonnect.credentials import CheckedAccount, check_credentials
 from educonnect.errors import DomainError, ErrorCode
 
@@ -218,9 +218,7 @@ async def _lock(conn: asyncpg.Connection, identifier: str) -> None:
         identifier,
     )
     if account_id is not None:
-        await conn.execute(
-            "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", account_id
-        )
+        await sessions.revoke_all(conn, account_id)
 
 
 async def record_success(conn: asyncpg.Connection | asyncpg.Pool, identifier: str) -> None:

@@ -24,6 +24,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
     from activities.merge import MergeActivities
@@ -88,11 +89,7 @@ class AccountMergeWorkflow:
     async def _cancel_activation_of_the_other_account(self) -> None:
         """A provisional account may have an activation waiting on a link: a
         merged account must not become active."""
-        handle = workflow.get_external_workflow_handle(f"activation/{self._params.other_account_id}")
-        try:
-            await handle.cancel()
-        except Exception:  # none running: nothing to cancel
-            workflow.logger.info("no activation to cancel for %s", self._params.other_account_id)
+        await cancel_if_running(f"activation/{self._params.other_account_id}")
 
     def _finish(self, step: MergeStep) -> MergeResult:
         self._enter(step)

@@ -25,6 +25,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
+from workflows.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
     from activities.reissue import ReissueActivities
@@ -73,18 +74,12 @@ class CredentialsReissueWorkflow:
         if outcome.was_activating:
             self._enter(ReissueStep.ENDING_ACTIVATION)
             process = "pupil-activation" if outcome.kind == "pupil" else "activation"
-            await self._cancel(f"{process}/{outcome.account_id}")
+            await cancel_if_running(f"{process}/{outcome.account_id}")
         return self._finish(ReissueStep.DONE)
 
     @workflow.query
     def status(self) -> ReissueResult:
         return self._result
-
-    async def _cancel(self, workflow_id_: str) -> None:
-        try:
-            await workflow.get_external_workflow_handle(workflow_id_).cancel()
-        except Exception:  # not running any more: nothing to end
-            workflow.logger.info("no %s to cancel", workflow_id_)
 
     def _finish(self, step: ReissueStep) -> ReissueResult:
         self._enter(step)

@@ -27,6 +27,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.provisioning import content_sha256
+from api import pages
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody
 from api.routers.staff import Staff
@@ -277,14 +278,6 @@ async def import_errors(
 _LIVE_LETTER = "a.state = 'provisioned' AND a.provisional_expires_at > now()"
 
 
-def _pdf(content: bytes, filename: str) -> Response:
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
-
-
 @router.get(
     "/{uai}/imports/{import_id}/letters.pdf",
     summary="Courriers à imprimer d'un import (PDF)",
@@ -321,7 +314,7 @@ async def import_letters(
         details={"uai": uai, "letters": len(ids), "classe": classe},
     )  # fmt: skip
     suffix = f"-{classe}" if classe else ""
-    return _pdf(merged, f"courriers-{uai}{suffix}.pdf".replace(" ", "_"))
+    return pages.pdf_download(merged, f"courriers-{uai}{suffix}.pdf".replace(" ", "_"))
 
 
 @router.get(
@@ -342,4 +335,4 @@ async def account_letter(uai: Uai, account_id: uuid.UUID, member: Staff, pool: P
         raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)
     await pool.execute("UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = $1", account_id)
     await audit.record(pool, member.actor, "provisioning.letter_download", "account", account_id, details={"uai": uai})
-    return _pdf(bytes(pdf), f"courrier-{account_id}.pdf")
+    return pages.pdf_download(bytes(pdf), f"courrier-{account_id}.pdf")

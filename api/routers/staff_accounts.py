@@ -22,6 +22,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
+from api import pages
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody
 from api.routers.staff import Staff, refuse_audited
@@ -355,11 +356,7 @@ async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
     await pool.execute("UPDATE credential_reissues SET downloaded_at = now() WHERE id = $1", reissue_id)
     await audit.record(pool, member.actor, "account.credentials_letter_download", "account", row["account_id"],
                        details={"reissue_id": str(reissue_id)})  # fmt: skip
-    return Response(
-        bytes(row["pdf"]),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="identifiants-{reissue_id}.pdf"', "Cache-Control": "no-store"},
-    )
+    return pages.pdf_download(bytes(row["pdf"]), f"identifiants-{reissue_id}.pdf")
 
 
 async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID) -> asyncpg.Record:
