@@ -59,7 +59,9 @@ async def make_staff(pool: asyncpg.Pool, role: StaffRole, school: School) -> Sta
         pool,
         login=login,
         email=login,
-        display_name=f"Agent {tag}",
+        # No random part in the name: a hex tag such as "064e1daa" has the name
+        # fragment "daa", which the password's random part may contain.
+        display_name="Agent Secretariat" if role == StaffRole.SCHOOL_ADMIN else "Agent Assistance",
         role=role,
         password=password,
         uai=school.uai if role == StaffRole.SCHOOL_ADMIN else None,
