@@ -4,8 +4,10 @@ activation. Time-skipping server, real activities (PostgreSQL, SMTP, the HTTP
 SMS gateway), the real API in process, a real OpenID Connect provider.
 
 For each: blocked after three wrong birthdates → the person sees the children
-concerned and files → staff approve through the staff API → the blocked
-process starts its birthdate step afresh and goes on. And the refusals: not
+concerned and files → staff ask for information, the person reads the question
+and answers from the blocked process's own correction page → staff approve
+through the staff API → the blocked process starts its birthdate step afresh
+and goes on. And the refusals: not
 blocked, a child of someone else, SMS code step not passed, process ended."""
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from tests.support.corrections import (
 from tests.support.mail import Mailbox
 from tests.support.pupils import make_pupil
 from tests.support.sms import SmsOutbox, code_in
-from tests.workflows.test_birthdate_correction import correction
+from tests.workflows.test_birthdate_correction import correction, wait_for_step
 from tests.workflows.test_franceconnect_link import (  # noqa: F401 (fixture)
     enter_mobile_and_code,
     family_with_mobile,
@@ -59,6 +61,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BELIEVED = date(2014, 1, 1)  # what the family believes right; on record: another date
 MESSAGE = "La date de naissance enregistrée est erronée : voir le livret de famille."
+QUESTION = "Pouvez-vous nous montrer le livret de famille ?"
+ANSWER = "Je l'apporte au secrétariat lundi."
 
 
 @pytest.fixture
@@ -80,6 +84,40 @@ async def approve(make_client, staff: StaffUser, request_id: str, corrected: dat
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
     return approved.json()
+
+
+async def ask_and_answer(person: httpx.AsyncClient, url: str, make_client, staff: StaffUser, request_id: str,
+                         env) -> None:
+    """Staff ask for information; the person reads the question on the correction
+    page of their blocked process and answers there (`url/<request>/answer`);
+    staff read the answer and the request is back under review."""
+    answer_url = f"{url}/{request_id}/answer"
+    early = await person.post(answer_url, json={"message": ANSWER})
+    assert early.status_code == 409 and early.json()["code"] == "correction_not_awaiting_information"
+    async with signed_in_staff(make_client, staff) as http:
+        asked = await http.post(f"/staff/requests/{request_id}/ask-information", json={"question": QUESTION})
+    assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", asked.text
+    await wait_for_step(correction(env, request_id), CorrectionStep.AWAITING_INFORMATION)
+
+    [mine] = (await person.get(url)).json()["requests"]
+    assert mine["request_id"] == request_id and mine["status"] == "awaiting_information"
+    assert mine["question"] == QUESTION
+    unknown = await person.post(f"{url}/{uuid.uuid4()}/answer", json={"message": ANSWER})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "correction_not_found"
+    empty = await person.post(answer_url, json={"message": "   "})
+    assert empty.status_code == 422 and empty.json()["code"] == "invalid_input"
+
+    answered = await person.post(answer_url, json={"message": ANSWER})
+    assert answered.status_code == 202, answered.text
+    assert [(e["author"], e["kind"], e["text"]) for e in answered.json()["exchanges"]][1:] == [
+        ("L'établissement", "question", QUESTION),
+        ("Vous", "answer", ANSWER),
+    ]
+    await wait_for_step(correction(env, request_id), CorrectionStep.AWAITING_REVIEW)
+    async with signed_in_staff(make_client, staff) as http:
+        detail = (await http.get(f"/staff/requests/{request_id}")).json()
+    assert [(m["kind"], m["text"]) for m in detail["messages"]][1:] == [("question", QUESTION), ("answer", ANSWER)]
+    assert "answered" in [e["kind"] for e in detail["process"]["timeline"]]
 
 
 async def school_with_admin(db_pool, uai: str | None = None) -> tuple[School, StaffUser]:
@@ -149,9 +187,12 @@ async def test_blocked_registration_files_by_sms_and_resumes_once_approved(
     assert requester["blocked_process_id"] == f"sms-registration/{rid}"
     assert (requester["contact_channel"], requester["contact"]) == ("sms", guardian.mobile)
     assert requester["process_label"].startswith("Inscription par SMS") and requester["account_identifier"] is None
+    await ask_and_answer(api, url, make_client, admin, request_id, time_skipping_env)
+    _, _, asked = await outbox.wait_for(guardian.mobile, 3)
+    assert QUESTION in asked["text"] and "demande des informations" in asked["text"]
     await approve(make_client, admin, request_id)
 
-    _, _, told = await outbox.wait_for(guardian.mobile, 3)
+    *_, told = await outbox.wait_for(guardian.mobile, 4)
     assert "acceptée" in told["text"] and "reprendre votre inscription" in told["text"]
     status = (await api.get(f"/registration/{rid}")).json()
     assert status["step"] == "birthdate" and status["birthdate_attempts_left"] == 3 and status["assistance_url"] is None
@@ -227,8 +268,10 @@ async def test_blocked_franceconnect_visit_files_and_links_once_approved(
     assert link["step"] == "birthdate_blocked" and link["correction"]["request_id"] == request_id
 
     await time_skipping_env.sleep(timedelta(days=2))
+    await ask_and_answer(api, url, make_client, admin, request_id, time_skipping_env)
+    assert QUESTION in (await outbox.wait_for(mobile, 3))[-1]["text"]
     await approve(make_client, admin, request_id)
-    assert "FranceConnect" in (await outbox.wait_for(mobile, 3))[-1]["text"]
+    assert "FranceConnect" in (await outbox.wait_for(mobile, 4))[-1]["text"]
     status = await link_handle(time_skipping_env, link_id).query(FranceConnectLinkWorkflow.status)
     assert status.step == LinkStep.AWAITING_BIRTHDATE and status.birthdate_attempts_left == 3
     linked = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": BELIEVED.isoformat()})
@@ -297,6 +340,10 @@ async def test_blocked_pupil_files_for_themself_the_school_tells_them(
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert "Déposée par l'élève lui-même le " in metadata.current_details  # the Web UI's "Current details"
 
+    # No address: the question reaches the pupil through the school; the pupil reads and answers it here.
+    await ask_and_answer(api, "/pupil-activation/correction", make_client, admin, request_id, time_skipping_env)
+    _, answer_told = await mailbox.wait_for(admin.email, 2)
+    assert "a répondu" in answer_told.subject
     approved = await approve(make_client, admin, request_id)
     assert "prévenez-le vous-même" in approved["notice"]
     assert (await correction(time_skipping_env, request_id).result()).step == CorrectionStep.APPROVED
