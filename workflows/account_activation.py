@@ -50,12 +50,11 @@ Validators raise `refusal(step)`: `ApplicationError(french_message, type=ErrorCo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Callable
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from educonnect.errors import ErrorCode, message
@@ -67,15 +66,11 @@ from educonnect.models.activation import (
     CompleteActivation,
 )
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.birthdate_step import BirthdateStep
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def refusal_for_step(step: ActivationStep) -> ErrorCode:

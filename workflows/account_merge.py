@@ -18,12 +18,10 @@ Running the same request again changes nothing more.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
@@ -36,11 +34,6 @@ with workflow.unsafe.imports_passed_through():
         MergeStatus,
         MergeStep,
     )
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def workflow_id(kept_account_id) -> str:

@@ -28,11 +28,10 @@ school in `EduSchoolUai`: requests waiting on staff are
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 from educonnect import policies
@@ -61,16 +60,13 @@ from educonnect.models.corrections import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.corrections import CorrectionActivities
     from activities.staff_notifications import StaffNotificationActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 # The signal every blocked process (activation, SMS registration...) implements.
 UNBLOCK_SIGNAL = "birthdate_unblocked"
 

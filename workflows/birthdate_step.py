@@ -60,17 +60,12 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 class BirthdateStep:

@@ -66,24 +66,19 @@ The activity idempotency steps are "link-1", "link-2", ... (one per link).
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode, message
 from educonnect.models.activation import LinkRequest, LinkSent
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 class ConfirmationLinkStep:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
+from workflows.activity_options import activity_options
 from workflows.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
@@ -38,10 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ReissueStep,
     )
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=60),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
+ACTIVITY_OPTIONS = activity_options(timedelta(seconds=60))
 
 
 def workflow_id(reissue_id) -> str:

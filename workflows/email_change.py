@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
@@ -52,15 +51,12 @@ from educonnect.models.email_change import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 # The first address comes with the start; a start whose first link never went
 # out (its update failed) ends quietly after this.

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
@@ -53,16 +52,13 @@ from educonnect.models.franceconnect import (
 )
 from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.birthdate_step import BirthdateStep
 from workflows.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
     from activities.franceconnect import FranceConnectActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 # Steps the person is expected to move on from within the idle timeout.
 _WAITING_ON_PERSON = (LinkStep.AWAITING_MOBILE, LinkStep.AWAITING_CODE, LinkStep.AWAITING_BIRTHDATE)
 

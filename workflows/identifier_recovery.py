@@ -9,10 +9,7 @@ verified number) there — by email or by SMS, at most once — or nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.models.recovery import (
     IDENTIFIER_RECOVERY_LABELS,
@@ -24,13 +21,10 @@ from educonnect.models.recovery import (
 )
 from educonnect.search_attributes import PROCESS_STEP
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 SUMMARY = {
     RecoveryChannel.EMAIL: "Identifiant perdu : envoi par courriel",

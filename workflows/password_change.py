@@ -12,10 +12,7 @@ confirmation) and stored the new hash in `pending_passwords`; then:
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.models.recovery import (
     PASSWORD_CHANGE_LABELS,
@@ -31,13 +28,9 @@ from educonnect.models.recovery import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def workflow_id(change_id) -> str:

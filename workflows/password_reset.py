@@ -22,10 +22,9 @@ matched an account, then started this workflow:
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from educonnect import policies
@@ -51,6 +50,7 @@ from educonnect.models.recovery import (
 )
 from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.sms_code_step import SmsCodeStep
 
 from workflows.waiting import wait_until
@@ -58,10 +58,6 @@ from workflows.waiting import wait_until
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 SUMMARY = {
     RecoveryChannel.EMAIL: "Mot de passe perdu : réinitialisation par courriel",

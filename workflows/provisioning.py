@@ -24,10 +24,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL, SCHOOL_UAI
 
+from workflows.activity_options import activity_options
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import ProvisioningActivities
 
@@ -44,16 +44,11 @@ with workflow.unsafe.imports_passed_through():
         RowRange,
     )
 
-RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-VALIDATE_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=5), retry_policy=RETRY)
+VALIDATE_OPTIONS = activity_options(timedelta(minutes=5))
 # A batch heartbeats after every row or account: a crashed worker's batch is
 # retried (idempotently) by another worker within the heartbeat timeout.
-BATCH_OPTIONS = dict(
-    start_to_close_timeout=timedelta(minutes=30),
-    heartbeat_timeout=timedelta(seconds=15),
-    retry_policy=RETRY,
-)
-FINISH_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=RETRY)
+BATCH_OPTIONS = activity_options(timedelta(minutes=30), heartbeat_timeout=timedelta(seconds=15))
+FINISH_OPTIONS = activity_options(timedelta(minutes=1))
 
 
 def workflow_id(uai: str, import_id) -> str:

@@ -23,10 +23,7 @@ reads an `ActivationResult`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
@@ -50,17 +47,13 @@ from educonnect.models.pupil_activation import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.account_activation import AccountActivation, refusal, refusal_for_step
 from workflows.confirmation_link_step import ConfirmationLinkStep
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.pupils import PupilActivities
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def workflow_id(account_id) -> str:

@@ -59,10 +59,9 @@ workflow ever needs two steps).
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
@@ -78,13 +77,9 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 
+from workflows.activity_options import ACTIVITY_OPTIONS
 with workflow.unsafe.imports_passed_through():
     from activities.sms_codes import SmsCodeActivities
-
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 
 def _refuse(code: ErrorCode) -> ApplicationError:

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from educonnect import policies
@@ -61,6 +60,7 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.birthdate_step import BirthdateStep
 from workflows.sms_code_step import SmsCodeStep
 from workflows.waiting import wait_until
@@ -68,10 +68,6 @@ from workflows.waiting import wait_until
 with workflow.unsafe.imports_passed_through():
     from activities.registration import ACCOUNT_EXISTS, RegistrationActivities
 
-ACTIVITY_OPTIONS = dict(
-    start_to_close_timeout=timedelta(seconds=30),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-)
 
 SUMMARY = "Inscription par SMS (« Je n'ai pas de compte »)"
 
