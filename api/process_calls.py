@@ -90,7 +90,7 @@ def wrong_answer(code: ErrorCode, field: str, attempts_left: int) -> DomainError
     return DomainError(
         code,
         [{"field": field, "attempts_left": attempts_left}],
-        message=f"{MESSAGES[code]} Il vous reste {attempts_left} essai(s).",
+        message=f"{MESSAGES[code]} Il vous reste {attempts_left} essai{'s' if attempts_left > 1 else ''}.",
     )
 
 

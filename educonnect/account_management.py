@@ -39,7 +39,7 @@ async def password_context(conn: asyncpg.Connection | asyncpg.Pool, account_id: 
     account's person and of the children, their birthdates (DESIGN §4)."""
     rows = await conn.fetch(
         """
-        SELECT a.identifier, g.first_name AS g_first, g.last_name AS g_last,
+        SELECT a.identifier, a.pupil_id IS NOT NULL AS pupil, g.first_name AS g_first, g.last_name AS g_last,
                p.first_name AS p_first, p.last_name AS p_last, p.birthdate
         FROM accounts a
         LEFT JOIN guardians g ON g.id = a.guardian_id
@@ -54,6 +54,7 @@ async def password_context(conn: asyncpg.Connection | asyncpg.Pool, account_id: 
         "identifier": rows[0]["identifier"] if rows else None,
         "names": names,
         "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
+        "pupil": bool(rows and rows[0]["pupil"]),
     }
 
 

@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
     ),
     "password_birthdate": "Le mot de passe ne doit pas contenir de date de naissance.",
 }
+# A pupil's password is checked against the pupil's own names only.
+PUPIL_NAME_MESSAGE = "Le mot de passe ne doit contenir ni votre nom ni votre prénom."
 
 _ALLOWED = re.compile(r"[A-Za-z0-9]*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -94,8 +96,11 @@ def check_password_policy(
     identifier: str | None = None,
     names: Iterable[str] = (),
     birthdates: Iterable[datetime.date] = (),
+    pupil: bool = False,
 ) -> list[PolicyViolation]:
     """Return every rule the password violates (an empty list means accepted).
+    `pupil`: the password of a pupil's account (the names message speaks of the
+    pupil's own names, not of children).
 
     Identifier, names and birthdates are looked for case- and
     accent-insensitively, ignoring any character other than letters and
@@ -121,7 +126,7 @@ def check_password_policy(
             violations.append(_violation("password_identifier"))
 
     if any(fragment in compact for fragment in _name_fragments(names)):
-        violations.append(_violation("password_name"))
+        violations.append(PolicyViolation("password_name", PUPIL_NAME_MESSAGE) if pupil else _violation("password_name"))
 
     if any(form in compact for b in birthdates for form in _birthdate_forms(b)):
         violations.append(_violation("password_birthdate"))

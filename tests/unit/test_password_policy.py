@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from educonnect.passwords import (
     MESSAGES,
+    PUPIL_NAME_MESSAGE,
     PolicyViolation,
     check_password_policy,
     generate_provisional_password,
@@ -167,6 +168,15 @@ def test_name_accepted(password, names):
 def test_name_in_accented_password_refused_too():
     # Both the characters rule and the name rule apply.
     assert codes("Élodie12ab", names=["Elodie"]) == {"password_characters", "password_name"}
+
+
+def test_name_message_speaks_to_whom_it_concerns():
+    # A guardian is told of their children's names too; a pupil only of their own.
+    [guardian] = check_password_policy("Romane2010x", names=["Romane"])
+    [pupil] = check_password_policy("Romane2010x", names=["Romane"], pupil=True)
+    assert guardian.code == pupil.code == "password_name"
+    assert "enfants" in guardian.message and pupil.message == PUPIL_NAME_MESSAGE
+    assert "enfant" not in pupil.message
 
 
 # -- birthdates -------------------------------------------------------------

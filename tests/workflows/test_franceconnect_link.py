@@ -95,7 +95,7 @@ async def test_first_visit_links_the_identity_then_later_visits_sign_in_directly
 
     wrong = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": WRONG_BIRTHDATE.isoformat()})
     assert wrong.status_code == 422 and wrong.json()["code"] == "birthdate_incorrect"
-    assert "Il vous reste 2 essai(s)" in wrong.json()["message"]
+    assert "Il vous reste 2 essais." in wrong.json()["message"]
     linked = await api.post(
         f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[0].isoformat()}
     )
