@@ -17,7 +17,7 @@ import asyncpg
 from email_validator import EmailNotValidError, validate_email
 
 from educonnect import policies
-from educonnect.errors import DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode, message
 from educonnect.passwords import check_password_policy
 
 # --- typed input -------------------------------------------------------------------
@@ -59,13 +59,17 @@ async def password_context(conn: asyncpg.Connection | asyncpg.Pool, account_id: 
 
 
 def check_new_password(password: str, confirmation: str, context: dict, field: str = "password") -> None:
-    """Every broken rule with its own French message, then the confirmation."""
+    """Every broken rule with its own French message, and a confirmation that
+    differs among them, so that one answer says all there is to mend."""
     violations = check_password_policy(password, **context)
+    mismatch = password != confirmation
     if violations:
-        raise DomainError(
-            ErrorCode.PASSWORD_POLICY, [{"field": field, "code": v.code, "message": v.message} for v in violations]
-        )
-    if password != confirmation:
+        details = [{"field": field, "code": v.code, "message": v.message} for v in violations]
+        if mismatch:
+            details.append({"field": f"{field}_confirmation", "code": ErrorCode.PASSWORD_MISMATCH.value,
+                            "message": message(ErrorCode.PASSWORD_MISMATCH)})  # fmt: skip
+        raise DomainError(ErrorCode.PASSWORD_POLICY, details)
+    if mismatch:
         raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": f"{field}_confirmation"}])
 
 

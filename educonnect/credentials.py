@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from educonnect.errors import DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode, refusal_for
 from educonnect.passwords import hash_password_async, needs_rehash, verify_password_async
 
 
@@ -58,10 +58,10 @@ async def check_credentials(conn: asyncpg.Connection | asyncpg.Pool, identifier:
     if row["state"] == "merged":
         raise await merged_refusal(conn, row["id"])
     if row["state"] == "locked":
-        raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
+        raise refusal_for(ErrorCode.ACCOUNT_UNAVAILABLE, row["kind"])
     expires = row["provisional_expires_at"]
     if provisional and expires is not None and expires <= datetime.now(timezone.utc):
-        raise DomainError(ErrorCode.CREDENTIALS_EXPIRED)
+        raise refusal_for(ErrorCode.CREDENTIALS_EXPIRED, row["kind"])
     return CheckedAccount(row["id"], row["identifier"], row["kind"], row["state"], provisional, expires)
 
 

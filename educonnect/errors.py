@@ -451,6 +451,16 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 }
 
 
+# Where a pupil reads the refusal at sign-in: their own school, not "your child's".
+PUPIL_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.CREDENTIALS_EXPIRED: (
+        "Les identifiants transmis par l'établissement ne sont plus valables (plus de 3 mois). "
+        "Demandez-en de nouveaux à votre établissement (vie scolaire ou secrétariat)."
+    ),
+    ErrorCode.ACCOUNT_UNAVAILABLE: "Ce compte ne peut pas être utilisé. Adressez-vous à votre établissement.",
+}
+
+
 def message(code: ErrorCode) -> str:
     return MESSAGES[code]
 
@@ -463,3 +473,8 @@ class DomainError(Exception):
         self.details = details or []
         self.message = message or MESSAGES[code]
         super().__init__(f"{code}: {self.message}")
+
+
+def refusal_for(code: ErrorCode, account_kind: str) -> DomainError:
+    """The refusal worded for who reads it: a pupil or a guardian."""
+    return DomainError(code, message=PUPIL_MESSAGES.get(code) if account_kind == "pupil" else None)

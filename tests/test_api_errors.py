@@ -46,6 +46,13 @@ async def test_profile_refusals_are_french_and_coded(api, db_pool):
 
     mismatch = await api.post("/activation/profile", json=dict(good, password_confirmation="Soleil2027c"))
     assert mismatch.json()["code"] == "password_mismatch"
+    # A weak password typed differently twice: one answer says both.
+    both = await api.post("/activation/profile", json=dict(good, password="court", password_confirmation="courte"))
+    assert both.json()["code"] == "password_policy"
+    assert {(d["field"], d["code"]) for d in both.json()["details"]} == {
+        ("password", "password_length"), ("password", "password_digit"),
+        ("password_confirmation", "password_mismatch"),
+    }  # fmt: skip
 
     bad_email = await api.post("/activation/profile", json=dict(good, email="pas-une-adresse"))
     assert bad_email.status_code == 422 and bad_email.json()["code"] == "email_invalid"

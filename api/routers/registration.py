@@ -25,6 +25,7 @@ from api.deps import Pool, Temporal, set_session_cookie
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code, wrong_answer
 from educonnect import sessions
+from educonnect.account_management import check_new_password
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.identifiers import base_identifier, normalize_name
 from educonnect.models.registration import (
@@ -37,7 +38,7 @@ from educonnect.models.registration import (
     RegistrationStep,
 )
 from educonnect.models.sms_codes import SmsCodeStatus
-from educonnect.passwords import check_password_policy, hash_password_async
+from educonnect.passwords import hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
@@ -299,13 +300,7 @@ async def submit_password(
     status = await REGISTRATION.status(temporal, registration_id)
     _require(status, RegistrationStep.PASSWORD, registration_id)
     assert status.guardian_id is not None  # set once the code was verified
-    violations = check_password_policy(body.password, **await _password_context(pool, status.guardian_id))
-    if violations:
-        raise DomainError(
-            ErrorCode.PASSWORD_POLICY, [{"field": "password", "code": v.code, "message": v.message} for v in violations]
-        )
-    if body.password != body.password_confirmation:
-        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "password_confirmation"}])
+    check_new_password(body.password, body.password_confirmation, await _password_context(pool, status.guardian_id))
 
     # The password never enters Temporal: its hash waits here for the account.
     await pool.execute(

@@ -50,6 +50,7 @@ async def test_expired_credentials_a_secretary_sends_new_ones_by_email(
     async with make_client() as parent:
         expired = await sign_in(parent, family.identifier, family.provisional_password)
         assert expired.status_code == 401 and expired.json()["code"] == "credentials_expired"
+        assert "l'établissement de votre enfant" in expired.json()["message"]
 
     async with signed_in_staff(make_client, secretary) as desk:
         last_name = await db_pool.fetchval("SELECT last_name FROM guardians WHERE id = $1", family.guardian_id)
@@ -83,6 +84,17 @@ async def test_expired_credentials_a_secretary_sends_new_ones_by_email(
         secretary.id,
     )
     assert action == "account.credentials_reissue"
+
+
+async def test_a_pupil_with_expired_credentials_is_sent_to_their_own_school(api, make_client, db_pool):
+    pupil = await make_pupil(db_pool)
+    await db_pool.execute(
+        "UPDATE accounts SET provisional_expires_at = now() - interval '1 day' WHERE id = $1", pupil.account_id
+    )
+    async with make_client() as own:
+        expired = await sign_in(own, pupil.identifier, pupil.provisional_password)
+    assert expired.status_code == 401 and expired.json()["code"] == "credentials_expired"
+    assert "votre établissement" in expired.json()["message"] and "enfant" not in expired.json()["message"]
 
 
 async def test_letter_for_a_pupil_who_forgot_the_password_and_has_no_email(api, make_client, db_pool):

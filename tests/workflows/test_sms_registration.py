@@ -175,6 +175,11 @@ async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, o
         f"/registration/{rid}/password", json={"password": "Lefevre2024", "password_confirmation": "Lefevre2024"}
     )
     assert weak.status_code == 422 and weak.json()["code"] == "password_policy"
+    assert {d["code"] for d in weak.json()["details"]} == {"password_name"}
+    mismatch = await api.post(
+        f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD + "x"}
+    )
+    assert mismatch.status_code == 422 and mismatch.json()["code"] == "password_mismatch"
     done = await api.post(
         f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
     )
