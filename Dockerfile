@@ -34,5 +34,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 
-# Behind a reverse proxy terminating TLS (SECURE_COOKIES=true): trust its X-Forwarded-* headers.
-CMD ["uvicorn", "api.app:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# `python -m api` (api/__main__.py) ignores X-Forwarded-For unless told how many
+# reverse proxies stand in front: FORWARDED_FOR_TRUSTED_HOPS=N (docker-compose.yml).
+ENV API_HOST=0.0.0.0 API_PORT=8000
+CMD ["python", "-m", "api"]

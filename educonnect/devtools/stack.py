@@ -304,10 +304,7 @@ class Stack:
         child = self._watch(
             processes.spawn(
                 "api",
-                [
-                    sys.executable, "-m", "uvicorn", "api.app:app",
-                    "--host", s.api_host, "--port", str(s.api_port),
-                ],  # fmt: skip
+                [sys.executable, "-m", "api", "--host", s.api_host, "--port", str(s.api_port)],
                 # Both spellings: EDUCONNECT_DEV_PAGES for app.py, DEV_PAGES for Settings.dev_pages.
                 env=self._child_env(EDUCONNECT_DEV_PAGES="1", DEV_PAGES="1"),
                 cwd=PROJECT_ROOT,

@@ -115,7 +115,7 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
     stack.start_worker()
     api = spawn(
         "api",
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(api_port)],
+        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],  # as in the image
         env=env,
         cwd=PROJECT_ROOT,
         log_path=log_dir / "api.log",
