@@ -200,10 +200,14 @@ async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, m
         assert [q["request_id"] for q in only] == [str(info)]
         bad = await http.get("/staff/requests", params={"etat": "n_importe_quoi"})
         assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
-        refused = await http.get(f"/staff/requests/{neighbours}")
-        assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
+        # Another school's request answers like an unknown one (nothing learnt about its families).
         missing = await http.get(f"/staff/requests/{uuid.uuid4()}")
         assert missing.status_code == 404 and missing.json()["code"] == "correction_not_found"
+        refused = await http.get(f"/staff/requests/{neighbours}")
+        assert (refused.status_code, refused.json()) == (missing.status_code, missing.json())
+        decided = await http.post(f"/staff/requests/{neighbours}/reject", json={"reason": "Non"})
+        unknown = await http.post(f"/staff/requests/{uuid.uuid4()}/reject", json={"reason": "Non"})
+        assert (decided.status_code, decided.json()) == (unknown.status_code, unknown.json()) == (404, missing.json())
         # Decisions refused before reaching the process (and audited).
         closed = await http.post(f"/staff/requests/{approved_old}/reject", json={"reason": "Trop tard"})
         assert closed.status_code == 409 and closed.json()["code"] == "correction_closed"
@@ -224,13 +228,15 @@ async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, m
         "SELECT actor_id, details->>'code' AS code FROM audit_log WHERE target_id = $1 AND outcome = 'refused'",
         str(neighbours),
     )
-    assert [(r["actor_id"], r["code"]) for r in refusals] == [(admin.id, "staff_out_of_scope")]
+    assert [(r["actor_id"], r["code"]) for r in refusals] == [(admin.id, "staff_out_of_scope")] * 2
     refused_decisions = await db_pool.fetch(
         "SELECT action, details->>'code' AS code FROM audit_log WHERE actor_id = $1 AND outcome = 'refused' "
         "AND action IN ('correction.approve', 'correction.reject') ORDER BY id",
         admin.id,
     )
     assert [(r["action"], r["code"]) for r in refused_decisions] == [
+        ("correction.reject", "staff_out_of_scope"),
+        ("correction.reject", "correction_not_found"),
         ("correction.reject", "correction_closed"),
         ("correction.approve", "correction_date_invalid"),
         ("correction.approve", "correction_date_unchanged"),
@@ -273,7 +279,11 @@ async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_c
 
     async with signed_in_staff(make_client, admin) as http:
         assert [t["ticket_id"] for t in (await http.get("/staff/tickets")).json()] == [school_ticket]
-        assert (await http.get(f"/staff/tickets/{academie_ticket}")).status_code == 403
+        # An académie-wide ticket answers a school administrator like an unknown one.
+        hidden = await http.get(f"/staff/tickets/{academie_ticket}")
+        unknown = await http.get(f"/staff/tickets/{uuid.uuid4()}")
+        assert hidden.status_code == unknown.status_code == 404 and hidden.json() == unknown.json()
+        assert unknown.json()["code"] == "ticket_not_found"
         answer = "Votre numéro a été corrigé dans la fiche de renseignements : vous pouvez réessayer."
         answered = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": answer})
         assert answered.status_code == 200, answered.text
@@ -283,7 +293,7 @@ async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_c
     async with signed_in_staff(make_client, other_admin) as http:
         assert (await http.get("/staff/tickets")).json() == []
         refused = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": "Bonjour"})
-        assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
+        assert refused.status_code == 404 and refused.json()["code"] == "ticket_not_found"
     async with signed_in_staff(make_client, support) as http:
         listed = (await http.get("/staff/tickets")).json()
         assert [t["ticket_id"] for t in listed] == [academie_ticket, school_ticket]  # without answer first

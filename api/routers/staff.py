@@ -79,12 +79,19 @@ async def current_staff(pool: Pool, educonnect_staff_session: Annotated[str | No
 Staff = Annotated[StaffMember, Depends(current_staff)]
 
 
-async def refuse_audited(pool, member: StaffMember, action: str, target_kind: str, target_id, code: ErrorCode, **details):
-    """Audit a refused staff action, then refuse it with its stable code."""
+async def refuse_audited(
+    pool, member: StaffMember, action: str, target_kind: str, target_id, code: ErrorCode,
+    answer: ErrorCode | None = None, **details,
+):  # fmt: skip
+    """Audit a refused staff action, then refuse it with its stable code.
+
+    `answer`: the code the staff member gets when it is not the audited one;
+    something out of scope answers like something unknown (staff learn
+    nothing about other schools' families), the log keeps the real reason."""
     await audit.record(
         pool, member.actor, action, target_kind, target_id, outcome=audit.REFUSED, details={"code": code.value, **details}
     )
-    raise DomainError(code)
+    raise DomainError(answer or code)
 
 
 # --- signing in ---------------------------------------------------------------------------
@@ -345,7 +352,7 @@ async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id:
     if not member.covers(row["uai"], row["academie"]):
         await refuse_audited(
             pool, member, action, "correction_request", request_id, ErrorCode.STAFF_OUT_OF_SCOPE,
-            request_uai=row["uai"], request_academie=row["academie"],
+            ErrorCode.CORRECTION_NOT_FOUND, request_uai=row["uai"], request_academie=row["academie"],
         )  # fmt: skip
     return row
 
@@ -462,7 +469,7 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
     "/requests/{request_id}",
     summary="Une demande de correction et son historique complet",
     response_model=RequestDetail,
-    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    responses={404: {"model": ErrorBody}},
 )
 async def request_detail(request_id: RequestId, member: Staff, pool: Pool, temporal: Temporal) -> RequestDetail:
     row = await _request_in_scope(pool, member, request_id, "correction.view")
@@ -545,7 +552,8 @@ async def _decide(
         await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
                       decision_id=str(decision.decision_id))  # fmt: skip
     if outcome == "refused_scope":
-        raise DomainError(ErrorCode.STAFF_OUT_OF_SCOPE)
+        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.STAFF_OUT_OF_SCOPE,
+                      decision_id=str(decision.decision_id))  # fmt: skip
     fresh = await _request_in_scope(pool, member, request_id, action)
     if outcome is None:
         detail = await _detail(pool, temporal, fresh, notice="Décision enregistrée : son traitement est en cours.")
@@ -699,7 +707,9 @@ async def _ticket_in_scope(pool: asyncpg.Pool, member: StaffMember, ticket_id: u
     if row is None:
         await refuse_audited(pool, member, action, "ticket", ticket_id, ErrorCode.TICKET_NOT_FOUND)
     if not member.covers(row["uai"], row["academie"]):
-        await refuse_audited(pool, member, action, "ticket", ticket_id, ErrorCode.STAFF_OUT_OF_SCOPE)
+        await refuse_audited(
+            pool, member, action, "ticket", ticket_id, ErrorCode.STAFF_OUT_OF_SCOPE, ErrorCode.TICKET_NOT_FOUND
+        )
     return row
 
 
@@ -720,7 +730,7 @@ async def _ticket_detail(pool: asyncpg.Pool, row) -> TicketDetail:
     "/tickets/{ticket_id}",
     summary="Une demande d'assistance et ses réponses",
     response_model=TicketDetail,
-    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+    responses={404: {"model": ErrorBody}},
 )
 async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail:
     row = await _ticket_in_scope(pool, member, ticket_id, "ticket.view")
@@ -732,7 +742,7 @@ async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail
     "/tickets/{ticket_id}/answer",
     summary="Répondre à une demande d'assistance (la réponse part par email)",
     response_model=TicketDetail,
-    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={404: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 async def answer_ticket(ticket_id: TicketId, body: TicketAnswerBody, member: Staff, pool: Pool) -> TicketDetail:
     row = await _ticket_in_scope(pool, member, ticket_id, "ticket.answer")

@@ -130,7 +130,7 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
             refused = await outsider.post(
                 f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": believed.isoformat()}
             )
-            assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
+            assert refused.status_code == 404 and refused.json()["code"] == "correction_not_found"
 
         # The administrator of the child's school approves.
         async with stack.http() as admin:

@@ -410,9 +410,9 @@ async def test_decision_from_outside_the_scope_is_refused(
             refused = await http.post(
                 f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
             )
-            assert refused.status_code == 403 and refused.json()["code"] == "staff_out_of_scope"
-            assert "périmètre" in refused.json()["message"]
-            assert (await http.get(f"/staff/requests/{request_id}")).status_code == 403
+            # Out of scope answers like unknown: nothing learnt about another school's families.
+            assert refused.status_code == 404 and refused.json()["code"] == "correction_not_found"
+            assert (await http.get(f"/staff/requests/{request_id}")).status_code == 404
             assert (await http.get("/staff/requests")).json() == []
     handle = correction(time_skipping_env, request_id)
     assert (await handle.query(BirthdateCorrectionWorkflow.status)).step == CorrectionStep.AWAITING_REVIEW
