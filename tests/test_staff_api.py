@@ -304,6 +304,42 @@ async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_c
     ]  # fmt: skip
 
 
+# --- "Je ne suis pas le représentant légal" ---------------------------------------------------
+
+
+async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(db_pool, make_client):
+    school = await make_school(db_pool)
+    neighbour = await make_school(db_pool, academie=school.academie)
+    neighbour_admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, neighbour)
+    family = await family_at(db_pool, school)
+    child = (await children_of(db_pool, family))[0]
+    dispute_id = uuid.uuid4()
+    await db_pool.execute(
+        "INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        dispute_id, family.guardian_id, child["id"], family.account_id, school.uai, school.academie,
+    )  # fmt: skip
+    async with signed_in_staff(make_client, neighbour_admin) as http:
+        assert (await http.get("/staff/attachment-disputes")).json() == []
+        refused = await http.post(f"/staff/attachment-disputes/{dispute_id}/detach")
+        unknown = await http.post(f"/staff/attachment-disputes/{uuid.uuid4()}/detach")
+        assert refused.status_code == unknown.status_code == 404 and refused.json() == unknown.json()
+        assert unknown.json()["code"] == "dispute_not_found"
+    # Nothing changed, and the refusal is in the audit log with its real reason.
+    assert await db_pool.fetchval("SELECT status FROM attachment_disputes WHERE id = $1", dispute_id) == "awaiting_review"
+    assert await db_pool.fetchval(
+        "SELECT count(*) FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", family.guardian_id, child["id"]
+    )  # fmt: skip
+    entries = await audit.entries_for(db_pool, [("attachment_dispute", str(dispute_id))])
+    assert [(e.action, e.outcome, e.actor_id, e.details["code"]) for e in entries] == [
+        ("attachment.detached", "refused", neighbour_admin.id, "staff_out_of_scope"),
+    ]
+    listed = await db_pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE actor_id = $1 AND action = 'attachment.list'", neighbour_admin.id
+    )
+    assert listed == 1
+
+
 # --- the audit log ------------------------------------------------------------------------------
 
 

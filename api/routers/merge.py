@@ -26,7 +26,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls
-from api.routers.staff import Staff
+from api.routers.staff import Staff, refuse_audited
 from educonnect import audit
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep
@@ -243,6 +243,9 @@ async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
     rows = await pool.fetch(
         f"{_DISPUTE} WHERE {condition} ORDER BY d.status <> 'awaiting_review', d.created_at LIMIT 500", value
     )
+    await audit.record(
+        pool, member.actor, "attachment.list", "staff_scope", member.uai or member.academie, details={"count": len(rows)}
+    )
     return [_view(r) for r in rows]
 
 
@@ -251,45 +254,55 @@ DisputeId = Annotated[uuid.UUID, Path(description="Identifiant du signalement")]
 
 async def _decide(pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str) -> DisputeView:
     action = f"attachment.{decision}"
+    refusal: ErrorCode | None = None
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1 FOR UPDATE OF d", dispute_id)
         if row is None:
-            raise DomainError(ErrorCode.DISPUTE_NOT_FOUND)
-        if not member.covers(row["uai"], row["academie"]):
-            await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id, outcome=audit.REFUSED,
-                               details={"code": ErrorCode.STAFF_OUT_OF_SCOPE.value})  # fmt: skip
-            raise DomainError(ErrorCode.STAFF_OUT_OF_SCOPE)
-        if row["status"] != "awaiting_review":
-            raise DomainError(ErrorCode.DISPUTE_CLOSED)
-        if decision == "link_confirmed":
-            await conn.execute(
-                "UPDATE guardian_pupils SET disputed_at = NULL WHERE guardian_id = $1 AND pupil_id = $2",
-                row["guardian_id"],
-                row["pupil_id"],
-            )
+            refusal = ErrorCode.DISPUTE_NOT_FOUND
+        elif not member.covers(row["uai"], row["academie"]):
+            refusal = ErrorCode.STAFF_OUT_OF_SCOPE
+        elif row["status"] != "awaiting_review":
+            refusal = ErrorCode.DISPUTE_CLOSED
         else:
-            await conn.execute(
-                "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", row["guardian_id"], row["pupil_id"]
-            )
-        await conn.execute(
-            "UPDATE attachment_disputes SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1",
-            dispute_id,
-            decision,
-            member.id,
-        )
-        await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id,
-                           details={"pupil_id": str(row["pupil_id"]), "guardian_id": str(row["guardian_id"])})  # fmt: skip
-        row = await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1", dispute_id)
+            row = await _apply(conn, member, row, dispute_id, decision, action)
+    if refusal is not None:
+        # Audited once the transaction is over (raising inside would roll the entry back);
+        # another school's dispute answers like an unknown one.
+        answer = ErrorCode.DISPUTE_NOT_FOUND if refusal == ErrorCode.STAFF_OUT_OF_SCOPE else refusal
+        await refuse_audited(pool, member, action, "attachment_dispute", dispute_id, refusal, answer)
     return _view(row)
 
 
+async def _apply(conn: asyncpg.Connection, member: StaffMember, row, dispute_id: uuid.UUID, decision: str, action: str):
+    """Confirm the link or detach the child, close the dispute, audit; the dispute as it now is."""
+    if decision == "link_confirmed":
+        await conn.execute(
+            "UPDATE guardian_pupils SET disputed_at = NULL WHERE guardian_id = $1 AND pupil_id = $2",
+            row["guardian_id"],
+            row["pupil_id"],
+        )
+    else:
+        await conn.execute(
+            "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", row["guardian_id"], row["pupil_id"]
+        )
+    await conn.execute(
+        "UPDATE attachment_disputes SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1",
+        dispute_id,
+        decision,
+        member.id,
+    )
+    await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id,
+                       details={"pupil_id": str(row["pupil_id"]), "guardian_id": str(row["guardian_id"])})  # fmt: skip
+    return await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1", dispute_id)
+
+
 @staff_router.post("/{dispute_id}/confirm", summary="Le rattachement est exact : l'enfant réapparaît",
-                   response_model=DisputeView, responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})  # fmt: skip
+                   response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def confirm(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
     return await _decide(pool, member, dispute_id, "link_confirmed")
 
 
 @staff_router.post("/{dispute_id}/detach", summary="Le rattachement est erroné : l'enfant est détaché du compte",
-                   response_model=DisputeView, responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}})  # fmt: skip
+                   response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def detach(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
     return await _decide(pool, member, dispute_id, "detached")
