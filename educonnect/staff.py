@@ -200,7 +200,12 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str) -> StaffMe
     return member
 
 
-async def change_password(pool: asyncpg.Pool, member: StaffMember, current: str, new: str) -> None:
+async def change_password(
+    pool: asyncpg.Pool, member: StaffMember, current: str, new: str, *, keep_session: str | None = None
+) -> None:
+    """Change the member's password; every other session of theirs ends (one
+    opened with the old password by someone else, too). `keep_session`: the
+    token of the session that asked, which stays open."""
     stored = await pool.fetchval("SELECT password_hash FROM staff_accounts WHERE id = $1", member.id)
     if not await verify_password_async(stored, current):
         await audit.record(
@@ -222,7 +227,19 @@ async def change_password(pool: asyncpg.Pool, member: StaffMember, current: str,
             member.id,
             await hash_password_async(new),
         )
-        await audit.record(conn, member.actor, "staff.change_password", "staff_account", member.id)
+        ended = await conn.fetchval(
+            """
+            WITH ended AS (
+                UPDATE staff_sessions SET revoked_at = now()
+                WHERE staff_id = $1 AND revoked_at IS NULL AND token_hash IS DISTINCT FROM $2 RETURNING 1
+            ) SELECT count(*) FROM ended
+            """,
+            member.id,
+            token_hash(keep_session) if keep_session else None,
+        )
+        await audit.record(
+            conn, member.actor, "staff.change_password", "staff_account", member.id, details={"sessions_ended": ended}
+        )
 
 
 # --- sessions -------------------------------------------------------------------

@@ -139,7 +139,7 @@ async def test_staff_account_locked_after_five_failures(db_pool, make_client):
 async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_client):
     school = await make_school(db_pool)
     support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, school)
-    async with signed_in_staff(make_client, support) as http:
+    async with signed_in_staff(make_client, support) as elsewhere, signed_in_staff(make_client, support) as http:
         weak = await http.post(
             "/staff/password",
             json={"current_password": support.password, "new_password": "Bienvenue2x", "new_password_confirmation": "Bienvenue2x"},
@@ -156,6 +156,10 @@ async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_cl
             json={"current_password": support.password, "new_password": "Nouveau-Secret-42", "new_password_confirmation": "Nouveau-Secret-42"},
         )  # fmt: skip
         assert done.status_code == 204
+        # The session that changed it stays open; any other (someone holding the old password) ends.
+        assert (await http.get("/staff/me")).status_code == 200
+        ended = await elsewhere.get("/staff/me")
+        assert ended.status_code == 401 and ended.json()["code"] == "staff_session_required"
     async with make_client() as http:
         old = await http.post("/staff/sign-in", json={"login": support.login, "password": support.password})
         assert old.status_code == 401

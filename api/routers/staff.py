@@ -176,13 +176,18 @@ async def me(member: Staff) -> StaffView:
 @router.post(
     "/password",
     summary="Changer mon mot de passe (12 caractères au moins : minuscule, majuscule, chiffre, caractère spécial)",
+    description="Mes autres sessions (autres navigateurs, autres postes) sont fermées.",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def change_password(body: PasswordChangeBody, member: Staff, pool: Pool) -> Response:
+async def change_password(
+    body: PasswordChangeBody, member: Staff, pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
+) -> Response:
     if body.new_password != body.new_password_confirmation:
         raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "new_password_confirmation"}])
-    await staff_accounts.change_password(pool, member, body.current_password, body.new_password)
+    await staff_accounts.change_password(
+        pool, member, body.current_password, body.new_password, keep_session=educonnect_staff_session
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
