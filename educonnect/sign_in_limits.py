@@ -149,6 +149,14 @@ async def check_ip(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
         raise _wait_refusal(ErrorCode.TOO_MANY_REQUESTS, row["wait"])
 
 
+async def record_ip_failure(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
+    """Count one failed sign-in from `ip` for the per-IP limit (families' and staff's alike)."""
+    # Rows out of the window serve no more: purge them (all addresses).
+    await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
+                       policies.SIGN_IN_IP_WINDOW)  # fmt: skip
+    await conn.execute("INSERT INTO sign_in_ip_failures (ip) VALUES ($1)", ip)
+
+
 async def admit(pool: asyncpg.Pool, identifier: str) -> None:
     """Refuse a locked identifier or one still in its delay; otherwise let the
     attempt through. An attempt admitted after a delay reserves the slot (as if
@@ -184,10 +192,7 @@ async def record_failure(pool: asyncpg.Pool, identifier: str, ip: str) -> None:
     """Count a wrong password (or unknown identifier): raise `account_locked`
     at the 100th consecutive failure, else `invalid_credentials`."""
     async with pool.acquire() as conn, conn.transaction():
-        # Rows out of the window serve no more: purge them (all addresses).
-        await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
-                           policies.SIGN_IN_IP_WINDOW)
-        await conn.execute("INSERT INTO sign_in_ip_failures (ip) VALUES ($1)", ip)
+        await record_ip_failure(conn, ip)
         failures = await conn.fetchval(
             """
             INSERT INTO sign_in_failures (identifier, failures, last_failure_at) VALUES ($1, 1, now())

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import asyncpg
 
-from educonnect import audit, policies
+from educonnect import audit, policies, sign_in_limits
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.corrections import ROLE_LABELS, StaffRef, StaffRole
 from educonnect.passwords import (
@@ -140,19 +140,34 @@ async def get_staff(conn: asyncpg.Connection | asyncpg.Pool, staff_id: uuid.UUID
     return _member(row) if row else None
 
 
-async def authenticate(pool: asyncpg.Pool, login: str, password: str) -> StaffMember:
+async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | None = None) -> StaffMember:
     """Check a staff login and password; every refusal is audited.
 
     Unknown logins cost the same Argon2id verification; after
     STAFF_SIGNIN_MAX_FAILURES failures in a row the account is locked for
-    STAFF_LOCKOUT (the right password is refused meanwhile)."""
+    STAFF_LOCKOUT (the right password is refused meanwhile). From the client
+    address `ip`, the per-IP limit of every sign-in (DESIGN §4) applies: a
+    wrong password counts there, and beyond the limit nothing is checked
+    (`too_many_requests`), so one address cannot try a few passwords on each
+    of many staff logins."""
     login = normalize_login(login)
+    if ip is not None:
+        try:
+            await sign_in_limits.check_ip(pool, ip)
+        except sign_in_limits.SignInRefused as refused:
+            await audit.record(
+                pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
+                outcome=audit.REFUSED, details={"code": refused.code.value, "ip": ip},
+            )  # fmt: skip
+            raise
     row = await pool.fetchrow(
         f"SELECT {_COLUMNS}, password_hash, active, locked_until, failed_signins FROM staff_accounts WHERE login = $1",
         login,
     )
     if row is None or not row["active"]:
         await verify_password_async(None, password)
+        if ip is not None:
+            await sign_in_limits.record_ip_failure(pool, ip)
         await audit.record(
             pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
             outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_INVALID_CREDENTIALS.value},
@@ -168,6 +183,8 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str) -> StaffMe
         )  # fmt: skip
         raise DomainError(ErrorCode.STAFF_LOCKED)
     if not await verify_password_async(row["password_hash"], password):
+        if ip is not None:
+            await sign_in_limits.record_ip_failure(pool, ip)
         failures = await pool.fetchval(
             """
             UPDATE staff_accounts SET failed_signins = failed_signins + 1,

@@ -154,6 +154,9 @@ async def make_client(api, db_pool, time_skipping_env):
         app = create_app()
         app.state.pool = db_pool
         app.state.temporal = time_skipping_env.client
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        # An address of its own: the per-IP sign-in limit (families' and staff's) never mixes tests.
+        client_address = (f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}", 123)
+        transport = httpx.ASGITransport(app=app, client=client_address)
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     return make

@@ -4,6 +4,7 @@ tickets, the append-only audit log, and the checks of the correction form."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date, timedelta
 
@@ -15,6 +16,7 @@ import pytest_asyncio
 from educonnect import audit
 from educonnect.models.corrections import StaffRole
 from educonnect.passwords import check_staff_password_policy
+from educonnect.policies import SIGN_IN_IP_MAX_FAILURES
 from educonnect.staff import StaffPasswordRejected, create_staff_account
 from tests.support.corrections import (
     WRONG_BIRTHDATE,
@@ -31,16 +33,22 @@ from tests.support.mail import Mailbox
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+def an_ip() -> str:
+    return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def make_client(db_pool):
-    """Clients on the real app without Temporal (these routes do not need it)."""
+    """Clients on the real app without Temporal (these routes do not need it),
+    each from an address of its own (the per-IP sign-in limit never mixes tests)."""
     from api.app import create_app
 
-    def make() -> httpx.AsyncClient:
+    def make(ip: str | None = None) -> httpx.AsyncClient:
         app = create_app()
         app.state.pool = db_pool
         app.state.temporal = None
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        transport = httpx.ASGITransport(app=app, client=(ip or an_ip(), 123))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     return make
 
@@ -134,6 +142,35 @@ async def test_staff_account_locked_after_five_failures(db_pool, make_client):
         # After the lock-out the right password works again.
         await db_pool.execute("UPDATE staff_accounts SET locked_until = now() - interval '1 second' WHERE id = $1", admin.id)
         assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+
+
+async def test_staff_sign_in_counts_in_the_per_ip_limit(db_pool, make_client):
+    """One address cannot try a few passwords on each of many staff logins
+    (each below the lock-out): the per-IP limit of every sign-in applies."""
+    school = await make_school(db_pool)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    ip = an_ip()
+    await db_pool.execute(
+        "INSERT INTO sign_in_ip_failures (ip) SELECT $1 FROM generate_series(1, $2)", ip, SIGN_IN_IP_MAX_FAILURES - 1
+    )
+    try:
+        async with make_client(ip) as http:
+            wrong = await http.post("/staff/sign-in", json={"login": f"x{admin.login}", "password": "Mauvais-Mot-2026!"})
+            assert wrong.status_code == 401  # the last failure this address may have
+            refused = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})
+            assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
+            assert int(refused.headers["retry-after"]) > 0 and "Réessayez dans" in refused.json()["message"]
+            assert "educonnect_staff_session" not in http.cookies
+        async with make_client() as http:  # from elsewhere, the right password works
+            assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+    finally:
+        await db_pool.execute("DELETE FROM sign_in_ip_failures WHERE ip = $1", ip)
+    refusal = await db_pool.fetchrow(
+        "SELECT details FROM audit_log WHERE action = 'staff.sign_in' AND target_id = $1 AND outcome = 'refused' "
+        "ORDER BY id DESC LIMIT 1",
+        admin.login,
+    )
+    assert refusal is not None and '"too_many_requests"' in refusal["details"]
 
 
 async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_client):
