@@ -337,7 +337,7 @@ async def create_guardian_account(
     responses={404: {"model": ErrorBody}},
 )
 async def reissue_status(reissue_id: ReissueId, member: Staff, pool: Pool) -> ReissueView:
-    row = await _reissue_in_scope(pool, member, reissue_id)
+    row = await _reissue_in_scope(pool, member, reissue_id, "account.credentials_reissue_status")
     step = ReissueStep.DONE if row["delivered_at"] is not None else ReissueStep.ISSUING
     result = ReissueResult(step=step, channel=row["channel"], account_id=row["account_id"], created=row["guardian_id"] is not None)
     return _view(reissue_id, result, row["email"])
@@ -350,16 +350,17 @@ async def reissue_status(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
     responses={200: {"content": {"application/pdf": {}}}, 404: {"model": ErrorBody}},
 )
 async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Response:
-    row = await _reissue_in_scope(pool, member, reissue_id)
+    action = "account.credentials_letter_download"
+    row = await _reissue_in_scope(pool, member, reissue_id, action)
     if row["channel"] != "letter" or row["pdf"] is None:
-        raise DomainError(ErrorCode.REISSUE_NO_LETTER)
+        await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NO_LETTER)
     await pool.execute("UPDATE credential_reissues SET downloaded_at = now() WHERE id = $1", reissue_id)
     await audit.record(pool, member.actor, "account.credentials_letter_download", "account", row["account_id"],
                        details={"reissue_id": str(reissue_id)})  # fmt: skip
     return pages.pdf_download(bytes(row["pdf"]), f"identifiants-{reissue_id}.pdf")
 
 
-async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID) -> asyncpg.Record:
+async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID, action: str) -> asyncpg.Record:
     row = await pool.fetchrow(
         """
         SELECT r.account_id, r.guardian_id, r.channel, r.pdf, r.delivered_at, a.email, s.uai, s.academie
@@ -368,6 +369,10 @@ async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id:
         """,
         reissue_id,
     )
-    if row is None or not member.covers(row["uai"], row["academie"]):
-        raise DomainError(ErrorCode.REISSUE_NOT_FOUND)
+    if row is None:
+        await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NOT_FOUND)
+    if not member.covers(row["uai"], row["academie"]):
+        # Another school's letter answers like an unknown one; the log keeps why.
+        await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.STAFF_OUT_OF_SCOPE,
+                             ErrorCode.REISSUE_NOT_FOUND, uai=row["uai"])  # fmt: skip
     return row

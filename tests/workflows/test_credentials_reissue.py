@@ -115,6 +115,24 @@ async def test_letter_for_a_pupil_who_forgot_the_password_and_has_no_email(api, 
             letter = await desk.get(body["letter_url"])
             assert letter.status_code == 200 and letter.headers["content-type"] == "application/pdf"
 
+        # Another school's secretary: the letter and its status answer like unknown ones, and that is audited.
+        outsider = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, await make_school(db_pool))
+        async with signed_in_staff(make_client, outsider) as desk:
+            unknown = await desk.get(f"/staff/credential-reissues/{uuid.uuid4()}/letter.pdf")
+            assert unknown.status_code == 404 and unknown.json()["code"] == "reissue_not_found"
+            for url in (body["letter_url"], f"/staff/credential-reissues/{body['reissue_id']}"):
+                hidden = await desk.get(url)
+                assert hidden.status_code == 404 and hidden.json() == unknown.json()
+        refusals = await db_pool.fetch(
+            "SELECT action, details->>'code' AS code FROM audit_log WHERE actor_id = $1 AND outcome = 'refused' "
+            "AND target_id = $2 ORDER BY id",
+            outsider.id, body["reissue_id"],
+        )  # fmt: skip
+        assert [(r["action"], r["code"]) for r in refusals] == [
+            ("account.credentials_letter_download", "staff_out_of_scope"),
+            ("account.credentials_reissue_status", "staff_out_of_scope"),
+        ]
+
         text = PdfReader(io.BytesIO(letter.content)).pages[0].extract_text()
         identifier, password = provisional_credentials(text)
         assert identifier == pupil.identifier
