@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import asyncpg
 
@@ -174,8 +173,23 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
         )  # fmt: skip
         raise DomainError(ErrorCode.STAFF_INVALID_CREDENTIALS)
     member = _member(row)
-    now = datetime.now(timezone.utc)
-    if row["locked_until"] is not None and row["locked_until"] > now:
+    # Each attempt takes its place in the series BEFORE its password is
+    # checked (as if it had failed), in one statement: parallel attempts cannot
+    # all pass the lock check while the first ones are being verified. The
+    # one that fills the series sets the lock; the ones after it are refused
+    # unchecked. A right password then clears the series.
+    failures = await pool.fetchval(
+        """
+        UPDATE staff_accounts SET failed_signins = failed_signins + 1,
+            locked_until = CASE WHEN failed_signins + 1 >= $2 THEN now() + $3 ELSE NULL END,
+            updated_at = now()
+        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now()) RETURNING failed_signins
+        """,
+        member.id,
+        policies.STAFF_SIGNIN_MAX_FAILURES,
+        policies.STAFF_LOCKOUT,
+    )
+    if failures is None:  # locked: the password is not checked (same cost, though)
         await verify_password_async(None, password)
         await audit.record(
             pool, member.actor, "staff.sign_in", "staff_account", member.id,
@@ -185,17 +199,6 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
     if not await verify_password_async(row["password_hash"], password):
         if ip is not None:
             await sign_in_limits.record_ip_failure(pool, ip)
-        failures = await pool.fetchval(
-            """
-            UPDATE staff_accounts SET failed_signins = failed_signins + 1,
-                locked_until = CASE WHEN failed_signins + 1 >= $2 THEN now() + $3 ELSE locked_until END,
-                updated_at = now()
-            WHERE id = $1 RETURNING failed_signins
-            """,
-            member.id,
-            policies.STAFF_SIGNIN_MAX_FAILURES,
-            policies.STAFF_LOCKOUT,
-        )
         locked = failures >= policies.STAFF_SIGNIN_MAX_FAILURES
         code = ErrorCode.STAFF_LOCKED if locked else ErrorCode.STAFF_INVALID_CREDENTIALS
         await audit.record(

@@ -4,6 +4,7 @@ tickets, the append-only audit log, and the checks of the correction form."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -17,7 +18,8 @@ from educonnect import audit
 from educonnect.models.corrections import StaffRole
 from educonnect.passwords import check_staff_password_policy
 from educonnect.policies import SIGN_IN_IP_MAX_FAILURES
-from educonnect.staff import StaffPasswordRejected, create_staff_account
+from educonnect.errors import DomainError
+from educonnect.staff import StaffPasswordRejected, authenticate, create_staff_account
 from tests.support.corrections import (
     WRONG_BIRTHDATE,
     block_activation,
@@ -142,6 +144,28 @@ async def test_staff_account_locked_after_five_failures(db_pool, make_client):
         # After the lock-out the right password works again.
         await db_pool.execute("UPDATE staff_accounts SET locked_until = now() - interval '1 second' WHERE id = $1", admin.id)
         assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+
+
+async def test_parallel_wrong_passwords_are_checked_at_most_five_times(db_pool):
+    """A burst of simultaneous tries cannot slip past the lock-out while the
+    first ones are being verified: each try takes its place in the series
+    before its password is checked."""
+    school = await make_school(db_pool)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    burst = [authenticate(db_pool, admin.login, f"Mauvais-Mot-{i}!Aa") for i in range(12)]
+    outcomes = await asyncio.gather(*burst, return_exceptions=True)
+    codes = sorted(o.code.value for o in outcomes if isinstance(o, DomainError))
+    assert len(codes) == 12 and set(codes) <= {"staff_invalid_credentials", "staff_locked"}
+    checked = await db_pool.fetch(
+        "SELECT details FROM audit_log WHERE actor_id = $1 AND action = 'staff.sign_in' AND details ? 'failures'",
+        admin.id,
+    )
+    assert len(checked) == 5, [r["details"] for r in checked]  # the other 7 were refused unchecked
+    assert codes.count("staff_invalid_credentials") == 4
+    # Locked: the right password is refused too, until the lock-out ends.
+    with pytest.raises(DomainError) as locked:
+        await authenticate(db_pool, admin.login, admin.password)
+    assert locked.value.code.value == "staff_locked"
 
 
 async def test_staff_sign_in_counts_in_the_per_ip_limit(db_pool, make_client):
