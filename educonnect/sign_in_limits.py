@@ -149,19 +149,38 @@ async def check_ip(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
         raise _wait_refusal(ErrorCode.TOO_MANY_REQUESTS, row["wait"])
 
 
-async def record_ip_failure(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
-    """Count one failed sign-in from `ip` for the per-IP limit (families' and staff's alike)."""
-    # Rows out of the window serve no more: purge them (all addresses).
-    await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
-                       policies.SIGN_IN_IP_WINDOW)  # fmt: skip
-    await conn.execute("INSERT INTO sign_in_ip_failures (ip) VALUES ($1)", ip)
+async def reserve_ip(pool: asyncpg.Pool, ip: str) -> int:
+    """The per-IP gate of every sign-in (families' and staff's alike): refuse
+    when the address is over its limit; otherwise count this attempt at once,
+    as a failure, and return what `release_ip` needs to give it back when the
+    password proves right. Checked and counted under a lock on the address, so
+    a burst of parallel attempts cannot all pass before the first ones fail."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('sign-in-ip:' || $1, 0))", ip)
+        await check_ip(conn, ip)
+        # Rows out of the window serve no more: purge them (all addresses).
+        await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
+                           policies.SIGN_IN_IP_WINDOW)  # fmt: skip
+        return await conn.fetchval("INSERT INTO sign_in_ip_failures (ip) VALUES ($1) RETURNING id", ip)
+
+
+async def release_ip(conn: asyncpg.Connection | asyncpg.Pool, reservation: int) -> None:
+    """The attempt counted by `reserve_ip` was not a failure (right password,
+    or refused before its password was checked)."""
+    await conn.execute("DELETE FROM sign_in_ip_failures WHERE id = $1", reservation)
 
 
 async def admit(pool: asyncpg.Pool, identifier: str) -> None:
-    """Refuse a locked identifier or one still in its delay; otherwise let the
-    attempt through. An attempt admitted after a delay reserves the slot (as if
-    it had just failed), so parallel attempts cannot all slip through."""
+    """Refuse a locked identifier or one still in its delay; otherwise count
+    this attempt at once as the next failure (`record_success` clears the
+    series when the password proves right). Decided and counted while holding
+    the identifier's row, so a burst of parallel attempts cannot all pass
+    before the first ones fail: past the free failures, each waits its delay."""
     async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO sign_in_failures (identifier, failures) VALUES ($1, 0) ON CONFLICT (identifier) DO NOTHING",
+            identifier,
+        )
         row = await conn.fetchrow(
             """
             SELECT f.failures, f.locked_at, f.last_failure_at, now() AS now,
@@ -170,39 +189,34 @@ async def admit(pool: asyncpg.Pool, identifier: str) -> None:
             """,
             identifier,
         )
-        if row is None:
-            return
+        failures, locked_at = row["failures"], row["locked_at"]
         created = row["account_created_at"]
         if created is not None and created > row["last_failure_at"]:
             # Failures recorded before this account existed (an identifier
             # allocated later) are not its failures.
-            await conn.execute("DELETE FROM sign_in_failures WHERE identifier = $1", identifier)
-            return
-        if row["locked_at"] is not None:
+            failures, locked_at = 0, None
+        if locked_at is not None:
             raise SignInRefused(ErrorCode.ACCOUNT_LOCKED)
-        if row["failures"] < policies.SIGN_IN_FREE_FAILURES:
-            return
-        ready_at: datetime = row["last_failure_at"] + delay_after(row["failures"])
-        if row["now"] < ready_at:
-            raise _wait_refusal(ErrorCode.TOO_MANY_ATTEMPTS, ready_at - row["now"])
-        await conn.execute("UPDATE sign_in_failures SET last_failure_at = now() WHERE identifier = $1", identifier)
-
-
-async def record_failure(pool: asyncpg.Pool, identifier: str, ip: str) -> None:
-    """Count a wrong password (or unknown identifier): raise `account_locked`
-    at the 100th consecutive failure, else `invalid_credentials`."""
-    async with pool.acquire() as conn, conn.transaction():
-        await record_ip_failure(conn, ip)
-        failures = await conn.fetchval(
-            """
-            INSERT INTO sign_in_failures (identifier, failures, last_failure_at) VALUES ($1, 1, now())
-            ON CONFLICT (identifier) DO UPDATE
-                SET failures = sign_in_failures.failures + 1, last_failure_at = now()
-            RETURNING failures
-            """,
+        if failures >= policies.SIGN_IN_FREE_FAILURES:
+            ready_at: datetime = row["last_failure_at"] + delay_after(failures)
+            if row["now"] < ready_at:
+                raise _wait_refusal(ErrorCode.TOO_MANY_ATTEMPTS, ready_at - row["now"])
+        await conn.execute(
+            "UPDATE sign_in_failures SET failures = $2, last_failure_at = now(), locked_at = NULL WHERE identifier = $1",
             identifier,
+            failures + 1,
         )
-        locked = failures >= policies.SIGN_IN_MAX_CONSECUTIVE_FAILURES
+
+
+async def record_failure(pool: asyncpg.Pool, identifier: str) -> None:
+    """The admitted attempt's password was wrong (or the identifier unknown):
+    its failure, counted by `admit`, stays, timed from now. Raise
+    `account_locked` at the 100th consecutive failure, else `invalid_credentials`."""
+    async with pool.acquire() as conn, conn.transaction():
+        failures = await conn.fetchval(
+            "UPDATE sign_in_failures SET last_failure_at = now() WHERE identifier = $1 RETURNING failures", identifier
+        )
+        locked = failures is not None and failures >= policies.SIGN_IN_MAX_CONSECUTIVE_FAILURES
         if locked:
             await _lock(conn, identifier)
     # Raised once the transaction is committed (raising inside would roll it back).
@@ -257,14 +271,21 @@ async def check_credentials_limited(
     way the API checks a password typed at sign-in (and any later process that
     asks for a password, e.g. account merge)."""
     key = normalize_identifier(identifier)
-    await check_ip(pool, ip)
-    await admit(pool, key)
+    reservation = await reserve_ip(pool, ip)
+    try:
+        await admit(pool, key)
+    except SignInRefused:
+        await release_ip(pool, reservation)  # refused unchecked: no failure of this address
+        raise
     try:
         account = await check_credentials(pool, key, password)
     except DomainError as refused:
         if refused.code == ErrorCode.INVALID_CREDENTIALS:
-            await record_failure(pool, key, ip)  # raises
-        await record_success(pool, key)  # the password was right (expired, unavailable...)
+            await record_failure(pool, key)  # raises; the address keeps its failure
+        # The password was right (credentials expired, account unavailable...).
+        await release_ip(pool, reservation)
+        await record_success(pool, key)
         raise
+    await release_ip(pool, reservation)
     await record_success(pool, key)
     return account

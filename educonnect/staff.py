@@ -146,13 +146,14 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
     STAFF_SIGNIN_MAX_FAILURES failures in a row the account is locked for
     STAFF_LOCKOUT (the right password is refused meanwhile). From the client
     address `ip`, the per-IP limit of every sign-in (DESIGN §4) applies: a
-    wrong password counts there, and beyond the limit nothing is checked
-    (`too_many_requests`), so one address cannot try a few passwords on each
-    of many staff logins."""
+    try counts there until its password proves right, and beyond the limit
+    nothing is checked (`too_many_requests`), so one address cannot try a few
+    passwords on each of many staff logins."""
     login = normalize_login(login)
+    reservation = None  # this try, counted from `ip` until the password proves right
     if ip is not None:
         try:
-            await sign_in_limits.check_ip(pool, ip)
+            reservation = await sign_in_limits.reserve_ip(pool, ip)
         except sign_in_limits.SignInRefused as refused:
             await audit.record(
                 pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
@@ -165,8 +166,6 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
     )
     if row is None or not row["active"]:
         await verify_password_async(None, password)
-        if ip is not None:
-            await sign_in_limits.record_ip_failure(pool, ip)
         await audit.record(
             pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
             outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_INVALID_CREDENTIALS.value},
@@ -191,14 +190,14 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
     )
     if failures is None:  # locked: the password is not checked (same cost, though)
         await verify_password_async(None, password)
+        if reservation is not None:
+            await sign_in_limits.release_ip(pool, reservation)
         await audit.record(
             pool, member.actor, "staff.sign_in", "staff_account", member.id,
             outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_LOCKED.value},
         )  # fmt: skip
         raise DomainError(ErrorCode.STAFF_LOCKED)
     if not await verify_password_async(row["password_hash"], password):
-        if ip is not None:
-            await sign_in_limits.record_ip_failure(pool, ip)
         locked = failures >= policies.STAFF_SIGNIN_MAX_FAILURES
         code = ErrorCode.STAFF_LOCKED if locked else ErrorCode.STAFF_INVALID_CREDENTIALS
         await audit.record(
@@ -209,6 +208,8 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | 
             # A new series starts after the lock-out.
             await pool.execute("UPDATE staff_accounts SET failed_signins = 0 WHERE id = $1", member.id)
         raise DomainError(code)
+    if reservation is not None:
+        await sign_in_limits.release_ip(pool, reservation)
     await pool.execute(
         "UPDATE staff_accounts SET failed_signins = 0, locked_until = NULL, updated_at = now() WHERE id = $1", member.id
     )

@@ -7,6 +7,7 @@ so that the per-IP counters of different tests never mix."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import statistics
@@ -217,6 +218,37 @@ async def test_thirty_failures_from_one_address_close_it_for_ten_minutes(client_
         "UPDATE sign_in_ip_failures SET failed_at = failed_at - interval '10 minutes' WHERE ip = $1", ip
     )
     assert (await sign_in(http, family.identifier, family.provisional_password)).status_code == 200
+
+
+# --- parallel bursts ------------------------------------------------------------------
+
+
+async def test_a_burst_on_one_identifier_gets_three_checks_then_waits(client_at, db_pool):
+    """Parallel tries cannot all pass the gate before the first ones fail:
+    each takes its place in the series before its password is checked."""
+    family = await active_guardian(db_pool)
+    http = client_at()
+    answers = await asyncio.gather(*(sign_in(http, family.identifier, f"{WRONG}{i}") for i in range(20)))
+    codes = sorted(a.json()["code"] for a in answers)
+    assert codes == ["invalid_credentials"] * 3 + ["too_many_attempts"] * 17, codes
+    assert await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier) == 3
+
+
+async def test_a_burst_from_one_address_gets_thirty_checks(client_at, db_pool):
+    ip = an_ip()
+    http = client_at(ip)
+    burst = [sign_in(http, f"x.inconnu{uuid.uuid4().hex[:10]}", WRONG) for _ in range(40)]
+    codes = sorted(a.json()["code"] for a in await asyncio.gather(*burst))
+    assert codes == ["invalid_credentials"] * 30 + ["too_many_requests"] * 10, codes
+    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip = $1", ip) == 30
+
+
+async def test_a_right_password_gives_its_place_back(client_at, db_pool):
+    family = await active_guardian(db_pool)
+    ip = an_ip()
+    assert (await sign_in(client_at(ip), family.identifier, family.provisional_password)).status_code == 200
+    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip = $1", ip) == 0
+    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier) == 0
 
 
 async def test_client_address_ignores_forwarded_for_unless_trusted():
