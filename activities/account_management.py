@@ -163,8 +163,22 @@ class AccountManagementActivities:
 
     @activity.defn
     async def send_change_notice(self, notice: ChangeNotice) -> bool:
-        """Tell the old address that a change was asked for, or made."""
-        identifier = await self._pool.fetchval("SELECT identifier FROM accounts WHERE id = $1", notice.account_id)
+        """Tell the old address that a change was asked for, or made; without a
+        validated address (`to` None), the verified number by SMS (nothing when
+        there is none either)."""
+        account = await self._pool.fetchrow(
+            "SELECT identifier, mobile, mobile_verified_at IS NOT NULL AS mobile_ok FROM accounts WHERE id = $1",
+            notice.account_id,
+        )
+        identifier = account["identifier"]
+        if notice.to is None:
+            if not (account["mobile"] and account["mobile_ok"]):
+                log.info("account %s has no validated address nor verified number: no change notice", notice.account_id)
+                return False
+            return await send_sms_once(
+                self._pool, idempotency_key(notice.step), activity.info().workflow_id, account["mobile"],
+                f"email_change_{notice.kind.value}", texts.sms_email_change(notice.kind.value, notice.new_email),
+            )  # fmt: skip
         compose = texts.email_change_requested if notice.kind == ChangeNoticeKind.REQUESTED else texts.email_changed
         email = compose(to=notice.to, identifier=identifier, new_email=notice.new_email)
         return await send_email_once(

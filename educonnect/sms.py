@@ -37,4 +37,9 @@ async def send_sms(to: str, text: str, idempotency_key: str | None = None) -> st
     try:
         return str(response.json()["id"])
     except (ValueError, KeyError, TypeError) as err:
-        raise SmsGatewayError(f"unexpected gateway answer: {response.text[:200]!r}") from err
+        # Not the answer's text: a gateway may echo the message, and this error
+        # ends up in the activity's failure, in Temporal (a code must not).
+        raise SmsGatewayError(
+            f"unexpected gateway answer: HTTP {response.status_code}, "
+            f"{response.headers.get('content-type', 'no content type')}, {len(response.content)} bytes"
+        ) from err

@@ -109,3 +109,38 @@ async def test_bad_token_and_bad_body_are_refused(tmp_path, gateway_env):
 
 def test_read_outbox_missing_file(tmp_path):
     assert read_outbox(tmp_path / "absent.jsonl") == []
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_unexpected_answer_never_puts_the_text_in_the_error(gateway_env):
+    """A gateway that accepts but answers in its own shape, echoing the message
+    (as some do): the error (which becomes the activity's failure, in Temporal)
+    must not carry the SMS text, hence the code."""
+    import asyncio
+
+    from educonnect.sms import SmsGatewayError
+
+    async def echoing_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        sent = json.loads(await reader.readexactly(length))
+        body = json.dumps({"sid": "SM1", "to": sent["to"], "body": sent["text"]}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n%s" % (len(body), body))  # fmt: skip
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echoing_gateway, "127.0.0.1", 0)
+    try:
+        gateway_env(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        with pytest.raises(SmsGatewayError) as caught:
+            await send_sms("+33612345678", "Votre code EduConnect : 482913")
+        error, texts = caught.value, []
+        while error is not None:
+            texts.append(str(error))
+            error = error.__cause__
+        assert not any("482913" in text for text in texts), texts
+        assert "HTTP 200" in str(caught.value)
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -62,6 +62,9 @@ with workflow.unsafe.imports_passed_through():
 # out (its update failed) ends quietly after this.
 FIRST_REQUEST_TIMEOUT = timedelta(minutes=10)
 
+# Without a validated address the change is told by SMS to the verified number.
+NOTICE_BY_SMS_PATCH = "email-change-notice-by-sms"
+
 
 def workflow_id(account_id) -> str:
     return f"email-change/{account_id}"
@@ -254,13 +257,21 @@ class EmailChangeWorkflow:
 
     async def _tell_old_address(self, kind: ChangeNoticeKind, new_email: str, step: str) -> None:
         """The old address hears of the change if it was validated (an address
-        never validated may not be the person's: FAQ 7's typo) and differs."""
+        never validated may not be the person's: FAQ 7's typo) and differs.
+        Without a validated address, the verified number hears of it by SMS
+        (DESIGN §4: a sensitive change is told to the previous contact)."""
         old = self._facts
-        if old is None or not old.verified or not old.email or old.email.lower() == new_email.lower():
+        if old is None or (old.email and old.email.lower() == new_email.lower()):
+            return
+        if old.verified and old.email:
+            to = old.email
+        elif workflow.patched(NOTICE_BY_SMS_PATCH):  # runs recorded before it sent nothing here
+            to = None
+        else:
             return
         await workflow.execute_activity_method(
             AccountManagementActivities.send_change_notice,
-            ChangeNotice(account_id=self._params.account_id, step=step, kind=kind, to=old.email, new_email=new_email),
+            ChangeNotice(account_id=self._params.account_id, step=step, kind=kind, to=to, new_email=new_email),
             **ACTIVITY_OPTIONS,
         )
 

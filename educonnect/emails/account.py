@@ -184,6 +184,20 @@ def sms_identifier_reminder(identifiers: list[str]) -> str:
     )
 
 
+def sms_email_change(kind: str, new_email: str) -> str:
+    """To the verified number of an account without a validated address: a change
+    to `new_email` was asked for (`kind` "requested") or made ("changed")."""
+    what = {
+        "requested": f"une demande de modification de l'adresse électronique de votre compte vers {new_email} "
+        "vient d'être faite",
+        "changed": f"l'adresse électronique de votre compte est désormais {new_email}",
+    }[kind]
+    return (
+        f"EduConnect : {what}. Si vous n'êtes pas à l'origine de cette demande, choisissez un nouveau mot de passe "
+        "avec « Mot de passe perdu » et contactez l'établissement de votre enfant."
+    )
+
+
 def sms_password_changed(kind: str) -> str:
     how = {"changed": "depuis la gestion de votre compte", "reset": "avec « Mot de passe perdu »"}[kind]
     return (

@@ -110,7 +110,7 @@ class ChangeNotice(BaseModel):
     account_id: UUID
     step: str
     kind: ChangeNoticeKind
-    to: str  # the old address
+    to: str | None  # the old (validated) address; None: by SMS to the verified number, if any
     new_email: str
 
 

@@ -12,8 +12,9 @@ import pytest
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT, NEW_ADDRESS_SUBJECT
 from educonnect.models.email_change import EmailChangeStep
 from educonnect.search_attributes import PROCESS_STEP
-from tests.support.accounts import ActiveAccount, make_active_account, sign_in
+from tests.support.accounts import ActiveAccount, make_active_account, random_mobile, sign_in
 from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.sms import SmsOutbox
 from workflows.email_change import EmailChangeWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -201,6 +202,31 @@ async def test_first_validation_of_an_unvalidated_address(api, db_pool, mailbox:
     assert len(await mailbox.wait_for(account.email, 2, timeout=1)) == 1  # no "changed" notice to itself
     after = (await signed_in(api, account)).json()
     assert after["email_validation_required"] is False and after["next"] == "/portal"
+
+
+async def test_without_a_validated_address_the_verified_number_is_told_by_sms(
+    sms_gateway, api, db_pool, mailbox: Mailbox
+):
+    """DESIGN §4: an email change is told to the previous contact. A guardian
+    registered by SMS has a verified number and the school's address, never
+    validated: the number hears of the change asked for, then made (the
+    unvalidated address, maybe not theirs, hears nothing)."""
+    mobile = random_mobile()
+    account = await make_active_account(db_pool, email_verified=False, mobile=mobile)
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    await signed_in(api, account)
+    target = new_address()
+
+    assert (await ask_change(api, target)).status_code == 200
+    [requested] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
+    assert target in requested["text"] and "demande de modification" in requested["text"]
+    [validation] = await mailbox.wait_for(target, 1, timeout=WAIT_S)
+    assert (await click(api, link_in(validation))).status_code == 200
+
+    _, changed = await outbox.wait_for(mobile, 2, timeout=WAIT_S)
+    assert f"est désormais {target}" in changed["text"]
+    assert await account_email(db_pool, account) == (target, True)
+    assert await mailbox.wait_for(account.email, 1, timeout=1) == []
 
 
 async def test_cancel_leaves_the_address_unchanged(api, db_pool, mailbox: Mailbox, time_skipping_env):
