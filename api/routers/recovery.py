@@ -9,8 +9,9 @@ for the account and sends — or does not. Nothing here locks an account.
   validated address) or by SMS (to a verified number).
 - Lost password: workflow `password-reset/<uuid>`, by email (single-use link,
   valid 1 hour, opening `/recovery/password/link`) or by SMS (6-digit code,
-  then the new password under the returned `reset_id`). The person is not
-  signed in: they sign in with the new password.
+  then the new password under the returned `reset_id`, which only the browser
+  that asked may use: `api.process_binding`). The person is not signed in:
+  they sign in with the new password.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Cookie, Form, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
@@ -30,8 +31,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import pages
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody, update_failure_code
+from api.process_binding import BrowserBinding
 from api.process_calls import UPDATE_TIMEOUT_S, ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
 from api.routers.account import LinkRefused, live_link
+from educonnect import policies
 from educonnect.account_management import (
     admit_recovery_request,
     check_new_password,
@@ -85,6 +88,13 @@ PASSWORD_BY_SMS = (
 )
 
 ResetId = Annotated[uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")]
+
+# Only the browser that asked for the code drives the reset (SMS way).
+BROWSER = BrowserBinding(
+    "educonnect_reset", f"{router.prefix}/password", policies.PASSWORD_RESET_SMS_VALIDITY,
+    not_found=ErrorCode.RESET_NOT_FOUND,
+)  # fmt: skip
+BrowserToken = Annotated[str | None, Cookie(alias=BROWSER.cookie)]
 
 
 class IdentifierByEmail(BaseModel):
@@ -159,8 +169,9 @@ async def _start_identifier_recovery(temporal: Client, channel: RecoveryChannel,
     )
 
 
-async def _start_reset(temporal: Client, channel: RecoveryChannel, identifier: str, contact: str) -> uuid.UUID:
-    reset_id = uuid.uuid4()
+async def _start_reset(
+    temporal: Client, reset_id: uuid.UUID, channel: RecoveryChannel, identifier: str, contact: str
+) -> None:
     first_step = PasswordResetStep.AWAITING_CODE if channel == RecoveryChannel.SMS else PasswordResetStep.LOOKING_UP
     await temporal.start_workflow(
         PasswordResetWorkflow.run,
@@ -173,7 +184,6 @@ async def _start_reset(temporal: Client, channel: RecoveryChannel, identifier: s
         ),
         static_summary=password_reset.SUMMARY[channel],
     )
-    return reset_id
 
 
 def _refusal_for(status: PasswordResetStatus) -> ErrorCode:
@@ -192,6 +202,10 @@ RESET = ProcessCalls(
     ended=_refusal_for,  # the request ended meanwhile: say how
     invalid_id_not_found=True,
 )
+
+
+async def _bound(pool, reset_id: uuid.UUID, browser: str | None) -> None:
+    await BROWSER.require(pool, password_reset.workflow_id(reset_id), browser)
 
 
 def _require(status: PasswordResetStatus, step: PasswordResetStep) -> None:
@@ -261,7 +275,7 @@ async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool,
 async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal):
     email = normalized_email(body.email)
     await admit_recovery_request(pool, [("email", email.lower()), ("ip", _client_ip(request))])
-    await _start_reset(temporal, RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email)
+    await _start_reset(temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email)
     return RequestAccepted(message=PASSWORD_BY_EMAIL)
 
 
@@ -272,10 +286,12 @@ async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool,
     response_model=ResetStarted,
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def password_by_sms(body: PasswordBySms, request: Request, pool: Pool, temporal: Temporal):
+async def password_by_sms(body: PasswordBySms, request: Request, response: Response, pool: Pool, temporal: Temporal):
     mobile = e164_mobile(body.mobile)
     await admit_recovery_request(pool, [("mobile", mobile), ("ip", _client_ip(request))])
-    reset_id = await _start_reset(temporal, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile)
+    reset_id = uuid.uuid4()
+    await BROWSER.bind(pool, response, reset_id, password_reset.workflow_id(reset_id))
+    await _start_reset(temporal, reset_id, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile)
     return ResetStarted(reset_id=reset_id, message=PASSWORD_BY_SMS)
 
 
@@ -387,7 +403,8 @@ async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, 
     response_model=ResetView,
     responses={404: {"model": ErrorBody}},
 )
-async def reset_status(reset_id: ResetId, temporal: Temporal) -> ResetView:
+async def reset_status(reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None) -> ResetView:
+    await _bound(pool, reset_id, browser)
     return _view(reset_id, await RESET.status(temporal, reset_id))
 
 
@@ -397,8 +414,11 @@ async def reset_status(reset_id: ResetId, temporal: Temporal) -> ResetView:
     response_model=ResetView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
-async def submit_code(reset_id: ResetId, body: CodeBody, pool: Pool, temporal: Temporal) -> ResetView:
+async def submit_code(
+    reset_id: ResetId, body: CodeBody, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> ResetView:
     code = six_digit_code(body.code)
+    await _bound(pool, reset_id, browser)
     _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
     await submit_sms_code(pool, temporal, RESET, reset_id, code)
     return _view(reset_id, await RESET.status(temporal, reset_id), "Code vérifié : choisissez votre nouveau mot de passe.")
@@ -410,7 +430,8 @@ async def submit_code(reset_id: ResetId, body: CodeBody, pool: Pool, temporal: T
     response_model=ResetView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def resend_code(reset_id: ResetId, temporal: Temporal) -> ResetView:
+async def resend_code(reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None) -> ResetView:
+    await _bound(pool, reset_id, browser)
     _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
     await resend_sms_code(temporal, RESET, reset_id)
     return _view(
@@ -426,7 +447,10 @@ async def resend_code(reset_id: ResetId, temporal: Temporal) -> ResetView:
     response_model=ResetDone,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def new_password(reset_id: ResetId, body: NewPasswordBody, pool: Pool, temporal: Temporal) -> ResetDone:
+async def new_password(
+    reset_id: ResetId, body: NewPasswordBody, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> ResetDone:
+    await _bound(pool, reset_id, browser)
     status = await RESET.status(temporal, reset_id)
     _require(status, PasswordResetStep.NEW_PASSWORD)
     assert status.account_id is not None  # set once the code was verified

@@ -1,8 +1,9 @@
 """Self-registration by SMS, "Je n'ai pas de compte" (DESIGN §3.2, FAQ 2.1).
 
 `POST /registration` starts an attempt (workflow `sms-registration/<uuid>`)
-and returns its random id; every later step names that id, which only the
-person's browser holds. The answers never tell whether the names and number
+and returns its random id; every later step names that id, and only the
+browser that started the attempt may use it (a cookie, `api.process_binding`):
+another browser holding the id is answered as for an unknown one. The answers never tell whether the names and number
 matched a guardian record (no enumeration). Blocked after three wrong
 birthdates, the person files a correction request at
 `/registration/{id}/correction` (only then, once the SMS code proved the
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Cookie, Path, Response
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
@@ -23,8 +24,9 @@ from api.correction_form import CorrectionInfo, RequestSummary, latest_request, 
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, set_session_cookie
 from api.errors import ErrorBody
+from api.process_binding import BrowserBinding
 from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code, wrong_answer
-from educonnect import sessions
+from educonnect import policies, sessions
 from educonnect.account_management import check_new_password
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.identifiers import base_identifier, normalize_name
@@ -56,6 +58,15 @@ RESENT_MESSAGE = (
 )
 
 RegistrationId = Annotated[uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")]
+
+# Only the browser that started the attempt drives it, for as long as it may wait for a correction.
+BROWSER = BrowserBinding(
+    "educonnect_registration",
+    router.prefix,
+    policies.REGISTRATION_BLOCKED_MAX_WAIT + policies.REGISTRATION_RESUME_WINDOW,
+    not_found=ErrorCode.REGISTRATION_NOT_FOUND,
+)
+BrowserToken = Annotated[str | None, Cookie(alias=BROWSER.cookie)]
 
 
 class StartRequest(BaseModel):
@@ -157,6 +168,10 @@ REGISTRATION = ProcessCalls(
 )
 
 
+async def _bound(pool: asyncpg.Pool, registration_id: uuid.UUID, browser: str | None) -> None:
+    await BROWSER.require(pool, workflow_id(registration_id), browser)
+
+
 def _require(status: RegistrationStatus, step: RegistrationStep, registration_id: uuid.UUID) -> None:
     if status.step != step:
         raise _refusal(_refusal_for(status), registration_id)
@@ -214,11 +229,12 @@ async def _password_context(pool: asyncpg.Pool, guardian_id: uuid.UUID) -> dict:
     response_model=StartResponse,
     responses={422: {"model": ErrorBody}},
 )
-async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResponse:
+async def start(body: StartRequest, response: Response, pool: Pool, temporal: Temporal) -> StartResponse:
     mobile = e164_mobile(body.mobile)
     last, first = _normalized_names(body)
     guardian_id = await matching_guardian(pool, last, first, mobile)
     registration_id = uuid.uuid4()
+    await BROWSER.bind(pool, response, registration_id, workflow_id(registration_id))
     await temporal.start_workflow(
         SmsRegistrationWorkflow.run,
         RegistrationInput(registration_id=registration_id, guardian_id=guardian_id),
@@ -239,7 +255,10 @@ async def start(body: StartRequest, pool: Pool, temporal: Temporal) -> StartResp
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}},
 )
-async def registration_status(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> RegistrationView:
+async def registration_status(
+    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> RegistrationView:
+    await _bound(pool, registration_id, browser)
     status = await REGISTRATION.status(temporal, registration_id)
     blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
     correction = await latest_request(pool, workflow_id(registration_id), blocked=blocked)
@@ -252,8 +271,11 @@ async def registration_status(registration_id: RegistrationId, pool: Pool, tempo
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
-async def submit_code(registration_id: RegistrationId, body: CodeRequest, pool: Pool, temporal: Temporal):
+async def submit_code(
+    registration_id: RegistrationId, body: CodeRequest, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+):
     code = six_digit_code(body.code)
+    await _bound(pool, registration_id, browser)
     _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
     await submit_sms_code(pool, temporal, REGISTRATION, registration_id, code)
     return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
@@ -265,7 +287,10 @@ async def submit_code(registration_id: RegistrationId, body: CodeRequest, pool: 
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def resend_code(registration_id: RegistrationId, temporal: Temporal) -> RegistrationView:
+async def resend_code(
+    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> RegistrationView:
+    await _bound(pool, registration_id, browser)
     _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
     await resend_sms_code(temporal, REGISTRATION, registration_id)
     return _view(registration_id, await REGISTRATION.status(temporal, registration_id), RESENT_MESSAGE)
@@ -277,7 +302,10 @@ async def resend_code(registration_id: RegistrationId, temporal: Temporal) -> Re
     response_model=RegistrationView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
-async def submit_birthdate(registration_id: RegistrationId, body: BirthdateRequest, temporal: Temporal):
+async def submit_birthdate(
+    registration_id: RegistrationId, body: BirthdateRequest, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+):
+    await _bound(pool, registration_id, browser)
     _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.BIRTHDATE, registration_id)
     submission = BirthdateSubmission(birthdate=body.birthdate)
     outcome = await REGISTRATION.update(temporal, registration_id, SmsRegistrationWorkflow.submit_birthdate, submission)
@@ -295,8 +323,14 @@ async def submit_birthdate(registration_id: RegistrationId, body: BirthdateReque
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def submit_password(
-    registration_id: RegistrationId, body: PasswordRequest, response: Response, pool: Pool, temporal: Temporal
+    registration_id: RegistrationId,
+    body: PasswordRequest,
+    response: Response,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
 ) -> RegistrationDone:
+    await _bound(pool, registration_id, browser)
     status = await REGISTRATION.status(temporal, registration_id)
     _require(status, RegistrationStep.PASSWORD, registration_id)
     assert status.guardian_id is not None  # set once the code was verified
@@ -336,10 +370,14 @@ async def submit_password(
 # --- blocked after three wrong birthdates: the correction request -----------------
 
 
-async def blocked_registration(registration_id: RegistrationId, pool: Pool, temporal: Temporal) -> Blocked:
-    """The guardian of a registration blocked on a birthdate, told by SMS at
-    the number that received the code. Any other step is refused before the
-    guardian is read; a blocked step is only reached with the code verified."""
+async def blocked_registration(
+    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> Blocked:
+    """The guardian of this browser's registration, blocked on a birthdate, told
+    by SMS at the number that received the code. Another browser, or any other
+    step, is refused before the guardian is read; a blocked step is only
+    reached with the code verified."""
+    await _bound(pool, registration_id, browser)
     status = await REGISTRATION.status(temporal, registration_id)
     if status.step in ENDED_STEPS:
         raise _refusal(_refusal_for(status), registration_id)

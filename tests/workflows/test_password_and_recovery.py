@@ -213,6 +213,40 @@ async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway):
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
 
 
+async def test_sms_reset_is_bound_to_the_browser_that_asked(api, db_pool, sms_gateway, make_client):
+    """The reset id is in the address bar and the history: another browser
+    holding it, even once the code was verified, cannot choose the password
+    (and so take the account), nor read or answer any step."""
+    mobile = random_mobile()
+    account = await make_active_account(db_pool, mobile=mobile)
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    asked = await api.post("/recovery/password/sms", json={"identifier": account.identifier, "mobile": mobile})
+    reset_id = asked.json()["reset_id"]
+    [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
+    code = code_in(sms)
+    assert (await api.post(f"/recovery/password/{reset_id}/code", json={"code": code})).json()["step"] == "new_password"
+
+    stranger = make_client()
+    unknown = (await stranger.get(f"/recovery/password/{uuid.uuid4()}")).json()
+    taken = {"password": "Pirate2029x", "password_confirmation": "Pirate2029x"}
+    refusals = [
+        await stranger.get(f"/recovery/password/{reset_id}"),
+        await stranger.post(f"/recovery/password/{reset_id}/code", json={"code": code}),
+        await stranger.post(f"/recovery/password/{reset_id}/resend-code"),
+        await stranger.post(f"/recovery/password/{reset_id}/new-password", json=taken),
+    ]
+    for refused in refusals:
+        assert refused.status_code == 404 and refused.json() == unknown, refused.text
+    await stranger.aclose()
+    before = await db_pool.fetchval("SELECT password_hash FROM accounts WHERE id = $1", account.account_id)
+
+    done = await api.post(f"/recovery/password/{reset_id}/new-password",
+                          json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD})
+    assert done.status_code == 200, done.text
+    assert await db_pool.fetchval("SELECT password_hash FROM accounts WHERE id = $1", account.account_id) != before
+    assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
+
+
 async def test_sms_reset_for_no_account_reads_the_same_and_sends_nothing(api, sms_gateway, db_pool):
     outbox = SmsOutbox(sms_gateway.outbox_path)
     mobile = random_mobile()

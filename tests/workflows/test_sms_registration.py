@@ -219,6 +219,65 @@ async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, o
     assert signed.status_code == 200 and signed.json()["status"] == "signed_in"
 
 
+async def test_only_the_browser_that_started_may_continue(sms_api, db_pool, outbox, make_client, time_skipping_env):
+    """The registration id shows in the address bar, the history, a shared
+    screen: another browser holding it is told the same as for an unknown id.
+    It cannot read the step, answer a step, file or read a correction, nor
+    finish the registration and be signed in as the guardian."""
+    api = sms_api
+    guardian = await make_guardian(db_pool)
+    rid = await start(api, guardian)
+    code = await wait_for_code(outbox, guardian)
+    assert (await submit_code(api, rid, code)).json()["step"] == "birthdate"
+    stranger = make_client()
+
+    async def refusals() -> list[httpx.Response]:
+        return [
+            await stranger.get(f"/registration/{rid}"),
+            await stranger.post(f"/registration/{rid}/code", json={"code": code}),
+            await stranger.post(f"/registration/{rid}/resend-code"),
+            await stranger.post(f"/registration/{rid}/birthdate", json={"birthdate": "2015-01-01"}),
+            await stranger.post(
+                f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+            ),
+            await stranger.get(f"/registration/{rid}/correction"),
+            await stranger.post(f"/registration/{rid}/correction/{uuid.uuid4()}/answer", json={"message": "Bonjour"}),
+        ]
+
+    unknown = (await stranger.get(f"/registration/{uuid.uuid4()}")).json()
+    for refused in await refusals():
+        assert refused.status_code == 404 and refused.json() == unknown, refused.text
+    # Its wrong birthdate did not count: the guardian still has three tries.
+    assert (await api.get(f"/registration/{rid}")).json()["birthdate_attempts_left"] == 3
+
+    # Blocked on a birthdate: the children's names stay with the guardian's browser.
+    for _ in range(3):
+        await api.post(f"/registration/{rid}/birthdate", json={"birthdate": "2015-01-01"})
+    assert (await api.get(f"/registration/{rid}/correction")).status_code == 200
+    for refused in await refusals():
+        assert refused.status_code == 404 and refused.json() == unknown, refused.text
+        assert "Zoé" not in refused.text and "•" not in refused.text
+
+    # Unblocked, at the password step: only the guardian's browser finishes and is signed in.
+    await handle_of(time_skipping_env, rid).signal(
+        SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="test")
+    )
+    assert (await api.post(f"/registration/{rid}/birthdate", json={"birthdate": "2014-03-09"})).json()["step"] == "password"
+    for refused in await refusals():
+        assert refused.status_code == 404 and refused.json() == unknown, refused.text
+    assert "educonnect_session" not in stranger.cookies
+    assert await db_pool.fetchval("SELECT count(*) FROM accounts WHERE guardian_id = $1", guardian.guardian_id) == 0
+    done = await api.post(
+        f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+    )
+    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
+    # Ended: the guardian's browser is told how; another still reads "unknown".
+    assert (await api.get(f"/registration/{rid}")).json()["step"] == "completed"
+    ended = await stranger.get(f"/registration/{rid}")
+    assert ended.status_code == 404 and ended.json() == unknown and done.json()["identifier"] not in ended.text
+    await stranger.aclose()
+
+
 async def test_code_expires_after_ten_minutes(sms_api, db_pool, outbox, time_skipping_env):
     api = sms_api
     guardian = await make_guardian(db_pool)
