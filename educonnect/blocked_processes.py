@@ -70,9 +70,9 @@ KINDS: dict[str, BlockedProcess] = {
         resume="votre inscription",
         how_to_resume=(
             f"revenez dans les {policies.REGISTRATION_RESUME_WINDOW.days} jours sur la page de votre inscription "
-            "(« Je n'ai pas de compte ») et saisissez cette date de naissance."
+            "(« Je n'ai pas de compte »), sur l'appareil où vous l'avez commencée, et saisissez cette date de naissance."
         ),
-        where_to_follow="depuis la page de votre inscription (« Je n'ai pas de compte »)",
+        where_to_follow="depuis la page de votre inscription, sur l'appareil où vous l'avez commencée",
         school=_GUARDIAN_SCHOOL,
     ),
     "franceconnect-link": BlockedProcess(
