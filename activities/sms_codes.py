@@ -34,7 +34,8 @@ async def reserve_daily_sms(conn: asyncpg.Connection, mobile: str) -> bool:
     """Count one SMS to `mobile` today (Europe/Paris) if the daily cap allows it.
 
     Atomic: concurrent callers never exceed SMS_DAILY_CAP_PER_NUMBER. Call it
-    in the transaction that records the SMS, once per SMS (not per retry)."""
+    in the transaction that records the SMS, once per SMS handed to the gateway
+    (a retry that may send again counts again)."""
     counted = await conn.fetchval(
         """
         INSERT INTO sms_daily_counts (mobile, day, sent)
@@ -113,8 +114,19 @@ class SmsCodeActivities:
                     request.expires_at,
                 )
             elif row["outcome"] == "issued" and row["sent_at"] is None:
-                # A retry before the SMS went out: nobody holds the unsent code.
-                await conn.execute("UPDATE sms_codes SET code_hash = $2 WHERE id = $1", row["id"], digest)
+                # A retry: the try before may have reached the person (the
+                # gateway took the SMS, then the try failed), and this one sends
+                # a new code. Each such send counts against the number's daily
+                # cap, so a gateway that keeps answering oddly cannot make the
+                # retries text a person every minute.
+                if await reserve_daily_sms(conn, request.mobile):
+                    await conn.execute("UPDATE sms_codes SET code_hash = $2 WHERE id = $1", row["id"], digest)
+                else:
+                    row = await conn.fetchrow(
+                        "UPDATE sms_codes SET outcome = 'daily_cap', code_hash = NULL WHERE id = $1 "
+                        "RETURNING id, outcome, sent_at",
+                        row["id"],
+                    )
             await conn.execute(
                 "UPDATE sms_codes SET revoked_at = now() "
                 "WHERE process_id = $1 AND id <> $2 AND used_at IS NULL AND revoked_at IS NULL",

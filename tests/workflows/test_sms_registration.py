@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -545,3 +546,64 @@ async def test_send_code_is_idempotent_per_step_and_revokes_the_previous_code(sm
     other = await store_code_submission(db_pool, "another/process", code_in((await outbox.wait_for(mobile, 2))[-1]))
     cross = CheckCodeRequest(process_id=process_id, submission_id=other, code_id=second.code_id)
     assert await env.run(activities.check_code_submission, cross) is False
+
+
+async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_pool):
+    """A gateway that takes each SMS but answers in a shape we cannot read: the
+    try fails after the person got a code, and each retry sends a new one. The
+    retries count against the number's daily cap, so they stop there instead
+    of texting the person every minute for as long as the gateway misbehaves."""
+    import os
+
+    from educonnect.settings import get_settings
+    from educonnect.sms import SmsGatewayError
+
+    received: list[dict] = []
+
+    async def vague_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        received.append(json.loads(await reader.readexactly(length)))
+        body = b'{"status": "queued"}'
+        writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n%s" % (len(body), body))  # fmt: skip
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(vague_gateway, "127.0.0.1", 0)
+    saved = os.environ.get("SMS_GATEWAY_URL")
+    os.environ["SMS_GATEWAY_URL"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    get_settings.cache_clear()
+    try:
+        activities = SmsCodeActivities(db_pool)
+        process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
+        request = SendCodeRequest(
+            process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
+            expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
+        )  # fmt: skip
+        env = activity_env(process_id)
+        failures = 0
+        for attempt in range(1, 3 * policies.SMS_DAILY_CAP_PER_NUMBER):
+            env.info = dataclasses.replace(env.info, attempt=attempt)
+            try:
+                issued = await env.run(activities.send_code, request)
+                break
+            except SmsGatewayError:
+                failures += 1
+        else:
+            raise AssertionError("the retries never stopped")
+        assert issued.outcome == SendOutcome.DAILY_CAP and issued.code_id is None
+        assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
+        assert {m["to"] for m in received} == {mobile}
+        live = await db_pool.fetchval(
+            "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
+        )
+        assert live == 0  # none of the codes sent can be used any more
+    finally:
+        if saved is None:
+            os.environ.pop("SMS_GATEWAY_URL", None)
+        else:
+            os.environ["SMS_GATEWAY_URL"] = saved
+        get_settings.cache_clear()
+        server.close()
+        await server.wait_closed()
