@@ -13,7 +13,9 @@ Rules it enforces (numbers in `educonnect.policies`):
 - a new link on request ("renvoyer le lien") only LINK_RESEND_COOLDOWN (60 s)
   after the previous one; a corrected address gets a new link at once;
 - no new link on request once ACTIVATION_MAX_LINKS (10) links went out (the
-  first and the reminder included).
+  first and the reminder included), counted as soon as asked for, and no
+  new link on request while one is on its way: the cap and the cooldown hold
+  against a burst of clicks or a script, even with a slow mail server.
 
 Interface (for a workflow class that owns one step)::
 
@@ -94,6 +96,12 @@ class ConfirmationLinkStep:
         self.reminder_due_at: datetime | None = None
         self.expires_at: datetime | None = None
         self._lock = asyncio.Lock()
+        # Links asked for (counted as soon as asked, before the lock) and links
+        # not yet out: a request arriving while a link is on its way (a slow
+        # mail server) is refused by the validators, so the cap and the cooldown
+        # hold under concurrent requests and nothing extra reaches the history.
+        self._requested = 0
+        self._on_their_way = 0
 
     # --- the step ----------------------------------------------------------------
 
@@ -128,12 +136,14 @@ class ConfirmationLinkStep:
     # --- refusals (for update validators) -----------------------------------------
 
     def validate_new_link(self) -> None:
-        if self.sent >= policies.ACTIVATION_MAX_LINKS:
+        if self._requested >= policies.ACTIVATION_MAX_LINKS:
             raise ApplicationError(message(ErrorCode.TOO_MANY_LINKS), type=ErrorCode.TOO_MANY_LINKS)
 
     def validate_resend(self) -> None:
         self.validate_new_link()
-        if self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN:
+        if self._on_their_way or (
+            self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN
+        ):
             raise ApplicationError(message(ErrorCode.RESEND_TOO_SOON), type=ErrorCode.RESEND_TOO_SOON)
 
     # --- what people and operators see -------------------------------------------
@@ -157,6 +167,15 @@ class ConfirmationLinkStep:
     # --- sending -------------------------------------------------------------------
 
     async def _send(self, kind: str) -> LinkSent:
+        # Synchronous (no await before): a concurrent request's validator sees it.
+        self._requested += 1
+        self._on_their_way += 1
+        try:
+            return await self._send_in_turn(kind)
+        finally:
+            self._on_their_way -= 1
+
+    async def _send_in_turn(self, kind: str) -> LinkSent:
         async with self._lock:
             assert self.email is not None and self.expires_at is not None
             self.sent += 1

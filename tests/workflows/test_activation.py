@@ -3,15 +3,19 @@ with the real activities (PostgreSQL, SMTP) and the real API in process."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 import pytest
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
-from educonnect.models.activation import ActivationStep, BirthdateUnblocked
+from educonnect.errors import ErrorCode
+from educonnect.models.activation import ActivationStep, BirthdateUnblocked, EmailCorrection, ResendRequest
 from educonnect.search_attributes import PROCESS_STEP
 from tests.support.families import Family, make_family
 from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.smtp_gate import HoldAfter
 from workflows.activation import ActivationWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -189,6 +193,46 @@ async def test_links_per_activation_are_capped(api, db_pool, mailbox: Mailbox):
     assert mailbox.to(f"n11.{family.email}") == []
     status = (await api.get("/activation")).json()
     assert status["links_sent"] == 10 and status["email"] == f"n10.{family.email}"
+
+
+async def test_link_requests_while_a_link_is_on_its_way_keep_the_cooldown_and_the_cap(
+    api, db_pool, mailbox: Mailbox, smtp_sink, time_skipping_env
+):
+    """A slow mail server and a burst of requests (double clicks, a script):
+    the requests are refused by the validators, not queued behind the link on
+    its way to send later beyond the cooldown and the cap (and fill the history)."""
+    family = await make_family(db_pool)
+    assert (await start_and_submit(api, family)).status_code == 200
+    await mailbox.wait_for(family.email, 1)
+    address = lambda n: family.email.replace("@", f".n{n}@")  # noqa: E731
+    for n in range(2, 9):  # seven corrections: 8 links out
+        corrected = await api.post("/activation/email", json={"email": address(n)})
+        assert corrected.status_code == 200, corrected.text
+    await time_skipping_env.sleep(timedelta(seconds=61))
+    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    accepted = dict(wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+
+    with HoldAfter(smtp_sink, family.email.split("@")[1], 0) as gate:
+        await handle.start_update(ActivationWorkflow.resend_link, ResendRequest(), **accepted)  # the 9th link
+        assert await gate.wait_holding(10), "the 9th link never reached the mail server"
+        refused = lambda update, arg: asyncio.wait_for(handle.execute_update(update, arg), 5)  # noqa: E731
+        with pytest.raises(WorkflowUpdateFailedError) as again:  # (queued, it would not answer in time)
+            await refused(ActivationWorkflow.resend_link, ResendRequest())
+        assert again.value.cause.type == ErrorCode.RESEND_TOO_SOON
+        # A corrected address still gets its link, the one on its way counted in the cap.
+        tenth = await handle.start_update(
+            ActivationWorkflow.correct_email, EmailCorrection(email=address(10)), **accepted
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as beyond:
+            await refused(ActivationWorkflow.correct_email, EmailCorrection(email=address(11)))
+        assert beyond.value.cause.type == ErrorCode.TOO_MANY_LINKS
+    # The mail server answers again: the two links accepted go out, nothing else.
+    assert (await tenth.result()).email == address(10)
+    status = (await api.get("/activation")).json()
+    assert status["links_sent"] == 10 and status["email"] == address(10)
+    assert len(await mailbox.wait_for(address(8), 3, timeout=3)) == 2  # the correction's link and the 9th
+    assert len(await mailbox.wait_for(address(10), 1)) == 1
+    assert mailbox.to(address(11)) == []
 
 
 async def test_activation_ends_when_the_schools_credentials_expire(api, db_pool, time_skipping_env):
