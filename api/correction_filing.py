@@ -72,7 +72,7 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
     in a request once."""
     for _ in range(3):
         try:
-            filed, uai, academie, participant_id, first = await _record_filing(pool, filing)
+            filed, uai, academie, participant_id, new_participant, first = await _record_filing(pool, filing)
             break
         except asyncpg.UniqueViolationError:  # a concurrent filing opened the child's request first
             continue
@@ -93,8 +93,10 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
     if first_account is not None:
         attributes.append(SearchAttributePair(ACCOUNT_ID, str(first_account)))
     extra = {}
-    if filed.joined:
+    if filed.joined and new_participant:
         # Signal-with-start: also starts the workflow if an earlier start never reached Temporal.
+        # Only for a process joining: the same one filing again is no news to the
+        # workflow (a signal each time would grow its history without bound).
         extra = dict(
             start_signal="participant_joined",
             start_signal_args=[ParticipantJoined(participant_id=participant_id)],
@@ -146,7 +148,7 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             request_id, joined = open_request["id"], True
             status_ = CorrectionStep(open_request["status"])
             uai, academie = open_request["uai"], open_request["academie"]
-        participant_id = await conn.fetchval(
+        participant = await conn.fetchrow(
             """
             INSERT INTO correction_participants (id, request_id, account_id, blocked_process_id, requester_name,
                                                  contact_channel, contact_email, contact_mobile)
@@ -154,7 +156,7 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             ON CONFLICT (request_id, blocked_process_id) DO UPDATE
                 SET contact_channel = excluded.contact_channel, contact_email = excluded.contact_email,
                     contact_mobile = excluded.contact_mobile
-            RETURNING id
+            RETURNING id, (xmax = 0) AS inserted
             """,
             uuid.uuid4(),
             request_id,
@@ -165,6 +167,7 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             filing.contact_email,
             filing.contact_mobile,
         )
+        participant_id = participant["id"]
         await conn.execute(
             "INSERT INTO correction_messages (id, request_id, kind, participant_id, body) "
             "VALUES ($1, $2, 'request', $3, $4)",
@@ -186,7 +189,7 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             request_id,
             details={"blocked_process_id": filing.blocked_process_id, "contact_channel": filing.contact_channel},
         )
-    return Filed(request_id, joined, status_), uai, academie, participant_id, first
+    return Filed(request_id, joined, status_), uai, academie, participant_id, participant["inserted"], first
 
 
 def _proposal_text(filing: Filing) -> str:

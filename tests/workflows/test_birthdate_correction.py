@@ -395,6 +395,28 @@ async def test_duplicate_request_joins_the_open_one_and_approval_unblocks_both(
         await activation(time_skipping_env, guardian).terminate("test done")
 
 
+async def test_filing_again_from_the_same_process_signals_nothing(
+    api, db_pool, mailbox: Mailbox, time_skipping_env, scene
+):
+    """The person (or a script) sends the form again and again: the request
+    is the same, and its workflow hears nothing of it (a signal each time
+    would grow its history and timeline without bound)."""
+    school, admin, support, family, lea = scene
+    request_id = await file_blocked_request(api, family, lea, mailbox, admin)
+    for _ in range(3):
+        same = await file_request(api, lea["id"], WRONG_BIRTHDATE)
+        assert same.status_code == 201 and same.json()["request_id"] == request_id and same.json()["joined"]
+    handle = correction(time_skipping_env, request_id)
+    await asyncio.sleep(0.2)
+    history = await handle.fetch_history()
+    signals = [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+    assert signals == []
+    status = await handle.query(BirthdateCorrectionWorkflow.status)
+    assert [e.kind for e in status.timeline if e.kind == "joined"] == []
+    await handle.terminate("test done")
+    await activation(time_skipping_env, family).terminate("test done")
+
+
 async def test_decision_from_outside_the_scope_is_refused(
     api, db_pool, mailbox: Mailbox, time_skipping_env, scene, make_client
 ):
