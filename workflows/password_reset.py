@@ -48,11 +48,17 @@ from educonnect.models.recovery import (
     ResetLinkRequest,
     ResetTarget,
 )
-from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
+from educonnect.models.sms_codes import (
+    SEND_OUTCOME_LABELS,
+    CodeCheck,
+    CodeSubmission,
+    ResendCode,
+    SmsCodeStatus,
+    SmsPurpose,
+)
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.sms_code_step import SmsCodeStep
-
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -158,6 +164,8 @@ class PasswordResetWorkflow:
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != PasswordResetStep.AWAITING_CODE)
+        else:
+            self._set_details()  # operators see the wrong code counted
         return check
 
     @submit_code.validator
@@ -284,7 +292,7 @@ class PasswordResetWorkflow:
                 f"erreurs : {code.failures}/{policies.SMS_CODE_MAX_FAILURES}"
             )
             if code.last_outcome is not None:
-                details += f" (dernier envoi : {code.last_outcome.value})"
+                details += f" (dernier envoi : {SEND_OUTCOME_LABELS[code.last_outcome]})"
         if self._expires_at is not None and self._step not in RESET_ENDED_STEPS:
             details += f"\n\nExpiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
         workflow.set_current_details(details)

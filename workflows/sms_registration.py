@@ -165,6 +165,8 @@ class SmsRegistrationWorkflow:
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != RegistrationStep.AWAITING_CODE)
+        else:
+            self._set_details()  # operators see the wrong code counted
         return check
 
     @submit_code.validator

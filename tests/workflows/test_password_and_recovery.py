@@ -10,12 +10,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from educonnect.models.recovery import PasswordResetStep
 from tests.support.accounts import ActiveAccount, make_active_account, random_mobile, sign_in
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.sms import SmsOutbox, code_in
-from workflows.password_reset import PasswordResetWorkflow
+from workflows.password_reset import PasswordResetWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -177,7 +178,7 @@ async def test_reset_link_expires_after_one_hour(api, db_pool, mailbox: Mailbox,
 # --- lost password by SMS ----------------------------------------------------------------------
 
 
-async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway):
+async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway, time_skipping_env):
     mobile = random_mobile()
     account = await make_active_account(db_pool, mobile=mobile)
     outbox = SmsOutbox(sms_gateway.outbox_path)
@@ -196,6 +197,10 @@ async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway):
     assert wrong.status_code == 422 and wrong.json()["details"][0]["attempts_left"] == 4
     status = (await api.get(f"/recovery/password/{reset_id}")).json()
     assert status["step"] == "awaiting_code" and status["code"]["attempts_left"] == 4
+    # What an operator reads in the Web UI ("Current details"), in French.
+    handle = time_skipping_env.client.get_workflow_handle(workflow_id(reset_id))
+    details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+    assert "erreurs : 1/5 (dernier envoi : code envoyé)" in details, details
 
     right = await api.post(f"/recovery/password/{reset_id}/code", json={"code": code})
     assert right.status_code == 200 and right.json()["step"] == "new_password", right.text
