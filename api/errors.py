@@ -73,7 +73,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         # The framework's own refusals (unknown address, wrong method...), in French.
-        code = {404: ErrorCode.PAGE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(exc.status_code)
+        code = {
+            404: ErrorCode.PAGE_NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.REQUEST_TOO_LARGE,
+        }.get(exc.status_code)  # fmt: skip
         if code is None and exc.status_code >= 500:
             code = ErrorCode.SERVICE_UNAVAILABLE
         response = error_response(code or ErrorCode.REQUEST_REFUSED)

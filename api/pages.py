@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from html import escape
 
 from fastapi.responses import HTMLResponse, Response
@@ -26,10 +28,20 @@ def form_button(action: str, fields: dict[str, str], label: str) -> str:
     return f'<form method="post" action="{escape(action)}">{inputs}<button type="submit">{escape(label)}</button></form>'
 
 
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(name: str) -> str:
+    """`name` in plain ASCII letters, digits, dots and dashes: a header holds
+    Latin-1 only, and a quote would end the filename ("5ᵉ “B”" -> "5e_B")."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return _UNSAFE_IN_FILENAME.sub("_", ascii_name)
+
+
 def pdf_download(content: bytes, filename: str) -> Response:
     """A PDF to save (letters with provisional credentials: never cached)."""
     return Response(
         content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": f'attachment; filename="{safe_filename(filename)}"', "Cache-Control": "no-store"},
     )

@@ -62,6 +62,9 @@ for _n in (1, 2):
 _EXTERNAL_ID = re.compile(r"[A-Z0-9]{1,20}")
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’\-.][^\W\d_]*)*\.?")
 _SPACES = re.compile(r"\s+")
+# Control characters (C0, DEL, C1) and the bidirectional overrides, in a free-text cell.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_SHOWN = 60  # characters of a refused value quoted back in its message
 
 
 class FileRefused(ValueError):
@@ -120,6 +123,13 @@ def decode(content: bytes) -> str:
         raise FileRefused(f"Le fichier dépasse la taille maximale de {MAX_FILE_BYTES // (1024 * 1024)} Mo.")
     if b"\x00" in content[:4096]:
         raise FileRefused("Ce fichier n'est pas un fichier texte CSV (enregistrez-le au format « CSV UTF-8 »).")
+    nul = content.find(b"\x00")  # no PostgreSQL text can hold it, not even quoted in a line's error
+    if nul >= 0:
+        line_no = content.count(b"\n", 0, nul) + 1
+        raise FileRefused(
+            f"La ligne {line_no} du fichier contient un caractère non autorisé "
+            "(caractère nul) : corrigez-la, ou enregistrez de nouveau le fichier au format « CSV UTF-8 »."
+        )
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -228,6 +238,11 @@ def _clean(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
+def _shown(value: str) -> str:
+    """A refused value as quoted back in its message: never the whole of a huge cell."""
+    return value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…"
+
+
 def _name(values: dict, column: str, errors: list[RowError], line_no: int, *, required: bool = True) -> str:
     value = _clean(values.get(column, ""))
     label = COLUMN_LABELS[column]
@@ -242,7 +257,7 @@ def _name(values: dict, column: str, errors: list[RowError], line_no: int, *, re
             RowError(
                 line_no,
                 column,
-                f"Le {label} « {value} » ne doit contenir que des lettres, des espaces, des tirets et des apostrophes.",
+                f"Le {label} « {_shown(value)} » ne doit contenir que des lettres, des espaces, des tirets et des apostrophes.",
             )
         )
     return value
@@ -289,7 +304,7 @@ def _guardian(values: dict, n: int, errors: list[RowError], line_no: int) -> Gua
                 RowError(
                     line_no,
                     prefix + "mobile",
-                    f"Le {COLUMN_LABELS[prefix + 'mobile']} « {raw_mobile} » n'est pas un numéro de téléphone "
+                    f"Le {COLUMN_LABELS[prefix + 'mobile']} « {_shown(raw_mobile)} » n'est pas un numéro de téléphone "
                     "mobile valide (exemple : 06 12 34 56 78).",
                 )
             )
@@ -301,7 +316,7 @@ def _guardian(values: dict, n: int, errors: list[RowError], line_no: int) -> Gua
                 RowError(
                     line_no,
                     prefix + "email",
-                    f"L'{COLUMN_LABELS[prefix + 'email']} « {raw_email} » n'est pas une adresse électronique valide.",
+                    f"L'{COLUMN_LABELS[prefix + 'email']} « {_shown(raw_email)} » n'est pas une adresse électronique valide.",
                 )
             )
     if len(errors) > before:
@@ -319,7 +334,7 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
             RowError(
                 line_no,
                 "identifiant_eleve",
-                f"L'identifiant de l'élève « {external_id} » ne doit contenir que des lettres et des chiffres "
+                f"L'identifiant de l'élève « {_shown(external_id)} » ne doit contenir que des lettres et des chiffres "
                 "(20 caractères au plus).",
             )
         )
@@ -335,7 +350,7 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
             RowError(
                 line_no,
                 "date_naissance",
-                f"La date de naissance « {raw_birthdate} » n'est pas une date valide (format attendu JJ/MM/AAAA).",
+                f"La date de naissance « {_shown(raw_birthdate)} » n'est pas une date valide (format attendu JJ/MM/AAAA).",
             )
         )
     elif not OLDEST_BIRTHDATE <= birthdate <= date.today():
@@ -350,6 +365,8 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
             errors.append(RowError(line_no, column, f"La colonne {column} est obligatoire."))
         elif len(value) > MAX_CLASS_LENGTH:
             errors.append(RowError(line_no, column, f"La colonne {column} dépasse {MAX_CLASS_LENGTH} caractères."))
+        elif _CONTROLS.search(value):
+            errors.append(RowError(line_no, column, f"La colonne {column} contient des caractères non autorisés."))
 
     guardians = [g for g in (_guardian(values, 1, errors, line_no), _guardian(values, 2, errors, line_no)) if g]
     if len(guardians) == 2 and guardians[0].name_key == guardians[1].name_key:

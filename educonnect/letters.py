@@ -8,6 +8,7 @@ One A4 page per account, made with fpdf2 (core fonts: nothing embedded, about
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,12 +19,22 @@ from educonnect.emails.provisioning import french_date
 # Core PDF fonts cover Latin-1 only: letters outside it get a close spelling.
 _OUTSIDE_LATIN1 = str.maketrans(
     {"œ": "oe", "Œ": "OE", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-     "…": "...", "€": "EUR", "\u202f": " "}
+     "…": "...", "€": "EUR", "\u202f": " ", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i"}
 )
 
 
 def _latin1(text: str) -> str:
-    return text.translate(_OUTSIDE_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    """`text` in Latin-1: a letter outside it loses its accents ("Şahin Nguyễn" ->
+    "Sahin Nguyen") rather than its place ("?ahin Nguy?n"); "?" is the last resort."""
+    text = text.translate(_OUTSIDE_LATIN1)
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        if ord(ch) > 0xFF:
+            ch = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)) or "?"
+        out.append(ch)
+    return "".join(out).encode("latin-1", "replace").decode("latin-1")
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,67 @@ async def test_the_check_itself_refuses_english_and_5xx():
     crash = httpx.Response(500, text="Internal Server Error")
     french = httpx.Response(404, json={"code": "page_not_found", "message": "Cette adresse n'existe pas."})
     assert check(call, english) and check(call, crash) and check(call, french) is None
+
+
+async def test_bodies_are_bounded_before_the_framework_buffers_them(api, db_pool):
+    """A stranger cannot make the API hold a body of any size in memory: a JSON
+    body over 1 MB, or any body over the export file's limit (with or without a
+    length announced), is refused with request_too_large before any route runs."""
+    await make_active_account(db_pool)  # the school of SCHOOL_UAI exists
+    api.cookies.clear()
+    big_json = json.dumps({"message": "x" * 3_000_000}).encode()
+    for headers in ({"content-type": "application/json"}, {}):
+        refused = await api.post("/assistance/tickets", content=big_json, headers=headers)
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["code"] == "request_too_large" and refused.json()["message"]
+
+    async def chunks(head: bytes = b""):  # no content-length: the size is only known while reading
+        yield head
+        for _ in range(22):
+            yield b"x" * (1024 * 1024)
+
+    streamed = await api.post("/sign-in", content=chunks(), headers={"content-type": "text/plain"})
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.json()["code"] == "request_too_large"
+    # The staff upload: a multipart form the framework would spool to disk whole.
+    tag = uuid.uuid4().hex[:8]
+    login, password = f"secretariat.{tag}@ac-lyon.example.fr", f"Rentree-{tag}-Fort!9"
+    await create_staff_account(
+        db_pool, login=login, email=login, display_name="Secrétariat", role=StaffRole.SCHOOL_ADMIN,
+        password=password, uai=SCHOOL_UAI, academie="Lyon",
+    )  # fmt: skip
+    assert (await api.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
+    part = b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="x.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    uploaded = await api.post(
+        f"/staff/provisioning/{SCHOOL_UAI}/imports", content=chunks(part), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert uploaded.status_code == 413, uploaded.text
+    assert uploaded.json()["code"] == "request_too_large"
+    announced = await api.post(
+        f"/staff/provisioning/{SCHOOL_UAI}/imports", content=b"x" * (30 * 1024 * 1024), headers={"content-type": "text/csv"}
+    )
+    assert announced.status_code == 413 and announced.json()["code"] == "request_too_large"
+
+
+async def test_json_nested_deeper_than_python_decodes_is_invalid_input(api):
+    api.cookies.clear()
+    for deep in (b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+        refused = await api.post("/sign-in", content=deep, headers={"content-type": "application/json"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_input"
+
+
+async def test_json_without_its_content_type_is_checked_like_any_other(api, db_pool):
+    """The framework decodes a body without a content type (or of a `+json`
+    type) as JSON: the forbidden characters are refused there too."""
+    await make_active_account(db_pool)  # the school of SCHOOL_UAI exists
+    api.cookies.clear()
+    ticket = {
+        "last_name": "Martin", "first_name": "Paul", "email": "paul.martin@example.fr", "category": "autre",
+        "message": "Bonjour\u0000", "uai": SCHOOL_UAI,
+    }  # fmt: skip
+    for content_type in (None, "application/merge-patch+json"):
+        headers = {"content-type": content_type} if content_type else {}
+        refused = await api.post("/assistance/tickets", content=json.dumps(ticket).encode(), headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_input"

@@ -314,7 +314,7 @@ async def import_letters(
         details={"uai": uai, "letters": len(ids), "classe": classe},
     )  # fmt: skip
     suffix = f"-{classe}" if classe else ""
-    return pages.pdf_download(merged, f"courriers-{uai}{suffix}.pdf".replace(" ", "_"))
+    return pages.pdf_download(merged, f"courriers-{uai}{suffix}.pdf")
 
 
 @router.get(

@@ -78,3 +78,31 @@ def test_file_level_refusals(content, words):
     with pytest.raises(FileRefused) as refused:
         check_file(content)
     assert words in str(refused.value)
+
+
+def test_a_nul_anywhere_refuses_the_file_with_its_line():
+    # Past the first 4 kB too: no PostgreSQL text holds it, not even quoted in a line's error
+    # (the import would retry its validation forever).
+    lines = [HEADER] + [GOOD.replace("123456789AB", f"X{i}") for i in range(60)]
+    lines.append("X99;Mar\x00tin;Léo;01/02/2013;5e A;5e;Martin;Paul;;;;;;")
+    content = "\n".join(lines).encode()
+    assert content.index(b"\x00") > 4096
+    with pytest.raises(FileRefused) as refused:
+        check_file(content)
+    assert "ligne 62" in str(refused.value) and "caractère nul" in str(refused.value)
+
+
+def test_control_characters_in_a_class_and_huge_cells_quoted_back_short():
+    lines = [
+        HEADER,
+        "X1;Martin;Léo;01/02/2013;5e\x01A;5e;Martin;Paul;;;;;;",
+        "X2;Martin;Léa;01/02/2013;5e A;\u202e5e;Martin;Paul;;;;;;",
+        f"X3;Martin;Lou;{'9' * 100_000};5e A;5e;Martin;Paul;06 {'1' * 100_000};{'a' * 100_000}@;;;;",
+    ]
+    parsed = parse("\n".join(lines).encode())
+    errors = {(e.line_no, e.field): e.message for e in parsed.errors}
+    assert errors[(2, "classe")] == "La colonne classe contient des caractères non autorisés."
+    assert errors[(3, "niveau")] == "La colonne niveau contient des caractères non autorisés."
+    assert {(4, "date_naissance"), (4, "resp1_mobile"), (4, "resp1_email")} <= set(errors)
+    assert max(len(e.message) for e in parsed.errors) < 300
+    assert not parsed.rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -116,6 +117,10 @@ async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
     assert empty.status_code == 422 and "vide" in empty.json()["message"]
     binary = await api.post(f"/staff/provisioning/{uai}/imports", files={"fichier": ("x.xlsx", b"PK\x03\x04\x00\x00", "application/octet-stream")})
     assert binary.status_code == 422 and binary.json()["code"] == "provisioning_file_invalid"
+    # A NUL past the first 4 kB: refused at the door, or the import would retry its validation forever.
+    nul = content + b"\n" * 5000 + b"Y1;Mar\x00tin;Leo;01/02/2010;2nde A;2nde;Martin;Paul;;;;;;\n"
+    refused = await api.post(f"/staff/provisioning/{uai}/imports", content=nul, headers={"content-type": "text/csv"})
+    assert refused.status_code == 422 and "caractère nul" in refused.json()["message"]
 
     started = await api.post(
         f"/staff/provisioning/{uai}/imports", content=content, headers={"content-type": "text/csv", "x-filename": "lycee.csv"}
@@ -127,3 +132,21 @@ async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
     assert missing.status_code == 404 and missing.json()["code"] == "provisioning_import_not_found"
     handle = time_skipping_env.client.get_workflow_handle(started.json()["workflow_id"])
     assert (await handle.query(ProvisioningWorkflow.status)).rows_done == 3
+
+
+async def test_letters_of_a_class_named_outside_plain_ascii(api, db_pool, time_skipping_env):
+    """A class the school spells "5ᵉ “B”": its letters download (the file name
+    of the answer's header is made plain ASCII, without the quotes)."""
+    uai = await make_school(db_pool, kind="college")
+    await staff_of(db_pool, uai, api)
+    class_name = "5ᵉ “B”"
+    rows = [replace(r, class_name=class_name) for r in generate_export(3, seed=23, kind="college", email_domain="t23.example.fr")]
+    started = await api.post(f"/staff/provisioning/{uai}/imports", content=to_csv(rows), headers={"content-type": "text/csv"})
+    assert started.status_code == 202, started.text
+    await finished(time_skipping_env, started.json()["workflow_id"])
+
+    url = f"/staff/provisioning/{uai}/imports/{started.json()['import_id']}/letters.pdf"
+    letters = await api.get(url, params={"classe": class_name})
+    assert letters.status_code == 200, letters.text
+    assert len(PdfReader(io.BytesIO(letters.content)).pages) >= 3  # one per pupil at least
+    assert letters.headers["content-disposition"] == f'attachment; filename="courriers-{uai}-5e_B.pdf"'
