@@ -183,9 +183,8 @@ async def test_bad_input_on_every_route_without_a_session(api):
     assert not problems, "\n".join(problems[:40])
 
 
-async def test_bad_input_on_every_route_signed_in_as_guardian_and_as_staff(api, db_pool):
-    account = await make_active_account(db_pool)
-    assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
+async def sign_in_as_secretary(api: httpx.AsyncClient, db_pool) -> None:
+    """A school administrator of SCHOOL_UAI, signed in on `api`."""
     tag = uuid.uuid4().hex[:8]
     login, password = f"secretariat.{tag}@ac-lyon.example.fr", f"Rentree-{tag}-Fort!9"
     await create_staff_account(
@@ -193,6 +192,12 @@ async def test_bad_input_on_every_route_signed_in_as_guardian_and_as_staff(api, 
         password=password, uai=SCHOOL_UAI, academie="Lyon",
     )  # fmt: skip
     assert (await api.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
+
+
+async def test_bad_input_on_every_route_signed_in_as_guardian_and_as_staff(api, db_pool):
+    account = await make_active_account(db_pool)
+    assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
+    await sign_in_as_secretary(api, db_pool)
     spec = create_app().openapi()
     n, problems = await sweep(api, spec, skip=SIGN_OUTS)
     assert n > 500, n
@@ -231,13 +236,7 @@ async def test_bodies_are_bounded_before_the_framework_buffers_them(api, db_pool
     assert streamed.status_code == 413, streamed.text
     assert streamed.json()["code"] == "request_too_large"
     # The staff upload: a multipart form the framework would spool to disk whole.
-    tag = uuid.uuid4().hex[:8]
-    login, password = f"secretariat.{tag}@ac-lyon.example.fr", f"Rentree-{tag}-Fort!9"
-    await create_staff_account(
-        db_pool, login=login, email=login, display_name="Secrétariat", role=StaffRole.SCHOOL_ADMIN,
-        password=password, uai=SCHOOL_UAI, academie="Lyon",
-    )  # fmt: skip
-    assert (await api.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
+    await sign_in_as_secretary(api, db_pool)
     part = b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="x.csv"\r\nContent-Type: text/csv\r\n\r\n'
     uploaded = await api.post(
         f"/staff/provisioning/{SCHOOL_UAI}/imports", content=chunks(part), headers={"content-type": "multipart/form-data; boundary=b"}

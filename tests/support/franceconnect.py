@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from contextlib import contextmanager
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -15,26 +14,14 @@ import pytest
 import pytest_asyncio
 
 from educonnect.devtools.oidc_provider import ProviderIdentity
+from tests.support.settings_env import settings_env
 
 CALLBACK_PATH = "/franceconnect/callback"
 
 
-@contextmanager
 def using_provider(discovery_url: str):
     """Point the relying party's settings at this provider for a while."""
-    from educonnect.settings import get_settings
-
-    before = os.environ.get("FRANCECONNECT_DISCOVERY_URL")
-    os.environ["FRANCECONNECT_DISCOVERY_URL"] = discovery_url
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("FRANCECONNECT_DISCOVERY_URL", None)
-        else:
-            os.environ["FRANCECONNECT_DISCOVERY_URL"] = before
-        get_settings.cache_clear()
+    return settings_env(FRANCECONNECT_DISCOVERY_URL=discovery_url)
 
 
 def new_sub() -> str:

@@ -23,6 +23,7 @@ from educonnect.models.registration import RegistrationStep
 from educonnect.models.sms_codes import CheckCodeRequest, SendCodeRequest, SendOutcome, SmsPurpose
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP
+from tests.support.settings_env import settings_env
 from tests.support.sms import SmsOutbox, code_in
 from workflows.sms_registration import SmsRegistrationWorkflow, workflow_id
 
@@ -553,9 +554,6 @@ async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_
     try fails after the person got a code, and each retry sends a new one. The
     retries count against the number's daily cap, so they stop there instead
     of texting the person every minute for as long as the gateway misbehaves."""
-    import os
-
-    from educonnect.settings import get_settings
     from educonnect.sms import SmsGatewayError
 
     received: list[dict] = []
@@ -571,39 +569,32 @@ async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_
         writer.close()
 
     server = await asyncio.start_server(vague_gateway, "127.0.0.1", 0)
-    saved = os.environ.get("SMS_GATEWAY_URL")
-    os.environ["SMS_GATEWAY_URL"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    get_settings.cache_clear()
     try:
-        activities = SmsCodeActivities(db_pool)
-        process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
-        request = SendCodeRequest(
-            process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
-            expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
-        )  # fmt: skip
-        env = activity_env(process_id)
-        failures = 0
-        for attempt in range(1, 3 * policies.SMS_DAILY_CAP_PER_NUMBER):
-            env.info = dataclasses.replace(env.info, attempt=attempt)
-            try:
-                issued = await env.run(activities.send_code, request)
-                break
-            except SmsGatewayError:
-                failures += 1
-        else:
-            raise AssertionError("the retries never stopped")
-        assert issued.outcome == SendOutcome.DAILY_CAP and issued.code_id is None
-        assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
-        assert {m["to"] for m in received} == {mobile}
-        live = await db_pool.fetchval(
-            "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
-        )
-        assert live == 0  # none of the codes sent can be used any more
+        with settings_env(SMS_GATEWAY_URL=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"):
+            activities = SmsCodeActivities(db_pool)
+            process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
+            request = SendCodeRequest(
+                process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
+                expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
+            )  # fmt: skip
+            env = activity_env(process_id)
+            failures = 0
+            for attempt in range(1, 3 * policies.SMS_DAILY_CAP_PER_NUMBER):
+                env.info = dataclasses.replace(env.info, attempt=attempt)
+                try:
+                    issued = await env.run(activities.send_code, request)
+                    break
+                except SmsGatewayError:
+                    failures += 1
+            else:
+                raise AssertionError("the retries never stopped")
+            assert issued.outcome == SendOutcome.DAILY_CAP and issued.code_id is None
+            assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
+            assert {m["to"] for m in received} == {mobile}
+            live = await db_pool.fetchval(
+                "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
+            )
+            assert live == 0  # none of the codes sent can be used any more
     finally:
-        if saved is None:
-            os.environ.pop("SMS_GATEWAY_URL", None)
-        else:
-            os.environ["SMS_GATEWAY_URL"] = saved
-        get_settings.cache_clear()
         server.close()
         await server.wait_closed()
