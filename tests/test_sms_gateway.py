@@ -4,35 +4,28 @@ on loopback."""
 from __future__ import annotations
 
 import json
-import os
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from educonnect.devtools.sms_gateway import SmsGatewayServer, read_outbox
-from educonnect.settings import get_settings
 from educonnect.sms import send_sms
+from tests.support.odd_gateway import odd_gateway
+from tests.support.settings_env import settings_env
 
 TOKEN = "test-gateway-token"
 
 
 @pytest.fixture
-def gateway_env(tmp_path):
-    """Env pointing the client at a gateway; restored afterwards."""
-    saved = {k: os.environ.get(k) for k in ("SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN")}
+def gateway_env():
+    """Point the client at a gateway (`gateway_env(url, token)`); restored afterwards."""
+    with ExitStack() as pointed:
 
-    def point_at(url: str, token: str = TOKEN) -> None:
-        os.environ["SMS_GATEWAY_URL"] = url
-        os.environ["SMS_GATEWAY_TOKEN"] = token
-        get_settings.cache_clear()
+        def point_at(url: str, token: str = TOKEN) -> None:
+            pointed.enter_context(settings_env(SMS_GATEWAY_URL=url, SMS_GATEWAY_TOKEN=token))
 
-    yield point_at
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
+        yield point_at
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -112,35 +105,22 @@ def test_read_outbox_missing_file(tmp_path):
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_an_unexpected_answer_never_puts_the_text_in_the_error(gateway_env):
+async def test_an_unexpected_answer_never_puts_the_text_in_the_error():
     """A gateway that accepts but answers in its own shape, echoing the message
     (as some do): the error (which becomes the activity's failure, in Temporal)
     must not carry the SMS text, hence the code."""
-    import asyncio
-
     from educonnect.sms import SmsGatewayError
 
-    async def echoing_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-        sent = json.loads(await reader.readexactly(length))
-        body = json.dumps({"sid": "SM1", "to": sent["to"], "body": sent["text"]}).encode()
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                     b"Connection: close\r\n\r\n%s" % (len(body), body))  # fmt: skip
-        await writer.drain()
-        writer.close()
+    def echo(sent: dict) -> tuple[bytes, bytes]:
+        return b"200 OK", json.dumps({"sid": "SM1", "to": sent["to"], "body": sent["text"]}).encode()
 
-    server = await asyncio.start_server(echoing_gateway, "127.0.0.1", 0)
-    try:
-        gateway_env(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    async with odd_gateway(echo) as received:
         with pytest.raises(SmsGatewayError) as caught:
             await send_sms("+33612345678", "Votre code EduConnect : 482913")
-        error, texts = caught.value, []
-        while error is not None:
-            texts.append(str(error))
-            error = error.__cause__
-        assert not any("482913" in text for text in texts), texts
-        assert "HTTP 200" in str(caught.value)
-    finally:
-        server.close()
-        await server.wait_closed()
+    assert len(received) == 1
+    error, texts = caught.value, []
+    while error is not None:
+        texts.append(str(error))
+        error = error.__cause__
+    assert not any("482913" in text for text in texts), texts
+    assert "HTTP 200" in str(caught.value)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -23,7 +22,7 @@ from educonnect.models.registration import RegistrationStep
 from educonnect.models.sms_codes import CheckCodeRequest, SendCodeRequest, SendOutcome, SmsPurpose
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP
-from tests.support.settings_env import settings_env
+from tests.support.odd_gateway import odd_gateway
 from tests.support.sms import SmsOutbox, code_in
 from workflows.sms_registration import SmsRegistrationWorkflow, workflow_id
 
@@ -556,45 +555,31 @@ async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_
     of texting the person every minute for as long as the gateway misbehaves."""
     from educonnect.sms import SmsGatewayError
 
-    received: list[dict] = []
+    def queued(_: dict) -> tuple[bytes, bytes]:
+        return b"202 Accepted", b'{"status": "queued"}'
 
-    async def vague_gateway(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-        received.append(json.loads(await reader.readexactly(length)))
-        body = b'{"status": "queued"}'
-        writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                     b"Connection: close\r\n\r\n%s" % (len(body), body))  # fmt: skip
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(vague_gateway, "127.0.0.1", 0)
-    try:
-        with settings_env(SMS_GATEWAY_URL=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"):
-            activities = SmsCodeActivities(db_pool)
-            process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
-            request = SendCodeRequest(
-                process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
-                expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
-            )  # fmt: skip
-            env = activity_env(process_id)
-            failures = 0
-            for attempt in range(1, 3 * policies.SMS_DAILY_CAP_PER_NUMBER):
-                env.info = dataclasses.replace(env.info, attempt=attempt)
-                try:
-                    issued = await env.run(activities.send_code, request)
-                    break
-                except SmsGatewayError:
-                    failures += 1
-            else:
-                raise AssertionError("the retries never stopped")
-            assert issued.outcome == SendOutcome.DAILY_CAP and issued.code_id is None
-            assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
-            assert {m["to"] for m in received} == {mobile}
-            live = await db_pool.fetchval(
-                "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
-            )
-            assert live == 0  # none of the codes sent can be used any more
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with odd_gateway(queued) as received:
+        activities = SmsCodeActivities(db_pool)
+        process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
+        request = SendCodeRequest(
+            process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
+            expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
+        )  # fmt: skip
+        env = activity_env(process_id)
+        failures = 0
+        for attempt in range(1, 3 * policies.SMS_DAILY_CAP_PER_NUMBER):
+            env.info = dataclasses.replace(env.info, attempt=attempt)
+            try:
+                issued = await env.run(activities.send_code, request)
+                break
+            except SmsGatewayError:
+                failures += 1
+        else:
+            raise AssertionError("the retries never stopped")
+        assert issued.outcome == SendOutcome.DAILY_CAP and issued.code_id is None
+        assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
+        assert {m["to"] for m in received} == {mobile}
+        live = await db_pool.fetchval(
+            "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
+        )
+        assert live == 0  # none of the codes sent can be used any more
