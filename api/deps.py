@@ -12,6 +12,7 @@ from educonnect import sessions
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.policies import RECENT_SIGN_IN_MAX_AGE
 from educonnect.settings import get_settings
+from educonnect.sign_in_limits import client_ip
 
 SESSION_COOKIE = "educonnect_session"
 
@@ -86,3 +87,10 @@ async def start_portal_session(
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, secure=get_settings().secure_cookies, samesite="lax")
+
+
+def request_client_ip(request: Request) -> str:
+    """The client address the per-IP limits count: the TCP peer, or what
+    FORWARDED_FOR_TRUSTED_HOPS says to believe (`sign_in_limits.client_ip`)."""
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)

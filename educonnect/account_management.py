@@ -87,19 +87,23 @@ async def take_notices(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid
     return [r["message"] for r in sorted(rows, key=lambda r: r["created_at"])]
 
 
-# --- limits on recovery requests ------------------------------------------------------
+# --- limits on requests anyone may make (lost identifier or password, tickets) -----------
 
 _LIMITS = {
     "email": (policies.RECOVERY_MAX_PER_CONTACT, policies.RECOVERY_CONTACT_WINDOW),
     "mobile": (policies.RECOVERY_MAX_PER_CONTACT, policies.RECOVERY_CONTACT_WINDOW),
     "ip": (policies.RECOVERY_MAX_PER_IP, policies.RECOVERY_IP_WINDOW),
+    "ticket_email": (policies.TICKETS_MAX_PER_EMAIL, policies.TICKETS_EMAIL_WINDOW),
+    "ticket_ip": (policies.TICKETS_MAX_PER_IP, policies.TICKETS_IP_WINDOW),
 }
 
 
-async def admit_recovery_request(pool: asyncpg.Pool, counters: list[tuple[str, str]]) -> None:
+async def admit_request(
+    pool: asyncpg.Pool, counters: list[tuple[str, str]], refusal: ErrorCode = ErrorCode.RECOVERY_RATE_LIMITED
+) -> None:
     """Count one request against each (scope, key) counter, e.g.
-    [("email", "a@b.fr"), ("ip", "203.0.113.7")], or refuse it
-    (RECOVERY_RATE_LIMITED, nothing counted) when one is at its limit.
+    [("email", "a@b.fr"), ("ip", "203.0.113.7")], or refuse it (`refusal`,
+    nothing counted) when one is at its limit.
 
     The same queries run whether or not an account matches. Concurrent
     requests on the same counter are serialised (advisory locks, taken in a
@@ -111,18 +115,16 @@ async def admit_recovery_request(pool: asyncpg.Pool, counters: list[tuple[str, s
         for scope, key in counters:
             limit, window = _LIMITS[scope]
             await conn.execute(
-                "DELETE FROM recovery_requests WHERE scope = $1 AND key = $2 AND requested_at <= now() - $3::interval",
+                "DELETE FROM request_counters WHERE scope = $1 AND key = $2 AND requested_at <= now() - $3::interval",
                 scope,
                 key,
                 window,
             )
-            count = await conn.fetchval(
-                "SELECT count(*) FROM recovery_requests WHERE scope = $1 AND key = $2", scope, key
-            )
+            count = await conn.fetchval("SELECT count(*) FROM request_counters WHERE scope = $1 AND key = $2", scope, key)
             refused = refused or count >= limit
         if not refused:
             await conn.executemany(
-                "INSERT INTO recovery_requests (scope, key) VALUES ($1, $2)", [(s, k) for s, k in counters]
+                "INSERT INTO request_counters (scope, key) VALUES ($1, $2)", [(s, k) for s, k in counters]
             )
     if refused:
-        raise DomainError(ErrorCode.RECOVERY_RATE_LIMITED)
+        raise DomainError(refusal)

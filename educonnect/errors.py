@@ -86,6 +86,7 @@ class ErrorCode(StrEnum):
     CURRENT_PASSWORD_INCORRECT = "current_password_incorrect"
     PASSWORD_UNCHANGED = "password_unchanged"
     RECOVERY_RATE_LIMITED = "recovery_rate_limited"
+    TICKETS_RATE_LIMITED = "tickets_rate_limited"
     RESET_NOT_FOUND = "reset_not_found"
     RESET_WRONG_STEP = "reset_wrong_step"
     RESET_EXPIRED = "reset_expired"
@@ -292,6 +293,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "Trop de demandes ont été faites récemment pour cette adresse, ce numéro ou depuis votre connexion "
         "internet. Réessayez dans une heure."
     ),
+    ErrorCode.TICKETS_RATE_LIMITED: (
+        "Vous avez déjà envoyé plusieurs demandes d'assistance récemment : elles ont bien été transmises et "
+        "vous recevrez une réponse par courriel. Réessayez plus tard si vous avez une nouvelle demande."
+    ),
     ErrorCode.RESET_NOT_FOUND: (
         "Cette demande de réinitialisation du mot de passe est introuvable. Recommencez avec « Mot de passe perdu »."
     ),
@@ -421,6 +426,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CURRENT_PASSWORD_INCORRECT: 422,
     ErrorCode.PASSWORD_UNCHANGED: 422,
     ErrorCode.RECOVERY_RATE_LIMITED: 429,
+    ErrorCode.TICKETS_RATE_LIMITED: 429,
     ErrorCode.RESET_NOT_FOUND: 404,
     ErrorCode.RESET_WRONG_STEP: 409,
     ErrorCode.RESET_EXPIRED: 410,

@@ -81,3 +81,9 @@ RECOVERY_MAX_PER_CONTACT = 5  # per email address or mobile number typed
 RECOVERY_CONTACT_WINDOW = timedelta(hours=1)
 RECOVERY_MAX_PER_IP = 30
 RECOVERY_IP_WINDOW = timedelta(hours=1)
+# Assistance form tickets (no session needed): enough for a family, not a flood
+# of a school's staff queue.
+TICKETS_MAX_PER_EMAIL = 5
+TICKETS_EMAIL_WINDOW = timedelta(days=1)
+TICKETS_MAX_PER_IP = 20
+TICKETS_IP_WINDOW = timedelta(hours=1)

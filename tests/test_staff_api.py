@@ -17,7 +17,7 @@ import pytest_asyncio
 from educonnect import audit
 from educonnect.models.corrections import StaffRole
 from educonnect.passwords import check_staff_password_policy
-from educonnect.policies import SIGN_IN_IP_MAX_FAILURES
+from educonnect.policies import SIGN_IN_IP_MAX_FAILURES, TICKETS_MAX_PER_EMAIL, TICKETS_MAX_PER_IP
 from educonnect.errors import DomainError
 from educonnect.staff import StaffPasswordRejected, authenticate, create_staff_account
 from tests.support.corrections import (
@@ -463,3 +463,33 @@ async def test_the_correction_form_checks_who_asks_and_what(api, db_pool, mailbo
     hidden = await api.get(f"/assistance/requests/{request_id}")
     assert hidden.status_code == 404 and hidden.json()["code"] == "correction_not_found"
     assert (await api.get(f"/assistance/requests/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_a_flood_of_tickets_is_refused(db_pool, make_client):
+    """Anyone may write without a session: a few tickets per address and per
+    connection reach the staff's queue, not a flood."""
+    school = await make_school(db_pool)
+
+    def form(email: str) -> dict:
+        return {"last_name": "Martin", "first_name": "Sacha", "email": email, "category": "autre",
+                "message": "Bonjour, une question.", "uai": school.uai}  # fmt: skip
+
+    person = f"sacha.{uuid.uuid4().hex[:6]}@example.fr"
+    async with make_client() as http:
+        mistyped = await http.post("/assistance/tickets", json=form(person) | {"uai": "0000000A"})
+        assert mistyped.status_code == 422  # not counted
+        for _ in range(TICKETS_MAX_PER_EMAIL):
+            assert (await http.post("/assistance/tickets", json=form(person))).status_code == 201
+        refused = await http.post("/assistance/tickets", json=form(person.upper()))
+        assert refused.status_code == 429 and refused.json()["code"] == "tickets_rate_limited"
+        assert "vous recevrez une réponse par courriel" in refused.json()["message"]
+        assert (await http.post("/assistance/tickets", json=form(f"x{person}"))).status_code == 201
+
+    async with make_client() as http:  # one connection, a new address each time
+        for i in range(TICKETS_MAX_PER_IP):
+            assert (await http.post("/assistance/tickets", json=form(f"{i}{person}"))).status_code == 201
+        flood = await http.post("/assistance/tickets", json=form(f"last{person}"))
+        assert flood.status_code == 429 and flood.json()["code"] == "tickets_rate_limited"
+    opened = await db_pool.fetchval("SELECT count(*) FROM assistance_tickets WHERE uai = $1", school.uai)
+    assert opened == TICKETS_MAX_PER_EMAIL + 1 + TICKETS_MAX_PER_IP
+

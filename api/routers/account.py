@@ -23,7 +23,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
-from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
+from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
 from educonnect.account_management import check_new_password, normalized_email, password_context
@@ -43,7 +43,7 @@ from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, 
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
-from educonnect.sign_in_limits import check_credentials_limited, client_ip
+from educonnect.sign_in_limits import check_credentials_limited
 from educonnect.tokens import token_hash
 from workflows import email_change, password_change
 from workflows.email_change import EmailChangeWorkflow
@@ -446,11 +446,6 @@ async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], po
 # --- routes: the password -------------------------------------------------------------------
 
 
-def _client_ip(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
-
-
 @router.post(
     "/password",
     summary="Modifier mon mot de passe : actuel, nouveau, confirmation (les autres sessions se terminent)",
@@ -462,7 +457,7 @@ async def change_password(
 ) -> PasswordChanged:
     row = await _account_row(pool, session.account_id)
     try:  # behind the sign-in limits: a stolen session cannot guess at will
-        await check_credentials_limited(pool, row["identifier"], body.current_password, _client_ip(request))
+        await check_credentials_limited(pool, row["identifier"], body.current_password, request_client_ip(request))
     except DomainError as refused:
         if refused.code == ErrorCode.INVALID_CREDENTIALS:
             raise DomainError(ErrorCode.CURRENT_PASSWORD_INCORRECT, [{"field": "current_password"}]) from None

@@ -18,7 +18,7 @@ import uuid
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
@@ -37,11 +37,11 @@ from api.correction_form import (
     guardian_children,
     request_view,
 )
-from api.deps import ActivationSession, Pool, Temporal
+from api.deps import ActivationSession, Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.routers.activation import ASSISTANCE_URL, PROCESS
 from educonnect import policies
-from educonnect.account_management import normalized_email
+from educonnect.account_management import admit_request, normalized_email
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep
@@ -189,9 +189,9 @@ async def categories() -> list[Category]:
     summary="Formulaire d'assistance académique (toute autre demande)",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketReceipt,
-    responses={422: {"model": ErrorBody}},
+    responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def open_ticket(body: TicketBody, pool: Pool) -> TicketReceipt:
+async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketReceipt:
     email = normalized_email(body.email)
     names = {"last_name": body.last_name.strip(), "first_name": body.first_name.strip(), "message": body.message.strip()}
     empty = [{"field": f, "message": "Ce champ est obligatoire."} for f, v in names.items() if not v]
@@ -209,6 +209,10 @@ async def open_ticket(body: TicketBody, pool: Pool) -> TicketReceipt:
         ) if wanted else None  # fmt: skip
         if academie is None:
             raise DomainError(ErrorCode.ASSISTANCE_ACADEMIE_UNKNOWN, [{"field": "academie"}])
+    # Anyone may write, without a session: a few tickets per address and per
+    # connection reach the staff's queue, not a flood (a mistyped school is not counted).
+    counters = [("ticket_email", email.lower()), ("ticket_ip", request_client_ip(request))]
+    await admit_request(pool, counters, refusal=ErrorCode.TICKETS_RATE_LIMITED)
     ticket_id = uuid.uuid4()
     await pool.execute(
         "INSERT INTO assistance_tickets (id, last_name, first_name, email, category, message, uai, academie) "

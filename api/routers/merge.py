@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import Pool, PortalSession, RecentPortalSession, Temporal
+from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls
 from api.routers.staff import Staff, refuse_audited
@@ -32,7 +32,7 @@ from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
-from educonnect.sign_in_limits import check_credentials_limited, client_ip
+from educonnect.sign_in_limits import check_credentials_limited
 from educonnect.staff import StaffMember
 from workflows.account_merge import AccountMergeWorkflow, workflow_id
 
@@ -53,11 +53,6 @@ class MergeView(BaseModel):
     other_identifier: str
     children_moved: int
     message: str
-
-
-def _client_ip(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
 
 
 MERGE = ProcessCalls(AccountMergeWorkflow, workflow_id, not_found=ErrorCode.MERGE_NOT_FOUND)
@@ -102,7 +97,7 @@ async def _start(temporal: Client, params: MergeInput, identifier: str):
 )
 async def merge(body: MergeRequest, request: Request, session: RecentPortalSession, pool: Pool, temporal: Temporal) -> MergeView:
     try:  # a wrong password counts against the OTHER account's limits
-        other = await check_credentials_limited(pool, body.identifier, body.password, _client_ip(request))
+        other = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
     except DomainError as refused:
         if refused.code == ErrorCode.ACCOUNT_MERGED:
             raise DomainError(ErrorCode.MERGE_ALREADY_MERGED) from None

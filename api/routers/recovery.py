@@ -29,14 +29,14 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
-from api.deps import Pool, Temporal
+from api.deps import Pool, Temporal, request_client_ip
 from api.errors import ErrorBody, update_failure_code
 from api.process_binding import BrowserBinding
 from api.process_calls import UPDATE_TIMEOUT_S, ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
 from api.routers.account import LinkRefused, live_link
 from educonnect import policies
 from educonnect.account_management import (
-    admit_recovery_request,
+    admit_request,
     check_new_password,
     normalized_email,
     normalized_identifier,
@@ -59,7 +59,6 @@ from educonnect.passwords import hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
-from educonnect.sign_in_limits import client_ip
 from educonnect.sms_texts import IDENTIFIER_RECOVERY_PATH
 from workflows import identifier_recovery, password_reset
 from workflows.identifier_recovery import IdentifierRecoveryWorkflow
@@ -150,11 +149,6 @@ class ResetDone(BaseModel):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _client_ip(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
-
-
 async def _start_identifier_recovery(temporal: Client, channel: RecoveryChannel, contact: str) -> None:
     await temporal.start_workflow(
         IdentifierRecoveryWorkflow.run,
@@ -243,7 +237,7 @@ def _done_message(identifier: str) -> str:
 )
 async def identifier_by_email(body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal):
     email = normalized_email(body.email)
-    await admit_recovery_request(pool, [("email", email.lower()), ("ip", _client_ip(request))])
+    await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
     await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
     return RequestAccepted(message=IDENTIFIER_BY_EMAIL)
 
@@ -257,7 +251,7 @@ async def identifier_by_email(body: IdentifierByEmail, request: Request, pool: P
 )
 async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool, temporal: Temporal):
     mobile = e164_mobile(body.mobile)
-    await admit_recovery_request(pool, [("mobile", mobile), ("ip", _client_ip(request))])
+    await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
     await _start_identifier_recovery(temporal, RecoveryChannel.SMS, mobile)
     return RequestAccepted(message=IDENTIFIER_BY_SMS)
 
@@ -274,7 +268,7 @@ async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool,
 )
 async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal):
     email = normalized_email(body.email)
-    await admit_recovery_request(pool, [("email", email.lower()), ("ip", _client_ip(request))])
+    await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
     await _start_reset(temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email)
     return RequestAccepted(message=PASSWORD_BY_EMAIL)
 
@@ -288,7 +282,7 @@ async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool,
 )
 async def password_by_sms(body: PasswordBySms, request: Request, response: Response, pool: Pool, temporal: Temporal):
     mobile = e164_mobile(body.mobile)
-    await admit_recovery_request(pool, [("mobile", mobile), ("ip", _client_ip(request))])
+    await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
     reset_id = uuid.uuid4()
     await BROWSER.bind(pool, response, reset_id, password_reset.workflow_id(reset_id))
     await _start_reset(temporal, reset_id, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile)

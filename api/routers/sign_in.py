@@ -23,15 +23,14 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Pool, Temporal, clear_session_cookie, set_session_cookie, start_portal_session
+from api.deps import Pool, Temporal, clear_session_cookie, request_client_ip, set_session_cookie, start_portal_session
 from api.errors import ErrorBody, error_response
 from api.routers.activation import ActivationView, start_or_resume_activation
 from api.routers.portal import EMAIL_PATH, email_validation_message
 from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
 from educonnect import sessions
 from educonnect.account_management import take_notices
-from educonnect.settings import get_settings
-from educonnect.sign_in_limits import SignInRefused, check_credentials_limited, client_ip
+from educonnect.sign_in_limits import SignInRefused, check_credentials_limited
 
 router = APIRouter(tags=["Connexion"])
 
@@ -65,11 +64,6 @@ class SignInResponse(BaseModel):
 
 class SignedOut(BaseModel):
     message: str
-
-
-def request_client_ip(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
 
 
 @router.post(

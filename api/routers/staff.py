@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.corrections import send_email_once
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
-from api.deps import Pool, Temporal
+from api.deps import Pool, Temporal, request_client_ip
 from api.errors import ErrorBody, error_response
 from educonnect import audit, policies
 from educonnect import staff as staff_accounts
@@ -47,7 +47,7 @@ from educonnect.models.corrections import (
     filed_label,
 )
 from educonnect.settings import get_settings
-from educonnect.sign_in_limits import SignInRefused, client_ip
+from educonnect.sign_in_limits import SignInRefused
 from educonnect.staff import StaffMember
 from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow_id
 
@@ -144,8 +144,7 @@ def _staff_view(member: StaffMember) -> dict[str, Any]:
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def sign_in(body: SignInBody, request: Request, response: Response, pool: Pool):
-    peer = request.client.host if request.client else None
-    ip = client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
+    ip = request_client_ip(request)
     try:
         member = await staff_accounts.authenticate(pool, body.login, body.password, ip)
     except SignInRefused as refused:  # the per-IP limit
