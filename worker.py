@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities import all_activities
 from educonnect import db
+from educonnect.housekeeping_schedule import ensure_housekeeping_schedule
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
 from workflows import ALL_WORKFLOWS
@@ -29,12 +30,24 @@ def build_worker(client, pool, task_queue: str | None = None) -> Worker:
     )
 
 
+async def start_housekeeping_schedule(client, task_queue: str) -> None:
+    """The nightly housekeeping's schedule, created by the first worker to start.
+    A server that refuses schedules does not stop the worker: the processes come first."""
+    try:
+        created = await ensure_housekeeping_schedule(client, task_queue)
+    except Exception:  # noqa: BLE001 - logged for the operators, the worker goes on
+        log.exception("could not create the housekeeping schedule; start it by hand (see README, operators)")
+        return
+    log.info("housekeeping schedule %s", "created" if created else "already present")
+
+
 async def main() -> None:
     settings = get_settings()
     await db.migrate_url()
     pool = await db.create_pool()
     client = await connect(settings)
     worker = build_worker(client, pool)
+    await start_housekeeping_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -11,6 +11,7 @@ from activities.accounts import AccountActivities
 from activities.corrections import CorrectionActivities
 from activities.email_links import EmailLinkActivities
 from activities.franceconnect import FranceConnectActivities
+from activities.housekeeping import HousekeepingActivities
 from activities.merge import MergeActivities
 from activities.provisioning import ProvisioningActivities
 from activities.pupils import PupilActivities
@@ -30,6 +31,7 @@ def all_activities(pool: asyncpg.Pool) -> list:
     families += [FranceConnectActivities(pool)]
     families += [ProvisioningActivities(pool), MergeActivities(pool), ReissueActivities(pool)]
     families += [AccountManagementActivities(pool)]
+    families += [HousekeepingActivities(pool)]
     return [
         getattr(family, name)
         for family in families

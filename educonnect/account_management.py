@@ -89,7 +89,8 @@ async def take_notices(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid
 
 # --- limits on requests anyone may make (lost identifier or password, tickets) -----------
 
-_LIMITS = {
+# (limit, sliding window) per counter scope; the housekeeping purges rows out of their window.
+REQUEST_LIMITS = {
     "email": (policies.RECOVERY_MAX_PER_CONTACT, policies.RECOVERY_CONTACT_WINDOW),
     "mobile": (policies.RECOVERY_MAX_PER_CONTACT, policies.RECOVERY_CONTACT_WINDOW),
     "ip": (policies.RECOVERY_MAX_PER_IP, policies.RECOVERY_IP_WINDOW),
@@ -113,7 +114,7 @@ async def admit_request(
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"recovery/{scope}/{key}")
         refused = False
         for scope, key in counters:
-            limit, window = _LIMITS[scope]
+            limit, window = REQUEST_LIMITS[scope]
             await conn.execute(
                 "DELETE FROM request_counters WHERE scope = $1 AND key = $2 AND requested_at <= now() - $3::interval",
                 scope,

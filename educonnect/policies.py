@@ -87,3 +87,40 @@ TICKETS_MAX_PER_EMAIL = 5
 TICKETS_EMAIL_WINDOW = timedelta(days=1)
 TICKETS_MAX_PER_IP = 20
 TICKETS_IP_WINDOW = timedelta(hours=1)
+
+# Housekeeping (`workflows/housekeeping.py`, every night): how long rows that
+# serve no more stay in PostgreSQL. Personal data and secrets' hashes are kept
+# no longer than a process, a limit or an operator may need them.
+# Sessions (families' and staff's): 30 days after they expired or were
+# revoked (an ended session opens nothing; the rows help answer support
+# questions for a month). An account's latest activation session stays:
+# `sessions.activation_may_be_running` reads it.
+SESSION_RETENTION = timedelta(days=30)
+# Email links (their token's HMAC, the address): 30 days after they expired
+# (a link used or killed has expired by then too).
+EMAIL_LINK_RETENTION = timedelta(days=30)
+# SMS codes (their HMAC, the mobile): 7 days after they expired. A code that
+# was accepted also stays while its process runs: the correction form of a
+# blocked registration or FranceConnect first visit reads the number from it.
+SMS_CODE_RETENTION = timedelta(days=7)
+# Typed codes (`sms_code_submissions`): 7 days after the code they tried expired.
+SMS_SUBMISSION_RETENTION = SMS_CODE_VALIDITY + timedelta(days=7)
+# Browser bindings (`process_bindings`): once their cookie has expired (its
+# lifetime by process, as set by `api.process_binding.BrowserBinding`), plus a
+# day; a process not listed here keeps its binding as long as the longest.
+PROCESS_BINDING_MARGIN = timedelta(days=1)
+PROCESS_BINDING_LIFETIMES = {
+    "sms-registration/": REGISTRATION_BLOCKED_MAX_WAIT + REGISTRATION_RESUME_WINDOW,
+    "password-reset/": PASSWORD_RESET_SMS_VALIDITY,
+}
+PROCESS_BINDING_LONGEST_LIFETIME = max(PROCESS_BINDING_LIFETIMES.values())
+# Sign-in failures of an identifier that belongs to no account: after a day
+# without a failure. Never those of an account's identifier, nor a locked one
+# (the delays, the lock and the 100-failure rule count on them).
+UNKNOWN_IDENTIFIER_FAILURES_QUIET = timedelta(days=1)
+# A password waiting for its process (`pending_passwords`) goes once the
+# process has ended; a row younger than this is left alone (the API stores it
+# just before it starts or signals the process).
+PENDING_PASSWORD_GRACE = timedelta(days=1)
+# Rows removed by one DELETE statement (one short transaction each).
+HOUSEKEEPING_BATCH_SIZE = 5000

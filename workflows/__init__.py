@@ -12,6 +12,7 @@ from workflows.pupil_activation import PupilActivationWorkflow
 from workflows.provisioning import ProvisioningWorkflow
 from workflows.account_merge import AccountMergeWorkflow
 from workflows.credentials_reissue import CredentialsReissueWorkflow
+from workflows.housekeeping import HousekeepingWorkflow
 
 ALL_WORKFLOWS = [ActivationWorkflow, SmsRegistrationWorkflow]
 ALL_WORKFLOWS += [PupilActivationWorkflow]
@@ -19,3 +20,4 @@ ALL_WORKFLOWS += [BirthdateCorrectionWorkflow]
 ALL_WORKFLOWS += [FranceConnectLinkWorkflow]
 ALL_WORKFLOWS += [ProvisioningWorkflow, AccountMergeWorkflow, CredentialsReissueWorkflow]
 ALL_WORKFLOWS += [EmailChangeWorkflow, PasswordChangeWorkflow, PasswordResetWorkflow, IdentifierRecoveryWorkflow]
+ALL_WORKFLOWS += [HousekeepingWorkflow]

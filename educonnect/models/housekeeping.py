@@ -1,0 +1,75 @@
+"""Messages of the nightly housekeeping (`workflows/housekeeping.py`): what to
+purge and how many rows went. Counts only: no row, identifier or address
+travels here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from educonnect import policies
+
+
+class Purge(StrEnum):
+    """One kind of data that only grows, in the order the workflow purges them."""
+
+    SESSIONS = "sessions"
+    STAFF_SESSIONS = "staff_sessions"
+    EMAIL_LINKS = "email_links"
+    SMS_CODES = "sms_codes"
+    SMS_CODE_SUBMISSIONS = "sms_code_submissions"
+    SMS_DAILY_COUNTS = "sms_daily_counts"
+    PROCESS_BINDINGS = "process_bindings"
+    REQUEST_COUNTERS = "request_counters"
+    SIGN_IN_IP_FAILURES = "sign_in_ip_failures"
+    SIGN_IN_FAILURES = "sign_in_failures"
+    PENDING_PASSWORDS = "pending_passwords"
+
+
+# For operators (Web UI details, README).
+PURGE_LABELS = {
+    Purge.SESSIONS: f"Sessions des familles expirées ou révoquées depuis {policies.SESSION_RETENTION.days} jours",
+    Purge.STAFF_SESSIONS: f"Sessions des personnels expirées ou révoquées depuis {policies.SESSION_RETENTION.days} jours",
+    Purge.EMAIL_LINKS: f"Liens envoyés par courriel expirés depuis {policies.EMAIL_LINK_RETENTION.days} jours",
+    Purge.SMS_CODES: f"Codes SMS expirés depuis {policies.SMS_CODE_RETENTION.days} jours",
+    Purge.SMS_CODE_SUBMISSIONS: f"Codes SMS saisis dont le code a expiré depuis {policies.SMS_CODE_RETENTION.days} jours",
+    Purge.SMS_DAILY_COUNTS: "Compteurs quotidiens de SMS des jours passés",
+    Purge.PROCESS_BINDINGS: "Liaisons navigateur dont le cookie a expiré",
+    Purge.REQUEST_COUNTERS: "Demandes comptées hors de leur fenêtre de limitation",
+    Purge.SIGN_IN_IP_FAILURES: "Échecs de connexion par adresse hors de leur fenêtre",
+    Purge.SIGN_IN_FAILURES: "Échecs de connexion d'identifiants inconnus, sans échec depuis un jour",
+    Purge.PENDING_PASSWORDS: "Mots de passe en attente de démarches terminées",
+}
+
+
+class HousekeepingInput(BaseModel):
+    """Nothing to choose: every purge runs with the retention of `educonnect.policies`."""
+
+
+class PurgeRequest(BaseModel):
+    purge: Purge
+
+
+class PurgeResult(BaseModel):
+    purge: Purge
+    removed: int
+
+
+class HousekeepingStep(StrEnum):
+    PURGING = "purging"
+    COMPLETED = "completed"
+
+
+class HousekeepingResult(BaseModel):
+    removed: dict[Purge, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+
+class HousekeepingStatus(BaseModel):
+    step: HousekeepingStep
+    current: Purge | None = None
+    removed: dict[Purge, int]
