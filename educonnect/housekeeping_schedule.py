@@ -57,10 +57,10 @@ def housekeeping_schedule(task_queue: str) -> Schedule:
     )
 
 
-async def ensure_housekeeping_schedule(client: Client, task_queue: str) -> bool:
+async def ensure_housekeeping_schedule(client: Client, task_queue: str, schedule_id: str = SCHEDULE_ID) -> bool:
     """Create the schedule unless it exists; True when this call created it."""
     try:
-        await client.create_schedule(SCHEDULE_ID, housekeeping_schedule(task_queue))
+        await client.create_schedule(schedule_id, housekeeping_schedule(task_queue))
     except ScheduleAlreadyRunningError:
         return False
     return True

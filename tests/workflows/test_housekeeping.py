@@ -1,0 +1,282 @@
+"""The nightly housekeeping on the time-skipping server with the real
+activities and real PostgreSQL: old rows of every kind go, fresh ones stay,
+and so do an account's sign-in failures, a locked identifier, an accepted SMS
+code and a waiting password of a process still running."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
+from educonnect import policies
+from educonnect.models.corrections import StaffRole
+from educonnect.models.housekeeping import PURGE_LABELS, HousekeepingInput, Purge
+from tests.support.accounts import random_mobile
+from tests.support.corrections import make_school, make_staff
+from tests.support.families import make_family
+from workflows.housekeeping import HousekeepingWorkflow, workflow_id
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@dataclass
+class Rows:
+    """Keys of the rows a test inserted, per table, to find them afterwards."""
+
+    old: dict[str, list] = field(default_factory=dict)
+    fresh: dict[str, list] = field(default_factory=dict)
+
+    def add(self, table: str, key, *, old: bool) -> None:
+        (self.old if old else self.fresh).setdefault(table, []).append(key)
+
+
+# How each table's rows are found again: (key column(s) expression, parameter type).
+KEYS = {
+    "sessions": "id::text",
+    "staff_sessions": "id::text",
+    "email_links": "id::text",
+    "sms_codes": "id::text",
+    "sms_code_submissions": "id::text",
+    "sms_daily_counts": "mobile || '/' || day::text",
+    "process_bindings": "process_id",
+    "request_counters": "key",
+    "sign_in_ip_failures": "ip",
+    "sign_in_failures": "identifier",
+    "pending_passwords": "process_id",
+}
+
+
+async def present(pool: asyncpg.Pool, table: str, keys: list) -> set[str]:
+    rows = await pool.fetch(f"SELECT {KEYS[table]} AS k FROM {table} WHERE {KEYS[table]} = ANY($1::text[])",
+                            [str(k) for k in keys])  # fmt: skip
+    return {r["k"] for r in rows}
+
+
+async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
+    """Old and fresh rows of every kind the housekeeping purges."""
+    rows = Rows()
+    family = await make_family(pool)
+    account = family.account_id
+    tag = uuid.uuid4().hex[:8]
+
+    async def session(table: str, owner_column: str, owner, ended: str, *, old: bool, scope: str | None = None,
+                      revoked: bool = False, created: str | None = None) -> None:  # fmt: skip
+        sid = uuid.uuid4()
+        ended_at = f"now() - interval '{ended}'"
+        expires_at = "now() + interval '1 hour'" if revoked else ended_at
+        revoked_at = ended_at if revoked else "NULL"
+        created_at = f"now() - interval '{created}'" if created else f"{ended_at} - interval '1 hour'"
+        columns, values = f"id, token_hash, {owner_column}, created_at, expires_at, revoked_at", "$1, $2, $3"
+        if scope is not None:
+            columns, values = columns + ", scope", values + ", $4"
+        await pool.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ($1, $2, $3, {created_at}, {expires_at}, {revoked_at}"
+            + (", $4)" if scope is not None else ")"),
+            sid, os.urandom(32), owner, *([scope] if scope is not None else []),
+        )  # fmt: skip
+        rows.add(table, sid, old=old)
+
+    # Families' sessions: 30 days after expiry or revocation.
+    await session("sessions", "account_id", account, "31 days", old=True, scope="portal")
+    await session("sessions", "account_id", account, "31 days", old=True, scope="portal", revoked=True)
+    await session("sessions", "account_id", account, "29 days", old=False, scope="portal")
+    await session("sessions", "account_id", account, "29 days", old=False, scope="portal", revoked=True)
+    # Activation sessions: the older one goes, the account's latest stays however old.
+    await session("sessions", "account_id", account, "60 days", old=True, scope="activation", created="61 days")
+    await session("sessions", "account_id", account, "50 days", old=False, scope="activation", created="51 days")
+
+    staff = await make_staff(pool, StaffRole.SCHOOL_ADMIN, await make_school(pool))
+    await session("staff_sessions", "staff_id", staff.id, "31 days", old=True)
+    await session("staff_sessions", "staff_id", staff.id, "31 days", old=True, revoked=True)
+    await session("staff_sessions", "staff_id", staff.id, "29 days", old=False)
+
+    # Email links: 30 days after expiry.
+    for expired, old in (("31 days", True), ("29 days", False)):
+        link = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO email_links (id, idempotency_key, account_id, process_id, purpose, email, token_hash, "
+            f"created_at, expires_at) VALUES ($1, $2, $3, $4, 'activation', $5, $6, now() - interval '40 days', "
+            f"now() - interval '{expired}')",
+            link, f"test-{link}", account, f"activation/{account}", family.email, os.urandom(32),
+        )  # fmt: skip
+        rows.add("email_links", link, old=old)
+
+    # SMS codes: 7 days after expiry; an accepted one also waits for its process to end.
+    async def sms_code(process_id: str, expired: str, *, used: bool, old: bool) -> None:
+        code = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO sms_codes (id, idempotency_key, process_id, purpose, mobile, outcome, code_hash, "
+            f"created_at, expires_at, used_at) VALUES ($1, $2, $3, 'registration', $4, 'issued', $5, "
+            f"now() - interval '{expired}' - interval '10 minutes', now() - interval '{expired}', "
+            f"CASE WHEN $6 THEN now() - interval '{expired}' END)",
+            code, f"test-{code}", process_id, random_mobile(), os.urandom(32), used,
+        )  # fmt: skip
+        rows.add("sms_codes", code, old=old)
+
+    ended_process = f"sms-registration/{uuid.uuid4()}"  # unknown to Temporal: ended
+    await sms_code(ended_process, "8 days", used=False, old=True)
+    await sms_code(ended_process, "8 days", used=True, old=True)
+    await sms_code(ended_process, "6 days", used=False, old=False)
+    await sms_code(running_process, "8 days", used=True, old=False)
+
+    for created, old in (("8 days", True), ("6 days", False)):
+        submission = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO sms_code_submissions (id, process_id, created_at, checked_at, matched) "
+            f"VALUES ($1, $2, now() - interval '{created}', now() - interval '{created}', false)",
+            submission, ended_process,
+        )  # fmt: skip
+        rows.add("sms_code_submissions", submission, old=old)
+
+    # SMS daily counts: past days go, today (Europe/Paris) stays.
+    mobile = random_mobile()
+    for days_ago, old in ((1, True), (3, True), (0, False)):
+        day = await pool.fetchval(
+            "INSERT INTO sms_daily_counts (mobile, day, sent) "
+            "VALUES ($1, (now() AT TIME ZONE 'Europe/Paris')::date - $2::int, 2) RETURNING day::text",
+            mobile, days_ago,
+        )  # fmt: skip
+        rows.add("sms_daily_counts", f"{mobile}/{day}", old=old)
+
+    # Browser bindings: after their cookie's lifetime (+ a day).
+    for prefix, age, old in (
+        ("sms-registration/", "40 days", True),  # cookie: 31 + 7 days
+        ("sms-registration/", "37 days", False),
+        ("password-reset/", "2 days", True),  # cookie: 30 minutes
+        ("password-reset/", "1 hour", False),
+        ("other-process/", "40 days", True),  # not listed: the longest lifetime
+        ("other-process/", "10 days", False),
+    ):
+        process_id = f"{prefix}{uuid.uuid4()}"
+        await pool.execute(
+            f"INSERT INTO process_bindings (process_id, binding_hash, created_at) "
+            f"VALUES ($1, $2, now() - interval '{age}')",
+            process_id, os.urandom(32),
+        )  # fmt: skip
+        rows.add("process_bindings", process_id, old=old)
+
+    # Request counters: out of their scope's window.
+    for scope, age, old in (
+        ("ip", "61 minutes", True),
+        ("ip", "59 minutes", False),
+        ("ticket_email", "25 hours", True),
+        ("ticket_email", "23 hours", False),
+    ):
+        key = f"{scope}-{uuid.uuid4()}"
+        await pool.execute(
+            f"INSERT INTO request_counters (scope, key, requested_at) VALUES ($1, $2, now() - interval '{age}')",
+            scope, key,
+        )  # fmt: skip
+        rows.add("request_counters", key, old=old)
+
+    # Sign-in failures per address: out of the 10-minute window.
+    for age, old in (("11 minutes", True), ("5 minutes", False)):
+        ip = f"test-{uuid.uuid4()}"
+        await pool.execute(
+            f"INSERT INTO sign_in_ip_failures (ip, failed_at) VALUES ($1, now() - interval '{age}')", ip
+        )
+        rows.add("sign_in_ip_failures", ip, old=old)
+
+    # Sign-in failures per identifier: only unknown, unlocked, quiet for a day.
+    for identifier, age, locked, old in (
+        (f"inconnu.{tag}", "25 hours", False, True),
+        (f"inconnu.recent.{tag}", "23 hours", False, False),
+        (f"inconnu.verrouille.{tag}", "40 days", True, False),
+        (family.identifier, "40 days", False, False),  # an account's identifier
+    ):
+        await pool.execute(
+            "INSERT INTO sign_in_failures (identifier, failures, last_failure_at, locked_at) "
+            f"VALUES ($1, $2, now() - interval '{age}', CASE WHEN $3 THEN now() - interval '{age}' END)",
+            identifier, 100 if locked else 7, locked,
+        )  # fmt: skip
+        rows.add("sign_in_failures", identifier, old=old)
+
+    # Passwords waiting for a process: once the process has ended (and a day passed).
+    for process_id, age, old in (
+        (f"password-change/{uuid.uuid4()}", "2 days", True),  # never ran
+        (running_process, "2 days", False),
+        (f"password-change/{uuid.uuid4()}", "1 hour", False),  # its process may be starting
+    ):
+        await pool.execute(
+            "INSERT INTO pending_passwords (account_id, process_id, password_hash, created_at) "
+            f"VALUES ($1, $2, 'not-a-real-hash', now() - interval '{age}')",
+            account, process_id,
+        )  # fmt: skip
+        rows.add("pending_passwords", process_id, old=old)
+    return rows
+
+
+async def test_housekeeping_removes_exactly_the_old_rows(time_skipping_env, workflow_worker, db_pool):
+    client = time_skipping_env.client
+    # A process still running: no worker serves its task queue, so it just waits.
+    running_process = f"sms-registration/{uuid.uuid4()}"
+    waiting = await client.start_workflow("SmsRegistration", id=running_process, task_queue=f"nobody-{uuid.uuid4()}")
+    rows = await insert_rows(db_pool, running_process)
+
+    handle = await client.start_workflow(
+        HousekeepingWorkflow.run, HousekeepingInput(), id=workflow_id(f"test-{uuid.uuid4()}"),
+        task_queue=workflow_worker,
+    )  # fmt: skip
+    first = await handle.result()
+
+    for table, keys in rows.old.items():
+        assert await present(db_pool, table, keys) == set(), table
+    for table, keys in rows.fresh.items():
+        assert await present(db_pool, table, keys) == {str(k) for k in keys}, table
+    for purge in Purge:  # the database may hold other tests' old rows too
+        assert first.removed[purge] >= len(rows.old.get(purge.value, [])), purge
+    assert first.total >= sum(len(keys) for keys in rows.old.values())
+
+    # What an operator reads in the Web UI: counts, in French.
+    details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+    assert f"**Terminé : {first.total} lignes supprimées**" in details, details
+    assert f"- {PURGE_LABELS[Purge.SESSIONS]} : {first.removed[Purge.SESSIONS]}" in details, details
+    assert (await handle.query(HousekeepingWorkflow.status)).removed == first.removed
+
+    # Idempotent: a second run finds nothing more.
+    second = await client.execute_workflow(
+        HousekeepingWorkflow.run, HousekeepingInput(), id=workflow_id(f"test-{uuid.uuid4()}"),
+        task_queue=workflow_worker,
+    )  # fmt: skip
+    assert second.removed == {purge: 0 for purge in Purge}
+    for table, keys in rows.fresh.items():
+        assert await present(db_pool, table, keys) == {str(k) for k in keys}, table
+
+    # Once its process has ended, the accepted code and the waiting password go too.
+    await waiting.terminate("test over")
+    third = await client.execute_workflow(
+        HousekeepingWorkflow.run, HousekeepingInput(), id=workflow_id(f"test-{uuid.uuid4()}"),
+        task_queue=workflow_worker,
+    )  # fmt: skip
+    assert third.removed[Purge.SMS_CODES] == 1 and third.removed[Purge.PENDING_PASSWORDS] == 1, third
+
+
+async def test_large_backlogs_go_in_batches(time_skipping_env, workflow_worker, db_pool, monkeypatch):
+    """More rows than one batch: several statements, every row gone, the count exact."""
+    import activities.housekeeping as housekeeping
+
+    monkeypatch.setattr(housekeeping, "BATCH", 7)
+    await db_pool.execute(
+        "INSERT INTO sign_in_ip_failures (ip, failed_at) "
+        "SELECT 'batch-' || g, now() - interval '1 hour' FROM generate_series(1, 30) g"
+    )
+    result = await time_skipping_env.client.execute_workflow(
+        HousekeepingWorkflow.run, HousekeepingInput(), id=workflow_id(f"test-{uuid.uuid4()}"),
+        task_queue=workflow_worker,
+    )  # fmt: skip
+    assert result.removed[Purge.SIGN_IN_IP_FAILURES] >= 30
+    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip LIKE 'batch-%'") == 0
+
+
+async def test_binding_lifetimes_are_the_cookies_lifetimes():
+    """The housekeeping keeps a binding as long as the route's cookie lives."""
+    from api.routers import recovery, registration
+
+    lifetimes = policies.PROCESS_BINDING_LIFETIMES
+    assert lifetimes["sms-registration/"] == registration.BROWSER.max_age
+    assert lifetimes["password-reset/"] == recovery.BROWSER.max_age
