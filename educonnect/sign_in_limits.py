@@ -178,7 +178,10 @@ async def admit(pool: asyncpg.Pool, identifier: str) -> None:
     before the first ones fail: past the free failures, each waits its delay."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO sign_in_failures (identifier, failures) VALUES ($1, 0) ON CONFLICT (identifier) DO NOTHING",
+            # DO UPDATE (not NOTHING): the row is locked from here on, so the
+            # nightly purge cannot delete it before the SELECT below.
+            "INSERT INTO sign_in_failures (identifier, failures) VALUES ($1, 0) "
+            "ON CONFLICT (identifier) DO UPDATE SET failures = sign_in_failures.failures",
             identifier,
         )
         row = await conn.fetchrow(

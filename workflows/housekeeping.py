@@ -26,7 +26,6 @@ from educonnect.models.housekeeping import (
     PurgeRequest,
 )
 from educonnect.search_attributes import PROCESS_STEP
-
 from workflows.activity_options import activity_options
 
 with workflow.unsafe.imports_passed_through():
