@@ -185,6 +185,8 @@ class EmailChangeWorkflow:
 
     @resend_link.validator
     def _validate_resend(self, request: ResendValidation) -> None:
+        if self._lock.locked():  # a link is on its way (a slow mail server): not queued behind it
+            raise _refuse(ErrorCode.RESEND_TOO_SOON)
         self._check_resend()
 
     # --- cancel -------------------------------------------------------------------------

@@ -3,17 +3,21 @@ server, with the real activities (PostgreSQL, SMTP) and the real API in process.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT, NEW_ADDRESS_SUBJECT
-from educonnect.models.email_change import EmailChangeStep
+from educonnect.errors import ErrorCode
+from educonnect.models.email_change import EmailChangeStep, ResendValidation
 from educonnect.search_attributes import PROCESS_STEP
 from tests.support.accounts import ActiveAccount, make_active_account, random_mobile, sign_in
 from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.smtp_gate import HoldAfter
 from tests.support.sms import SmsOutbox
 from workflows.email_change import EmailChangeWorkflow, workflow_id
 
@@ -283,3 +287,31 @@ async def test_refusals(api, db_pool):
     api.cookies.clear()
     anonymous = await api.get("/account")
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "session_required"
+
+
+async def test_a_resend_while_a_link_is_on_its_way_is_refused_at_once(
+    api, db_pool, mailbox: Mailbox, smtp_sink, time_skipping_env
+):
+    """A slow mail server and a burst of "renvoyer": the requests are refused by
+    the validator (nothing in the history), not queued behind the link on its way."""
+    account = await make_active_account(db_pool)
+    await signed_in(api, account)
+    domain = f"lent-{uuid.uuid4().hex[:8]}.example.org"
+    target = f"nouvelle@{domain}"
+    assert (await ask_change(api, target)).status_code == 200
+    await mailbox.wait_for(target, 1, timeout=WAIT_S)
+    await time_skipping_env.sleep(timedelta(seconds=61))
+    handle = handle_of(time_skipping_env, account)
+    with HoldAfter(smtp_sink, domain, 0) as gate:
+        first = await handle.start_update(
+            EmailChangeWorkflow.resend_link, ResendValidation(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        assert await gate.wait_holding(10), "the resent link never reached the mail server"
+        with pytest.raises(WorkflowUpdateFailedError) as again:  # (queued, it would not answer in time)
+            await asyncio.wait_for(handle.execute_update(EmailChangeWorkflow.resend_link, ResendValidation()), 5)
+        assert again.value.cause.type == ErrorCode.RESEND_TOO_SOON
+    await first.result()  # the held link goes out once the server answers again
+    assert len(await mailbox.wait_for(target, 2, timeout=WAIT_S)) == 2
+    accepted = [e for e in (await handle.fetch_history()).events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(accepted) == 2  # the first request and the resend: the refused one left no trace
+
