@@ -98,17 +98,7 @@ class _PurgeRun:
         await self._delete("sms_daily_counts", "t.day < (now() AT TIME ZONE 'Europe/Paris')::date")
 
     async def process_bindings(self) -> None:
-        lifetimes = policies.PROCESS_BINDING_LIFETIMES
-        margin = policies.PROCESS_BINDING_MARGIN
-        for prefix, lifetime in lifetimes.items():
-            await self._delete(
-                "process_bindings", "t.process_id LIKE $1 AND t.created_at < now() - $2::interval",
-                _like_prefix(prefix), lifetime + margin,
-            )  # fmt: skip
-        await self._delete(
-            "process_bindings", "NOT (t.process_id LIKE ANY($1::text[])) AND t.created_at < now() - $2::interval",
-            [_like_prefix(p) for p in lifetimes], policies.PROCESS_BINDING_LONGEST_LIFETIME + margin,
-        )  # fmt: skip
+        await self._delete("process_bindings", "t.expires_at < now() - $1::interval", policies.PROCESS_BINDING_MARGIN)
 
     async def request_counters(self) -> None:
         for scope, (_limit, window) in REQUEST_LIMITS.items():
@@ -123,7 +113,7 @@ class _PurgeRun:
         await self._delete(
             "sign_in_failures",
             "t.locked_at IS NULL AND t.last_failure_at < now() - $1::interval "
-            "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE lower(a.identifier) = t.identifier)",
+            "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.identifier = t.identifier)",
             policies.UNKNOWN_IDENTIFIER_FAILURES_QUIET,
         )
 
@@ -164,10 +154,6 @@ class _PurgeRun:
         self.removed += removed
         activity.heartbeat(self.removed)
         return removed
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def _ended_processes(process_ids: Iterable[str]) -> set[str]:

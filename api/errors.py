@@ -4,6 +4,7 @@ French message and a stable code; nothing unexpected escapes as a bare 500."""
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
+from educonnect.sign_in_limits import SignInRefused
 
 log = logging.getLogger("educonnect.api")
 
@@ -57,7 +59,10 @@ def update_failure_code(err: WorkflowUpdateFailedError) -> ErrorCode:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        return error_response(exc.code, exc.details, exc.message)
+        response = error_response(exc.code, exc.details, exc.message)
+        if isinstance(exc, SignInRefused) and exc.retry_after is not None:  # sign-in limits: when to try again
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after.total_seconds()))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

@@ -5,8 +5,8 @@ enough to read the process or act on it.
 
 Starting the process sets an HttpOnly cookie holding a random token, scoped
 to the process's own path (`<prefix>/<id>`: several processes in one browser
-each keep theirs); PostgreSQL keeps only the token's HMAC
-(`process_bindings`). Every step checks it; another browser gets the answer
+each keep theirs); PostgreSQL keeps only the token's HMAC and the cookie's
+end (`process_bindings`), past which the binding opens nothing. Every step checks it; another browser gets the answer
 for an unknown id. The token never enters Temporal."""
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ class BrowserBinding:
         """Bind the process `process_id` (routes `<prefix>/<key>`) to this browser."""
         token = new_link_token()
         await pool.execute(
-            "INSERT INTO process_bindings (process_id, binding_hash) VALUES ($1, $2)", process_id, token_hash(token)
+            "INSERT INTO process_bindings (process_id, binding_hash, expires_at) VALUES ($1, $2, now() + $3::interval)",
+            process_id,
+            token_hash(token),
+            self.max_age,
         )
         response.set_cookie(
             self.cookie,
@@ -48,6 +51,8 @@ class BrowserBinding:
     async def require(self, pool: asyncpg.Pool, process_id: str, token: str | None) -> None:
         """Refuse, as for an unknown id, unless this browser started the process."""
         if not token or not await pool.fetchval(
-            "SELECT 1 FROM process_bindings WHERE process_id = $1 AND binding_hash = $2", process_id, token_hash(token)
+            "SELECT 1 FROM process_bindings WHERE process_id = $1 AND binding_hash = $2 AND expires_at > now()",
+            process_id,
+            token_hash(token),
         ):
             raise DomainError(self.not_found)

@@ -105,15 +105,9 @@ EMAIL_LINK_RETENTION = timedelta(days=30)
 SMS_CODE_RETENTION = timedelta(days=7)
 # Typed codes (`sms_code_submissions`): 7 days after the code they tried expired.
 SMS_SUBMISSION_RETENTION = SMS_CODE_VALIDITY + timedelta(days=7)
-# Browser bindings (`process_bindings`): once their cookie has expired (its
-# lifetime by process, as set by `api.process_binding.BrowserBinding`), plus a
-# day; a process not listed here keeps its binding as long as the longest.
+# Browser bindings (`process_bindings`): a day after their own end (the
+# cookie's lifetime, stored by `api.process_binding.BrowserBinding` at bind time).
 PROCESS_BINDING_MARGIN = timedelta(days=1)
-PROCESS_BINDING_LIFETIMES = {
-    "sms-registration/": REGISTRATION_BLOCKED_MAX_WAIT + REGISTRATION_RESUME_WINDOW,
-    "password-reset/": PASSWORD_RESET_SMS_VALIDITY,
-}
-PROCESS_BINDING_LONGEST_LIFETIME = max(PROCESS_BINDING_LIFETIMES.values())
 # Sign-in failures of an identifier that belongs to no account: after a day
 # without a failure. Never those of an account's identifier, nor a locked one
 # (the delays, the lock and the 100-failure rule count on them).

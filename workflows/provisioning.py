@@ -28,6 +28,7 @@ from temporalio import workflow
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL, SCHOOL_UAI
 
 from workflows.activity_options import activity_options
+
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import ProvisioningActivities
 

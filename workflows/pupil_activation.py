@@ -47,8 +47,8 @@ from educonnect.models.pupil_activation import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
-from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.account_activation import AccountActivation, refusal, refusal_for_step
+from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.confirmation_link_step import ConfirmationLinkStep
 from workflows.waiting import wait_until
 

@@ -78,6 +78,7 @@ from educonnect.models.sms_codes import (
 )
 
 from workflows.activity_options import ACTIVITY_OPTIONS
+
 with workflow.unsafe.imports_passed_through():
     from activities.sms_codes import SmsCodeActivities
 

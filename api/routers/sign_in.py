@@ -16,7 +16,6 @@ same, in content and time, whether or not the identifier exists.
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
 from typing import Annotated
 
@@ -24,13 +23,13 @@ from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import Pool, Temporal, clear_session_cookie, request_client_ip, set_session_cookie, start_portal_session
-from api.errors import ErrorBody, error_response
+from api.errors import ErrorBody
 from api.routers.activation import ActivationView, start_or_resume_activation
 from api.routers.portal import EMAIL_PATH, email_validation_message
 from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
 from educonnect import sessions
 from educonnect.account_management import take_notices
-from educonnect.sign_in_limits import SignInRefused, check_credentials_limited
+from educonnect.sign_in_limits import check_credentials_limited
 
 router = APIRouter(tags=["Connexion"])
 
@@ -85,13 +84,7 @@ async def sign_in(
     temporal: Temporal,
     educonnect_session: SessionCookie = None,
 ):
-    try:
-        account = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
-    except SignInRefused as refused:
-        refusal = error_response(refused.code, refused.details, refused.message)
-        if refused.retry_after is not None:
-            refusal.headers["Retry-After"] = str(math.ceil(refused.retry_after.total_seconds()))
-        return refusal
+    account = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
 
     if not account.provisional:
         await start_portal_session(response, pool, account.account_id, replaces=educonnect_session)

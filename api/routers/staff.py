@@ -11,7 +11,6 @@ or refused, is written to the append-only audit log.
 from __future__ import annotations
 
 import asyncio
-import math
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -26,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.corrections import send_email_once
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
 from api.deps import Pool, Temporal, request_client_ip
-from api.errors import ErrorBody, error_response
+from api.errors import ErrorBody
 from educonnect import audit, policies
 from educonnect import staff as staff_accounts
 from educonnect.blocked_processes import blocked_process
@@ -47,7 +46,6 @@ from educonnect.models.corrections import (
     filed_label,
 )
 from educonnect.settings import get_settings
-from educonnect.sign_in_limits import SignInRefused
 from educonnect.staff import StaffMember
 from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow_id
 
@@ -143,15 +141,8 @@ def _staff_view(member: StaffMember) -> dict[str, Any]:
     response_model=SignedIn,
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def sign_in(body: SignInBody, request: Request, response: Response, pool: Pool):
-    ip = request_client_ip(request)
-    try:
-        member = await staff_accounts.authenticate(pool, body.login, body.password, ip)
-    except SignInRefused as refused:  # the per-IP limit
-        refusal = error_response(refused.code, refused.details, refused.message)
-        if refused.retry_after is not None:
-            refusal.headers["Retry-After"] = str(math.ceil(refused.retry_after.total_seconds()))
-        return refusal
+async def sign_in(body: SignInBody, request: Request, response: Response, pool: Pool) -> SignedIn:
+    member = await staff_accounts.authenticate(pool, body.login, body.password, request_client_ip(request))
     token = await staff_accounts.open_session(pool, member.id)
     response.set_cookie(
         STAFF_COOKIE,

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
-from educonnect import policies
+from educonnect.errors import DomainError
 from educonnect.models.corrections import StaffRole
 from educonnect.models.housekeeping import PURGE_LABELS, HousekeepingInput, Purge
 from tests.support.accounts import random_mobile
@@ -143,19 +144,19 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
         )  # fmt: skip
         rows.add("sms_daily_counts", f"{mobile}/{day}", old=old)
 
-    # Browser bindings: after their cookie's lifetime (+ a day).
-    for prefix, age, old in (
-        ("sms-registration/", "40 days", True),  # cookie: 31 + 7 days
-        ("sms-registration/", "37 days", False),
-        ("password-reset/", "2 days", True),  # cookie: 30 minutes
-        ("password-reset/", "1 hour", False),
-        ("other-process/", "40 days", True),  # not listed: the longest lifetime
-        ("other-process/", "10 days", False),
+    # Browser bindings: a day after their own end (the cookie's lifetime, stored at bind time).
+    for prefix, age, lifetime, old in (
+        ("sms-registration/", "40 days", "38 days", True),  # cookie: 31 + 7 days
+        ("sms-registration/", "37 days", "38 days", False),
+        ("password-reset/", "2 days", "30 minutes", True),  # cookie: 30 minutes
+        ("password-reset/", "1 hour", "30 minutes", False),  # ended, but less than a day ago
+        ("other-process/", "40 days", "38 days", True),
+        ("other-process/", "10 days", "38 days", False),
     ):
         process_id = f"{prefix}{uuid.uuid4()}"
         await pool.execute(
-            f"INSERT INTO process_bindings (process_id, binding_hash, created_at) "
-            f"VALUES ($1, $2, now() - interval '{age}')",
+            f"INSERT INTO process_bindings (process_id, binding_hash, created_at, expires_at) "
+            f"VALUES ($1, $2, now() - interval '{age}', now() - interval '{age}' + interval '{lifetime}')",
             process_id, os.urandom(32),
         )  # fmt: skip
         rows.add("process_bindings", process_id, old=old)
@@ -273,10 +274,23 @@ async def test_large_backlogs_go_in_batches(time_skipping_env, workflow_worker, 
     assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip LIKE 'batch-%'") == 0
 
 
-async def test_binding_lifetimes_are_the_cookies_lifetimes():
-    """The housekeeping keeps a binding as long as the route's cookie lives."""
+async def test_binding_lifetimes_are_the_cookies_lifetimes(db_pool):
+    """The housekeeping keeps a binding as long as the route's cookie lives:
+    each binding stores the end of its own cookie, and opens nothing past it."""
+    from fastapi import Response
+
     from api.routers import recovery, registration
 
-    lifetimes = policies.PROCESS_BINDING_LIFETIMES
-    assert lifetimes["sms-registration/"] == registration.BROWSER.max_age
-    assert lifetimes["password-reset/"] == recovery.BROWSER.max_age
+    for binding in (registration.BROWSER, recovery.BROWSER):
+        response, process_id = Response(), f"test-binding/{uuid.uuid4()}"
+        await binding.bind(db_pool, response, uuid.uuid4(), process_id)
+        cookie = response.headers["set-cookie"]
+        token = cookie.split("=", 1)[1].split(";", 1)[0]
+        assert f"Max-Age={int(binding.max_age.total_seconds())}" in cookie
+        left = await db_pool.fetchval("SELECT expires_at - now() FROM process_bindings WHERE process_id = $1", process_id)
+        assert abs(left - binding.max_age) < timedelta(seconds=5)
+        await binding.require(db_pool, process_id, token)  # bound: accepted
+        await db_pool.execute("UPDATE process_bindings SET expires_at = now() WHERE process_id = $1", process_id)
+        with pytest.raises(DomainError) as refused:
+            await binding.require(db_pool, process_id, token)
+        assert refused.value.code == binding.not_found
