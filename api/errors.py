@@ -8,13 +8,14 @@ import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from api.pages import page
 from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
 from educonnect.sign_in_limits import SignInRefused
 
@@ -48,6 +49,25 @@ def error_response(code: ErrorCode, details: list[dict] | None = None, message: 
     return JSONResponse(status_code=HTTP_STATUS[code], content=body.model_dump())
 
 
+def answers_with_pages(request: Request) -> bool:
+    """Whether the route is one a browser opens (its answers are pages)."""
+    response_class = getattr(request.scope.get("route"), "response_class", None)
+    return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+
+
+def refusal_page(code: ErrorCode, message: str | None = None) -> HTMLResponse:
+    """A refusal as a French page (its code in `data-code`)."""
+    title = "Service momentanément indisponible" if code == ErrorCode.SERVICE_UNAVAILABLE else "Demande refusée"
+    return page(title, message or MESSAGES[code], status_code=HTTP_STATUS[code], code=code.value)
+
+
+def refusal_response(request: Request, code: ErrorCode, details: list[dict] | None = None, message: str | None = None):
+    """The refusal as the route speaks: a French page for a browser's route, JSON otherwise."""
+    if answers_with_pages(request):
+        return refusal_page(code, message)
+    return error_response(code, details, message)
+
+
 def update_failure_code(err: WorkflowUpdateFailedError) -> ErrorCode:
     """The stable code a workflow gave when it refused an update."""
     cause = err.cause
@@ -59,7 +79,7 @@ def update_failure_code(err: WorkflowUpdateFailedError) -> ErrorCode:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        response = error_response(exc.code, exc.details, exc.message)
+        response = refusal_response(request, exc.code, exc.details, exc.message)
         if isinstance(exc, SignInRefused) and exc.retry_after is not None:  # sign-in limits: when to try again
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after.total_seconds()))
         return response
@@ -92,14 +112,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WorkflowUpdateFailedError)
     async def _update_failed(request: Request, exc: WorkflowUpdateFailedError):
-        return error_response(update_failure_code(exc))
+        return refusal_response(request, update_failure_code(exc))
 
     @app.exception_handler(RPCError)
     async def _temporal_down(request: Request, exc: RPCError):
         log.warning("Temporal call failed: %s", exc)
-        return error_response(ErrorCode.SERVICE_UNAVAILABLE)
+        return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(ErrorCode.SERVICE_UNAVAILABLE)
+        return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)

@@ -14,12 +14,21 @@ _PAGE = """<!doctype html>
 <title>{title} — EduConnect</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}
 button{{font-size:1.1rem;padding:.6rem 1.2rem}}</style></head>
-<body><h1>{title}</h1><p>{text}</p>{extra}</body></html>"""
+<body><h1>{title}</h1><p{code}>{text}</p>{extra}</body></html>"""
 
 
-def page(title: str, text: str, *, status_code: int = 200, extra_html: str = "") -> HTMLResponse:
+def page(
+    title: str, text: str, *, status_code: int = 200, extra_html: str = "", code: str | None = None
+) -> HTMLResponse:
+    """A page; `code`, a refusal's stable code, is in the text's `data-code`."""
     return HTMLResponse(
-        _PAGE.format(title=escape(title, quote=False), text=escape(text, quote=False), extra=extra_html), status_code=status_code
+        _PAGE.format(
+            title=escape(title, quote=False),
+            text=escape(text, quote=False),
+            code=f' data-code="{escape(code)}"' if code else "",
+            extra=extra_html,
+        ),
+        status_code=status_code,
     )
 
 

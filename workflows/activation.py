@@ -26,8 +26,10 @@ from educonnect.models.activation import (
     ActivationResult,
     ActivationStatus,
     ActivationStep,
+    ENDED_STEPS,
     BirthdateUnblocked,
     EmailCorrection,
+    LinkClick,
     LinkClicked,
     LinkSent,
     ProfileOutcome,
@@ -122,8 +124,23 @@ class ActivationWorkflow:
         self._require_awaiting_confirmation()
         self._link.validate_new_link()
 
+    @workflow.update
+    async def confirm_link(self, click: LinkClick) -> ActivationResult:
+        """The click on a confirmation link, answered with what became of the
+        process (the account active) once it ended."""
+        await self._link.confirm(click.link_id)
+        await workflow.wait_condition(lambda: self._step in ENDED_STEPS)
+        return self._result()
+
+    @confirm_link.validator
+    def _validate_click(self, click: LinkClick) -> None:
+        if not self._link.clicked:
+            self._require_awaiting_confirmation()
+        self._link.validate_click(click.link_id)
+
     @workflow.signal
     def link_clicked(self, event: LinkClicked) -> None:
+        """How the link page told the click before `confirm_link` (runs it reached)."""
         self._link.click(event.link_id)
 
     @workflow.query
@@ -140,8 +157,8 @@ class ActivationWorkflow:
     # --- helpers ----------------------------------------------------------------
 
     async def _activate(self) -> ActivationResult:
-        assert self._link.latest is not None
-        await self._activation.complete(self._link.latest.link_id)
+        assert self._link.clicked_link is not None
+        await self._activation.complete(self._link.clicked_link.link_id)
         return await self._finish(ActivationStep.ACTIVE)
 
     async def _expire(self) -> ActivationResult:
@@ -151,7 +168,10 @@ class ActivationWorkflow:
     async def _finish(self, step: ActivationStep) -> ActivationResult:
         self._enter(step)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return ActivationResult(step=step, identifier=self._params.identifier, email=self._link.email)
+        return self._result()
+
+    def _result(self) -> ActivationResult:
+        return ActivationResult(step=self._step, identifier=self._params.identifier, email=self._link.email)
 
     def _enter(self, step: ActivationStep) -> None:
         self._step = step

@@ -53,13 +53,28 @@ Interface (for a workflow class that owns one step)::
         <check your own step first>
         self._link.validate_new_link()     # raises TOO_MANY_LINKS
 
-    @workflow.signal
-    def link_clicked(self, event: LinkClicked) -> None:
-        self._link.click(event.link_id)    # ignored unless it is the latest link
+    @workflow.update
+    async def confirm_link(self, click: LinkClick) -> ActivationResult:
+        await self._link.confirm(click.link_id)   # raises LINK_REPLACED
+        <wait for the end of the process, answer with it>
+    @confirm_link.validator
+    def _validate_click(self, click: LinkClick) -> None:
+        <check your own step first>
+        self._link.validate_click(click.link_id)  # raises LINK_REPLACED
+
+    @workflow.signal                        # the way of the API before the update:
+    def link_clicked(self, event: LinkClicked) -> None:   # kept for the runs it reached
+        self._link.click(event.link_id)
 
     self._link.status_fields() -> dict      # for the status query (flat fields)
     self._link.details() -> str | None      # for the operators' current details
-    self._link.clicked, .latest, .email, .sent
+    self._link.clicked, .clicked_link, .latest, .email, .sent
+
+A click may come before the workflow has seen the completion of the activity
+that sent its link (the email leaves inside the activity; the person is
+quick, or both reach the worker in one workflow task): a click on a link not
+yet known while a link is on its way is looked at once that send completed,
+so it is never lost.
 
 Validators raise `ApplicationError(french_message, type=ErrorCode.X)`.
 The activity idempotency steps are "link-1", "link-2", ... (one per link).
@@ -82,6 +97,10 @@ from educonnect.models.activation import LinkRequest, LinkSent
 from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
 
+# A click by signal on a link whose send the workflow had not seen complete
+# was ignored before: runs recorded then replay without it.
+EARLY_CLICK_PATCH = "early-click-waits-for-its-link"
+
 
 class ConfirmationLinkStep:
     def __init__(self, *, send: Callable, account_id: UUID, on_sent: Callable[[], None]) -> None:
@@ -90,7 +109,9 @@ class ConfirmationLinkStep:
         self._on_sent = on_sent
         self.email: str | None = None  # the address to confirm
         self.latest: LinkSent | None = None  # the only live link
-        self.sent = 0
+        self.clicked_link: LinkSent | None = None  # the link whose click counted
+        self.sent = 0  # links that went out
+        self._issued = 0  # links whose sending began: the activity steps "link-1", "link-2"...
         self.last_sent_at: datetime | None = None  # workflow time, for the resend cooldown
         self.clicked = False
         self.reminder_due_at: datetime | None = None
@@ -102,6 +123,8 @@ class ConfirmationLinkStep:
         # hold under concurrent requests and nothing extra reaches the history.
         self._requested = 0
         self._on_their_way = 0
+        # Clicks (by signal) on links not yet known while one is on its way.
+        self._early_clicks: set[UUID] = set()
 
     # --- the step ----------------------------------------------------------------
 
@@ -120,9 +143,28 @@ class ConfirmationLinkStep:
         return await wait_until(decided, self.expires_at)
 
     def click(self, link_id: UUID) -> None:
-        """Only the latest link counts: every new link killed the previous ones."""
+        """Only the latest link counts: every new link killed the previous ones.
+        A click on a link not yet known while one is on its way waits for it."""
         if self.latest and link_id == self.latest.link_id:
+            self._count(self.latest)
+        elif self._on_their_way and workflow.patched(EARLY_CLICK_PATCH):  # runs before it ignored such a click
+            self._early_clicks.add(link_id)
+
+    async def confirm(self, link_id: UUID) -> None:
+        """The click of `confirm_link`: counted if `link_id` is the latest link,
+        once every link on its way went out; otherwise LINK_REPLACED."""
+        if not (self.latest and link_id == self.latest.link_id):
+            await workflow.wait_condition(lambda: not self._on_their_way)
+        if self.clicked_link is not None and self.clicked_link.link_id == link_id:
+            return  # a second click on the link that counted: harmless
+        if self.clicked or not (self.latest and link_id == self.latest.link_id):
+            raise _refuse(ErrorCode.LINK_REPLACED)
+        self._count(self.latest)
+
+    def _count(self, link: LinkSent) -> None:
+        if not self.clicked:
             self.clicked = True
+            self.clicked_link = link
 
     async def resend(self) -> LinkSent:
         """A new link to the same address, at the person's request."""
@@ -137,20 +179,28 @@ class ConfirmationLinkStep:
 
     def validate_new_link(self) -> None:
         if self._requested >= policies.ACTIVATION_MAX_LINKS:
-            raise ApplicationError(message(ErrorCode.TOO_MANY_LINKS), type=ErrorCode.TOO_MANY_LINKS)
+            raise _refuse(ErrorCode.TOO_MANY_LINKS)
 
     def validate_resend(self) -> None:
         self.validate_new_link()
         if self._on_their_way or (
             self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN
         ):
-            raise ApplicationError(message(ErrorCode.RESEND_TOO_SOON), type=ErrorCode.RESEND_TOO_SOON)
+            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+
+    def validate_click(self, link_id: UUID) -> None:
+        """A click on the latest link, on the one that counted, or on a link
+        that may be the one on its way; anything else was replaced."""
+        known = (self.latest, self.clicked_link)
+        if not (self._on_their_way or any(link and link.link_id == link_id for link in known)):
+            raise _refuse(ErrorCode.LINK_REPLACED)
 
     # --- what people and operators see -------------------------------------------
 
     def status_fields(self) -> dict[str, Any]:
         return dict(
             links_sent=self.sent,
+            link_clicked=self.clicked,
             last_link_sent_at=self.latest.sent_at if self.latest else None,
             reminder_due_at=self.reminder_due_at,
             expires_at=self.expires_at,
@@ -178,19 +228,27 @@ class ConfirmationLinkStep:
     async def _send_in_turn(self, kind: str) -> LinkSent:
         async with self._lock:
             assert self.email is not None and self.expires_at is not None
-            self.sent += 1
-            self.latest = await workflow.execute_activity_method(
+            self._issued += 1
+            sent = await workflow.execute_activity_method(
                 self._send_activity,
                 LinkRequest(
                     account_id=self._account_id,
                     process_id=workflow.info().workflow_id,
                     email=self.email,
-                    step=f"link-{self.sent}",
+                    step=f"link-{self._issued}",
                     kind=kind,
                     expires_at=self.expires_at,
                 ),
                 **ACTIVITY_OPTIONS,
             )
+            self.sent += 1
+            self.latest = sent
             self.last_sent_at = workflow.now()
+            if sent.link_id in self._early_clicks:
+                self._count(sent)
             self._on_sent()
-            return self.latest
+            return sent
+
+
+def _refuse(code: ErrorCode) -> ApplicationError:
+    return ApplicationError(message(code), type=code)

@@ -28,7 +28,7 @@ from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode, message
-from educonnect.models.activation import LinkSent
+from educonnect.models.activation import LinkClick, LinkSent
 from educonnect.models.email_change import (
     ENDED_STEPS,
     STEP_LABELS,
@@ -92,6 +92,7 @@ class EmailChangeWorkflow:
         self._last_link_at: datetime | None = None  # workflow time, for the resend cooldown
         self._expires_at: datetime | None = None
         self._click: UUID | None = None  # a click waiting to be looked at
+        self._clicked_link: UUID | None = None  # the click of `confirm_link` that counted
         self._cancel_requested = False
         self._ending = False  # decided to end: no more requests
         self._lock = asyncio.Lock()
@@ -204,10 +205,29 @@ class EmailChangeWorkflow:
 
     # --- the click on the link ------------------------------------------------------
 
+    @workflow.update
+    async def confirm_link(self, click: LinkClick) -> EmailChangeResult:
+        """The click on a validation link, looked at once any link on its way
+        is sent (only the latest counts), answered once the process ended."""
+        async with self._lock:
+            self._check_click(click)
+            if self._clicked_link is None:
+                self._clicked_link = self._click = click.link_id
+                self._ending = True  # nothing may replace the address being validated
+        await workflow.wait_condition(lambda: self._step in ENDED_STEPS)
+        return EmailChangeResult(step=self._step, email=self._email)
+
+    @confirm_link.validator
+    def _validate_click(self, click: LinkClick) -> None:
+        if not self._lock.locked():  # else a link is on its way: the handler looks once it is sent
+            self._check_click(click)
+        elif self._clicked_link != click.link_id:
+            self._require_open()
+
     @workflow.signal
     def link_clicked(self, event: ValidationLinkClicked) -> None:
-        """Looked at by the process once any link on its way is sent: only the
-        latest link counts."""
+        """How the link page told the click before `confirm_link` (runs it
+        reached); looked at once any link on its way is sent."""
         if not self._ending:
             self._click = event.link_id
 
@@ -225,6 +245,7 @@ class EmailChangeWorkflow:
             first_validation=self._facts is not None and not self._facts.verified,
             links_sent=self._links_sent,
             links_left=links_left,
+            link_clicked=self._clicked_link is not None,
             last_link_sent_at=self._current_link.sent_at if self._current_link else None,
             resend_available_at=resend_at,
             expires_at=self._expires_at if open_ else None,
@@ -307,6 +328,13 @@ class EmailChangeWorkflow:
             raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
         if request.email == self._email:
             self._require_cooldown()
+
+    def _check_click(self, click: LinkClick) -> None:
+        if self._clicked_link == click.link_id:
+            return  # a second click on the link that counted: harmless
+        self._require_open()
+        if self._current_link is None or click.link_id != self._current_link.link_id:
+            raise _refuse(ErrorCode.LINK_REPLACED)
 
     def _check_resend(self) -> None:
         self._require_open()

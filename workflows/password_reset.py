@@ -88,6 +88,7 @@ class PasswordResetWorkflow:
         self._step = PasswordResetStep.AWAITING_CODE if sms else PasswordResetStep.LOOKING_UP
         self._target: ResetTarget | None = None
         self._link: LinkSent | None = None
+        self._link_on_its_way = False  # the link may be clicked before its send is seen complete
         self._code: SmsCodeStep | None = None
         self._expires_at: datetime | None = None
         self._applying = False
@@ -116,6 +117,7 @@ class PasswordResetWorkflow:
             if self._target.account_id is None or self._target.email is None:
                 return await self._finish(PasswordResetStep.NO_MATCH)
             self._expires_at = workflow.now() + policies.PASSWORD_RESET_LINK_VALIDITY
+            self._link_on_its_way = True
             self._link = await workflow.execute_activity_method(
                 AccountManagementActivities.send_reset_link,
                 ResetLinkRequest(
@@ -127,6 +129,7 @@ class PasswordResetWorkflow:
                 ),
                 **ACTIVITY_OPTIONS,
             )
+            self._link_on_its_way = False
             self._enter(PasswordResetStep.AWAITING_LINK)
         else:
             self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
@@ -192,6 +195,8 @@ class PasswordResetWorkflow:
 
     @workflow.update
     async def submit_new_password(self, ready: NewPasswordReady) -> PasswordResetDone:
+        # The link can be used before the workflow has seen its send complete.
+        await workflow.wait_condition(lambda: not self._link_on_its_way)
         async with self._lock:
             self._check_new_password(ready)  # again: a concurrent submission may have won
             assert self._target is not None and self._target.account_id is not None
@@ -215,7 +220,8 @@ class PasswordResetWorkflow:
 
     @submit_new_password.validator
     def _validate_new_password(self, ready: NewPasswordReady) -> None:
-        self._check_new_password(ready)
+        if not self._link_on_its_way:  # else the handler looks once it is sent
+            self._check_new_password(ready)
 
     @workflow.query
     def status(self) -> PasswordResetStatus:

@@ -17,7 +17,7 @@ One workflow per pupil account, id `pupil-activation/<account-id>`:
    the link waits, the pupil may also go on without an address.
 
 The link page (`/activation/confirmation`) is shared with the guardian's
-activation: it signals `link_clicked` on the process that issued the link and
+activation: it sends `confirm_link` to the process that issued the link and
 reads an `ActivationResult`.
 """
 
@@ -31,6 +31,8 @@ from educonnect.models.activation import (
     ActivationStep,
     BirthdateUnblocked,
     EmailCorrection,
+    ENDED_STEPS,
+    LinkClick,
     LinkClicked,
     LinkSent,
     ResendRequest,
@@ -153,10 +155,24 @@ class PupilActivationWorkflow:
     def _validate_skip(self, request: SkipEmail) -> None:
         self._require_awaiting_confirmation()
 
+    @workflow.update
+    async def confirm_link(self, click: LinkClick) -> ActivationResult:
+        """Same name and argument as the guardian's activation (the link page
+        is shared): answered once the process ended."""
+        await self._link.confirm(click.link_id)
+        await workflow.wait_condition(lambda: self._step in ENDED_STEPS)
+        return self._result()
+
+    @confirm_link.validator
+    def _validate_click(self, click: LinkClick) -> None:
+        if not self._link.clicked:
+            self._require_awaiting_confirmation()  # none once skipped
+        self._link.validate_click(click.link_id)
+
     @workflow.signal
     def link_clicked(self, event: LinkClicked) -> None:
-        """Same name and argument as the guardian's activation: the shared link
-        page signals it. Only the latest link counts, and none once skipped."""
+        """How the link page told the click before `confirm_link` (runs it
+        reached). Only the latest link counts, and none once skipped."""
         if not self._skip_email:
             self._link.click(event.link_id)
 
@@ -177,7 +193,7 @@ class PupilActivationWorkflow:
     # --- helpers ----------------------------------------------------------------
 
     async def _activate_with_link(self) -> ActivationResult:
-        link = self._link.latest
+        link = self._link.clicked_link
         assert link is not None
         await self._activation.complete(link.link_id)
         self._confirmed_email = link.email
@@ -198,7 +214,10 @@ class PupilActivationWorkflow:
     async def _finish(self, step: ActivationStep) -> ActivationResult:
         self._enter(step)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return ActivationResult(step=step, identifier=self._params.identifier, email=self._confirmed_email)
+        return self._result()
+
+    def _result(self) -> ActivationResult:
+        return ActivationResult(step=self._step, identifier=self._params.identifier, email=self._confirmed_email)
 
     def _label(self) -> str:
         if self._step == ActivationStep.ACTIVE and self._confirmed_email is None:

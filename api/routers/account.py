@@ -17,18 +17,19 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
 from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
+from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
 from educonnect.account_management import check_new_password, normalized_email, password_context
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.email_change import (
     CancelEmailChange,
     EmailChangeInput,
@@ -37,14 +38,13 @@ from educonnect.models.email_change import (
     EmailChangeStatus,
     EmailChangeStep,
     ResendValidation,
-    ValidationLinkClicked,
 )
+from educonnect.models.activation import LinkClick
 from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import check_credentials_limited
-from educonnect.tokens import token_hash
 from workflows import email_change, password_change
 from workflows.email_change import EmailChangeWorkflow
 from workflows.password_change import PasswordChangeWorkflow
@@ -52,7 +52,6 @@ from workflows.password_change import PasswordChangeWorkflow
 router = APIRouter(prefix="/account", tags=["Gérer mon compte"])
 
 PARIS = ZoneInfo("Europe/Paris")
-CLICK_RESULT_TIMEOUT_S = 10
 EMAIL_CHANGE_PURPOSE = "email_change"
 
 
@@ -361,41 +360,15 @@ async def cancel_change(session: PortalSession, pool: Pool, temporal: Temporal) 
 # --- the validation link ------------------------------------------------------------------
 
 
-class LinkRefused(Exception):
-    def __init__(self, code: ErrorCode, status_code: int, text: str | None = None):
-        self.code, self.status_code, self.text = code, status_code, text or MESSAGES[code]
-
-    def page(self, title: str = "Lien inutilisable"):
-        return pages.page(title, self.text, status_code=self.status_code)
-
-
-async def live_link(pool: asyncpg.Pool, token: str, purpose: str, texts: dict[ErrorCode, str]) -> asyncpg.Record:
-    """The link of this token and purpose if it can still be used; otherwise
-    `LinkRefused` with the French text of `texts` (or the generic message)."""
-    link = await pool.fetchrow(
-        "SELECT id, account_id, process_id, email, used_at, revoked_at, expires_at <= now() AS expired "
-        "FROM email_links WHERE token_hash = $1 AND purpose = $2",
-        token_hash(token),
-        purpose,
-    )
-    if link is None:
-        raise LinkRefused(ErrorCode.LINK_INVALID, 404, texts.get(ErrorCode.LINK_INVALID))
-    if link["used_at"] is not None:
-        raise LinkRefused(ErrorCode.LINK_ALREADY_USED, 200, texts.get(ErrorCode.LINK_ALREADY_USED))
-    if link["revoked_at"] is not None:
-        raise LinkRefused(ErrorCode.LINK_REPLACED, 410, texts.get(ErrorCode.LINK_REPLACED))
-    if link["expired"]:
-        raise LinkRefused(ErrorCode.LINK_EXPIRED, 410, texts.get(ErrorCode.LINK_EXPIRED))
-    return link
-
-
-VALIDATION_LINK_TEXTS = {
-    ErrorCode.LINK_ALREADY_USED: "Ce lien a déjà été utilisé : l'adresse électronique est validée.",
-    ErrorCode.LINK_EXPIRED: (
-        "Ce lien n'est plus valable (la demande a expiré ou a été annulée) : l'adresse de votre compte n'a pas "
-        "été modifiée. Connectez-vous pour refaire la demande dans « Gérer mon compte »."
-    ),
-}
+VALIDATION_LINK_WORDS = LinkWords(
+    texts={
+        ErrorCode.LINK_ALREADY_USED: "Ce lien a déjà été utilisé : l'adresse électronique est validée.",
+        ErrorCode.LINK_EXPIRED: (
+            "Ce lien n'est plus valable (la demande a expiré ou a été annulée) : l'adresse de votre compte n'a pas "
+            "été modifiée. Connectez-vous pour refaire la demande dans « Gérer mon compte »."
+        ),
+    }
+)
 
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
@@ -406,7 +379,7 @@ Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 async def validation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
     try:
-        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_TEXTS)
+        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
     return pages.page(
@@ -419,27 +392,34 @@ async def validation_page(jeton: Token, pool: Pool):
 @router.post("/email/validation", summary="Valider l'adresse électronique", response_class=pages.HTMLResponse)
 async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal):
     try:
-        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_TEXTS)
+        link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
-    handle = temporal.get_workflow_handle_for(EmailChangeWorkflow.run, link["process_id"])
-    try:
-        await handle.signal(EmailChangeWorkflow.link_clicked, ValidationLinkClicked(link_id=link["id"]))
-        result: EmailChangeResult = await asyncio.wait_for(handle.result(), CLICK_RESULT_TIMEOUT_S)
-    except asyncio.TimeoutError:
+
+    def validated(result: EmailChangeResult):
+        if result.step != EmailChangeStep.VALIDATED:
+            return VALIDATION_LINK_WORDS.refusal(ErrorCode.LINK_EXPIRED, 410).page()
         return pages.page(
-            "Validation en cours",
-            "Votre validation est bien reçue ; la modification de votre adresse se termine. "
-            "Elle apparaîtra dans « Gérer mon compte » dans quelques instants.",
-            status_code=202,
+            "Adresse validée",
+            f"L'adresse {link['email']} est validée : c'est désormais l'adresse électronique de votre compte EduConnect.",
         )
-    except (RPCError, WorkflowFailureError):
-        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, VALIDATION_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
-    if result.step != EmailChangeStep.VALIDATED:
-        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, VALIDATION_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
-    return pages.page(
-        "Adresse validée",
-        f"L'adresse {link['email']} est validée : c'est désormais l'adresse électronique de votre compte EduConnect.",
+
+    page = ClickPage(
+        pool,
+        jeton,
+        EMAIL_CHANGE_PURPOSE,
+        VALIDATION_LINK_WORDS,
+        pending_title="Validation en cours",
+        pending_text="Votre validation est bien reçue ; la modification de votre adresse se termine. "
+        "Elle apparaîtra dans « Gérer mon compte » dans quelques instants.",
+    )
+    return await page.confirm(
+        temporal.get_workflow_handle_for(EmailChangeWorkflow.run, link["process_id"]),
+        EmailChangeWorkflow.confirm_link,
+        LinkClick(link_id=link["id"]),
+        status=EmailChangeWorkflow.status,
+        counted=lambda status: status.link_clicked,
+        done=validated,
     )
 
 

@@ -5,15 +5,13 @@ the workflow `activation/<account-id>`; these routes are its steps."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from api import pages
 from api.activation_routes import (
@@ -23,25 +21,23 @@ from api.activation_routes import (
     normalized_email,
 )
 from api.correction_form import CorrectionInfo
+from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
-from educonnect.errors import MESSAGES, ErrorCode
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
     ActivationInput,
     ActivationResult,
     ActivationStatus,
     ActivationStep,
-    LinkClicked,
+    LinkClick,
     ProfileSubmission,
 )
-from educonnect.tokens import token_hash
 from workflows.activation import ActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/activation", tags=["Activation du compte"])
-
-CLICK_RESULT_TIMEOUT_S = 10
 
 
 class ActivationView(ActivationStatus, CorrectionInfo):
@@ -95,33 +91,8 @@ add_confirmation_link_routes(router, PROCESS)
 
 # --- the link in the email ------------------------------------------------------
 
-
-async def _live_link(pool: asyncpg.Pool, token: str) -> asyncpg.Record:
-    """The link of this token if it can still be used; otherwise a French page."""
-    link = await pool.fetchrow(
-        "SELECT id, process_id, used_at, revoked_at, expires_at <= now() AS expired "
-        "FROM email_links WHERE token_hash = $1 AND purpose = 'activation'",
-        token_hash(token),
-    )
-    if link is None:
-        raise _LinkRefused(ErrorCode.LINK_INVALID, 404)
-    if link["used_at"] is not None:
-        raise _LinkRefused(ErrorCode.LINK_ALREADY_USED, 200)
-    if link["revoked_at"] is not None:
-        raise _LinkRefused(ErrorCode.LINK_REPLACED, 410)
-    if link["expired"]:
-        raise _LinkRefused(ErrorCode.LINK_EXPIRED, 410)
-    return link
-
-
-class _LinkRefused(Exception):
-    def __init__(self, code: ErrorCode, status_code: int):
-        self.code, self.status_code = code, status_code
-
-    def page(self):
-        title = "Compte déjà activé" if self.code == ErrorCode.LINK_ALREADY_USED else "Lien inutilisable"
-        return pages.page(title, MESSAGES[self.code], status_code=self.status_code)
-
+LINK_PURPOSE = "activation"
+LINK_WORDS = LinkWords(already_used_title="Compte déjà activé")
 
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
@@ -130,8 +101,8 @@ Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 async def confirmation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
     try:
-        await _live_link(pool, jeton)
-    except _LinkRefused as refused:
+        await live_link(pool, jeton, LINK_PURPOSE, LINK_WORDS)
+    except LinkRefused as refused:
         return refused.page()
     return pages.page(
         "Activer votre compte",
@@ -143,23 +114,33 @@ async def confirmation_page(jeton: Token, pool: Pool):
 @router.post("/confirmation", summary="Confirmer l'adresse et activer le compte", response_class=pages.HTMLResponse)
 async def confirm(jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal):
     try:
-        link = await _live_link(pool, jeton)
-    except _LinkRefused as refused:
+        link = await live_link(pool, jeton, LINK_PURPOSE, LINK_WORDS)
+    except LinkRefused as refused:
         return refused.page()
+    # The guardian's or the pupil's activation: the same update on both.
     handle = temporal.get_workflow_handle_for(ActivationWorkflow.run, link["process_id"])
-    try:
-        await handle.signal(ActivationWorkflow.link_clicked, LinkClicked(link_id=link["id"]))
-        result: ActivationResult = await asyncio.wait_for(handle.result(), CLICK_RESULT_TIMEOUT_S)
-    except asyncio.TimeoutError:
-        return pages.page(
-            "Activation en cours",
-            "Votre confirmation est bien reçue ; l'activation se termine. Connectez-vous dans quelques instants.",
-            status_code=202,
-        )
-    except (RPCError, WorkflowFailureError):
-        return _LinkRefused(ErrorCode.LINK_EXPIRED, 410).page()
+    page = ClickPage(
+        pool,
+        jeton,
+        LINK_PURPOSE,
+        LINK_WORDS,
+        pending_title="Activation en cours",
+        pending_text="Votre confirmation est bien reçue ; l'activation se termine. "
+        "Connectez-vous dans quelques instants.",
+    )
+    return await page.confirm(
+        handle,
+        ActivationWorkflow.confirm_link,
+        LinkClick(link_id=link["id"]),
+        status=ActivationWorkflow.status,
+        counted=lambda status: status.link_clicked,
+        done=_activated_page,
+    )
+
+
+def _activated_page(result: ActivationResult):
     if result.step != ActivationStep.ACTIVE:
-        return _LinkRefused(ErrorCode.LINK_EXPIRED, 410).page()
+        return LINK_WORDS.refusal(ErrorCode.LINK_EXPIRED, 410).page()
     return pages.page(
         "Compte activé",
         f"Votre compte EduConnect est activé. Connectez-vous avec votre identifiant {result.identifier} "

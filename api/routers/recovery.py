@@ -16,7 +16,6 @@ for the account and sends — or does not. Nothing here locks an account.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from html import escape
@@ -24,16 +23,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
-from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
 from api.deps import Pool, Temporal, request_client_ip
-from api.errors import ErrorBody, update_failure_code
+from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
+from api.errors import ErrorBody
 from api.process_binding import BrowserBinding
-from api.process_calls import UPDATE_TIMEOUT_S, ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
-from api.routers.account import LinkRefused, live_link
+from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
 from educonnect import policies
 from educonnect.account_management import (
     admit_request,
@@ -42,7 +40,7 @@ from educonnect.account_management import (
     normalized_identifier,
     password_context,
 )
-from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
+from educonnect.errors import HTTP_STATUS, DomainError, ErrorCode
 from educonnect.models.recovery import (
     RESET_LABELS,
     IdentifierRecoveryInput,
@@ -291,14 +289,18 @@ async def password_by_sms(body: PasswordBySms, request: Request, response: Respo
 
 # --- lost password: the link (email way) ---------------------------------------------------------
 
-RESET_LINK_TEXTS = {
-    ErrorCode.LINK_ALREADY_USED: (
-        "Ce lien a déjà été utilisé : votre mot de passe a été modifié. Connectez-vous avec votre nouveau mot de passe."
-    ),
-    ErrorCode.LINK_EXPIRED: (
-        "Ce lien a expiré (il est valable une heure). Recommencez avec « Mot de passe perdu » sur l'écran de connexion."
-    ),
-}
+RESET_LINK_WORDS = LinkWords(
+    texts={
+        ErrorCode.LINK_ALREADY_USED: (
+            "Ce lien a déjà été utilisé : votre mot de passe a été modifié. "
+            "Connectez-vous avec votre nouveau mot de passe."
+        ),
+        ErrorCode.LINK_EXPIRED: (
+            "Ce lien a expiré (il est valable une heure). "
+            "Recommencez avec « Mot de passe perdu » sur l'écran de connexion."
+        ),
+    }
+)
 
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
@@ -327,7 +329,7 @@ POLICY_TEXT = (
 @router.get("/password/link", summary="Page ouverte depuis le lien « Mot de passe perdu »", response_class=pages.HTMLResponse)
 async def reset_link_page(jeton: Token, pool: Pool):
     try:
-        await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_TEXTS)
+        await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
     return pages.page("Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton))
@@ -342,7 +344,7 @@ async def reset_by_link(
     temporal: Temporal,
 ):
     try:
-        link = await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_TEXTS)
+        link = await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
     try:
@@ -353,26 +355,24 @@ async def reset_by_link(
             "Choisir un nouveau mot de passe", POLICY_TEXT, status_code=422, extra_html=_password_form(jeton, errors)
         )
     await _store_pending_password(pool, link["account_id"], link["process_id"], password)
-    handle = temporal.get_workflow_handle_for(PasswordResetWorkflow.run, link["process_id"])
-    try:
-        done: PasswordResetDone = await asyncio.wait_for(
-            handle.execute_update(PasswordResetWorkflow.submit_new_password, NewPasswordReady(link_id=link["id"])),
-            UPDATE_TIMEOUT_S,
-        )
-    except WorkflowUpdateFailedError as err:
-        code = update_failure_code(err)
-        if code == ErrorCode.RESET_COMPLETED:
-            return LinkRefused(code, 200, RESET_LINK_TEXTS[ErrorCode.LINK_ALREADY_USED]).page()
-        if code == ErrorCode.SERVICE_UNAVAILABLE:
-            return pages.page("Service indisponible", MESSAGES[code], status_code=503)
-        return LinkRefused(ErrorCode.LINK_EXPIRED, 410, RESET_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return LinkRefused(ErrorCode.LINK_EXPIRED, 410, RESET_LINK_TEXTS[ErrorCode.LINK_EXPIRED]).page()
-        raise
-    except asyncio.TimeoutError:
-        return pages.page("Service indisponible", MESSAGES[ErrorCode.SERVICE_UNAVAILABLE], status_code=503)
-    return pages.page("Mot de passe modifié", _done_message(done.identifier))
+    page = ClickPage(
+        pool,
+        jeton,
+        PASSWORD_RESET_PURPOSE,
+        RESET_LINK_WORDS,
+        pending_title="Modification en cours",
+        pending_text="Votre nouveau mot de passe est bien reçu ; sa mise en place se termine. "
+        "Connectez-vous avec lui dans quelques instants.",
+    )
+    return await page.confirm(
+        temporal.get_workflow_handle_for(PasswordResetWorkflow.run, link["process_id"]),
+        PasswordResetWorkflow.submit_new_password,
+        NewPasswordReady(link_id=link["id"]),
+        status=PasswordResetWorkflow.status,
+        counted=lambda status: status.step == PasswordResetStep.COMPLETED,
+        done=lambda done: pages.page("Mot de passe modifié", _done_message(done.identifier)),
+    )
+
 
 
 async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, password: str) -> None:

@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 # It may take its time: the sender waits for the reply, as with a slow server.
 Gate = Callable[[Envelope], Awaitable[str | None]]
 
+# Runs once a message is stored, before the sink answers "250": the sender
+# waits for it (tests: a mail read, or its link clicked, while its sender
+# still waits for the reply).
+Stored = Callable[[Envelope], Awaitable[None]]
+
 
 class MaildirHandler:
     """aiosmtpd handler that stores each message, as received, in a Maildir.
@@ -46,6 +51,7 @@ class MaildirHandler:
         self._ensure_folders()
         self.maildir = mailbox.Maildir(self.folder, factory=None, create=False)
         self.gate: Gate | None = None
+        self.on_stored: Stored | None = None
 
     def _ensure_folders(self) -> None:
         # Maildir(create=True) only makes tmp/new/cur for a folder that does not
@@ -71,6 +77,9 @@ class MaildirHandler:
         # Maildir writes into tmp/ then renames into new/: readers never see half a message.
         key = self.maildir.add(trace + content)
         log.debug("stored message %s for %s", key, envelope.rcpt_tos)
+        on_stored = self.on_stored
+        if on_stored is not None:
+            await on_stored(envelope)
         return "250 Message accepted for delivery"
 
 
@@ -117,6 +126,11 @@ class SmtpSink:
         """Hold or refuse messages before they are stored (None: take them all).
         The gate runs on the sink's own thread and event loop."""
         self._handler.gate = gate
+
+    def set_on_stored(self, hook: Stored | None) -> None:
+        """Run `hook` after each message is stored, before the reply (None: no hook).
+        It runs on the sink's own thread and event loop."""
+        self._handler.on_stored = hook
 
     def stop(self) -> None:
         if self._controller is not None:

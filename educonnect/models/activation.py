@@ -23,6 +23,8 @@ class ActivationStep(StrEnum):
     EXPIRED = "expired"
 
 
+ENDED_STEPS = (ActivationStep.ACTIVE, ActivationStep.EXPIRED)
+
 STEP_LABELS = {
     ActivationStep.PROFILE: "Gérer mon compte : en attente du mot de passe, de l'email et de la date de naissance",
     ActivationStep.BIRTHDATE_BLOCKED: "Bloquée : 3 dates de naissance incorrectes, en attente d'une correction",
@@ -66,7 +68,16 @@ class LinkSent(BaseModel):
     sent_at: datetime
 
 
+class LinkClick(BaseModel):
+    """The click on a confirmation link (the `confirm_link` update): the API
+    found its token live in PostgreSQL; only the link's id travels."""
+
+    link_id: UUID
+
+
 class LinkClicked(BaseModel):
+    """The same, as the signal the link page sent before `confirm_link`."""
+
     link_id: UUID
 
 
@@ -83,6 +94,7 @@ class ActivationStatus(BaseModel):
     email: str | None = None
     attempts_left: int
     links_sent: int = 0
+    link_clicked: bool = False  # the click counted: the activation is ending
     last_link_sent_at: datetime | None = None
     reminder_due_at: datetime | None = None
     expires_at: datetime | None = None

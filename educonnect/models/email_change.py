@@ -58,6 +58,9 @@ class CancelEmailChange(BaseModel):
 
 
 class ValidationLinkClicked(BaseModel):
+    """The click, as the signal the link page sent before the `confirm_link`
+    update (which takes `educonnect.models.activation.LinkClick`)."""
+
     link_id: UUID
 
 
@@ -68,6 +71,7 @@ class EmailChangeStatus(BaseModel):
     first_validation: bool = False  # the account has no validated address yet (FAQ 7, 9)
     links_sent: int = 0
     links_left: int = 0
+    link_clicked: bool = False  # the click on the live link counted: the change is ending
     last_link_sent_at: datetime | None = None
     resend_available_at: datetime | None = None
     expires_at: datetime | None = None

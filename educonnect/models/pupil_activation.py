@@ -2,8 +2,8 @@
 facts only, never the password (its hash waits in `pending_passwords`).
 
 The process has the steps of the guardian's activation (`ActivationStep`) and
-shares its link messages (`LinkSent`, `LinkClicked`, ...): the confirmation page
-of the email link serves both processes (it signals `link_clicked` on the
+shares its link messages (`LinkSent`, `LinkClick`, ...): the confirmation page
+of the email link serves both processes (it sends `confirm_link` to the
 process that issued the link and reads an `ActivationResult`).
 """
 
@@ -62,6 +62,7 @@ class PupilActivationStatus(BaseModel):
     email_confirmed: bool = False
     attempts_left: int
     links_sent: int = 0
+    link_clicked: bool = False  # the click counted: the activation is ending
     last_link_sent_at: datetime | None = None
     reminder_due_at: datetime | None = None
     expires_at: datetime | None = None

@@ -56,3 +56,36 @@ class HoldAfter:
         # The sink's event loop keeps serving other connections meanwhile.
         await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
         return REFUSAL
+
+
+class HoldReply:
+    """Hook of the sink: a message to `address` is stored (the test can read
+    it and click its link), then its sender waits for the "250" until
+    `release()`: the email is out, but the activity that sent it has not
+    completed yet, as when a family clicks before the worker has seen it."""
+
+    def __init__(self, sink: SmtpSink, address: str) -> None:
+        self._sink = sink
+        self._address = address.lower()
+        self._released = threading.Event()
+        self.stored = threading.Event()  # set once a message to the address is stored and held
+
+    def __enter__(self) -> "HoldReply":
+        self._sink.set_on_stored(self._hold)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        self._sink.set_on_stored(None)
+        self._released.set()
+
+    async def wait_stored(self, timeout: float) -> bool:
+        return await asyncio.to_thread(self.stored.wait, timeout)
+
+    async def _hold(self, envelope: Envelope) -> None:
+        if self._released.is_set() or not any(self._address == r.lower() for r in envelope.rcpt_tos):
+            return
+        self.stored.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
