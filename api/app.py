@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.input_guard import InputGuard
-from api.routers import activation, sign_in
+from api.routers import activation, health, sign_in
 from api.routers import account, recovery
 from api.routers import franceconnect
 from api.routers import portal, pupil_activation
@@ -43,6 +43,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(InputGuard)
+    app.include_router(health.router)
     app.include_router(sign_in.router)
     app.include_router(activation.router)
     app.include_router(pupil_activation.router)
@@ -62,11 +63,6 @@ def create_app() -> FastAPI:
         from api.routers import dev
 
         app.include_router(dev.router)
-
-    @app.get("/health", tags=["Exploitation"], summary="État du service")
-    async def health() -> dict:
-        await app.state.pool.fetchval("SELECT 1")
-        return {"status": "ok"}
 
     return app
 

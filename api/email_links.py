@@ -10,8 +10,11 @@ validation, lost password. Their routes share two things.
     * the workflow's answer (`done(result)`);
     * its refusal (a replaced link, the process ended...), the link read again
       from PostgreSQL when the process has moved on;
-    * no answer in time: the workflow's status says whether the click counted
-      ("bien reçue", 202) or not (503: nothing happened, click again);
+    * no answer in time (no worker running, an overloaded one): the click is
+      recorded durably by the process's signal where it has one (it counts
+      once a worker looks at it, its link being the latest: "bien reçue",
+      202); otherwise the workflow's status says whether it counted (202) or
+      not (503: nothing happened, click again);
     * Temporal unreachable: 503, the click can be made again.
   Never a guess that sends the family elsewhere."""
 
@@ -100,9 +103,12 @@ class ClickPage:
         status: Callable,
         counted: Callable[[Any], bool],
         done: Callable[[Any], HTMLResponse],
+        signal: tuple[Callable, Any] | None = None,
     ) -> HTMLResponse:
         """Run `update(arg)` on the link's process and write the page of what
-        happened (`done(result)` when the workflow answered)."""
+        happened (`done(result)` when the workflow answered). `signal`: the
+        process's durable way to hear of the click when the update is not
+        answered in time."""
         try:
             result = await asyncio.wait_for(handle.execute_update(update, arg), UPDATE_TIMEOUT_S)
         except WorkflowUpdateFailedError as err:
@@ -113,8 +119,22 @@ class ClickPage:
             log.warning("link click on %s: Temporal unreachable (%s)", handle.id, err.status)
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
         except asyncio.TimeoutError:
+            if signal is not None:
+                return await self._recorded(handle, *signal)
             return await self._unanswered(handle, status, counted)
         return done(result)
+
+    async def _recorded(self, handle: WorkflowHandle, signal: Callable, arg: Any) -> HTMLResponse:
+        try:
+            await asyncio.wait_for(handle.signal(signal, arg), STATUS_TIMEOUT_S)
+        except (RPCError, asyncio.TimeoutError) as err:
+            log.warning("link click on %s: no answer, not recorded (%s)", handle.id, type(err).__name__)
+            return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
+        log.warning("link click on %s: no answer in %s s, recorded by signal", handle.id, UPDATE_TIMEOUT_S)
+        return self._pending()
+
+    def _pending(self) -> HTMLResponse:
+        return pages.page(self.pending_title, self.pending_text, status_code=202)
 
     async def _refused(self, code: ErrorCode) -> HTMLResponse:
         if code == ErrorCode.SERVICE_UNAVAILABLE:
@@ -142,6 +162,6 @@ class ClickPage:
             log.warning("link click on %s: no answer, no status (%s)", handle.id, type(err).__name__)
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
         if counted(now):
-            return pages.page(self.pending_title, self.pending_text, status_code=202)
+            return self._pending()
         log.warning("link click on %s: no answer in %s s and not counted", handle.id, UPDATE_TIMEOUT_S)
         return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)

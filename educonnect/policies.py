@@ -118,3 +118,8 @@ UNKNOWN_IDENTIFIER_FAILURES_QUIET = timedelta(days=1)
 PENDING_PASSWORD_GRACE = timedelta(days=1)
 # Rows removed by one DELETE statement (one short transaction each).
 HOUSEKEEPING_BATCH_SIZE = 5000
+
+# --- operations ----------------------------------------------------------------------
+
+# Each dependency of the readiness check (`GET /health/ready`) answers within this.
+READINESS_CHECK_TIMEOUT_S = 2.0

@@ -140,7 +140,8 @@ class ActivationWorkflow:
 
     @workflow.signal
     def link_clicked(self, event: LinkClicked) -> None:
-        """How the link page told the click before `confirm_link` (runs it reached)."""
+        """The click, durable at once: the link page's way when `confirm_link`
+        is not answered in time (no worker running), and before it existed."""
         self._link.click(event.link_id)
 
     @workflow.query

@@ -62,8 +62,8 @@ Interface (for a workflow class that owns one step)::
         <check your own step first>
         self._link.validate_click(click.link_id)  # raises LINK_REPLACED
 
-    @workflow.signal                        # the way of the API before the update:
-    def link_clicked(self, event: LinkClicked) -> None:   # kept for the runs it reached
+    @workflow.signal                        # durable at once: the page's way when the
+    def link_clicked(self, event: LinkClicked) -> None:   # update is not answered in time
         self._link.click(event.link_id)
 
     self._link.status_fields() -> dict      # for the status query (flat fields)

@@ -226,8 +226,9 @@ class EmailChangeWorkflow:
 
     @workflow.signal
     def link_clicked(self, event: ValidationLinkClicked) -> None:
-        """How the link page told the click before `confirm_link` (runs it
-        reached); looked at once any link on its way is sent."""
+        """The click, durable at once: the link page's way when `confirm_link`
+        is not answered in time, and before it existed; looked at once any
+        link on its way is sent."""
         if not self._ending:
             self._click = event.link_id
 

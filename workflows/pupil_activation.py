@@ -171,8 +171,9 @@ class PupilActivationWorkflow:
 
     @workflow.signal
     def link_clicked(self, event: LinkClicked) -> None:
-        """How the link page told the click before `confirm_link` (runs it
-        reached). Only the latest link counts, and none once skipped."""
+        """The click, durable at once: the link page's way when `confirm_link`
+        is not answered in time, and before it existed. Only the latest link
+        counts, and none once skipped."""
         if not self._skip_email:
             self._link.click(event.link_id)
 

@@ -37,6 +37,7 @@ from educonnect.models.email_change import (
     EmailChangeResult,
     EmailChangeStatus,
     EmailChangeStep,
+    ValidationLinkClicked,
     ResendValidation,
 )
 from educonnect.models.activation import LinkClick
@@ -420,6 +421,7 @@ async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], po
         status=EmailChangeWorkflow.status,
         counted=lambda status: status.link_clicked,
         done=validated,
+        signal=(EmailChangeWorkflow.link_clicked, ValidationLinkClicked(link_id=link["id"])),
     )
 
 

@@ -33,6 +33,7 @@ from educonnect.models.activation import (
     ActivationStatus,
     ActivationStep,
     LinkClick,
+    LinkClicked,
     ProfileSubmission,
 )
 from workflows.activation import ActivationWorkflow, workflow_id
@@ -135,6 +136,7 @@ async def confirm(jeton: Annotated[str, Form(min_length=1, max_length=200)], poo
         status=ActivationWorkflow.status,
         counted=lambda status: status.link_clicked,
         done=_activated_page,
+        signal=(ActivationWorkflow.link_clicked, LinkClicked(link_id=link["id"])),
     )
 
 

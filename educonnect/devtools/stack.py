@@ -10,8 +10,11 @@ gateway (SMS_GATEWAY_URL); then the demo data, the FranceConnect stand-in
 worker and the API with the dev pages. Everything keeps its data under the data folder (DATA_DIR, default
 `<project>/.data`), so starting again carries on where it stopped.
 
-Ctrl-C or SIGTERM stops everything in reverse order. If a child process dies,
-the stack says so, stops everything and exits non-zero.
+Ctrl-C or SIGTERM stops everything in reverse order, and nothing else does:
+a child process that dies (the Temporal dev server, the worker, the API) is
+started again after a pause that doubles from RESTART_DELAY_MIN to
+RESTART_DELAY_MAX (back to the minimum once it has run HEALTHY_AFTER), and
+the stack says so.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +51,46 @@ OIDC_HOST, OIDC_PORT = "127.0.0.1", 8040  # FranceConnect stand-in (oidc-provide
 DATABASE_NAME = "educonnect"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+RESTART_DELAY_MIN = 1.0  # seconds before a dead child is started again...
+RESTART_DELAY_MAX = 30.0  # ...doubling up to this while it keeps dying
+HEALTHY_AFTER = 60.0  # a child that ran this long starts again from the minimum delay
 
 
 class StackError(RuntimeError):
     """A part of the stack could not start; the message says what to do."""
+
+
+@dataclass
+class Supervised:
+    """A child process the stack starts again when it dies."""
+
+    name: str
+    spawn: Callable[[], Child]
+    child: Child
+    started_at: float
+    delay: float = RESTART_DELAY_MIN  # the pause before the next restart
+    restart_at: float | None = None  # dead, to be started again at this time
+    restarts: int = 0
+
+    def tick(self, now: float) -> None:
+        """Notice a death, or start the child again once its pause is over."""
+        if self.restart_at is None:
+            if self.child.alive():
+                return
+            if now - self.started_at >= HEALTHY_AFTER:
+                self.delay = RESTART_DELAY_MIN
+            console.print(
+                f"[bold red]✗ {self.name} exited unexpectedly ({_describe_exit(self.child.returncode)}); "
+                f"restarting it in {self.delay:.0f} s[/bold red]"
+            )
+            _print_tail(self.child)
+            self.restart_at = now + self.delay
+            self.delay = min(self.delay * 2, RESTART_DELAY_MAX)
+        elif now >= self.restart_at:
+            self.child = self.spawn()
+            self.started_at, self.restart_at = now, None
+            self.restarts += 1
+            console.print(f"[green]↻[/green] {self.name} restarted (pid {self.child.pid}, restart {self.restarts})")
 
 
 def _ok(message: str) -> None:
@@ -93,7 +133,7 @@ class Stack:
     franceconnect_discovery_url: str = ""
     franceconnect_identities: list[Any] = field(default_factory=list)
     credentials: list[tuple[str, str, str]] = field(default_factory=list)
-    children: list[Child] = field(default_factory=list)
+    supervised: list[Supervised] = field(default_factory=list)
     _cleanups: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
 
     @property
@@ -103,10 +143,12 @@ class Stack:
     def _on_stop(self, name: str, fn: Callable[[], Awaitable[Any]]) -> None:
         self._cleanups.append((name, fn))
 
-    def _watch(self, child: Child) -> Child:
-        self.children.append(child)
-        self._on_stop(child.name, lambda: processes.terminate_async(child, STOP_TIMEOUT))
-        return child
+    def _supervise(self, name: str, spawn: Callable[[], Child]) -> Child:
+        """Start a child that is started again whenever it dies (until we stop)."""
+        supervised = Supervised(name, spawn, spawn(), time.monotonic())
+        self.supervised.append(supervised)
+        self._on_stop(name, lambda: processes.terminate_async(supervised.child, STOP_TIMEOUT))
+        return supervised.child
 
     # ---------------------------------------------------------------- start
 
@@ -194,8 +236,9 @@ class Stack:
         ]  # fmt: skip
         if namespace != "default":
             args += ["--namespace", namespace]
-        child = self._watch(
-            processes.spawn("temporal", args, log_path=self.data_dir / "logs" / "temporal.log", echo=False)
+        child = self._supervise(
+            "temporal",
+            lambda: processes.spawn("temporal", args, log_path=self.data_dir / "logs" / "temporal.log", echo=False),
         )
         self.temporal_address = f"{TEMPORAL_HOST}:{TEMPORAL_PORT}"
         await processes.wait_for_port(TEMPORAL_HOST, TEMPORAL_PORT, READY_TIMEOUT, child=child)
@@ -285,14 +328,15 @@ class Stack:
 
     async def _start_worker(self) -> None:
         _require_file(PROJECT_ROOT / "worker.py", "worker")
-        child = self._watch(
-            processes.spawn(
+        child = self._supervise(
+            "worker",
+            lambda: processes.spawn(
                 "worker",
                 [sys.executable, "worker.py"],
                 env=self._child_env(),
                 cwd=PROJECT_ROOT,
                 log_path=self.data_dir / "logs" / "worker.log",
-            )
+            ),
         )
         await asyncio.sleep(1.0)  # let an immediate failure (import error...) show
         child.check()
@@ -301,17 +345,18 @@ class Stack:
     async def _start_api(self) -> None:
         _require_file(PROJECT_ROOT / "api" / "app.py", "API")
         s = self.settings
-        child = self._watch(
-            processes.spawn(
+        child = self._supervise(
+            "api",
+            lambda: processes.spawn(
                 "api",
                 [sys.executable, "-m", "api", "--host", s.api_host, "--port", str(s.api_port)],
                 # Both spellings: EDUCONNECT_DEV_PAGES for app.py, DEV_PAGES for Settings.dev_pages.
                 env=self._child_env(EDUCONNECT_DEV_PAGES="1", DEV_PAGES="1"),
                 cwd=PROJECT_ROOT,
                 log_path=self.data_dir / "logs" / "api.log",
-            )
+            ),
         )
-        await processes.wait_for_http(f"{self.api_url}/health", READY_TIMEOUT, child=child)
+        await processes.wait_for_http(f"{self.api_url}/health/ready", READY_TIMEOUT, child=child)
         _ok(f"API ready at {self.api_url} (pid {child.pid})")
 
     @property
@@ -354,17 +399,12 @@ class Stack:
             console.print(table)
         console.print("Press [bold]Ctrl-C[/bold] to stop everything (data is kept).")
 
-    async def watch(self) -> int:
-        """Block until a child dies (return 1); cancelled on Ctrl-C / SIGTERM."""
+    async def watch(self) -> None:
+        """Start again every child that dies, until cancelled (Ctrl-C / SIGTERM)."""
         while True:
-            for child in self.children:
-                if not child.alive():
-                    console.print(
-                        f"[bold red]✗ {child.name} exited unexpectedly "
-                        f"({_describe_exit(child.returncode)}); stopping the stack.[/bold red]"
-                    )
-                    _print_tail(child)
-                    return 1
+            now = time.monotonic()
+            for supervised in self.supervised:
+                supervised.tick(now)
             await asyncio.sleep(0.5)
 
     # ---------------------------------------------------------------- stop
@@ -487,7 +527,7 @@ async def run() -> int:
     try:
         await stack.start()
         stack.print_summary()
-        code = await stack.watch()
+        await stack.watch()
     except asyncio.CancelledError:
         if not stopping:
             raise

@@ -24,16 +24,34 @@ def build_message(email: Email, *, from_address: str | None = None) -> EmailMess
     return msg
 
 
-async def send_email(email: Email) -> None:
+def _smtp_options() -> dict:
+    """How to reach the SMTP server of `SMTP_URL` (smtp://, smtps://, smtp+starttls://)."""
     url = urlparse(get_settings().smtp_url)
     use_tls = url.scheme == "smtps"
-    await aiosmtplib.send(
-        build_message(email),
+    return dict(
         hostname=url.hostname or "127.0.0.1",
         port=url.port or (465 if use_tls else 25),
         username=unquote(url.username) if url.username else None,
         password=unquote(url.password) if url.password else None,
         use_tls=use_tls,
         start_tls=True if url.scheme == "smtp+starttls" else False,
-        timeout=20,
     )
+
+
+async def send_email(email: Email) -> None:
+    await aiosmtplib.send(build_message(email), **_smtp_options(), timeout=20)
+
+
+async def check_smtp(timeout: float) -> None:
+    """Connect (and sign in, if the URL says so) to the SMTP server, then
+    leave: raises if it does not answer in time. For readiness checks."""
+    options = _smtp_options()
+    username, password = options.pop("username"), options.pop("password")
+    smtp = aiosmtplib.SMTP(**options, timeout=timeout)
+    await smtp.connect()
+    try:
+        if username:
+            await smtp.login(username, password or "")
+        await smtp.noop()
+    finally:
+        smtp.close()

@@ -76,7 +76,9 @@ class LinkClick(BaseModel):
 
 
 class LinkClicked(BaseModel):
-    """The same, as the signal the link page sent before `confirm_link`."""
+    """The same, as a signal: durable at once, sent by the link page when the
+    update is not answered in time (no worker running), and before
+    `confirm_link` existed."""
 
     link_id: UUID
 

@@ -58,8 +58,9 @@ class CancelEmailChange(BaseModel):
 
 
 class ValidationLinkClicked(BaseModel):
-    """The click, as the signal the link page sent before the `confirm_link`
-    update (which takes `educonnect.models.activation.LinkClick`)."""
+    """The click as a signal (durable at once): sent by the link page when the
+    `confirm_link` update (`educonnect.models.activation.LinkClick`) is not
+    answered in time, and before that update existed."""
 
     link_id: UUID
 

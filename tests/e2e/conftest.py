@@ -122,7 +122,7 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
         echo=False,
     )
     try:
-        await wait_for_http(f"{stack.api_url}/health", timeout=60, child=api)
+        await wait_for_http(f"{stack.api_url}/health/ready", timeout=60, child=api)
         yield stack
     finally:
         await terminate_async(api)
