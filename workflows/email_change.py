@@ -87,7 +87,8 @@ class EmailChangeWorkflow:
         self._facts: AccountEmailFacts | None = None  # the account's address when the change began
         self._email: str | None = None  # the pending (new) address
         self._addresses = 0  # distinct addresses asked for
-        self._links_sent = 0
+        self._links_asked = 0  # links whose sending began (the cap, the activity steps)
+        self._links_sent = 0  # links that went out
         self._current_link: LinkSent | None = None  # the only live link
         self._last_link_at: datetime | None = None  # workflow time, for the resend cooldown
         self._expires_at: datetime | None = None
@@ -235,7 +236,7 @@ class EmailChangeWorkflow:
     @workflow.query
     def status(self) -> EmailChangeStatus:
         open_ = self._step not in ENDED_STEPS and not self._ending
-        links_left = max(0, policies.EMAIL_CHANGE_MAX_LINKS - self._links_sent)
+        links_left = max(0, policies.EMAIL_CHANGE_MAX_LINKS - self._links_asked)
         resend_at = None
         if open_ and self._last_link_at is not None and links_left > 0:
             resend_at = self._last_link_at + policies.LINK_RESEND_COOLDOWN
@@ -258,7 +259,7 @@ class EmailChangeWorkflow:
         """A new link to `email`; the previous ones die (in PostgreSQL, and here:
         only `_current_link` counts)."""
         assert self._facts is not None
-        self._links_sent += 1  # counted first, so that a concurrent validator sees it
+        self._links_asked += 1  # counted first, so that a concurrent validator sees it
         expires_at = workflow.now() + policies.EMAIL_CHANGE_LINK_VALIDITY
         link = await workflow.execute_activity_method(
             AccountManagementActivities.send_email_validation_link,
@@ -266,13 +267,14 @@ class EmailChangeWorkflow:
                 account_id=self._params.account_id,
                 process_id=workflow.info().workflow_id,
                 email=email,
-                step=f"link-{self._links_sent}",
+                step=f"link-{self._links_asked}",
                 kind=kind,
                 first_validation=not self._facts.verified,
                 expires_at=expires_at,
             ),
             **ACTIVITY_OPTIONS,
         )
+        self._links_sent += 1
         self._email = email
         self._current_link = link
         self._last_link_at = workflow.now()
@@ -325,7 +327,7 @@ class EmailChangeWorkflow:
 
     def _check_request(self, request: EmailChangeRequest) -> None:
         self._require_open()
-        if self._links_sent >= policies.EMAIL_CHANGE_MAX_LINKS:
+        if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
             raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
         if request.email == self._email:
             self._require_cooldown()
@@ -341,7 +343,7 @@ class EmailChangeWorkflow:
         self._require_open()
         if self._current_link is None:  # the first link is on its way
             raise _refuse(ErrorCode.RESEND_TOO_SOON)
-        if self._links_sent >= policies.EMAIL_CHANGE_MAX_LINKS:
+        if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
             raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
         self._require_cooldown()
 

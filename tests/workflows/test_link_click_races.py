@@ -358,3 +358,20 @@ async def test_a_click_signalled_as_before_the_update_is_not_lost_either(
     if timing == "same_task":
         assert one_task_delivered_both(await events(handle), sends_done + 1, SIGNALED, 1)
     await asyncio.wait_for(flow.asked, WAIT_S)
+
+
+async def test_a_link_counts_as_sent_once_it_went_out(web, db_pool, smtp_sink, mailbox: Mailbox, time_skipping_env):
+    """`links_sent` (status, operators' details) counts a link once its email
+    is out, not when its sending begins (a slow mail server showed 1 too early)."""
+    flow = await guardian_activation(web, db_pool)
+    with HoldReply(smtp_sink, flow.address) as hold:
+        token, handle = await _link_on_its_way(flow, hold, mailbox, time_skipping_env.client)
+        await asyncio.wait_for(flow.asked, WAIT_S)
+        status = (await web.get("/activation")).json()
+        assert (status["step"], status["links_sent"], status["link_clicked"]) == ("awaiting_confirmation", 0, False)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while (status := (await web.get("/activation")).json())["links_sent"] == 0 and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert status["links_sent"] == 1 and status["last_link_sent_at"] is not None
+    await flow.check(await flow.click(token))
