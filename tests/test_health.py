@@ -1,6 +1,7 @@
 """Liveness and readiness (`api.routers.health`): each dependency reported
 apart, with real failures: a database dropped under the API, an SMTP address
-where nothing listens."""
+where nothing listens. And what the routes answer meanwhile: a French 503,
+a page for the routes a browser opens."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def _client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    # As a server does: the answer of the handler of unexpected errors is sent (Starlette re-raises after it).
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def test_ready_when_every_dependency_answers(db_pool, smtp_sink, time_skipping_env):
@@ -73,6 +76,17 @@ async def test_database_gone_is_not_ready_but_alive(pg_server, smtp_sink, time_s
             assert body["message"].startswith("Indisponible : la base de données")
             live = await client.get("/health")
             assert live.status_code == 200 and live.json() == {"status": "ok"}
+
+            for page in (
+                await client.get("/activation/confirmation", params={"jeton": "x" * 43}),
+                await client.post("/activation/confirmation", data={"jeton": "x" * 43}),
+                await client.get("/recovery/password/link", params={"jeton": "x" * 43}),
+                await client.post("/account/email/validation", data={"jeton": "x" * 43}),
+            ):
+                assert page.status_code == 503 and page.headers["content-type"].startswith("text/html"), page.text
+                assert 'data-code="service_unavailable"' in page.text and "Réessayez" in page.text
+            api = await client.post("/sign-in", json={"identifier": "m.dupont", "password": "Soleil2027b"})
+            assert api.status_code == 503 and api.json()["code"] == "service_unavailable"
     finally:
         pool.terminate()
         await admin.close()
