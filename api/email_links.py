@@ -27,7 +27,12 @@ from typing import Any, Callable
 
 import asyncpg
 from fastapi.responses import HTMLResponse
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
@@ -118,7 +123,7 @@ class ClickPage:
                 return await self._after_the_end(None)
             log.warning("link click on %s: Temporal unreachable (%s)", handle.id, err.status)
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
             if signal is not None:
                 return await self._recorded(handle, *signal)
             return await self._unanswered(handle, status, counted)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sms_codes import store_code_submission
@@ -40,7 +40,7 @@ async def within_timeout(call: Awaitable[T]) -> T:
     UPDATE_TIMEOUT_S: `service_unavailable`."""
     try:
         return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
 
 
