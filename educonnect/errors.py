@@ -117,6 +117,7 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "page_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_REFUSED = "request_refused"
+    CROSS_SITE_REQUEST = "cross_site_request"
     REQUEST_TOO_LARGE = "request_too_large"
     SERVICE_UNAVAILABLE = "service_unavailable"
 
@@ -352,6 +353,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "Cette adresse n'existe pas. Vérifiez le lien ou revenez à la page d'accueil.",
     ErrorCode.METHOD_NOT_ALLOWED: "Cette action n'est pas possible à cette adresse.",
     ErrorCode.REQUEST_REFUSED: "La demande n'a pas pu être traitée. Vérifiez les informations envoyées.",
+    ErrorCode.CROSS_SITE_REQUEST: (
+        "Cette action a été refusée car elle a été demandée depuis un autre site qu'EduConnect. "
+        "Pour la faire, ouvrez EduConnect en saisissant son adresse dans votre navigateur, puis recommencez."
+    ),
     ErrorCode.REQUEST_TOO_LARGE: "Les informations envoyées sont trop volumineuses.",
     ErrorCode.SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques instants.",
 }
@@ -455,6 +460,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_REFUSED: 400,
+    ErrorCode.CROSS_SITE_REQUEST: 403,
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }

@@ -118,3 +118,12 @@ UNKNOWN_IDENTIFIER_FAILURES_QUIET = timedelta(days=1)
 PENDING_PASSWORD_GRACE = timedelta(days=1)
 # Rows removed by one DELETE statement (one short transaction each).
 HOUSEKEEPING_BATCH_SIZE = 5000
+
+# Production mode (`educonnect.production_mode`): what the API and the worker
+# refuse to start with.
+SECRET_KEY_MIN_LENGTH = 32  # characters of SECRET_KEY
+# Argon2id at least as costly as one of OWASP's minimum profiles
+# (memory KiB, passes), all with parallelism 1 (DESIGN §7).
+ARGON2_MIN_PROFILES = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+# Strict-Transport-Security in production (`api.security_headers`): two years.
+HSTS_MAX_AGE = timedelta(days=730)
