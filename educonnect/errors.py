@@ -73,7 +73,6 @@ class ErrorCode(StrEnum):
     TICKET_NOT_FOUND = "ticket_not_found"
     STAFF_SESSION_REQUIRED = "staff_session_required"
     STAFF_INVALID_CREDENTIALS = "staff_invalid_credentials"
-    STAFF_LOCKED = "staff_locked"
     STAFF_OUT_OF_SCOPE = "staff_out_of_scope"
     STAFF_PASSWORD_POLICY = "staff_password_policy"
     # Account management (DESIGN §3.6, §3.8, §3.9; FAQ 4, 5, 7–11)
@@ -265,9 +264,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TICKET_NOT_FOUND: "Cette demande d'assistance est introuvable.",
     ErrorCode.STAFF_SESSION_REQUIRED: "Votre session a expiré. Connectez-vous avec votre compte personnel.",
     ErrorCode.STAFF_INVALID_CREDENTIALS: "L'identifiant ou le mot de passe est incorrect.",
-    ErrorCode.STAFF_LOCKED: (
-        "Trop d'essais de mot de passe incorrects : ce compte est bloqué pendant 15 minutes. Réessayez plus tard."
-    ),
     ErrorCode.STAFF_OUT_OF_SCOPE: (
         "Cette demande concerne un élève d'un établissement qui ne relève pas de votre périmètre : "
         "vous ne pouvez pas la consulter ni la traiter."
@@ -419,7 +415,6 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TICKET_NOT_FOUND: 404,
     ErrorCode.STAFF_SESSION_REQUIRED: 401,
     ErrorCode.STAFF_INVALID_CREDENTIALS: 401,
-    ErrorCode.STAFF_LOCKED: 429,
     ErrorCode.STAFF_OUT_OF_SCOPE: 403,
     ErrorCode.STAFF_PASSWORD_POLICY: 422,
     ErrorCode.RECENT_SIGN_IN_REQUIRED: 401,
