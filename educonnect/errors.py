@@ -93,7 +93,7 @@ class ErrorCode(StrEnum):
     # School provisioning (DESIGN §3.11)
     PROVISIONING_FILE_INVALID = "provisioning_file_invalid"
     PROVISIONING_SCHOOL_UNKNOWN = "provisioning_school_unknown"
-    PROVISIONING_OUT_OF_SCOPE = "provisioning_out_of_scope"
+    PROVISIONING_OUT_OF_SCOPE = "provisioning_out_of_scope"  # audited; staff read provisioning_school_unknown
     PROVISIONING_IMPORT_NOT_FOUND = "provisioning_import_not_found"
     PROVISIONING_NO_LETTERS = "provisioning_no_letters"
     # Account merge and children attached by mistake (DESIGN §3.10, FAQ 12-13)
@@ -306,7 +306,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "mot de passe."
     ),
     ErrorCode.PROVISIONING_FILE_INVALID: "Le fichier ne peut pas être importé. Vérifiez son format (CSV, colonnes décrites dans la documentation).",
-    ErrorCode.PROVISIONING_SCHOOL_UNKNOWN: "Aucun établissement ne correspond à ce code UAI.",
+    ErrorCode.PROVISIONING_SCHOOL_UNKNOWN: (
+        "Aucun établissement de votre périmètre ne correspond à ce code UAI. "
+        "Vérifiez le code UAI (exemple : 0690001T)."
+    ),
     ErrorCode.PROVISIONING_OUT_OF_SCOPE: (
         "Cet établissement ne relève pas de votre périmètre : vous ne pouvez ni importer ses élèves "
         "ni consulter ses imports."
