@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities import all_activities
 from educonnect import db
 from educonnect.housekeeping_schedule import ensure_housekeeping_schedule
+from educonnect.production_mode import ProductionSettingsError, require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
 from workflows import ALL_WORKFLOWS
@@ -43,6 +44,7 @@ async def start_housekeeping_schedule(client, task_queue: str) -> None:
 
 async def main() -> None:
     settings = get_settings()
+    require_production_ready(settings)  # before anything connects anywhere
     await db.migrate_url()
     pool = await db.create_pool()
     client = await connect(settings)
@@ -60,4 +62,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ProductionSettingsError as refused:
+        raise SystemExit(str(refused)) from None

@@ -116,6 +116,11 @@ class _PurgeRun:
             "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.identifier = t.identifier)",
             policies.UNKNOWN_IDENTIFIER_FAILURES_QUIET,
         )
+        # Staff series (login and address): no lock, so once quiet for a day a
+        # series serves no more, whether or not the login is a staff member's.
+        await self._delete(
+            "staff_sign_in_failures", "t.last_failure_at < now() - $1::interval", policies.STAFF_SIGN_IN_FAILURES_QUIET
+        )
 
     async def pending_passwords(self) -> None:
         grace = policies.PENDING_PASSWORD_GRACE

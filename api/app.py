@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import access_log
+from api.cross_site_guard import CrossSiteGuard
 from api.errors import install_error_handlers
 from api.input_guard import InputGuard
+from api.security_headers import SecurityHeaders
 from api.routers import activation, health, sign_in
 from api.routers import account, recovery
 from api.routers import franceconnect
@@ -18,6 +21,7 @@ from api.routers import assistance, staff
 from api.routers import merge, provisioning
 from api.routers import staff_accounts
 from educonnect import db
+from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
 
@@ -30,6 +34,7 @@ un workflow Temporal durable. Chaque refus renvoie `{"code", "message", "details
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    require_production_ready()  # however the app is served (api/__main__.py checks first)
     await db.migrate_url()
     app.state.pool = await db.create_pool()
     app.state.temporal = await connect()
@@ -42,7 +47,12 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     app = FastAPI(title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    access_log.install()
+    # The last added runs first: headers on every answer, then the cross-site
+    # check before anything reads the body.
     app.add_middleware(InputGuard)
+    app.add_middleware(CrossSiteGuard)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(sign_in.router)
     app.include_router(activation.router)

@@ -73,7 +73,6 @@ class ErrorCode(StrEnum):
     TICKET_NOT_FOUND = "ticket_not_found"
     STAFF_SESSION_REQUIRED = "staff_session_required"
     STAFF_INVALID_CREDENTIALS = "staff_invalid_credentials"
-    STAFF_LOCKED = "staff_locked"
     STAFF_OUT_OF_SCOPE = "staff_out_of_scope"
     STAFF_PASSWORD_POLICY = "staff_password_policy"
     # Account management (DESIGN §3.6, §3.8, §3.9; FAQ 4, 5, 7–11)
@@ -94,7 +93,7 @@ class ErrorCode(StrEnum):
     # School provisioning (DESIGN §3.11)
     PROVISIONING_FILE_INVALID = "provisioning_file_invalid"
     PROVISIONING_SCHOOL_UNKNOWN = "provisioning_school_unknown"
-    PROVISIONING_OUT_OF_SCOPE = "provisioning_out_of_scope"
+    PROVISIONING_OUT_OF_SCOPE = "provisioning_out_of_scope"  # audited; staff read provisioning_school_unknown
     PROVISIONING_IMPORT_NOT_FOUND = "provisioning_import_not_found"
     PROVISIONING_NO_LETTERS = "provisioning_no_letters"
     # Account merge and children attached by mistake (DESIGN §3.10, FAQ 12-13)
@@ -117,6 +116,7 @@ class ErrorCode(StrEnum):
     PAGE_NOT_FOUND = "page_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_REFUSED = "request_refused"
+    CROSS_SITE_REQUEST = "cross_site_request"
     REQUEST_TOO_LARGE = "request_too_large"
     SERVICE_UNAVAILABLE = "service_unavailable"
 
@@ -264,9 +264,6 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TICKET_NOT_FOUND: "Cette demande d'assistance est introuvable.",
     ErrorCode.STAFF_SESSION_REQUIRED: "Votre session a expiré. Connectez-vous avec votre compte personnel.",
     ErrorCode.STAFF_INVALID_CREDENTIALS: "L'identifiant ou le mot de passe est incorrect.",
-    ErrorCode.STAFF_LOCKED: (
-        "Trop d'essais de mot de passe incorrects : ce compte est bloqué pendant 15 minutes. Réessayez plus tard."
-    ),
     ErrorCode.STAFF_OUT_OF_SCOPE: (
         "Cette demande concerne un élève d'un établissement qui ne relève pas de votre périmètre : "
         "vous ne pouvez pas la consulter ni la traiter."
@@ -309,7 +306,10 @@ MESSAGES: dict[ErrorCode, str] = {
         "mot de passe."
     ),
     ErrorCode.PROVISIONING_FILE_INVALID: "Le fichier ne peut pas être importé. Vérifiez son format (CSV, colonnes décrites dans la documentation).",
-    ErrorCode.PROVISIONING_SCHOOL_UNKNOWN: "Aucun établissement ne correspond à ce code UAI.",
+    ErrorCode.PROVISIONING_SCHOOL_UNKNOWN: (
+        "Aucun établissement de votre périmètre ne correspond à ce code UAI. "
+        "Vérifiez le code UAI (exemple : 0690001T)."
+    ),
     ErrorCode.PROVISIONING_OUT_OF_SCOPE: (
         "Cet établissement ne relève pas de votre périmètre : vous ne pouvez ni importer ses élèves "
         "ni consulter ses imports."
@@ -352,6 +352,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.PAGE_NOT_FOUND: "Cette adresse n'existe pas. Vérifiez le lien ou revenez à la page d'accueil.",
     ErrorCode.METHOD_NOT_ALLOWED: "Cette action n'est pas possible à cette adresse.",
     ErrorCode.REQUEST_REFUSED: "La demande n'a pas pu être traitée. Vérifiez les informations envoyées.",
+    ErrorCode.CROSS_SITE_REQUEST: (
+        "Cette action a été refusée car elle a été demandée depuis un autre site qu'EduConnect. "
+        "Pour la faire, ouvrez EduConnect en saisissant son adresse dans votre navigateur, puis recommencez."
+    ),
     ErrorCode.REQUEST_TOO_LARGE: "Les informations envoyées sont trop volumineuses.",
     ErrorCode.SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques instants.",
 }
@@ -414,7 +418,6 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TICKET_NOT_FOUND: 404,
     ErrorCode.STAFF_SESSION_REQUIRED: 401,
     ErrorCode.STAFF_INVALID_CREDENTIALS: 401,
-    ErrorCode.STAFF_LOCKED: 429,
     ErrorCode.STAFF_OUT_OF_SCOPE: 403,
     ErrorCode.STAFF_PASSWORD_POLICY: 422,
     ErrorCode.RECENT_SIGN_IN_REQUIRED: 401,
@@ -455,6 +458,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAGE_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_REFUSED: 400,
+    ErrorCode.CROSS_SITE_REQUEST: 403,
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
 }

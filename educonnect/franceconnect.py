@@ -87,9 +87,11 @@ class KnownIdentity:
 
 
 def refuse(code: ErrorCode, reason: str) -> DomainError:
-    """A refusal the person reads; `reason` (not secret) helps support and tests."""
+    """A refusal the person reads (French, with what to do). `reason` (the
+    provider's error text, an exception's details...) is for support: it goes
+    to the log, never to the browser."""
     log.warning("FranceConnect refusal %s: %s", code.value, reason)
-    return DomainError(code, [{"reason": reason}])
+    return DomainError(code)
 
 
 class RelyingParty:

@@ -53,11 +53,11 @@ CORRECTION_REMINDER_AFTER = timedelta(days=2)  # staff reminded without a decisi
 CORRECTION_ESCALATION_AFTER = timedelta(days=5)  # then académie support takes over
 CORRECTION_CLOSE_AFTER = timedelta(days=30)  # closed without decision, the person told
 
-# Staff accounts (DESIGN §2, §4): strong passwords, lock-out after failures.
+# Staff accounts (DESIGN §2, §4): strong passwords; failed sign-ins get the
+# families' progressive delays (SIGN_IN_*), per login and client address
+# (`educonnect.staff_sign_in_limits`), never a lock-out.
 STAFF_PASSWORD_MIN_LENGTH = 12
 STAFF_PASSWORD_MAX_LENGTH = 128
-STAFF_SIGNIN_MAX_FAILURES = 5
-STAFF_LOCKOUT = timedelta(minutes=15)
 STAFF_SESSION_TTL = timedelta(hours=8)
 
 # FranceConnect (DESIGN §3.3, FAQ 2.3).
@@ -112,12 +112,24 @@ PROCESS_BINDING_MARGIN = timedelta(days=1)
 # without a failure. Never those of an account's identifier, nor a locked one
 # (the delays, the lock and the 100-failure rule count on them).
 UNKNOWN_IDENTIFIER_FAILURES_QUIET = timedelta(days=1)
+# A staff sign-in series (login and address) after a day without a failure:
+# its delay ended long ago; it starts again from the free failures.
+STAFF_SIGN_IN_FAILURES_QUIET = timedelta(days=1)
 # A password waiting for its process (`pending_passwords`) goes once the
 # process has ended; a row younger than this is left alone (the API stores it
 # just before it starts or signals the process).
 PENDING_PASSWORD_GRACE = timedelta(days=1)
 # Rows removed by one DELETE statement (one short transaction each).
 HOUSEKEEPING_BATCH_SIZE = 5000
+
+# Production mode (`educonnect.production_mode`): what the API and the worker
+# refuse to start with.
+SECRET_KEY_MIN_LENGTH = 32  # characters of SECRET_KEY
+# Argon2id at least as costly as one of OWASP's minimum profiles
+# (memory KiB, passes), all with parallelism 1 (DESIGN §7).
+ARGON2_MIN_PROFILES = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+# Strict-Transport-Security in production (`api.security_headers`): two years.
+HSTS_MAX_AGE = timedelta(days=730)
 
 # --- operations ----------------------------------------------------------------------
 

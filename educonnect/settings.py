@@ -2,10 +2,16 @@
 
 Every embedded part of the development stack is replaced by a real one by
 setting its variable: DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL, SMS_GATEWAY_URL.
+
+`EDUCONNECT_ENV` says where the platform runs: `production` (the default) or
+`development` (set by the development stack and the tests). In production the
+API and the worker refuse to start on a development default
+(`educonnect.production_mode`).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,8 +21,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Production unless told otherwise: a deployment that forgets the variable
+    # gets the checks, not the development defaults.
+    environment: Environment = Field(default=Environment.PRODUCTION, validation_alias="EDUCONNECT_ENV")
 
     # Where the embedded parts keep their data (PostgreSQL, Temporal, mailbox, SMS).
     data_dir: Path = PROJECT_ROOT / ".data"
@@ -25,6 +40,12 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
+    # Mutual TLS with the Temporal frontend (README, production): this
+    # process's client certificate and key, and the CA that signed the
+    # server's certificate (PEM files). Any of them turns TLS on.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
     task_queue: str = "educonnect"
 
     smtp_url: str = "smtp://127.0.0.1:1025"
@@ -60,6 +81,10 @@ class Settings(BaseSettings):
     franceconnect_client_secret: str = "dev-franceconnect-secret"
     franceconnect_redirect_uri: str | None = None  # default <public_base_url>/franceconnect/callback
     franceconnect_scopes: str = "openid profile"
+
+    @property
+    def production(self) -> bool:
+        return self.environment == Environment.PRODUCTION
 
     @property
     def franceconnect_callback_url(self) -> str:

@@ -81,7 +81,8 @@ class SignInRefused(DomainError):
         self.retry_after = retry_after
 
 
-def _wait_refusal(code: ErrorCode, wait: timedelta) -> SignInRefused:
+def wait_refusal(code: ErrorCode, wait: timedelta) -> SignInRefused:
+    """`code` (too many attempts, or requests from an address), with the wait in French and in Retry-After."""
     seconds = max(1, math.ceil(wait.total_seconds()))
     lead = {
         ErrorCode.TOO_MANY_ATTEMPTS: "Trop de tentatives de connexion infructueuses pour cet identifiant.",
@@ -146,7 +147,7 @@ async def check_ip(conn: asyncpg.Connection | asyncpg.Pool, ip: str) -> None:
         policies.SIGN_IN_IP_WINDOW,
     )
     if row is not None:
-        raise _wait_refusal(ErrorCode.TOO_MANY_REQUESTS, row["wait"])
+        raise wait_refusal(ErrorCode.TOO_MANY_REQUESTS, row["wait"])
 
 
 async def reserve_ip(pool: asyncpg.Pool, ip: str) -> int:
@@ -203,7 +204,7 @@ async def admit(pool: asyncpg.Pool, identifier: str) -> None:
         if failures >= policies.SIGN_IN_FREE_FAILURES:
             ready_at: datetime = row["last_failure_at"] + delay_after(failures)
             if row["now"] < ready_at:
-                raise _wait_refusal(ErrorCode.TOO_MANY_ATTEMPTS, ready_at - row["now"])
+                raise wait_refusal(ErrorCode.TOO_MANY_ATTEMPTS, ready_at - row["now"])
         await conn.execute(
             "UPDATE sign_in_failures SET failures = $2, last_failure_at = now(), locked_at = NULL WHERE identifier = $1",
             identifier,

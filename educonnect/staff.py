@@ -3,7 +3,8 @@ and académie support scoped to one académie.
 
 Staff sign in separately from families (table `staff_sessions`, own cookie),
 with strong passwords (`passwords.check_staff_password_policy`); repeated
-failures lock the account for a while. Scope checks live here.
+failures slow down the address they come from (`staff_sign_in_limits`), never
+lock the account. Scope checks live here.
 
 `python -m educonnect.staff create --login ... --role ...` creates an account
 (the password is typed, never passed on the command line).
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from educonnect import audit, policies, sign_in_limits
+from educonnect import audit, policies, sign_in_limits, staff_sign_in_limits
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.corrections import ROLE_LABELS, StaffRef, StaffRole
 from educonnect.passwords import (
@@ -139,80 +140,50 @@ async def get_staff(conn: asyncpg.Connection | asyncpg.Pool, staff_id: uuid.UUID
     return _member(row) if row else None
 
 
-async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str | None = None) -> StaffMember:
-    """Check a staff login and password; every refusal is audited.
+async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str) -> StaffMember:
+    """Check a staff login and password from the client address `ip`; every
+    refusal is audited.
 
-    Unknown logins cost the same Argon2id verification; after
-    STAFF_SIGNIN_MAX_FAILURES failures in a row the account is locked for
-    STAFF_LOCKOUT (the right password is refused meanwhile). From the client
-    address `ip`, the per-IP limit of every sign-in (DESIGN §4) applies: a
-    try counts there until its password proves right, and beyond the limit
-    nothing is checked (`too_many_requests`), so one address cannot try a few
-    passwords on each of many staff logins."""
+    Two limits, as for families (DESIGN §4): the per-address limit of every
+    sign-in (`sign_in_limits.reserve_ip`) and progressive delays per login and
+    address (`staff_sign_in_limits`), never a lock-out. Each try takes its
+    place in both before its password is checked, and gives it back when the
+    password proves right. A login without an account (or a disabled one) is
+    counted, delayed and answered exactly like a real one, with the same
+    Argon2id verification: the answers tell nobody which logins exist."""
     login = normalize_login(login)
-    reservation = None  # this try, counted from `ip` until the password proves right
-    if ip is not None:
-        try:
-            reservation = await sign_in_limits.reserve_ip(pool, ip)
-        except sign_in_limits.SignInRefused as refused:
-            await audit.record(
-                pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
-                outcome=audit.REFUSED, details={"code": refused.code.value, "ip": ip},
-            )  # fmt: skip
-            raise
-    row = await pool.fetchrow(
-        f"SELECT {_COLUMNS}, password_hash, active, locked_until, failed_signins FROM staff_accounts WHERE login = $1",
-        login,
-    )
-    if row is None or not row["active"]:
-        await verify_password_async(None, password)
+    anonymous = audit.Actor("staff", None, login[:100])
+    try:
+        reservation = await sign_in_limits.reserve_ip(pool, ip)
+    except sign_in_limits.SignInRefused as refusal:  # nothing about the login looked at
         await audit.record(
-            pool, audit.Actor("staff", None, login[:100]), "staff.sign_in", "staff_account", login[:100],
-            outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_INVALID_CREDENTIALS.value},
+            pool, anonymous, "staff.sign_in", "staff_account", login[:100],
+            outcome=audit.REFUSED, details={"code": refusal.code.value, "ip": ip},
         )  # fmt: skip
+        raise
+    row = await pool.fetchrow(f"SELECT {_COLUMNS}, password_hash FROM staff_accounts WHERE login = $1 AND active", login)
+    member = _member(row) if row else None
+
+    async def refused(code: ErrorCode, **details) -> None:
+        await audit.record(
+            pool, member.actor if member else anonymous, "staff.sign_in", "staff_account",
+            member.id if member else login[:100], outcome=audit.REFUSED, details={"code": code.value, "ip": ip, **details},
+        )  # fmt: skip
+
+    try:
+        await staff_sign_in_limits.admit(pool, login, ip)
+    except sign_in_limits.SignInRefused as refusal:
+        await sign_in_limits.release_ip(pool, reservation)  # refused unchecked: no failure of this address
+        await refused(refusal.code)
+        raise
+    if member is None or not await verify_password_async(row["password_hash"], password):
+        if member is None:
+            await verify_password_async(None, password)  # the same cost as a real login
+        await staff_sign_in_limits.record_failure(pool, login, ip)  # the address keeps its failure too
+        await refused(ErrorCode.STAFF_INVALID_CREDENTIALS, checked=True)
         raise DomainError(ErrorCode.STAFF_INVALID_CREDENTIALS)
-    member = _member(row)
-    # Each attempt takes its place in the series BEFORE its password is
-    # checked (as if it had failed), in one statement: parallel attempts cannot
-    # all pass the lock check while the first ones are being verified. The
-    # one that fills the series sets the lock; the ones after it are refused
-    # unchecked. A right password then clears the series.
-    failures = await pool.fetchval(
-        """
-        UPDATE staff_accounts SET failed_signins = failed_signins + 1,
-            locked_until = CASE WHEN failed_signins + 1 >= $2 THEN now() + $3 ELSE NULL END,
-            updated_at = now()
-        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= now()) RETURNING failed_signins
-        """,
-        member.id,
-        policies.STAFF_SIGNIN_MAX_FAILURES,
-        policies.STAFF_LOCKOUT,
-    )
-    if failures is None:  # locked: the password is not checked (same cost, though)
-        await verify_password_async(None, password)
-        if reservation is not None:
-            await sign_in_limits.release_ip(pool, reservation)
-        await audit.record(
-            pool, member.actor, "staff.sign_in", "staff_account", member.id,
-            outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_LOCKED.value},
-        )  # fmt: skip
-        raise DomainError(ErrorCode.STAFF_LOCKED)
-    if not await verify_password_async(row["password_hash"], password):
-        locked = failures >= policies.STAFF_SIGNIN_MAX_FAILURES
-        code = ErrorCode.STAFF_LOCKED if locked else ErrorCode.STAFF_INVALID_CREDENTIALS
-        await audit.record(
-            pool, member.actor, "staff.sign_in", "staff_account", member.id,
-            outcome=audit.REFUSED, details={"code": code.value, "failures": failures},
-        )  # fmt: skip
-        if locked:
-            # A new series starts after the lock-out.
-            await pool.execute("UPDATE staff_accounts SET failed_signins = 0 WHERE id = $1", member.id)
-        raise DomainError(code)
-    if reservation is not None:
-        await sign_in_limits.release_ip(pool, reservation)
-    await pool.execute(
-        "UPDATE staff_accounts SET failed_signins = 0, locked_until = NULL, updated_at = now() WHERE id = $1", member.id
-    )
+    await sign_in_limits.release_ip(pool, reservation)
+    await staff_sign_in_limits.record_success(pool, login, ip)
     if needs_rehash(row["password_hash"]):
         await pool.execute(
             "UPDATE staff_accounts SET password_hash = $2 WHERE id = $1", member.id, await hash_password_async(password)

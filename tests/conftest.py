@@ -16,6 +16,9 @@ import pytest_asyncio
 
 from educonnect import db
 
+# The tests run on the development defaults, which production mode (the
+# default, `educonnect.production_mode`) refuses: say so before any setting is read.
+os.environ["EDUCONNECT_ENV"] = "development"
 
 
 @pytest.fixture(scope="session")

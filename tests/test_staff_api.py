@@ -1,4 +1,4 @@
-"""Staff access: strong passwords, separate sign-in and sessions, lock-out,
+"""Staff access: strong passwords, separate sign-in and sessions, delays (never a lock-out),
 scope (school / académie) of the queue and of tickets, the assistance form's
 tickets, the append-only audit log, and the checks of the correction form."""
 
@@ -17,7 +17,7 @@ import pytest_asyncio
 from educonnect import audit
 from educonnect.models.corrections import StaffRole
 from educonnect.passwords import check_staff_password_policy
-from educonnect.policies import SIGN_IN_IP_MAX_FAILURES, TICKETS_MAX_PER_EMAIL, TICKETS_MAX_PER_IP
+from educonnect.policies import SIGN_IN_IP_MAX_FAILURES, SIGN_IN_MAX_DELAY, TICKETS_MAX_PER_EMAIL, TICKETS_MAX_PER_IP
 from educonnect.errors import DomainError
 from educonnect.staff import StaffPasswordRejected, authenticate, create_staff_account
 from tests.support.corrections import (
@@ -129,48 +129,86 @@ async def test_staff_sign_in_is_separate_from_families(db_pool, make_client):
     ]  # fmt: skip
 
 
-async def test_staff_account_locked_after_five_failures(db_pool, make_client):
+async def wrong_then_right(make_client, login: str, right: str, ip: str) -> list[tuple[int, dict, str | None]]:
+    """Three wrong passwords, then a fourth try at once with `right`, from `ip`:
+    what the person sees (status, body, Retry-After)."""
+    answers = []
+    async with make_client(ip) as http:
+        for password in ["Mauvais-Mot-2026!"] * 3 + [right]:
+            answer = await http.post("/staff/sign-in", json={"login": login, "password": password})
+            answers.append((answer.status_code, answer.json(), answer.headers.get("retry-after")))
+    return answers
+
+
+async def test_staff_failures_slow_down_their_address_and_never_lock_the_account(db_pool, make_client):
+    """Issue 19 replaces the 15-minute lock-out after 5 failures (anyone could
+    keep an administrator locked out): progressive delays per login and
+    address, as for families."""
     school = await make_school(db_pool)
     admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    stranger = an_ip()
+    answers = await wrong_then_right(make_client, admin.login, admin.password, stranger)
+    assert [a[0] for a in answers] == [401, 401, 401, 429]
+    status, body, retry_after = answers[-1]
+    assert body["code"] == "too_many_attempts" and int(retry_after) >= 1  # even with the right password
+    assert "Réessayez dans 1 seconde" in body["message"]
+
+    # The staff member, from their own address, is not slowed down by the stranger.
     async with make_client() as http:
-        codes = []
-        for _ in range(5):
-            answer = await http.post("/staff/sign-in", json={"login": admin.login, "password": "Mauvais-Mot-2026!"})
-            codes.append(answer.json()["code"])
-        assert codes == ["staff_invalid_credentials"] * 4 + ["staff_locked"]
-        locked = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})
-        assert locked.status_code == 429 and locked.json()["code"] == "staff_locked"
-        assert "15 minutes" in locked.json()["message"]
-        # After the lock-out the right password works again.
-        await db_pool.execute("UPDATE staff_accounts SET locked_until = now() - interval '1 second' WHERE id = $1", admin.id)
         assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
 
+    # However long the stranger goes on, the account never locks: once the delay
+    # (15 minutes at most) has passed, the right password works from there too.
+    await db_pool.execute(
+        "UPDATE staff_sign_in_failures SET failures = 500, last_failure_at = now() - $3::interval "
+        "WHERE login = $1 AND ip = $2",
+        admin.login, stranger, SIGN_IN_MAX_DELAY + timedelta(seconds=1),
+    )  # fmt: skip
+    async with make_client(stranger) as http:
+        assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+    assert await db_pool.fetchval("SELECT count(*) FROM staff_sign_in_failures WHERE login = $1", admin.login) == 0
 
-async def test_parallel_wrong_passwords_are_checked_at_most_five_times(db_pool):
-    """A burst of simultaneous tries cannot slip past the lock-out while the
+
+async def test_unknown_staff_logins_get_the_same_answers_and_counters(db_pool, make_client):
+    school = await make_school(db_pool)
+    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
+    unknown = f"personne.{uuid.uuid4().hex[:8]}@ac-test.example.fr"
+    real = await wrong_then_right(make_client, admin.login, "Encore-Faux-2026!", an_ip())
+    fake = await wrong_then_right(make_client, unknown, "Encore-Faux-2026!", an_ip())
+    assert real == fake
+    counters = await db_pool.fetch(
+        "SELECT login, failures FROM staff_sign_in_failures WHERE login = ANY($1::text[])", [admin.login, unknown]
+    )
+    assert sorted(r["failures"] for r in counters) == [3, 3]
+
+
+async def test_parallel_wrong_passwords_are_checked_at_most_three_times(db_pool):
+    """A burst of simultaneous tries cannot slip past the delays while the
     first ones are being verified: each try takes its place in the series
     before its password is checked."""
     school = await make_school(db_pool)
     admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
-    burst = [authenticate(db_pool, admin.login, f"Mauvais-Mot-{i}!Aa") for i in range(12)]
+    ip = an_ip()
+    burst = [authenticate(db_pool, admin.login, f"Mauvais-Mot-{i}!Aa", ip) for i in range(12)]
     outcomes = await asyncio.gather(*burst, return_exceptions=True)
     codes = sorted(o.code.value for o in outcomes if isinstance(o, DomainError))
-    assert len(codes) == 12 and set(codes) <= {"staff_invalid_credentials", "staff_locked"}
-    checked = await db_pool.fetch(
-        "SELECT details FROM audit_log WHERE actor_id = $1 AND action = 'staff.sign_in' AND details ? 'failures'",
+    assert len(codes) == 12 and codes.count("staff_invalid_credentials") == 3, codes
+    assert codes.count("too_many_attempts") == 9
+    checked = await db_pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE actor_id = $1 AND action = 'staff.sign_in' AND details ? 'checked'",
         admin.id,
     )
-    assert len(checked) == 5, [r["details"] for r in checked]  # the other 7 were refused unchecked
-    assert codes.count("staff_invalid_credentials") == 4
-    # Locked: the right password is refused too, until the lock-out ends.
-    with pytest.raises(DomainError) as locked:
-        await authenticate(db_pool, admin.login, admin.password)
-    assert locked.value.code.value == "staff_locked"
+    assert checked == 3  # the other 9 were refused unchecked
+    # Slowed down from that address only.
+    with pytest.raises(DomainError) as waiting:
+        await authenticate(db_pool, admin.login, admin.password, ip)
+    assert waiting.value.code.value == "too_many_attempts"
+    assert (await authenticate(db_pool, admin.login, admin.password, an_ip())).id == admin.id
 
 
 async def test_staff_sign_in_counts_in_the_per_ip_limit(db_pool, make_client):
     """One address cannot try a few passwords on each of many staff logins
-    (each below the lock-out): the per-IP limit of every sign-in applies."""
+    (each below its delays): the per-IP limit of every sign-in applies."""
     school = await make_school(db_pool)
     admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
     ip = an_ip()

@@ -85,6 +85,10 @@ class ImportReport(BaseModel):
 
 
 async def _school_in_scope(pool: asyncpg.Pool, member: StaffMember, uai: str, action: str) -> asyncpg.Record:
+    """The school of `uai` if it is in the member's scope. Another school
+    answers like an unknown code (as every staff route answers another
+    school's request, ticket or account like an unknown one); the audit log
+    keeps the real reason."""
     school = await pool.fetchrow("SELECT uai, name, academie, degree FROM schools WHERE uai = $1", uai)
     if school is None:
         raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
@@ -93,7 +97,7 @@ async def _school_in_scope(pool: asyncpg.Pool, member: StaffMember, uai: str, ac
             pool, member.actor, action, "school", uai, outcome=audit.REFUSED,
             details={"code": ErrorCode.PROVISIONING_OUT_OF_SCOPE.value},
         )  # fmt: skip
-        raise DomainError(ErrorCode.PROVISIONING_OUT_OF_SCOPE)
+        raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
     return school
 
 
@@ -145,7 +149,7 @@ async def _uploaded_file(request: Request) -> tuple[bytes, str]:
     ),
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ImportStarted,
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def upload(uai: Uai, request: Request, member: Staff, pool: Pool, temporal: Temporal) -> ImportStarted:
     school = await _school_in_scope(pool, member, uai, "provisioning.upload")

@@ -210,12 +210,14 @@ class Stack:
     async def _start_temporal(self) -> None:
         from temporalio.client import Client
 
+        from educonnect.temporal import tls_config
+
         namespace = self.settings.temporal_namespace
         if _from_env(self.settings, "temporal_address"):
             self.temporal_address = self.settings.temporal_address
             _step(f"Temporal: using TEMPORAL_ADDRESS={self.temporal_address}")
             client = await Client.connect(
-                self.temporal_address, namespace=namespace, tls=self.settings.temporal_tls
+                self.temporal_address, namespace=namespace, tls=tls_config(self.settings)
             )
             await search_attributes.register(client, namespace)
             _ok(f"Temporal ready at {self.temporal_address}, search attributes registered")
@@ -321,6 +323,9 @@ class Stack:
             SMS_GATEWAY_URL=self.sms_gateway_url,
             SMS_GATEWAY_TOKEN=self.settings.sms_gateway_token,
             FRANCECONNECT_DISCOVERY_URL=self.franceconnect_discovery_url,
+            # Development mode, said explicitly: the defaults above are the
+            # development ones, which production mode refuses.
+            EDUCONNECT_ENV="development",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

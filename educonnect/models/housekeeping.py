@@ -38,7 +38,10 @@ PURGE_LABELS = {
     Purge.PROCESS_BINDINGS: "Liaisons navigateur dont le cookie a expiré",
     Purge.REQUEST_COUNTERS: "Demandes comptées hors de leur fenêtre de limitation",
     Purge.SIGN_IN_IP_FAILURES: "Échecs de connexion par adresse hors de leur fenêtre",
-    Purge.SIGN_IN_FAILURES: "Échecs de connexion d'identifiants inconnus, sans échec depuis un jour",
+    Purge.SIGN_IN_FAILURES: (
+        "Échecs de connexion d'identifiants inconnus et séries d'échecs des connexions du personnel, "
+        "sans échec depuis un jour"
+    ),
     Purge.PENDING_PASSWORDS: "Mots de passe en attente de démarches terminées",
 }
 

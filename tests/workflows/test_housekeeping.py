@@ -1,5 +1,6 @@
 """The nightly housekeeping on the time-skipping server with the real
-activities and real PostgreSQL: old rows of every kind go, fresh ones stay,
+activities and real PostgreSQL: old rows of every kind go (staff sign-in
+series with the unknown identifiers' failures), fresh ones stay,
 and so do an account's sign-in failures, a locked identifier, an accepted SMS
 code and a waiting password of a process still running."""
 
@@ -48,6 +49,7 @@ KEYS = {
     "request_counters": "key",
     "sign_in_ip_failures": "ip",
     "sign_in_failures": "identifier",
+    "staff_sign_in_failures": "login || ' ' || ip",
     "pending_passwords": "process_id",
 }
 
@@ -196,6 +198,17 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
             identifier, 100 if locked else 7, locked,
         )  # fmt: skip
         rows.add("sign_in_failures", identifier, old=old)
+
+    # Staff sign-in series (login and address): quiet for a day, whoever the login is.
+    login = f"agent.{tag}@ac-test.fr"
+    for age, old in (("25 hours", True), ("23 hours", False)):
+        ip = f"test-{uuid.uuid4()}"
+        await pool.execute(
+            "INSERT INTO staff_sign_in_failures (login, ip, failures, last_failure_at) "
+            f"VALUES ($1, $2, 40, now() - interval '{age}')",
+            login, ip,
+        )  # fmt: skip
+        rows.add("staff_sign_in_failures", f"{login} {ip}", old=old)
 
     # Passwords waiting for a process: once the process has ended (and a day passed).
     for process_id, age, old in (

@@ -103,10 +103,20 @@ async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "staff_session_required"
 
     await staff_of(db_pool, uai, api)
+    # Another school reads like an unknown code (issue 19: 404 as on every staff route, not 403);
+    # the audit log keeps the real reason.
     elsewhere = await api.post(f"/staff/provisioning/{other}/imports", content=content, headers={"content-type": "text/csv"})
-    assert elsewhere.status_code == 403 and elsewhere.json()["code"] == "provisioning_out_of_scope"
     unknown = await api.post("/staff/provisioning/0000000A/imports", content=content, headers={"content-type": "text/csv"})
     assert unknown.status_code == 404 and unknown.json()["code"] == "provisioning_school_unknown"
+    assert (elsewhere.status_code, elsewhere.json()) == (unknown.status_code, unknown.json())
+    for path in (f"/staff/provisioning/{other}/imports", f"/staff/provisioning/{other}/imports/{uuid.uuid4()}"):
+        assert (await api.get(path)).json() == unknown.json(), path
+    audited = await db_pool.fetchval(
+        "SELECT count(*) FROM audit_log WHERE target_id = $1 AND outcome = 'refused' "
+        "AND details->>'code' = 'provisioning_out_of_scope'",
+        other,
+    )
+    assert audited == 3
 
     bad_header = await api.post(
         f"/staff/provisioning/{uai}/imports", content=b"nom;prenom\nDupont;Marie\n", headers={"content-type": "text/csv"}
