@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncpg
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.idempotency import idempotency_key
 from educonnect import audit, staff_decisions
@@ -40,7 +40,12 @@ from educonnect.models.corrections import (
 
 
 def refusal(reason: MessageRefusal, what: str) -> ApplicationError:
-    return ApplicationError(f"{what} refused: {reason.value}", reason.value, type=MESSAGE_REFUSED, non_retryable=True)
+    """Non-retryable; benign: an expected answer to a forged message, logged
+    once by the caller rather than as a failure with its traceback."""
+    return ApplicationError(
+        f"{what} refused: {reason.value}", reason.value,
+        type=MESSAGE_REFUSED, non_retryable=True, category=ApplicationErrorCategory.BENIGN,
+    )  # fmt: skip
 
 
 class CorrectionDecisionActivities:
@@ -144,10 +149,14 @@ class CorrectionDecisionActivities:
             answer.message_id,
             answer.request_id,
         )
+        reason = None
         if row is None:
-            raise refusal(MessageRefusal.UNKNOWN, "answer")
-        if row["asked_at"] is None or row["created_at"] < row["asked_at"]:
-            raise refusal(MessageRefusal.ALREADY_USED, "answer")  # an answer to an earlier question
+            reason = MessageRefusal.UNKNOWN
+        elif row["asked_at"] is None or row["created_at"] < row["asked_at"]:
+            reason = MessageRefusal.ALREADY_USED  # an answer to an earlier question
+        if reason is not None:
+            activity.logger.warning("answer %s refused for correction %s: %s", answer.message_id, answer.request_id, reason.value)
+            raise refusal(reason, "answer")
 
     @activity.defn
     async def check_participant(self, joined: ParticipantToCheck) -> None:
@@ -158,4 +167,5 @@ class CorrectionDecisionActivities:
             joined.request_id,
         )
         if not known:
+            activity.logger.warning("participant %s refused for correction %s", joined.participant_id, joined.request_id)
             raise refusal(MessageRefusal.UNKNOWN, "participant")
