@@ -155,7 +155,9 @@ class CorrectionDecisionActivities:
         elif row["asked_at"] is None or row["created_at"] < row["asked_at"]:
             reason = MessageRefusal.ALREADY_USED  # an answer to an earlier question
         if reason is not None:
-            activity.logger.warning("answer %s refused for correction %s: %s", answer.message_id, answer.request_id, reason.value)
+            activity.logger.warning(
+                "answer %s refused for correction %s: %s", answer.message_id, answer.request_id, reason.value
+            )
             raise refusal(reason, "answer")
 
     @activity.defn
@@ -167,5 +169,7 @@ class CorrectionDecisionActivities:
             joined.request_id,
         )
         if not known:
-            activity.logger.warning("participant %s refused for correction %s", joined.participant_id, joined.request_id)
+            activity.logger.warning(
+                "participant %s refused for correction %s", joined.participant_id, joined.request_id
+            )
             raise refusal(MessageRefusal.UNKNOWN, "participant")

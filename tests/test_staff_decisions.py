@@ -47,7 +47,8 @@ async def decided(db_pool, request_id, admin, kind=DecisionKind.APPROVE) -> uuid
     async with db_pool.acquire() as conn:
         if message_id is not None:
             await conn.execute(
-                "INSERT INTO correction_messages (id, request_id, kind, staff_id, body) VALUES ($1, $2, 'reason', $3, 'Non')",
+                "INSERT INTO correction_messages (id, request_id, kind, staff_id, body) "
+                "VALUES ($1, $2, 'reason', $3, 'Non')",
                 message_id, request_id, admin.id,
             )  # fmt: skip
         return await staff_decisions.record(
@@ -57,7 +58,8 @@ async def decided(db_pool, request_id, admin, kind=DecisionKind.APPROVE) -> uuid
 
 def env(run: str = "run-1") -> ActivityEnvironment:
     activity_env = ActivityEnvironment()
-    activity_env.info = dataclasses.replace(activity_env.info, workflow_id="birthdate-correction/x", workflow_run_id=run)
+    info = dataclasses.replace(activity_env.info, workflow_id="birthdate-correction/x", workflow_run_id=run)
+    activity_env.info = info
     return activity_env
 
 

@@ -112,6 +112,10 @@ _REFUSED_DECISION_LABELS = {
     MessageRefusal.OUT_OF_SCOPE: "Décision refusée : son auteur n'est plus habilité pour cet élève",
     MessageRefusal.CLOSED: "Décision ignorée : la demande était déjà traitée",
 }
+_REFUSED_ANSWER_LABEL = (
+    "Réponse ignorée : aucune réponse du demandeur à la dernière question ne porte cet identifiant"
+)
+_REFUSED_PARTICIPANT_LABEL = "Demande jointe ignorée : aucun demandeur de cette demande ne porte cet identifiant"
 
 
 @workflow.defn(name="BirthdateCorrection")
@@ -163,9 +167,8 @@ class BirthdateCorrectionWorkflow:
 
         for late in self._inbox:  # arrived while the final decision was applied
             if isinstance(late, StaffDecision):
-                self._note_decision(
-                    late.decision_id, late.staff, "ignored_closed", "Décision ignorée : la demande était déjà traitée"
-                )
+                label = "Décision ignorée : la demande était déjà traitée"
+                self._note_decision(late.decision_id, late.staff, "ignored_closed", label)
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CorrectionResult(request_id=params.request_id, step=self._step, decided_by=self._decided_by)
@@ -180,9 +183,8 @@ class BirthdateCorrectionWorkflow:
             return
         self._seen_decisions.add(decision.decision_id)
         if self._step not in OPEN_STEPS or self._closing:
-            self._note_decision(
-                decision.decision_id, decision.staff, "ignored_closed", "Décision ignorée : la demande est déjà traitée"
-            )
+            label = "Décision ignorée : la demande est déjà traitée"
+            self._note_decision(decision.decision_id, decision.staff, "ignored_closed", label)
             return
         self._inbox.append(decision)
 
@@ -249,7 +251,7 @@ class BirthdateCorrectionWorkflow:
                 **ACTIVITY_OPTIONS,
             )
         except ActivityError as err:
-            reason = _refusal(err)
+            reason = _refusal_reason(err)
             workflow.logger.warning("decision %s refused: %s", signal.decision_id, reason.value)
             outcome, label = DECISION_REFUSAL_OUTCOMES[reason], _REFUSED_DECISION_LABELS[reason]
             self._note_decision(signal.decision_id, None, outcome, label)
@@ -279,7 +281,8 @@ class BirthdateCorrectionWorkflow:
         self._closing = True
         self._decided_by = decision.staff
         self._enter(CorrectionStep.REJECTED)
-        self._note_decision(decision.decision_id, decision.staff, "applied", "Refusée, avec un motif transmis au demandeur")
+        label = "Refusée, avec un motif transmis au demandeur"
+        self._note_decision(decision.decision_id, decision.staff, "applied", label)
         await self._notify_requesters("rejected", "rejected", decision.message_id)
 
     async def _information_asked(self, decision: AppliedDecision) -> None:
@@ -296,9 +299,9 @@ class BirthdateCorrectionWorkflow:
             return False
         self._seen_answers.add(event.message_id)
         check = AnswerToCheck(request_id=self._params.request_id, message_id=event.message_id)
-        if refused := await self._refusal(CorrectionDecisionActivities.check_answer, check):
+        if refused := await self._refused_by(CorrectionDecisionActivities.check_answer, check):
             workflow.logger.warning("answer %s refused: %s", event.message_id, refused.value)
-            self._note("answer_refused", "Réponse ignorée : aucune réponse du demandeur à la dernière question ne porte cet identifiant")
+            self._note("answer_refused", _REFUSED_ANSWER_LABEL)
             return False
         return True
 
@@ -307,25 +310,26 @@ class BirthdateCorrectionWorkflow:
             return False
         self._seen_participants.add(event.participant_id)
         check = ParticipantToCheck(request_id=self._params.request_id, participant_id=event.participant_id)
-        if refused := await self._refusal(CorrectionDecisionActivities.check_participant, check):
+        if refused := await self._refused_by(CorrectionDecisionActivities.check_participant, check):
             workflow.logger.warning("participant %s refused: %s", event.participant_id, refused.value)
-            self._note("join_refused", "Demande jointe ignorée : aucun demandeur de cette demande ne porte cet identifiant")
+            self._note("join_refused", _REFUSED_PARTICIPANT_LABEL)
             return False
         return True
 
-    async def _refusal(self, check, argument) -> MessageRefusal | None:
+    async def _refused_by(self, check, argument) -> MessageRefusal | None:
         """Run a read-back check: None when it holds, else why it was refused."""
         try:
             await workflow.execute_activity_method(check, argument, **ACTIVITY_OPTIONS)
         except ActivityError as err:
-            return _refusal(err)
+            return _refusal_reason(err)
         return None
 
     # --- decisions as the signals of before carried them (their histories replay) -----------
 
     async def _refuse_out_of_scope(self, decision: StaffDecision) -> None:
         """Refused unread; noted and audited naming nobody (the signal's author is a claim)."""
-        self._note_decision(decision.decision_id, None, "refused_scope", "Décision refusée : élève hors du périmètre de son auteur")
+        label = "Décision refusée : élève hors du périmètre de son auteur"
+        self._note_decision(decision.decision_id, None, "refused_scope", label)
         await workflow.execute_activity_method(
             CorrectionActivities.audit_refused_decision,
             RefusedDecision(request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"),
@@ -344,9 +348,8 @@ class BirthdateCorrectionWorkflow:
         elif decision.kind == DecisionKind.ASK_INFORMATION and decision.message_id is not None:
             await self._ask_information(decision)
         else:
-            self._note_decision(
-                decision.decision_id, decision.staff, "invalid", "Décision incomplète ignorée (date ou message manquant)"
-            )
+            label = "Décision incomplète ignorée (date ou message manquant)"
+            self._note_decision(decision.decision_id, decision.staff, "invalid", label)
 
     async def _approve(self, decision: StaffDecision) -> None:
         assert decision.corrected_birthdate is not None and decision.staff is not None
@@ -387,7 +390,8 @@ class BirthdateCorrectionWorkflow:
         )
         self._decided_by = decision.staff
         self._enter(CorrectionStep.REJECTED)
-        self._note_decision(decision.decision_id, decision.staff, "applied", "Refusée, avec un motif transmis au demandeur")
+        label = "Refusée, avec un motif transmis au demandeur"
+        self._note_decision(decision.decision_id, decision.staff, "applied", label)
         await self._notify_requesters("rejected", "rejected", decision.message_id)
 
     async def _ask_information(self, decision: StaffDecision) -> None:
@@ -531,7 +535,7 @@ class BirthdateCorrectionWorkflow:
         workflow.set_current_details(details)
 
 
-def _refusal(err: ActivityError) -> MessageRefusal:
+def _refusal_reason(err: ActivityError) -> MessageRefusal:
     """Why a read-back activity refused a message; any other failure goes on up."""
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type == MESSAGE_REFUSED and cause.details:

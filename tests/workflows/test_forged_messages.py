@@ -121,7 +121,9 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
     assert status.step == CorrectionStep.AWAITING_REVIEW and status.decided_by is None
     assert await no_activity_pending(handle)
     assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == lea["birthdate"]
-    row = await db_pool.fetchrow("SELECT status, decided_by FROM correction_requests WHERE id = $1", uuid.UUID(request_id))
+    row = await db_pool.fetchrow(
+        "SELECT status, decided_by FROM correction_requests WHERE id = $1", uuid.UUID(request_id)
+    )
     assert (row["status"], row["decided_by"]) == ("awaiting_review", None)
     assert await db_pool.fetchval("SELECT applied_at FROM staff_decisions WHERE id = $1", other_decision) is None
     forged_ids = [p["decision_id"] for p in forged]
@@ -133,7 +135,9 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
     assert sorted((e["actor_kind"], e["actor_id"], e["action"], e["outcome"], e["code"]) for e in audit) == [
         ("system", None, "correction.decision", "refused", "decision_unknown")
     ] * 4
-    activation = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, activation_id(family.account_id))
+    activation = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, activation_id(family.account_id)
+    )
     assert (await activation.query(ActivationWorkflow.status)).step == ActivationStep.BIRTHDATE_BLOCKED
 
     # The administrator's real decision goes through.
@@ -169,7 +173,9 @@ async def test_a_forged_answer_or_requester_is_refused(api, db_pool, time_skippi
     request_id = await filed(api, family, lea)
     handle = time_skipping_env.client.get_workflow_handle(workflow_id(request_id))
     async with signed_in_staff(make_client, admin) as http:
-        asked = await http.post(f"/staff/requests/{request_id}/ask-information", json={"question": "Quel justificatif ?"})
+        asked = await http.post(
+            f"/staff/requests/{request_id}/ask-information", json={"question": "Quel justificatif ?"}
+        )
         assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", asked.text
     question = await db_pool.fetchval(
         "SELECT id FROM correction_messages WHERE request_id = $1 AND kind = 'question'", uuid.UUID(request_id)
