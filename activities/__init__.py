@@ -8,6 +8,7 @@ import asyncpg
 
 from activities.account_management import AccountManagementActivities
 from activities.accounts import AccountActivities
+from activities.correction_decisions import CorrectionDecisionActivities
 from activities.corrections import CorrectionActivities
 from activities.email_links import EmailLinkActivities
 from activities.franceconnect import FranceConnectActivities
@@ -27,7 +28,7 @@ def all_activities(pool: asyncpg.Pool) -> list:
     families = [RecordActivities(pool), AccountActivities(pool), EmailLinkActivities(pool)]
     families += [SmsCodeActivities(pool), RegistrationActivities(pool)]
     families += [PupilActivities(pool)]
-    families += [CorrectionActivities(pool), StaffNotificationActivities(pool)]
+    families += [CorrectionActivities(pool), CorrectionDecisionActivities(pool), StaffNotificationActivities(pool)]
     families += [FranceConnectActivities(pool)]
     families += [ProvisioningActivities(pool), MergeActivities(pool), ReissueActivities(pool)]
     families += [AccountManagementActivities(pool)]

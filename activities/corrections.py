@@ -157,12 +157,14 @@ class CorrectionActivities:
 
     @activity.defn
     async def audit_refused_decision(self, refused: RefusedDecision) -> None:
-        """A decision the workflow refused (outside the staff member's scope)."""
+        """A decision the workflow refused without reading it back (its signal
+        named an author outside the request's scope). Audited under the
+        platform's name: what a signal says about who acted names nobody."""
         decision = refused.decision
         await audit.record(
             self._pool,
-            staff_actor(decision.staff),
-            f"correction.{decision.kind.value}",
+            audit.SYSTEM,
+            f"correction.{decision.kind.value}" if decision.kind else "correction.decision",
             "correction_request",
             refused.request_id,
             outcome=audit.REFUSED,

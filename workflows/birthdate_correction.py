@@ -5,9 +5,13 @@ One workflow per request, id `birthdate-correction/<request-id>`:
 1. The person whose birthdate check failed filed the request (the API wrote
    it in PostgreSQL). The school's staff are told; the person gets an
    acknowledgement.
-2. Staff of the pupil's school, or académie support, decide — each decision
-   a signal carrying who decided; a decision from outside the pupil's school
-   or académie is refused:
+2. Staff of the pupil's school, or académie support, decide. The staff API
+   checks who decides and their scope and writes the decision in PostgreSQL;
+   the signal `decide` carries its id only, and an activity reads it back,
+   checks it again and applies it. A decision that PostgreSQL does not hold
+   for this request (made up, sent from the Temporal Web UI...), applied
+   already, or whose author no longer covers the pupil's school, is refused:
+   noted in the timeline, nothing changed, the request still waits:
    - approve (with the corrected date): the record is corrected (audited),
      every blocked process (activation, registration) gets the signal
      `birthdate_unblocked` and starts its birthdate step afresh, the person
@@ -19,6 +23,10 @@ One workflow per request, id `birthdate-correction/<request-id>`:
 3. Without a decision, staff are reminded after 2 days, the request is
    escalated to académie support after 5 days, and after 30 days it is
    closed and the person told.
+
+The person's answers and the requests that join are read back the same way
+(`activities.correction_decisions`): the workflow trusts nothing a signal
+says about who acted.
 
 The step is the search attribute `EduProcessStep` (awaiting_review,
 awaiting_information, escalated, approved, rejected, expired), with the
@@ -32,13 +40,17 @@ from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from educonnect import policies
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import (
+    DECISION_REFUSAL_OUTCOMES,
+    MESSAGE_REFUSED,
     OPEN_STEPS,
     STEP_LABELS,
+    AnswerToCheck,
+    AppliedDecision,
     ApplyCorrection,
     CloseRequest,
     CorrectionInput,
@@ -46,8 +58,11 @@ from educonnect.models.corrections import (
     CorrectionStatus,
     CorrectionStep,
     DecisionKind,
+    DecisionToApply,
     InformationReceived,
+    MessageRefusal,
     ParticipantJoined,
+    ParticipantToCheck,
     RefusedDecision,
     RequesterNotice,
     StaffDecision,
@@ -64,6 +79,7 @@ from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
+    from activities.correction_decisions import CorrectionDecisionActivities
     from activities.corrections import CorrectionActivities
     from activities.staff_notifications import StaffNotificationActivities
 
@@ -82,6 +98,25 @@ def summary(uai: str, academie: str) -> str:
 
 Event = StaffDecision | InformationReceived | ParticipantJoined
 
+APPLY_STAFF_DECISION = CorrectionDecisionActivities.apply_staff_decision.__name__
+
+# Messages handled since this patch are read back from PostgreSQL. One marker
+# per message handled (`.../1`, `.../2`...), not one per run: `patched()`
+# answers once per id and run, so a request that handled a message on the code
+# of before and is still open reads back every message it gets from now on.
+READ_BACK_PATCH = "read-back-messages"
+
+_REFUSED_DECISION_LABELS = {
+    MessageRefusal.UNKNOWN: "Décision refusée : aucun membre du personnel ne l'a enregistrée pour cette demande",
+    MessageRefusal.ALREADY_USED: "Décision refusée : elle a déjà été appliquée",
+    MessageRefusal.OUT_OF_SCOPE: "Décision refusée : son auteur n'est plus habilité pour cet élève",
+    MessageRefusal.CLOSED: "Décision ignorée : la demande était déjà traitée",
+}
+_REFUSED_ANSWER_LABEL = (
+    "Réponse ignorée : aucune réponse du demandeur à la dernière question ne porte cet identifiant"
+)
+_REFUSED_PARTICIPANT_LABEL = "Demande jointe ignorée : aucun demandeur de cette demande ne porte cet identifiant"
+
 
 @workflow.defn(name="BirthdateCorrection")
 class BirthdateCorrectionWorkflow:
@@ -99,6 +134,9 @@ class BirthdateCorrectionWorkflow:
         self._questions = 0
         self._inbox: list[Event] = []
         self._seen_decisions: set[UUID] = set()
+        self._messages_handled = 0  # numbers the read-back patch markers
+        self._seen_answers: set[UUID] = set()
+        self._seen_participants: set[UUID] = set()
         self._timeline: list[TimelineEvent] = []
         self._decided_by: StaffRef | None = None
         self._corrected = None
@@ -129,7 +167,8 @@ class BirthdateCorrectionWorkflow:
 
         for late in self._inbox:  # arrived while the final decision was applied
             if isinstance(late, StaffDecision):
-                self._note_decision(late, "ignored_closed", "Décision ignorée : la demande était déjà traitée")
+                label = "Décision ignorée : la demande était déjà traitée"
+                self._note_decision(late.decision_id, late.staff, "ignored_closed", label)
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CorrectionResult(request_id=params.request_id, step=self._step, decided_by=self._decided_by)
@@ -138,12 +177,14 @@ class BirthdateCorrectionWorkflow:
 
     @workflow.signal
     def decide(self, decision: StaffDecision) -> None:
-        """A staff member approved, rejected or asked for information."""
+        """A staff member approved, rejected or asked for information (the
+        decision's id: what was decided, and by whom, is read back)."""
         if decision.decision_id in self._seen_decisions:  # the API retried the signal
             return
         self._seen_decisions.add(decision.decision_id)
         if self._step not in OPEN_STEPS or self._closing:
-            self._note_decision(decision, "ignored_closed", "Décision ignorée : la demande est déjà traitée")
+            label = "Décision ignorée : la demande est déjà traitée"
+            self._note_decision(decision.decision_id, decision.staff, "ignored_closed", label)
             return
         self._inbox.append(decision)
 
@@ -176,21 +217,129 @@ class BirthdateCorrectionWorkflow:
         )
 
     async def _handle(self, event: Event) -> None:
+        read_back = self._reads_back()
         if isinstance(event, StaffDecision):
-            await self._decide(event)
+            await (self._decide_read_back(event) if read_back else self._decide(event))
         elif isinstance(event, InformationReceived):
+            if read_back and not await self._answer_is_known(event):
+                return
             await self._answered(event)
         else:
+            if read_back and not await self._participant_is_known(event):
+                return
             self._note("joined", "Une autre demande pour le même enfant a rejoint celle-ci")
 
-    async def _decide(self, decision: StaffDecision) -> None:
-        if not decision.staff.covers(self._params.uai, self._params.academie):
-            self._note_decision(decision, "refused_scope", "Décision refusée : élève hors du périmètre de son auteur")
-            await workflow.execute_activity_method(
-                CorrectionActivities.audit_refused_decision,
-                RefusedDecision(request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"),
+    def _reads_back(self) -> bool:
+        """Whether the message handled now is read back from PostgreSQL (always,
+        but in the histories of before)."""
+        self._messages_handled += 1
+        return workflow.patched(f"{READ_BACK_PATCH}/{self._messages_handled}")
+
+    # --- decisions, answers and requesters read back from PostgreSQL ---------------------
+
+    async def _decide_read_back(self, signal: StaffDecision) -> None:
+        if signal.staff is not None and not signal.staff.covers(self._params.uai, self._params.academie):
+            await self._refuse_out_of_scope(signal)  # a signal of the old shape: refused unread, as before
+            return
+        try:
+            # By name, with this module's result type: the activity's own annotation is
+            # the class outside the sandbox, which this workflow's models refuse.
+            decision = await workflow.execute_activity(
+                APPLY_STAFF_DECISION,
+                DecisionToApply(request_id=self._params.request_id, decision_id=signal.decision_id),
+                result_type=AppliedDecision,
                 **ACTIVITY_OPTIONS,
             )
+        except ActivityError as err:
+            reason = _refusal_reason(err)
+            workflow.logger.warning("decision %s refused: %s", signal.decision_id, reason.value)
+            outcome, label = DECISION_REFUSAL_OUTCOMES[reason], _REFUSED_DECISION_LABELS[reason]
+            self._note_decision(signal.decision_id, None, outcome, label)
+            return
+        if decision.kind == DecisionKind.APPROVE:
+            await self._approved(decision)
+        elif decision.kind == DecisionKind.REJECT:
+            await self._rejected(decision)
+        else:
+            await self._information_asked(decision)
+
+    async def _approved(self, decision: AppliedDecision) -> None:
+        """The record is corrected and the request closed (by the activity)."""
+        self._closing = True
+        self._decided_by, self._corrected = decision.staff, decision.corrected_birthdate
+        # The blocked processes continue before anyone is told they can.
+        await self._unblock()
+        self._enter(CorrectionStep.APPROVED)
+        self._note_decision(
+            decision.decision_id, decision.staff, "applied",
+            "Acceptée : date de naissance corrigée dans le dossier de l'élève",
+        )  # fmt: skip
+        await self._notify_requesters("approved", "approved")
+
+    async def _rejected(self, decision: AppliedDecision) -> None:
+        """The request is closed (by the activity)."""
+        self._closing = True
+        self._decided_by = decision.staff
+        self._enter(CorrectionStep.REJECTED)
+        label = "Refusée, avec un motif transmis au demandeur"
+        self._note_decision(decision.decision_id, decision.staff, "applied", label)
+        await self._notify_requesters("rejected", "rejected", decision.message_id)
+
+    async def _information_asked(self, decision: AppliedDecision) -> None:
+        """The request waits on the person (its row says so already)."""
+        self._questions += 1
+        self._enter(CorrectionStep.AWAITING_INFORMATION)
+        self._note_decision(
+            decision.decision_id, decision.staff, "applied", "Informations complémentaires demandées au demandeur"
+        )
+        await self._notify_requesters("information_requested", f"information-{self._questions}", decision.message_id)
+
+    async def _answer_is_known(self, event: InformationReceived) -> bool:
+        if event.message_id in self._seen_answers:  # the same answer again: no news
+            return False
+        self._seen_answers.add(event.message_id)
+        check = AnswerToCheck(request_id=self._params.request_id, message_id=event.message_id)
+        if refused := await self._refused_by(CorrectionDecisionActivities.check_answer, check):
+            workflow.logger.warning("answer %s refused: %s", event.message_id, refused.value)
+            self._note("answer_refused", _REFUSED_ANSWER_LABEL)
+            return False
+        return True
+
+    async def _participant_is_known(self, event: ParticipantJoined) -> bool:
+        if event.participant_id in self._seen_participants:
+            return False
+        self._seen_participants.add(event.participant_id)
+        check = ParticipantToCheck(request_id=self._params.request_id, participant_id=event.participant_id)
+        if refused := await self._refused_by(CorrectionDecisionActivities.check_participant, check):
+            workflow.logger.warning("participant %s refused: %s", event.participant_id, refused.value)
+            self._note("join_refused", _REFUSED_PARTICIPANT_LABEL)
+            return False
+        return True
+
+    async def _refused_by(self, check, argument) -> MessageRefusal | None:
+        """Run a read-back check: None when it holds, else why it was refused."""
+        try:
+            await workflow.execute_activity_method(check, argument, **ACTIVITY_OPTIONS)
+        except ActivityError as err:
+            return _refusal_reason(err)
+        return None
+
+    # --- decisions as the signals of before carried them (their histories replay) -----------
+
+    async def _refuse_out_of_scope(self, decision: StaffDecision) -> None:
+        """Refused unread; noted and audited naming nobody (the signal's author is a claim)."""
+        label = "Décision refusée : élève hors du périmètre de son auteur"
+        self._note_decision(decision.decision_id, None, "refused_scope", label)
+        await workflow.execute_activity_method(
+            CorrectionActivities.audit_refused_decision,
+            RefusedDecision(request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"),
+            **ACTIVITY_OPTIONS,
+        )
+
+    async def _decide(self, decision: StaffDecision) -> None:
+        assert decision.staff is not None and decision.kind is not None
+        if not decision.staff.covers(self._params.uai, self._params.academie):
+            await self._refuse_out_of_scope(decision)
             return
         if decision.kind == DecisionKind.APPROVE and decision.corrected_birthdate is not None:
             await self._approve(decision)
@@ -199,10 +348,11 @@ class BirthdateCorrectionWorkflow:
         elif decision.kind == DecisionKind.ASK_INFORMATION and decision.message_id is not None:
             await self._ask_information(decision)
         else:
-            self._note_decision(decision, "invalid", "Décision incomplète ignorée (date ou message manquant)")
+            label = "Décision incomplète ignorée (date ou message manquant)"
+            self._note_decision(decision.decision_id, decision.staff, "invalid", label)
 
     async def _approve(self, decision: StaffDecision) -> None:
-        assert decision.corrected_birthdate is not None
+        assert decision.corrected_birthdate is not None and decision.staff is not None
         self._closing = True
         applied = await workflow.execute_activity_method(
             CorrectionActivities.apply_birthdate_correction,
@@ -219,7 +369,10 @@ class BirthdateCorrectionWorkflow:
         # The blocked processes continue before anyone is told they can.
         await self._unblock()
         self._enter(CorrectionStep.APPROVED)
-        self._note_decision(decision, "applied", "Acceptée : date de naissance corrigée dans le dossier de l'élève")
+        self._note_decision(
+            decision.decision_id, decision.staff, "applied",
+            "Acceptée : date de naissance corrigée dans le dossier de l'élève",
+        )  # fmt: skip
         await self._notify_requesters("approved", "approved")
 
     async def _reject(self, decision: StaffDecision) -> None:
@@ -237,13 +390,16 @@ class BirthdateCorrectionWorkflow:
         )
         self._decided_by = decision.staff
         self._enter(CorrectionStep.REJECTED)
-        self._note_decision(decision, "applied", "Refusée, avec un motif transmis au demandeur")
+        label = "Refusée, avec un motif transmis au demandeur"
+        self._note_decision(decision.decision_id, decision.staff, "applied", label)
         await self._notify_requesters("rejected", "rejected", decision.message_id)
 
     async def _ask_information(self, decision: StaffDecision) -> None:
         self._questions += 1
         await self._move(CorrectionStep.AWAITING_INFORMATION)
-        self._note_decision(decision, "applied", "Informations complémentaires demandées au demandeur")
+        self._note_decision(
+            decision.decision_id, decision.staff, "applied", "Informations complémentaires demandées au demandeur"
+        )
         await self._notify_requesters("information_requested", f"information-{self._questions}", decision.message_id)
 
     async def _answered(self, event: InformationReceived) -> None:
@@ -339,14 +495,16 @@ class BirthdateCorrectionWorkflow:
     def _note(self, kind: str, label: str) -> None:
         self._timeline.append(TimelineEvent(at=workflow.now(), kind=kind, label=label))
 
-    def _note_decision(self, decision: StaffDecision, outcome: str, label: str) -> None:
+    def _note_decision(self, decision_id: UUID, staff: StaffRef | None, outcome: str, label: str) -> None:
+        """A decision in the timeline; its author only once read back (or from a
+        signal of before): a refused decision names nobody."""
         self._timeline.append(
             TimelineEvent(
                 at=workflow.now(),
                 kind="decision",
-                label=f"{label} — {decision.staff.label}",
-                staff=decision.staff,
-                decision_id=decision.decision_id,
+                label=f"{label} — {staff.label}" if staff is not None else label,
+                staff=staff,
+                decision_id=decision_id,
                 outcome=outcome,
             )
         )
@@ -375,3 +533,11 @@ class BirthdateCorrectionWorkflow:
         elif self._decided_by is not None:
             details += f"\n\nDécision de {self._decided_by.label}"
         workflow.set_current_details(details)
+
+
+def _refusal_reason(err: ActivityError) -> MessageRefusal:
+    """Why a read-back activity refused a message; any other failure goes on up."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == MESSAGE_REFUSED and cause.details:
+        return MessageRefusal(cause.details[0])
+    raise err

@@ -26,7 +26,7 @@ from activities.corrections import send_email_once
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
 from api.deps import Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
-from educonnect import audit, policies
+from educonnect import audit, policies, staff_decisions
 from educonnect import staff as staff_accounts
 from educonnect.blocked_processes import blocked_process
 from educonnect.emails import corrections as correction_emails
@@ -520,45 +520,42 @@ async def _decide(
         if not text:
             raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "reason" if kind == DecisionKind.REJECT else "question",
                                                          "message": "Ce champ est obligatoire."}])  # fmt: skip
-    message_id = None
-    if text is not None:
-        message_id = uuid.uuid4()
-        await pool.execute(
-            "INSERT INTO correction_messages (id, request_id, kind, staff_id, body) VALUES ($1, $2, $3, $4, $5)",
-            message_id,
-            request_id,
-            "reason" if kind == DecisionKind.REJECT else "question",
-            member.id,
-            text,
+    # The decision is written (who, in which scope, what) and audited before the
+    # workflow hears of it; the workflow gets its id and reads it back.
+    message_id = uuid.uuid4() if text is not None else None
+    async with pool.acquire() as conn, conn.transaction():
+        if message_id is not None:
+            await conn.execute(
+                "INSERT INTO correction_messages (id, request_id, kind, staff_id, body) VALUES ($1, $2, $3, $4, $5)",
+                message_id,
+                request_id,
+                "reason" if kind == DecisionKind.REJECT else "question",
+                member.id,
+                text,
+            )
+        decision_id = await staff_decisions.record(
+            conn, member, request_id, kind, corrected_birthdate=corrected_birthdate, message_id=message_id
         )
-    decision = StaffDecision(
-        decision_id=uuid.uuid4(),
-        kind=kind,
-        staff=member.ref(),
-        corrected_birthdate=corrected_birthdate,
-        message_id=message_id,
-    )
+        details: dict[str, Any] = {"decision_id": str(decision_id)}
+        if corrected_birthdate is not None:
+            details |= {"corrected_birthdate": corrected_birthdate.isoformat(),
+                        "birthdate_on_record": row["birthdate"].isoformat()}  # fmt: skip
+        if message_id is not None:
+            details["message_id"] = str(message_id)
+        await audit.record(conn, member.actor, action, "correction_request", request_id, details=details)
     handle = temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
     try:
-        await handle.signal(BirthdateCorrectionWorkflow.decide, decision)
+        await handle.signal(BirthdateCorrectionWorkflow.decide, StaffDecision(decision_id=decision_id))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
+            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
+                                 decision_id=str(decision_id))  # fmt: skip
         raise
-    details: dict[str, Any] = {"decision_id": str(decision.decision_id)}
-    if corrected_birthdate is not None:
-        details |= {"corrected_birthdate": corrected_birthdate.isoformat(), "birthdate_on_record": row["birthdate"].isoformat()}
-    if message_id is not None:
-        details["message_id"] = str(message_id)
-    await audit.record(pool, member.actor, action, "correction_request", request_id, details=details)
 
-    outcome = await _decision_outcome(temporal, request_id, decision.decision_id)
-    if outcome == "ignored_closed":
-        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
-                      decision_id=str(decision.decision_id))  # fmt: skip
-    if outcome == "refused_scope":
-        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.STAFF_OUT_OF_SCOPE,
-                      decision_id=str(decision.decision_id))  # fmt: skip
+    outcome = await _decision_outcome(temporal, request_id, decision_id)
+    if outcome in _REFUSED_OUTCOMES:
+        await refuse_audited(pool, member, action, "correction_request", request_id, _REFUSED_OUTCOMES[outcome],
+                             decision_id=str(decision_id))  # fmt: skip
     fresh = await _request_in_scope(pool, member, request_id, action)
     if outcome is None:
         detail = await _detail(pool, temporal, fresh, notice="Décision enregistrée : son traitement est en cours.")
@@ -572,6 +569,17 @@ async def _decide(
     if detail.school_informs:  # a pupil without an address asked: nothing was sent to them
         detail.notice = _PUPIL_NOTICES[kind]
     return detail
+
+
+# How the workflow refused a decision written here: the request closed
+# meanwhile, its author moved or was disabled meanwhile, or (never for a
+# decision of this API) the workflow found it unknown or used already.
+_REFUSED_OUTCOMES = {
+    "ignored_closed": ErrorCode.CORRECTION_CLOSED,
+    "refused_scope": ErrorCode.STAFF_OUT_OF_SCOPE,
+    "refused_unknown": ErrorCode.SERVICE_UNAVAILABLE,
+    "refused_used": ErrorCode.SERVICE_UNAVAILABLE,
+}
 
 
 async def _decision_outcome(temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID) -> str | None:

@@ -95,11 +95,19 @@ class DecisionKind(StrEnum):
 
 
 class StaffDecision(BaseModel):
-    """Signal: a staff member decided. The API checked the scope; the workflow checks again."""
+    """Signal: a staff member decided. The API checked who decides, their scope
+    and what, and wrote the decision (table `staff_decisions`) before sending
+    its id; the workflow's activity reads it back by that id, checks it again
+    and applies it once. Nothing else in the signal is trusted.
+
+    The other fields are those of the signals sent before the decisions were
+    written (they carried the decision itself): kept so that their histories
+    replay. A signal that still names an author outside the request's scope is
+    refused without reading anything."""
 
     decision_id: UUID
-    kind: DecisionKind
-    staff: StaffRef
+    kind: DecisionKind | None = None
+    staff: StaffRef | None = None
     corrected_birthdate: date | None = None  # approve
     message_id: UUID | None = None  # reject (reason) / ask_information (question)
 
@@ -122,7 +130,8 @@ class TimelineEvent(BaseModel):
     label: str  # French, for staff and operators
     staff: StaffRef | None = None
     decision_id: UUID | None = None
-    outcome: str | None = None  # for decisions: "applied" | "refused_scope" | "ignored_closed" | "invalid"
+    # For decisions: "applied" | "refused_scope" | "refused_unknown" | "refused_used" | "ignored_closed" | "invalid"
+    outcome: str | None = None
 
 
 class CorrectionStatus(BaseModel):
@@ -180,6 +189,61 @@ class RefusedDecision(BaseModel):
     request_id: UUID
     decision: StaffDecision
     reason: str  # stable code
+
+
+# Signals read back from PostgreSQL: what the activities check, and how they refuse.
+
+# `ApplicationError.type` (non-retryable) of a signal whose record is refused;
+# its first detail is a `MessageRefusal`.
+MESSAGE_REFUSED = "correction_message_refused"
+
+
+class MessageRefusal(StrEnum):
+    UNKNOWN = "unknown"  # no such record for this request (made up, or another request's)
+    ALREADY_USED = "already_used"  # applied already, by another process or an earlier run
+    OUT_OF_SCOPE = "out_of_scope"  # its author no longer covers the pupil's school (moved, disabled)
+    CLOSED = "closed"  # the request was closed meanwhile
+
+
+# The outcome a refused decision leaves in the timeline (the staff API reads it).
+DECISION_REFUSAL_OUTCOMES = {
+    MessageRefusal.UNKNOWN: "refused_unknown",
+    MessageRefusal.ALREADY_USED: "refused_used",
+    MessageRefusal.OUT_OF_SCOPE: "refused_scope",
+    MessageRefusal.CLOSED: "ignored_closed",
+}
+
+
+class DecisionToApply(BaseModel):
+    """The id a `decide` signal carried, for the activity that reads it back."""
+
+    request_id: UUID
+    decision_id: UUID
+
+
+class AppliedDecision(BaseModel):
+    """A staff decision as PostgreSQL holds it, applied."""
+
+    decision_id: UUID
+    kind: DecisionKind
+    staff: StaffRef
+    corrected_birthdate: date | None = None
+    previous_birthdate: date | None = None
+    message_id: UUID | None = None
+
+
+class AnswerToCheck(BaseModel):
+    """The id an `information_received` signal carried."""
+
+    request_id: UUID
+    message_id: UUID
+
+
+class ParticipantToCheck(BaseModel):
+    """The id a `participant_joined` signal carried."""
+
+    request_id: UUID
+    participant_id: UUID
 
 
 class RequesterNotice(BaseModel):

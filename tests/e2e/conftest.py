@@ -64,13 +64,21 @@ class Stack:
         return httpx.AsyncClient(base_url=self.api_url, timeout=30)
 
 
+@pytest.fixture(scope="session")
+def temporal_ui_url() -> str:
+    """The dev server's Web UI, as operators (and anyone who reaches it) use it."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_server():
+async def dev_server(temporal_ui_url):
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=str(find_temporal_binary()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
+        ui=True,
+        ui_port=int(temporal_ui_url.rsplit(":", 1)[1]),
     )
     yield env
     await env.shutdown()

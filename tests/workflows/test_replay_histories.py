@@ -7,8 +7,11 @@ already running (non-determinism) fails here, without a Temporal server.
 families, nothing secret). The ones there were recorded before the birthdate
 step became one module (`workflows/birthdate_step.py`): wrong birthdates,
 blocking, `birthdate_unblocked`, expiry, for the four processes that check a
-birthdate; and a birthdate correction filed by a pupil, recorded before the
-workflow knew who filed. Add one when a process gains a path worth guarding."""
+birthdate; a birthdate correction filed by a pupil, recorded before the
+workflow knew who filed; and a correction whose messages are read back from
+PostgreSQL (a forged decision and a forged answer refused, then a real
+question, answer and approval). Add one when a process gains a path worth
+guarding."""
 
 from __future__ import annotations
 
