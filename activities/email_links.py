@@ -13,7 +13,7 @@ from activities.idempotency import idempotency_key
 from educonnect.emails import Email
 from educonnect.emails import activation as activation_emails
 from educonnect.emails.sender import send_email
-from educonnect.models.activation import LinkRequest, LinkSent
+from educonnect.models.activation import ClickReadBack, LinkRequest, LinkSent
 from educonnect.settings import get_settings
 from educonnect.tokens import new_link_token, token_hash
 
@@ -32,6 +32,18 @@ class EmailLinkActivities:
     async def send_activation_link(self, request: LinkRequest) -> LinkSent:
         """Issue the link of this step and email it, at most once per step."""
         return await send_confirmation_link(self._pool, request, activation_emails.GUARDIAN)
+
+    @activity.defn
+    async def click_recorded(self, request: ClickReadBack) -> bool:
+        """Whether the API recorded a click on this link of this process (the
+        person showed its token): a click message nobody made counts for nothing."""
+        return bool(
+            await self._pool.fetchval(
+                "SELECT clicked_at IS NOT NULL FROM email_links WHERE id = $1 AND process_id = $2",
+                request.link_id,
+                request.process_id,
+            )
+        )
 
 
 async def send_confirmation_link(

@@ -110,10 +110,15 @@ class ClickPage:
         done: Callable[[Any], HTMLResponse],
         signal: tuple[Callable, Any] | None = None,
     ) -> HTMLResponse:
-        """Run `update(arg)` on the link's process and write the page of what
+        """Record the click (the workflow reads it back before it counts it),
+        run `update(arg)` on the link's process and write the page of what
         happened (`done(result)` when the workflow answered). `signal`: the
         process's durable way to hear of the click when the update is not
         answered in time."""
+        await self.pool.execute(
+            "UPDATE email_links SET clicked_at = coalesce(clicked_at, now()) WHERE token_hash = $1",
+            token_hash(self.token),
+        )
         try:
             result = await asyncio.wait_for(handle.execute_update(update, arg), UPDATE_TIMEOUT_S)
         except WorkflowUpdateFailedError as err:

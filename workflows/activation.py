@@ -139,10 +139,10 @@ class ActivationWorkflow:
         self._link.validate_click(click.link_id)
 
     @workflow.signal
-    def link_clicked(self, event: LinkClicked) -> None:
+    async def link_clicked(self, event: LinkClicked) -> None:
         """The click, durable at once: the link page's way when `confirm_link`
         is not answered in time (no worker running), and before it existed."""
-        self._link.click(event.link_id)
+        await self._link.click_by_signal(event.link_id)
 
     @workflow.query
     def status(self) -> ActivationStatus:

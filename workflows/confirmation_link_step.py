@@ -63,8 +63,8 @@ Interface (for a workflow class that owns one step)::
         self._link.validate_click(click.link_id)  # raises LINK_REPLACED
 
     @workflow.signal                        # durable at once: the page's way when the
-    def link_clicked(self, event: LinkClicked) -> None:   # update is not answered in time
-        self._link.click(event.link_id)
+    async def link_clicked(self, event: LinkClicked) -> None:   # update is not answered in time
+        await self._link.click_by_signal(event.link_id)
 
     self._link.status_fields() -> dict      # for the status query (flat fields)
     self._link.details() -> str | None      # for the operators' current details
@@ -95,6 +95,7 @@ from educonnect.errors import ErrorCode, message
 from educonnect.models.activation import LinkRequest, LinkSent
 
 from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
 from workflows.waiting import wait_until
 
 # A click by signal on a link whose send the workflow had not seen complete
@@ -142,6 +143,12 @@ class ConfirmationLinkStep:
         await self._send("reminder")
         return await wait_until(decided, self.expires_at)
 
+    async def click_by_signal(self, link_id: UUID) -> None:
+        """The `link_clicked` signal: read back (runs recorded before did not), then `click`."""
+        if workflow.patched(CLICK_READ_BACK_PATCH) and not await click_was_made(link_id):
+            return
+        self.click(link_id)
+
     def click(self, link_id: UUID) -> None:
         """Only the latest link counts: every new link killed the previous ones.
         A click on a link not yet known while one is on its way waits for it."""
@@ -151,8 +158,11 @@ class ConfirmationLinkStep:
             self._early_clicks.add(link_id)
 
     async def confirm(self, link_id: UUID) -> None:
-        """The click of `confirm_link`: counted if `link_id` is the latest link,
-        once every link on its way went out; otherwise LINK_REPLACED."""
+        """The click of `confirm_link`: counted if the API recorded it and
+        `link_id` is the latest link, once every link on its way went out;
+        otherwise LINK_INVALID (nobody showed its token) or LINK_REPLACED."""
+        if not await click_was_made(link_id):
+            raise _refuse(ErrorCode.LINK_INVALID)
         if not (self.latest and link_id == self.latest.link_id):
             await workflow.wait_condition(lambda: not self._on_their_way)
         if self.clicked_link is not None and self.clicked_link.link_id == link_id:

@@ -52,6 +52,7 @@ from educonnect.models.email_change import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 
 from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
 from workflows.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -129,6 +130,9 @@ class EmailChangeWorkflow:
             link_id, self._click = self._click, None
             if self._current_link is None or link_id != self._current_link.link_id:
                 return None  # an older link: only the latest counts
+            if link_id != self._clicked_link and workflow.patched(CLICK_READ_BACK_PATCH):
+                if not await click_was_made(link_id):  # a signal nobody's click made
+                    return None
             self._ending = True
             await workflow.execute_activity_method(
                 AccountManagementActivities.apply_email_change,
@@ -210,6 +214,8 @@ class EmailChangeWorkflow:
     async def confirm_link(self, click: LinkClick) -> EmailChangeResult:
         """The click on a validation link, looked at once any link on its way
         is sent (only the latest counts), answered once the process ended."""
+        if not await click_was_made(click.link_id):
+            raise _refuse(ErrorCode.LINK_INVALID)
         async with self._lock:
             self._check_click(click)
             if self._clicked_link is None:

@@ -170,12 +170,12 @@ class PupilActivationWorkflow:
         self._link.validate_click(click.link_id)
 
     @workflow.signal
-    def link_clicked(self, event: LinkClicked) -> None:
+    async def link_clicked(self, event: LinkClicked) -> None:
         """The click, durable at once: the link page's way when `confirm_link`
         is not answered in time, and before it existed. Only the latest link
         counts, and none once skipped."""
         if not self._skip_email:
-            self._link.click(event.link_id)
+            await self._link.click_by_signal(event.link_id)
 
     @workflow.query
     def status(self) -> PupilActivationStatus:

@@ -131,6 +131,13 @@ class LinkRequest(BaseModel):
     expires_at: datetime
 
 
+class ClickReadBack(BaseModel):
+    """Did the API record a click (the token shown) on this link of this process?"""
+
+    process_id: str
+    link_id: UUID
+
+
 class CompleteActivation(BaseModel):
     account_id: UUID
     process_id: str

@@ -19,6 +19,7 @@ worker can be stopped while activities go on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from tests.support.pupils import make_pupil
 from tests.support.smtp_gate import HoldReply
 from workflows import ALL_WORKFLOWS
 from workflows.activation import ActivationWorkflow
+from workflows.confirmation_link_step import EARLY_CLICK_PATCH
+from workflows.link_clicks import CLICK_READ_BACK_PATCH
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -247,8 +250,42 @@ async def wait_for_event(handle: WorkflowHandle, kind: int, count: int = 1) -> l
         await asyncio.sleep(0.05)
 
 
+async def wait_for_send(handle: WorkflowHandle, sends: int) -> list:
+    """The history once `sends` activities (read-backs aside) completed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while completions(history := await events(handle)) < sends:
+        assert loop.time() < deadline, f"activity {sends} of {handle.id} never completed"
+        await asyncio.sleep(0.05)
+    return history
+
+
+def completed_activities(history: list) -> list[int]:
+    """Indices of the completed activities, the read-backs of clicks aside."""
+    kinds = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    return [
+        i
+        for i, e in enumerate(history)
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and kinds[e.activity_task_completed_event_attributes.scheduled_event_id] != "click_recorded"
+    ]
+
+
 def completions(history: list) -> int:
-    return sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED for e in history)
+    return len(completed_activities(history))
+
+
+def patches(history: list) -> list[str]:
+    """The patch ids the run recorded (`workflow.patched`)."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
 
 
 def nth(history: list, kind: int, n: int) -> int:
@@ -266,7 +303,7 @@ def one_task_delivered_both(history: list, send: int, click_event: int, click: i
     signal is written when it arrives, so no task started between the two; an
     update's acceptance is written by the task that took it, so exactly that
     one started between the completion and the acceptance."""
-    completed = nth(history, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, send)
+    completed = completed_activities(history)[send - 1]
     lo, hi = sorted((completed, nth(history, click_event, click)))
     started = count(history[lo:hi], EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED)
     return started == (1 if click_event == UPDATE_ACCEPTED else 0)
@@ -320,7 +357,7 @@ async def test_a_click_in_the_same_workflow_task_as_the_send_completion_wins(
         await workers.stop_workflows()
         clicked = asyncio.create_task(flow.click(token))
         await asyncio.sleep(0.5)  # the click reaches the server first; the order does not matter
-    history = await wait_for_event(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, sends_done + 1)
+    history = await wait_for_send(handle, sends_done + 1)
     assert count(history, UPDATE_ACCEPTED) == accepted  # nobody has looked at the click yet
     await workers.start_workflows()
 
@@ -335,23 +372,29 @@ async def test_a_click_in_the_same_workflow_task_as_the_send_completion_wins(
 async def test_a_click_signalled_as_before_the_update_is_not_lost_either(
     timing, web, db_pool, smtp_sink, mailbox: Mailbox, workers: SplitWorkers, time_skipping_env
 ):
-    """Runs started before `confirm_link` still hear of clicks by the
-    `link_clicked` signal (an API not yet upgraded): it waits for its link too."""
+    """The `link_clicked` signal (the page's durable way when the update is not
+    answered in time, and an API not yet upgraded) waits for its link too."""
     flow = await guardian_activation(web, db_pool)
     with HoldReply(smtp_sink, flow.address) as hold:
         _, handle = await _link_on_its_way(flow, hold, mailbox, time_skipping_env.client)
         link_id = await db_pool.fetchval("SELECT id FROM email_links WHERE email = $1", flow.address)
+        # The link page records the click before it signals (a click nobody made is not read back).
+        await db_pool.execute("UPDATE email_links SET clicked_at = now() WHERE id = $1", link_id)
         history = await events(handle)
-        sends_done, tasks_done = completions(history), count(history, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        sends_done = completions(history)
         if timing == "same_task":
             await workers.stop_workflows()
         await handle.signal(ActivationWorkflow.link_clicked, LinkClicked(link_id=link_id))
-        if timing == "before":  # a workflow task looked at the click, its link still on its way
-            history = await wait_for_event(handle, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, tasks_done + 1)
+        if timing == "before":  # the click read back and kept for its link, still on its way
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT_S
+            while EARLY_CLICK_PATCH not in patches(history := await events(handle)):
+                assert loop.time() < deadline, "the click was not kept for its link"
+                await asyncio.sleep(0.05)
             assert completions(history) == sends_done
-            assert count(history, EventType.EVENT_TYPE_MARKER_RECORDED) == 1  # the patch of the early click
+            assert patches(history) == [CLICK_READ_BACK_PATCH, EARLY_CLICK_PATCH]
     if timing == "same_task":
-        await wait_for_event(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, sends_done + 1)
+        await wait_for_send(handle, sends_done + 1)
         await workers.start_workflows()
     typed = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, handle.id)
     assert (await asyncio.wait_for(typed.result(), WAIT_S)).step == ActivationStep.ACTIVE
@@ -375,3 +418,42 @@ async def test_a_link_counts_as_sent_once_it_went_out(web, db_pool, smtp_sink, m
         await asyncio.sleep(0.05)
     assert status["links_sent"] == 1 and status["last_link_sent_at"] is not None
     await flow.check(await flow.click(token))
+
+
+async def test_a_click_nobody_made_changes_nothing(web, db_pool, mailbox: Mailbox, time_skipping_env):
+    """A link id is readable in the history: a click sent straight to Temporal
+    (the Web UI, the CLI), by update or by signal, without the link's token
+    shown to the API, is refused or ignored; the real click then works."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from educonnect.models.activation import LinkClick
+
+    flow = await guardian_activation(web, db_pool)
+    await asyncio.wait_for(flow.asked, WAIT_S)
+    [mail] = await mailbox.wait_for(flow.address, 1, timeout=WAIT_S)
+    link_id = await db_pool.fetchval("SELECT id FROM email_links WHERE email = $1", flow.address)
+    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, await flow.process_of())
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ActivationWorkflow.confirm_link, LinkClick(link_id=link_id))
+    assert refused.value.cause.type == "link_invalid"
+    await handle.signal(ActivationWorkflow.link_clicked, LinkClicked(link_id=link_id))
+    # Both read back (the update's and the signal's), and a workflow task looked at the answer.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while True:
+        history = await events(handle)
+        answered = [i for i in range(len(history)) if i not in completed_activities(history)
+                    and history[i].event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
+        if len(answered) == 2 and count(history[answered[1]:], EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED):
+            break
+        assert loop.time() < deadline, "the clicks were not read back"
+        await asyncio.sleep(0.05)
+    status = await handle.query(ActivationWorkflow.status)
+    assert (status.step, status.link_clicked) == (ActivationStep.AWAITING_CONFIRMATION, False)
+    row = await db_pool.fetchrow(
+        "SELECT state, clicked_at FROM accounts a JOIN email_links l ON l.account_id = a.id WHERE l.id = $1", link_id
+    )
+    assert (row["state"], row["clicked_at"]) == ("activating", None)
+
+    await flow.check(await flow.click(token_of(link_in(mail))))
