@@ -11,6 +11,11 @@
   question.
 - `check_participant`: a `participant_joined` signal carries the id of a
   requester the API recorded for this request.
+- `check_unblock`: a `birthdate_unblocked` signal, received by a blocked
+  process (activation, pupil activation, SMS registration, FranceConnect
+  link), names a correction; it must be approved and joined by this very
+  process (`correction_participants.blocked_process_id`, the calling
+  workflow's id). Answered by a boolean: the process ignores a `False`.
 
 A signal that names nothing of the kind is refused with a non-retryable
 `ApplicationError` of type `MESSAGE_REFUSED` (detail: the `MessageRefusal`),
@@ -20,6 +25,8 @@ name nobody).
 """
 
 from __future__ import annotations
+
+import uuid
 
 import asyncpg
 from temporalio import activity
@@ -36,6 +43,7 @@ from educonnect.models.corrections import (
     DecisionToApply,
     MessageRefusal,
     ParticipantToCheck,
+    UnblockToCheck,
 )
 
 
@@ -173,3 +181,28 @@ class CorrectionDecisionActivities:
                 "participant %s refused for correction %s", joined.participant_id, joined.request_id
             )
             raise refusal(MessageRefusal.UNKNOWN, "participant")
+
+    @activity.defn
+    async def check_unblock(self, unblock: UnblockToCheck) -> bool:
+        """Whether the correction named was approved and joined by the calling
+        process (its workflow id, from Temporal: not from the signal)."""
+        process_id = activity.info().workflow_id
+        try:
+            request_id = uuid.UUID(unblock.correction_id)
+        except ValueError:
+            approved = False
+        else:
+            approved = await self._pool.fetchval(
+                """
+                SELECT EXISTS (SELECT 1 FROM correction_requests r
+                               JOIN correction_participants p ON p.request_id = r.id
+                               WHERE r.id = $1 AND r.status = 'approved' AND p.blocked_process_id = $2)
+                """,
+                request_id,
+                process_id,
+            )
+        if not approved:
+            activity.logger.warning(
+                "unblock of %s refused: correction %r not approved for it", process_id, unblock.correction_id[:64]
+            )
+        return bool(approved)

@@ -52,6 +52,8 @@ SIGN_IN_IP_WINDOW = timedelta(minutes=10)
 CORRECTION_REMINDER_AFTER = timedelta(days=2)  # staff reminded without a decision
 CORRECTION_ESCALATION_AFTER = timedelta(days=5)  # then académie support takes over
 CORRECTION_CLOSE_AFTER = timedelta(days=30)  # closed without decision, the person told
+# An approval waits this long at most for the blocked processes to confirm they resumed.
+CORRECTION_UNBLOCK_CONFIRM_WAIT = timedelta(minutes=1)
 
 # Staff accounts (DESIGN §2, §4): strong passwords; failed sign-ins get the
 # families' progressive delays (SIGN_IN_*), per login and client address

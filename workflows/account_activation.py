@@ -36,10 +36,12 @@ Interface (for a workflow class that owns one)::
             ...
 
     @workflow.signal
-    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            self._activation.birthdate.unblock()
-            self._enter(ActivationStep.PROFILE)
+    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        await self._activation.birthdate.unblock_if_approved(   # read back from PostgreSQL
+            event,
+            is_blocked=lambda: self._step == ActivationStep.BIRTHDATE_BLOCKED,
+            resume=lambda: self._enter(ActivationStep.PROFILE),
+        )
 
     self._activation.profile_accepted, .birthdate.attempts_left
     await self._activation.complete(link_id)    # the latest link was clicked

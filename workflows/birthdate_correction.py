@@ -14,8 +14,10 @@ One workflow per request, id `birthdate-correction/<request-id>`:
    noted in the timeline, nothing changed, the request still waits:
    - approve (with the corrected date): the record is corrected (audited),
      every blocked process (activation, registration) gets the signal
-     `birthdate_unblocked` and starts its birthdate step afresh, the person
-     is told;
+     `birthdate_unblocked`, reads the approval back, starts its birthdate
+     step afresh and answers `unblock_confirmed` (the approval waits for it,
+     CORRECTION_UNBLOCK_CONFIRM_WAIT at most, before it is noted), the
+     person is told;
    - reject (with a reason): the person is told the reason, the blocked
      process stays blocked;
    - ask for information: the person answers through the same request, and
@@ -70,6 +72,7 @@ from educonnect.models.corrections import (
     StaffRef,
     StepRecord,
     TimelineEvent,
+    UnblockConfirmed,
     filed_label,
     filer,
 )
@@ -85,6 +88,8 @@ with workflow.unsafe.imports_passed_through():
 
 # The signal every blocked process (activation, SMS registration...) implements.
 UNBLOCK_SIGNAL = "birthdate_unblocked"
+# Its answer: the process read the approval back and resumed (`workflows.birthdate_step`).
+UNBLOCK_CONFIRMED_SIGNAL = "unblock_confirmed"
 
 
 def workflow_id(request_id) -> str:
@@ -105,6 +110,10 @@ APPLY_STAFF_DECISION = CorrectionDecisionActivities.apply_staff_decision.__name_
 # answers once per id and run, so a request that handled a message on the code
 # of before and is still open reads back every message it gets from now on.
 READ_BACK_PATCH = "read-back-messages"
+# Since this patch an approval waits (CORRECTION_UNBLOCK_CONFIRM_WAIT at most)
+# for the processes it unblocks to confirm, before it is noted and told: they
+# read the approval back first, and whoever sees the approval sees them resumed.
+UNBLOCK_CONFIRM_PATCH = "wait-for-unblock-confirmations"
 
 _REFUSED_DECISION_LABELS = {
     MessageRefusal.UNKNOWN: "Décision refusée : aucun membre du personnel ne l'a enregistrée pour cette demande",
@@ -140,6 +149,7 @@ class BirthdateCorrectionWorkflow:
         self._timeline: list[TimelineEvent] = []
         self._decided_by: StaffRef | None = None
         self._corrected = None
+        self._resumed: set[str] = set()  # processes that confirmed their unblock
 
     # --- the process ------------------------------------------------------------
 
@@ -197,6 +207,11 @@ class BirthdateCorrectionWorkflow:
     def participant_joined(self, event: ParticipantJoined) -> None:
         """A duplicate request for the same child joined this one."""
         self._inbox.append(event)
+
+    @workflow.signal(name=UNBLOCK_CONFIRMED_SIGNAL)
+    def unblock_confirmed(self, event: UnblockConfirmed) -> None:
+        """A blocked process resumed (a claim: it only ends the approval's wait early)."""
+        self._resumed.add(event.process_id)
 
     @workflow.query
     def status(self) -> CorrectionStatus:
@@ -461,13 +476,19 @@ class BirthdateCorrectionWorkflow:
         processes = await workflow.execute_activity_method(
             CorrectionActivities.blocked_processes, self._params.request_id, **ACTIVITY_OPTIONS
         )
+        signalled = set()
         for process_id in processes:
             handle = workflow.get_external_workflow_handle(process_id)
             try:
                 await handle.signal(UNBLOCK_SIGNAL, BirthdateUnblocked(correction_id=str(self._params.request_id)))
                 self._note("unblocked", f"Processus bloqué relancé à l'étape de la date de naissance : {process_id}")
+                signalled.add(process_id)
             except FailureError:
                 self._note("unblock_failed", f"Processus bloqué introuvable ou déjà terminé : {process_id}")
+        if signalled and workflow.patched(UNBLOCK_CONFIRM_PATCH):
+            # A process that was not blocked (any more) confirms nothing: the wait ends at its deadline.
+            deadline = workflow.now() + policies.CORRECTION_UNBLOCK_CONFIRM_WAIT
+            await wait_until(lambda: signalled <= self._resumed, deadline)
 
     async def _notify_requesters(self, kind: str, step: str, message_id: UUID | None = None) -> None:
         await workflow.execute_activity_method(

@@ -10,8 +10,13 @@ Rules it enforces (numbers in `educonnect.policies`):
   answer is BIRTHDATE_BLOCKED (the API adds the way to the correction form),
   the ones before BIRTHDATE_INCORRECT, each with the tries left;
 - blocked, the step stays blocked until staff approve a correction: the
-  birthdate-correction workflow then signals `birthdate_unblocked`, and the
-  step starts afresh with all its tries;
+  birthdate-correction workflow then signals `birthdate_unblocked`, an
+  activity reads back from PostgreSQL that the correction it names was
+  approved and joined by this very process, and only then the step starts
+  afresh with all its tries (and the correction hears it did); a signal
+  naming anything else (sent from the Temporal Web UI, another process's
+  correction, a correction used already) changes nothing and is noted in
+  the operators' details. The status reads blocked until the check is done;
 - one submission is checked at a time (`lock`): a concurrent one waits, then
   finds where the process went;
 - a process that waits for a correction waits at most a time of its own
@@ -38,10 +43,12 @@ Interface (for a workflow class that owns one step)::
             <the date matched: the process goes on>
 
     @workflow.signal
-    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        if self._step == <blocked step>:                 # ignored at any other step
-            self._birthdate.unblock()
-            self._enter(<birthdate step>)
+    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        await self._birthdate.unblock_if_approved(
+            event,
+            is_blocked=lambda: self._step == <blocked step>,  # ignored at any other step
+            resume=lambda: self._enter(<birthdate step>),
+        )
 
     # in run(), when the process waits for a correction (False: none in time):
     if not await self._birthdate.wait_for_unblock(max_wait): ...
@@ -49,8 +56,8 @@ Interface (for a workflow class that owns one step)::
     self._birthdate.attempts_left, .blocked, .confirmed  # for the status query
     self._birthdate.details() -> str | None              # for the operators' details
 
-Only the date's check is an activity here (its idempotency is the workflow's
-activity's); the tries are workflow state.
+The date's check and the unblock's read-back are activities here (reads
+only); the tries are workflow state.
 """
 
 from __future__ import annotations
@@ -60,12 +67,26 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
+from educonnect.models.activation import BirthdateUnblocked
+from educonnect.models.corrections import UnblockConfirmed, UnblockToCheck
 
 from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.birthdate_correction import UNBLOCK_CONFIRMED_SIGNAL
+from workflows.birthdate_correction import workflow_id as correction_workflow_id
 from workflows.waiting import wait_until
+
+with workflow.unsafe.imports_passed_through():
+    from activities.correction_decisions import CorrectionDecisionActivities
+
+# Unblocks handled since this patch are read back from PostgreSQL; one marker
+# per unblock handled (`.../1`, `.../2`...), as `workflows.birthdate_correction`
+# numbers its messages: a process that was unblocked on the code of before and
+# blocked again reads back the next one.
+READ_BACK_UNBLOCK_PATCH = "read-back-unblock"
 
 
 class BirthdateStep:
@@ -75,7 +96,9 @@ class BirthdateStep:
         self._on_failed = on_failed
         self.attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
         self.confirmed = False  # a date matched
-        self.lock = asyncio.Lock()  # one submission checked at a time
+        self.lock = asyncio.Lock()  # one submission (or unblock) checked at a time
+        self._unblocks_handled = 0  # numbers the read-back patch markers
+        self._used_corrections: set[str] = set()  # each approved correction unblocks once
 
     @property
     def blocked(self) -> bool:
@@ -97,6 +120,51 @@ class BirthdateStep:
     def unblock(self) -> None:
         """A correction was approved: the step starts afresh, all tries back."""
         self.attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
+
+    async def unblock_if_approved(
+        self, event: BirthdateUnblocked, *, is_blocked: Callable[[], bool], resume: Callable[[], None]
+    ) -> None:
+        """The `birthdate_unblocked` signal: unblock (all tries back, then
+        `resume()` enters the birthdate step) only if PostgreSQL holds the
+        correction named as approved and joined by this process; tell that
+        correction so. Ignored unless `is_blocked()`."""
+        if not is_blocked():
+            return
+        self._unblocks_handled += 1
+        if not workflow.patched(f"{READ_BACK_UNBLOCK_PATCH}/{self._unblocks_handled}"):
+            self.unblock()  # a history of before: the signal was trusted
+            resume()
+            return
+        async with self.lock:
+            approved = event.correction_id not in self._used_corrections and await workflow.execute_activity_method(
+                CorrectionDecisionActivities.check_unblock,
+                UnblockToCheck(correction_id=event.correction_id),
+                **ACTIVITY_OPTIONS,
+            )
+            if not is_blocked():  # the process ended meanwhile
+                return
+            if not approved:
+                self._refuse_unblock(event.correction_id)
+                return
+            self._used_corrections.add(event.correction_id)
+            self.unblock()
+            resume()
+        try:
+            await workflow.get_external_workflow_handle(correction_workflow_id(event.correction_id)).signal(
+                UNBLOCK_CONFIRMED_SIGNAL, UnblockConfirmed(process_id=workflow.info().workflow_id)
+            )
+        except FailureError:  # the correction ended without waiting: nothing to tell
+            workflow.logger.info("correction %s no longer waits for its unblock", event.correction_id)
+
+    def _refuse_unblock(self, correction_id: str) -> None:
+        shown = correction_id[:64]
+        workflow.logger.warning("unblock refused: correction %r not approved for this process", shown)
+        note = (
+            f"Déblocage ignoré : la correction « {shown} » n'est pas une correction approuvée "
+            "pour ce processus, ou elle a déjà servi"
+        )
+        details = workflow.get_current_details()
+        workflow.set_current_details(f"{details}\n\n{note}" if details else note)
 
     async def wait_for_unblock(self, max_wait: timedelta) -> bool:
         """Blocked: wait for an approved correction, at most `max_wait`.

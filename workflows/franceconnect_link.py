@@ -198,11 +198,13 @@ class FranceConnectLinkWorkflow:
             raise self._refusal()
 
     @workflow.signal
-    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        """The school record was corrected: the birthdate step starts afresh."""
-        if self._step == LinkStep.BIRTHDATE_BLOCKED:
-            self._birthdate.unblock()
-            self._enter(LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW)
+    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        """The school record was corrected (read back): the birthdate step starts afresh."""
+        await self._birthdate.unblock_if_approved(
+            event,
+            is_blocked=lambda: self._step == LinkStep.BIRTHDATE_BLOCKED,
+            resume=lambda: self._enter(LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW),
+        )
 
     @workflow.signal
     def person_returned(self, event: PersonReturned) -> None:

@@ -118,11 +118,13 @@ class PupilActivationWorkflow:
             raise refusal(self._step)
 
     @workflow.signal
-    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        """The school record was corrected: the birthdate step starts afresh."""
-        if self._step == ActivationStep.BIRTHDATE_BLOCKED:
-            self._activation.birthdate.unblock()
-            self._enter(ActivationStep.PROFILE)
+    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        """The school record was corrected (read back): the birthdate step starts afresh."""
+        await self._activation.birthdate.unblock_if_approved(
+            event,
+            is_blocked=lambda: self._step == ActivationStep.BIRTHDATE_BLOCKED,
+            resume=lambda: self._enter(ActivationStep.PROFILE),
+        )
 
     # --- step "Activer votre compte" (only with an address) ----------------------
 

@@ -208,13 +208,16 @@ class SmsRegistrationWorkflow:
         self._require_step(RegistrationStep.BIRTHDATE)
 
     @workflow.signal
-    def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        """The school record was corrected: the birthdate step starts afresh, and
-        the person has REGISTRATION_RESUME_WINDOW to come back to it."""
-        if self._step == RegistrationStep.BIRTHDATE_BLOCKED:
-            self._birthdate.unblock()
-            self._touch(policies.REGISTRATION_RESUME_WINDOW)
-            self._enter(RegistrationStep.BIRTHDATE)
+    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
+        """The school record was corrected (read back): the birthdate step starts
+        afresh, and the person has REGISTRATION_RESUME_WINDOW to come back to it."""
+        await self._birthdate.unblock_if_approved(
+            event, is_blocked=lambda: self._step == RegistrationStep.BIRTHDATE_BLOCKED, resume=self._resume_birthdate
+        )
+
+    def _resume_birthdate(self) -> None:
+        self._touch(policies.REGISTRATION_RESUME_WINDOW)
+        self._enter(RegistrationStep.BIRTHDATE)
 
     # --- step: the password -----------------------------------------------------
 

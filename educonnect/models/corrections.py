@@ -246,6 +246,19 @@ class ParticipantToCheck(BaseModel):
     participant_id: UUID
 
 
+class UnblockToCheck(BaseModel):
+    """The correction a `birthdate_unblocked` signal named (any string: the
+    signal may be forged); the process it unblocks is the calling workflow."""
+
+    correction_id: str
+
+
+class UnblockConfirmed(BaseModel):
+    """A blocked process tells its correction it started its birthdate step afresh."""
+
+    process_id: str
+
+
 class RequesterNotice(BaseModel):
     request_id: UUID
     kind: str  # received | information_requested | approved | rejected | expired

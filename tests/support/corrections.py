@@ -1,14 +1,17 @@
 """Birthdate-correction test helpers: a school of the test's own (so that no
 other test's reminders reach its staff), staff accounts, a guardian whose
-activation is blocked after three wrong birthdates, staff HTTP clients."""
+activation is blocked after three wrong birthdates, staff HTTP clients, an
+approved correction that a blocked process joined."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -132,3 +135,38 @@ async def signed_in_staff(make_client, staff: StaffUser):
         signed = await http.post("/staff/sign-in", json={"login": staff.login, "password": staff.password})
         assert signed.status_code == 200, signed.text
         yield http
+
+
+async def approved_correction(pool: asyncpg.Pool, process_id: str) -> str:
+    """A correction request approved by staff and joined by the process
+    `process_id`, as PostgreSQL holds one once approved (no workflow of its
+    own): its id, the one an approval's `birthdate_unblocked` signal names."""
+    school = await make_school(pool)
+    pupil_id, request_id = uuid.uuid4(), uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level) "
+            "VALUES ($1, 'Essai', 'Zoé', $2, $3, '5A', '5e')",
+            pupil_id, date(2013, 3, 3), school.uai,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO correction_requests (id, pupil_id, uai, academie, proposed_birthdate, status, "
+            "corrected_birthdate, previous_birthdate, decided_at, closed_at) "
+            "VALUES ($1, $2, $3, $4, $5, 'approved', $5, $6, now(), now())",
+            request_id, pupil_id, school.uai, school.academie, WRONG_BIRTHDATE, date(2013, 3, 3),
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO correction_participants (id, request_id, blocked_process_id, requester_name, "
+            "contact_channel, contact_email) VALUES ($1, $2, $3, 'Camille Essai', 'email', 'camille@example.fr')",
+            uuid.uuid4(), request_id, process_id,
+        )  # fmt: skip
+    return str(request_id)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait (10 s at most) until `check()` holds, e.g. a process read back its unblock."""
+    for _ in range(200):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")

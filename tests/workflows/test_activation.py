@@ -13,6 +13,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import ActivationStep, BirthdateUnblocked, EmailCorrection, ResendRequest
 from educonnect.search_attributes import PROCESS_STEP
+from tests.support.corrections import approved_correction, eventually
 from tests.support.families import Family, make_family
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.smtp_gate import HoldAfter
@@ -162,8 +163,15 @@ async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping
     handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
     assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "birthdate_blocked"
 
-    # The seam for the correction process: once unblocked, the step starts afresh.
-    await handle.signal(ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="test"))
+    # The seam for the correction process: once unblocked (an approved correction
+    # this process joined, read back), the step starts afresh.
+    correction_id = await approved_correction(db_pool, handle.id)
+    await handle.signal(ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+
+    async def resumed() -> bool:
+        return (await api.get("/activation")).json()["step"] == "profile"
+
+    await eventually(resumed, "activation unblocked")
     status = (await api.get("/activation")).json()
     assert status["step"] == "profile" and status["attempts_left"] == 3
     assert (await api.post("/activation/profile", json=right)).status_code == 200

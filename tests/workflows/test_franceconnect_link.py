@@ -13,6 +13,7 @@ import pytest
 from educonnect.devtools.oidc_provider import LoopbackOidcProvider, ProviderIdentity
 from educonnect.models.franceconnect import BirthdateUnblocked, LinkStep
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from tests.support.corrections import approved_correction, eventually
 from tests.support.families import Family, make_family
 from tests.support.franceconnect import (
     fc_login,
@@ -278,7 +279,14 @@ async def test_birthdate_blocks_after_three_tries_until_a_correction(api, db_poo
     wf = handle(time_skipping_env, link_id)
     await time_skipping_env.sleep(timedelta(days=3))
     assert (await wf.query(FranceConnectLinkWorkflow.status)).step == LinkStep.BIRTHDATE_BLOCKED
-    await wf.signal(FranceConnectLinkWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="c-1"))
+    # An approved correction this process joined, read back before the step starts afresh.
+    correction_id = await approved_correction(db_pool, wf.id)
+    await wf.signal(FranceConnectLinkWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+
+    async def resumed() -> bool:
+        return (await wf.query(FranceConnectLinkWorkflow.status)).step == LinkStep.AWAITING_BIRTHDATE
+
+    await eventually(resumed, "link unblocked")
     status = await wf.query(FranceConnectLinkWorkflow.status)
     assert status.step == LinkStep.AWAITING_BIRTHDATE and status.birthdate_attempts_left == 3
 

@@ -10,8 +10,10 @@ blocking, `birthdate_unblocked`, expiry, for the four processes that check a
 birthdate; a birthdate correction filed by a pupil, recorded before the
 workflow knew who filed; and a correction whose messages are read back from
 PostgreSQL (a forged decision and a forged answer refused, then a real
-question, answer and approval). Add one when a process gains a path worth
-guarding."""
+question, answer and approval); an activation that reads
+`birthdate_unblocked` back (forged ones ignored, then the approval), and the
+correction that waited for its confirmation. Add one when a process gains a
+path worth guarding."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from educonnect.models.registration import RegistrationStep
 from educonnect.models.sms_codes import CheckCodeRequest, SendCodeRequest, SendOutcome, SmsPurpose
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP
+from tests.support.corrections import approved_correction, eventually
 from tests.support.odd_gateway import odd_gateway
 from tests.support.sms import SmsOutbox, code_in
 from workflows.sms_registration import SmsRegistrationWorkflow, workflow_id
@@ -136,6 +137,18 @@ def wrong(code: str) -> str:
 
 def handle_of(env, rid: str):
     return env.client.get_workflow_handle_for(SmsRegistrationWorkflow.run, workflow_id(rid))
+
+
+async def unblock(pool: asyncpg.Pool, handle, status) -> None:
+    """The seam for the correction process: `birthdate_unblocked` with an approved
+    correction this registration joined; back at the birthdate step once read back."""
+    correction_id = await approved_correction(pool, handle.id)
+    await handle.signal(SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+
+    async def resumed() -> bool:
+        return (await status()).json()["step"] == "birthdate"
+
+    await eventually(resumed, "registration unblocked")
 
 
 @pytest.fixture
@@ -260,9 +273,7 @@ async def test_only_the_browser_that_started_may_continue(sms_api, db_pool, outb
         assert "Zoé" not in refused.text and "•" not in refused.text
 
     # Unblocked, at the password step: only the guardian's browser finishes and is signed in.
-    await handle_of(time_skipping_env, rid).signal(
-        SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="test")
-    )
+    await unblock(db_pool, handle_of(time_skipping_env, rid), lambda: api.get(f"/registration/{rid}"))
     assert (await api.post(f"/registration/{rid}/birthdate", json={"birthdate": "2014-03-09"})).json()["step"] == "password"
     for refused in await refusals():
         assert refused.status_code == 404 and refused.json() == unknown, refused.text
@@ -416,7 +427,7 @@ async def test_three_wrong_birthdates_block_until_a_correction(sms_api, db_pool,
 
     # The seam for the correction process (same signal as activation).
     handle = handle_of(time_skipping_env, rid)
-    await handle.signal(SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id="test"))
+    await unblock(db_pool, handle, lambda: api.get(f"/registration/{rid}"))
     status = (await api.get(f"/registration/{rid}")).json()
     assert status["step"] == "birthdate" and status["birthdate_attempts_left"] == 3
     assert (await api.post(f"/registration/{rid}/birthdate", json=right)).json()["step"] == "password"
