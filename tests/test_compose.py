@@ -122,3 +122,10 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
     # And without one of them compose refuses to start, with its message.
     with pytest.raises(KeyError, match="FRANCECONNECT_CLIENT_SECRET"):
         interpolate(services(compose)["api"]["environment"]["FRANCECONNECT_CLIENT_SECRET"], {})
+
+
+def test_the_api_is_healthy_only_when_ready(compose):
+    """Compose's health check asks the readiness route (PostgreSQL and Temporal
+    answer), not liveness: a running API that cannot serve is not healthy."""
+    check = " ".join(compose["services"]["api"]["healthcheck"]["test"])
+    assert "/health/ready" in check
