@@ -38,7 +38,7 @@ school in `EduSchoolUai`: requests waiting on staff are
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from temporalio import workflow
@@ -281,14 +281,16 @@ class BirthdateCorrectionWorkflow:
     async def _approved(self, decision: AppliedDecision) -> None:
         """The record is corrected and the request closed (by the activity)."""
         self._closing = True
-        self._decided_by, self._corrected = decision.staff, decision.corrected_birthdate
-        # The blocked processes continue before anyone is told they can.
+        await self._record_corrected(decision.decision_id, decision.staff, decision.corrected_birthdate)
+
+    async def _record_corrected(self, decision_id: UUID, staff: StaffRef | None, corrected: date | None) -> None:
+        """The record was corrected: the blocked processes continue before anyone is told they can."""
+        self._decided_by, self._corrected = staff, corrected
         await self._unblock()
         self._enter(CorrectionStep.APPROVED)
         self._note_decision(
-            decision.decision_id, decision.staff, "applied",
-            "Acceptée : date de naissance corrigée dans le dossier de l'élève",
-        )  # fmt: skip
+            decision_id, staff, "applied", "Acceptée : date de naissance corrigée dans le dossier de l'élève"
+        )
         await self._notify_requesters("approved", "approved")
 
     async def _rejected(self, decision: AppliedDecision) -> None:
@@ -380,15 +382,7 @@ class BirthdateCorrectionWorkflow:
             ),
             **ACTIVITY_OPTIONS,
         )
-        self._decided_by, self._corrected = decision.staff, applied.new_birthdate
-        # The blocked processes continue before anyone is told they can.
-        await self._unblock()
-        self._enter(CorrectionStep.APPROVED)
-        self._note_decision(
-            decision.decision_id, decision.staff, "applied",
-            "Acceptée : date de naissance corrigée dans le dossier de l'élève",
-        )  # fmt: skip
-        await self._notify_requesters("approved", "approved")
+        await self._record_corrected(decision.decision_id, decision.staff, applied.new_birthdate)
 
     async def _reject(self, decision: StaffDecision) -> None:
         self._closing = True
