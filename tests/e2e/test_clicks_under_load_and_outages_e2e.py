@@ -31,28 +31,13 @@ from educonnect.devtools.processes import (
 )
 from educonnect.devtools.smtp_sink import SmtpSink
 from educonnect.settings import PROJECT_ROOT
-from tests.support.families import Family, make_family
+from tests.support.families import Family, activation_awaiting_the_click, make_family
 from tests.support.mail import LINK, Mailbox, link_in, token_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NEW_PASSWORD = "Lumiere2027q"
 CONFIRMATION_SUBJECT = "Mise à disposition de services en ligne"
-
-
-async def activate_until_the_link(http: httpx.AsyncClient, family: Family) -> None:
-    signed = await http.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
-    assert signed.status_code == 200, signed.text
-    profile = await http.post(
-        "/activation/profile",
-        json={
-            "password": NEW_PASSWORD,
-            "password_confirmation": NEW_PASSWORD,
-            "email": family.email,
-            "child_birthdate": family.child_birthdates[0].isoformat(),
-        },
-    )
-    assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", profile.text
 
 
 async def states(pool: asyncpg.Pool, families: list[Family]) -> dict[str, int]:
@@ -109,7 +94,7 @@ async def test_fifty_activations_clicked_the_instant_each_mail_arrives(stack, sm
 
     async def one(family: Family) -> None:
         async with gate, stack.http() as http:
-            await activate_until_the_link(http, family)
+            await activation_awaiting_the_click(http, family, NEW_PASSWORD)
 
     with ClickOnArrival(smtp_sink, stack.api_url, addresses) as clicks:
         await asyncio.gather(*(one(f) for f in families))
@@ -183,7 +168,7 @@ async def test_temporal_down_the_click_is_answered_503_then_works(stack, tmp_pat
         await wait_for_http(f"{url}/health/ready", 60, child=api)
         family = await make_family(stack.pool)
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            await activate_until_the_link(http, family)
+            await activation_awaiting_the_click(http, family, NEW_PASSWORD)
             [mail] = await mailbox.wait_for(family.email, 1, timeout=60)
             token = token_of(link_in(mail))
 
@@ -266,7 +251,7 @@ async def test_the_dev_stack_restarts_a_killed_worker(stack, tmp_path, mailbox: 
     try:
         family = await make_family(stack.pool)
         async with httpx.AsyncClient(base_url=dev.url, timeout=60) as http:
-            await activate_until_the_link(http, family)
+            await activation_awaiting_the_click(http, family, NEW_PASSWORD)
             [mail] = await mailbox.wait_for(family.email, 1, timeout=60)
 
             [worker_pid] = dev.worker_pids()

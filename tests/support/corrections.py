@@ -128,6 +128,32 @@ async def file_request(
     )
 
 
+async def blocked_and_filed(http: httpx.AsyncClient, family: Family, pupil_id) -> str:
+    """The family's activation blocked on a wrong birthdate, then its correction
+    request filed for `pupil_id`: the request's id."""
+    await block_activation(http, family)
+    answer = await file_request(http, pupil_id, WRONG_BIRTHDATE)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["request_id"]
+
+
+@dataclass
+class SchoolScene:
+    """A school, its administrator, and a family whose two children attend it."""
+
+    school: School
+    admin: StaffUser
+    family: Family
+    children: list[asyncpg.Record]
+
+
+async def school_scene(pool: asyncpg.Pool) -> SchoolScene:
+    school = await make_school(pool)
+    admin = await make_staff(pool, StaffRole.SCHOOL_ADMIN, school)
+    family = await family_at(pool, school)
+    return SchoolScene(school, admin, family, await children_of(pool, family))
+
+
 @asynccontextmanager
 async def signed_in_staff(make_client, staff: StaffUser):
     """An HTTP client signed in as `staff` (`make_client()` gives a fresh client)."""

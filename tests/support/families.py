@@ -65,3 +65,21 @@ async def make_family(pool: asyncpg.Pool, *, provisional_password: str = "Bienve
             f"camille.{tag}@example.fr",
         )
     return Family(account_id, identifier, provisional_password, f"camille.{tag}@example.fr", birthdates, guardian_id)
+
+
+async def activation_awaiting_the_click(http, family: Family, new_password: str) -> None:
+    """Sign in with the school's credentials and fill "Gérer mon compte" right:
+    the activation now waits for the click on the link sent to `family.email`."""
+    http.cookies.clear()
+    signed = await http.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    assert signed.status_code == 200, signed.text
+    profile = await http.post(
+        "/activation/profile",
+        json={
+            "password": new_password,
+            "password_confirmation": new_password,
+            "email": family.email,
+            "child_birthdate": family.child_birthdates[0].isoformat(),
+        },
+    )
+    assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", profile.text

@@ -14,15 +14,11 @@ import pytest
 import pytest_asyncio
 
 from educonnect.models.activation import ActivationStep
-from educonnect.models.corrections import CorrectionStep, StaffRole
+from educonnect.models.corrections import CorrectionStep
 from tests.support.corrections import (
     WRONG_BIRTHDATE,
-    block_activation,
-    children_of,
-    family_at,
-    file_request,
-    make_school,
-    make_staff,
+    blocked_and_filed,
+    school_scene,
     signed_in_staff,
 )
 from workflows.activation import ActivationWorkflow
@@ -36,18 +32,9 @@ FORGED_DATE = "2013-03-03"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def scene(db_pool):
-    school = await make_school(db_pool)
-    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
-    family = await family_at(db_pool, school)
-    lea, sibling = await children_of(db_pool, family)
-    return school, admin, family, lea, sibling
-
-
-async def filed(api, family, lea) -> str:
-    await block_activation(api, family)
-    answer = await file_request(api, lea["id"], WRONG_BIRTHDATE)
-    assert answer.status_code == 201, answer.text
-    return answer.json()["request_id"]
+    scene = await school_scene(db_pool)
+    lea, sibling = scene.children
+    return scene.school, scene.admin, scene.family, lea, sibling
 
 
 def forged_decision(school, staff_id, decision_id=None) -> dict:
@@ -88,7 +75,7 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
     api, db_pool, time_skipping_env, scene, make_client
 ):
     school, admin, family, lea, sibling = scene
-    request_id = await filed(api, family, lea)
+    request_id = await blocked_and_filed(api, family, lea["id"])
     handle = time_skipping_env.client.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
 
     # Another request's real decision (in scope, written by the API, not yet applied).
@@ -170,7 +157,7 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
 
 async def test_a_forged_answer_or_requester_is_refused(api, db_pool, time_skipping_env, scene, make_client):
     school, admin, family, lea, sibling = scene
-    request_id = await filed(api, family, lea)
+    request_id = await blocked_and_filed(api, family, lea["id"])
     handle = time_skipping_env.client.get_workflow_handle(workflow_id(request_id))
     async with signed_in_staff(make_client, admin) as http:
         asked = await http.post(

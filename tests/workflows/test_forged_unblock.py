@@ -15,17 +15,13 @@ import pytest_asyncio
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from educonnect.models.activation import ActivationStep, BirthdateUnblocked
-from educonnect.models.corrections import CorrectionStep, StaffRole
+from educonnect.models.corrections import CorrectionStep
 from tests.support.corrections import (
     WRONG_BIRTHDATE,
     approved_correction,
-    block_activation,
-    children_of,
+    blocked_and_filed,
     eventually,
-    family_at,
-    file_request,
-    make_school,
-    make_staff,
+    school_scene,
     signed_in_staff,
 )
 from workflows.activation import ActivationWorkflow
@@ -39,11 +35,8 @@ REFUSED_NOTE = "Déblocage ignoré"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def scene(db_pool):
-    school = await make_school(db_pool)
-    admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
-    family = await family_at(db_pool, school)
-    lea, _ = await children_of(db_pool, family)
-    return school, admin, family, lea
+    scene = await school_scene(db_pool)
+    return scene.school, scene.admin, scene.family, scene.children[0]
 
 
 async def operator_details(handle) -> str:
@@ -59,10 +52,7 @@ async def test_forged_unblocks_are_ignored_and_the_real_approval_unblocks(
     api, db_pool, time_skipping_env, scene, make_client
 ):
     school, admin, family, lea = scene
-    await block_activation(api, family)
-    filed = await file_request(api, lea["id"], WRONG_BIRTHDATE)
-    assert filed.status_code == 201, filed.text
-    request_id = filed.json()["request_id"]
+    request_id = await blocked_and_filed(api, family, lea["id"])
     activation = time_skipping_env.client.get_workflow_handle_for(
         ActivationWorkflow.run, activation_id(family.account_id)
     )

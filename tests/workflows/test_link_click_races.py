@@ -35,7 +35,7 @@ from temporalio.worker import Worker
 from activities import all_activities
 from educonnect.models.activation import ActivationStep, LinkClicked
 from tests.support.accounts import make_active_account, sign_in
-from tests.support.families import make_family
+from tests.support.families import activation_awaiting_the_click, make_family
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.pupils import make_pupil
 from tests.support.smtp_gate import HoldReply
@@ -123,20 +123,9 @@ async def _process_of_link(db_pool, address: str) -> str:
 
 async def guardian_activation(web: httpx.AsyncClient, db_pool) -> Flow:
     family = await make_family(db_pool)
-    signed = await sign_in(web, family.identifier, family.provisional_password)
-    assert signed.status_code == 200, signed.text
 
     async def start() -> None:
-        profile = await web.post(
-            "/activation/profile",
-            json={
-                "password": NEW_PASSWORD,
-                "password_confirmation": NEW_PASSWORD,
-                "email": family.email,
-                "child_birthdate": family.child_birthdates[0].isoformat(),
-            },
-        )
-        assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", profile.text
+        await activation_awaiting_the_click(web, family, NEW_PASSWORD)
 
     async def check(page: httpx.Response) -> None:
         assert page.status_code == 200 and "Compte activé" in page.text, page.text
