@@ -37,7 +37,9 @@ async def start_housekeeping_schedule(client, task_queue: str) -> None:
     try:
         created = await ensure_housekeeping_schedule(client, task_queue)
     except Exception:  # noqa: BLE001 - logged for the operators, the worker goes on
-        log.exception("could not create the housekeeping schedule; start it by hand (see README, operators)")
+        log.exception(
+            "could not create the housekeeping schedule; start it by hand (see README, operators)"
+        )
         return
     log.info("housekeeping schedule %s", "created" if created else "already present")
 

@@ -16,9 +16,9 @@ from activities.housekeeping import HousekeepingActivities
 from activities.merge import MergeActivities
 from activities.provisioning import ProvisioningActivities
 from activities.pupils import PupilActivities
-from activities.reissue import ReissueActivities
 from activities.records import RecordActivities
 from activities.registration import RegistrationActivities
+from activities.reissue import ReissueActivities
 from activities.sms_codes import SmsCodeActivities
 from activities.staff_notifications import StaffNotificationActivities
 
@@ -28,7 +28,11 @@ def all_activities(pool: asyncpg.Pool) -> list:
     families = [RecordActivities(pool), AccountActivities(pool), EmailLinkActivities(pool)]
     families += [SmsCodeActivities(pool), RegistrationActivities(pool)]
     families += [PupilActivities(pool)]
-    families += [CorrectionActivities(pool), CorrectionDecisionActivities(pool), StaffNotificationActivities(pool)]
+    families += [
+        CorrectionActivities(pool),
+        CorrectionDecisionActivities(pool),
+        StaffNotificationActivities(pool),
+    ]
     families += [FranceConnectActivities(pool)]
     families += [ProvisioningActivities(pool), MergeActivities(pool), ReissueActivities(pool)]
     families += [AccountManagementActivities(pool)]

@@ -76,19 +76,25 @@ async def send_email_once(
             email.subject,
             template,
         )
-        if await conn.fetchval("SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key):
+        if await conn.fetchval(
+            "SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key
+        ):
             return False
         await send_email(email)
         await conn.execute("UPDATE sent_emails SET sent_at = now() WHERE idempotency_key = $1", key)
     return True
 
 
-async def send_sms_once(pool: asyncpg.Pool, key: str, process_id: str, mobile: str, template: str, text: str) -> bool:
+async def send_sms_once(
+    pool: asyncpg.Pool, key: str, process_id: str, mobile: str, template: str, text: str
+) -> bool:
     """Send an SMS at most once under `key` (table `sent_sms`), within the
     number's daily cap; False when the cap kept it from going out. The text
     must be the same on every attempt: the gateway deduplicates on the key."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow("SELECT outcome, sent_at FROM sent_sms WHERE idempotency_key = $1 FOR UPDATE", key)
+        row = await conn.fetchrow(
+            "SELECT outcome, sent_at FROM sent_sms WHERE idempotency_key = $1 FOR UPDATE", key
+        )
         if row is None:
             allowed = await reserve_daily_sms(conn, mobile)
             row = await conn.fetchrow(
@@ -133,7 +139,9 @@ class AccountManagementActivities:
         )
         if row is None:
             raise ApplicationError("unknown account", type="account_unknown", non_retryable=True)
-        return AccountEmailFacts(identifier=row["identifier"], email=row["email"], verified=row["verified"])
+        return AccountEmailFacts(
+            identifier=row["identifier"], email=row["email"], verified=row["verified"]
+        )
 
     @activity.defn
     async def send_email_validation_link(self, request: ValidationLinkRequest) -> LinkSent:
@@ -173,16 +181,27 @@ class AccountManagementActivities:
         identifier = account["identifier"]
         if notice.to is None:
             if not (account["mobile"] and account["mobile_ok"]):
-                log.info("account %s has no validated address nor verified number: no change notice", notice.account_id)
+                log.info(
+                    "account %s has no validated address nor verified number: no change notice",
+                    notice.account_id,
+                )
                 return False
             return await send_sms_once(
                 self._pool, idempotency_key(notice.step), activity.info().workflow_id, account["mobile"],
                 f"email_change_{notice.kind.value}", texts.sms_email_change(notice.kind.value, notice.new_email),
             )  # fmt: skip
-        compose = texts.email_change_requested if notice.kind == ChangeNoticeKind.REQUESTED else texts.email_changed
+        compose = (
+            texts.email_change_requested
+            if notice.kind == ChangeNoticeKind.REQUESTED
+            else texts.email_changed
+        )
         email = compose(to=notice.to, identifier=identifier, new_email=notice.new_email)
         return await send_email_once(
-            self._pool, idempotency_key(notice.step), notice.account_id, email, f"email_change_{notice.kind.value}"
+            self._pool,
+            idempotency_key(notice.step),
+            notice.account_id,
+            email,
+            f"email_change_{notice.kind.value}",
         )
 
     @activity.defn
@@ -200,10 +219,14 @@ class AccountManagementActivities:
                 EMAIL_CHANGE_PURPOSE,
             )
             if link is None:
-                raise ApplicationError("unknown validation link", type="link_unknown", non_retryable=True)
+                raise ApplicationError(
+                    "unknown validation link", type="link_unknown", non_retryable=True
+                )
             if link["used_at"] is not None:  # applied by an earlier attempt
                 return
-            await conn.execute("UPDATE email_links SET used_at = now() WHERE id = $1", request.link_id)
+            await conn.execute(
+                "UPDATE email_links SET used_at = now() WHERE id = $1", request.link_id
+            )
             await conn.execute(
                 "UPDATE email_links SET revoked_at = now() "
                 "WHERE process_id = $1 AND id <> $2 AND used_at IS NULL AND revoked_at IS NULL",
@@ -249,7 +272,8 @@ class AccountManagementActivities:
                 "SELECT identifier FROM accounts WHERE id = $1 FOR UPDATE", request.account_id
             )
             done = await conn.fetchval(
-                "SELECT sessions_ended FROM password_changes WHERE process_id = $1", request.process_id
+                "SELECT sessions_ended FROM password_changes WHERE process_id = $1",
+                request.process_id,
             )
             if done is not None:  # applied by an earlier attempt
                 return PasswordApplied(identifier=identifier, sessions_ended=done)
@@ -260,7 +284,9 @@ class AccountManagementActivities:
             )
             if password_hash is None:
                 raise ApplicationError(
-                    "no pending password for this process", type="pending_password_missing", non_retryable=True
+                    "no pending password for this process",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             if request.link_id is not None:
                 await conn.execute(
@@ -301,14 +327,25 @@ class AccountManagementActivities:
         )
         key = idempotency_key(notice.step)
         if account["email"] and account["email_ok"]:
-            email = texts.password_changed(to=account["email"], identifier=account["identifier"], kind=notice.kind.value)
-            return await send_email_once(self._pool, key, notice.account_id, email, f"password_{notice.kind.value}")
+            email = texts.password_changed(
+                to=account["email"], identifier=account["identifier"], kind=notice.kind.value
+            )
+            return await send_email_once(
+                self._pool, key, notice.account_id, email, f"password_{notice.kind.value}"
+            )
         if account["mobile"] and account["mobile_ok"]:
             return await send_sms_once(
-                self._pool, key, notice.process_id, account["mobile"], f"password_{notice.kind.value}",
+                self._pool,
+                key,
+                notice.process_id,
+                account["mobile"],
+                f"password_{notice.kind.value}",
                 texts.sms_password_changed(notice.kind.value),
             )
-        log.info("account %s has no validated address nor verified number: no password notice", notice.account_id)
+        log.info(
+            "account %s has no validated address nor verified number: no password notice",
+            notice.account_id,
+        )
         return False
 
     # --- lost password --------------------------------------------------------------
@@ -401,7 +438,11 @@ class AccountManagementActivities:
             await send_email_once(self._pool, key, rows[0]["id"], email, "identifier_reminder")
         else:
             await send_sms_once(
-                self._pool, key, request.process_id, request.contact, "identifier_reminder",
+                self._pool,
+                key,
+                request.process_id,
+                request.contact,
+                "identifier_reminder",
                 texts.sms_identifier_reminder(identifiers),
             )
         return len(rows)

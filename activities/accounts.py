@@ -27,7 +27,9 @@ class AccountActivities:
             )
             if not pending:
                 raise ApplicationError(
-                    "no pending password for this activation", type="pending_password_missing", non_retryable=True
+                    "no pending password for this activation",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             await conn.execute(
                 "UPDATE accounts SET state = 'activating', updated_at = now() "
@@ -47,14 +49,17 @@ class AccountActivities:
                 request.process_id,
             )
             if link is None:
-                raise ApplicationError("unknown confirmation link", type="link_unknown", non_retryable=True)
+                raise ApplicationError(
+                    "unknown confirmation link", type="link_unknown", non_retryable=True
+                )
             pending = await conn.fetchval(
                 "DELETE FROM pending_passwords WHERE account_id = $1 AND process_id = $2 RETURNING password_hash",
                 request.account_id,
                 request.process_id,
             )
             await conn.execute(
-                "UPDATE email_links SET used_at = coalesce(used_at, now()) WHERE id = $1", request.link_id
+                "UPDATE email_links SET used_at = coalesce(used_at, now()) WHERE id = $1",
+                request.link_id,
             )
             await conn.execute(
                 "UPDATE email_links SET revoked_at = now() "
@@ -63,11 +68,15 @@ class AccountActivities:
                 request.link_id,
             )
             if pending is None:
-                state = await conn.fetchval("SELECT state FROM accounts WHERE id = $1", request.account_id)
+                state = await conn.fetchval(
+                    "SELECT state FROM accounts WHERE id = $1", request.account_id
+                )
                 if state == "active":  # already done by an earlier attempt
                     return
                 raise ApplicationError(
-                    "no pending password for this activation", type="pending_password_missing", non_retryable=True
+                    "no pending password for this activation",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             await conn.execute(
                 """

@@ -71,7 +71,10 @@ class CorrectionDecisionActivities:
                     return await self._apply(conn, ref, key)
             except staff_decisions.Refused as refused:
                 activity.logger.warning(
-                    "decision %s refused for correction %s: %s", ref.decision_id, ref.request_id, refused.reason.value
+                    "decision %s refused for correction %s: %s",
+                    ref.decision_id,
+                    ref.request_id,
+                    refused.reason.value,
                 )
                 await audit.record(
                     conn, audit.SYSTEM, "correction.decision", "correction_request", ref.request_id,
@@ -82,7 +85,9 @@ class CorrectionDecisionActivities:
                 )  # fmt: skip
                 raise refusal(refused.reason, "staff decision") from None
 
-    async def _apply(self, conn: asyncpg.Connection, ref: DecisionToApply, key: str) -> AppliedDecision:
+    async def _apply(
+        self, conn: asyncpg.Connection, ref: DecisionToApply, key: str
+    ) -> AppliedDecision:
         decision = await staff_decisions.read(conn, ref.request_id, ref.decision_id, key)
         applied = AppliedDecision(
             decision_id=decision.id,
@@ -94,15 +99,20 @@ class CorrectionDecisionActivities:
         if decision.applied_key is not None:  # by an earlier attempt of this activity
             if decision.kind == DecisionKind.APPROVE:
                 applied.previous_birthdate = await conn.fetchval(
-                    "SELECT previous_birthdate FROM correction_requests WHERE id = $1", ref.request_id
+                    "SELECT previous_birthdate FROM correction_requests WHERE id = $1",
+                    ref.request_id,
                 )
             return applied
         author = decision.author.actor
         if decision.kind == DecisionKind.APPROVE:
             assert decision.corrected_birthdate is not None
-            old = await conn.fetchval("SELECT birthdate FROM pupils WHERE id = $1 FOR UPDATE", decision.pupil_id)
+            old = await conn.fetchval(
+                "SELECT birthdate FROM pupils WHERE id = $1 FOR UPDATE", decision.pupil_id
+            )
             await conn.execute(
-                "UPDATE pupils SET birthdate = $2 WHERE id = $1", decision.pupil_id, decision.corrected_birthdate
+                "UPDATE pupils SET birthdate = $2 WHERE id = $1",
+                decision.pupil_id,
+                decision.corrected_birthdate,
             )
             await conn.execute(
                 """
@@ -164,7 +174,10 @@ class CorrectionDecisionActivities:
             reason = MessageRefusal.ALREADY_USED  # an answer to an earlier question
         if reason is not None:
             activity.logger.warning(
-                "answer %s refused for correction %s: %s", answer.message_id, answer.request_id, reason.value
+                "answer %s refused for correction %s: %s",
+                answer.message_id,
+                answer.request_id,
+                reason.value,
             )
             raise refusal(reason, "answer")
 
@@ -203,6 +216,8 @@ class CorrectionDecisionActivities:
             )
         if not approved:
             activity.logger.warning(
-                "unblock of %s refused: correction %r not approved for it", process_id, unblock.correction_id[:64]
+                "unblock of %s refused: correction %r not approved for it",
+                process_id,
+                unblock.correction_id[:64],
             )
         return bool(approved)

@@ -56,7 +56,9 @@ async def send_email_once(
             email.subject,
             template,
         )
-        sent_at = await conn.fetchval("SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key)
+        sent_at = await conn.fetchval(
+            "SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key
+        )
         if sent_at is not None:
             return False
         await send_email(email)
@@ -90,15 +92,28 @@ class CorrectionActivities:
                 request.request_id,
             )
             if row is None:
-                raise ApplicationError("unknown correction request", type="correction_unknown", non_retryable=True)
+                raise ApplicationError(
+                    "unknown correction request", type="correction_unknown", non_retryable=True
+                )
             if row["status"] == CorrectionStep.APPROVED:  # done by an earlier attempt
-                return CorrectionApplied(old_birthdate=row["previous_birthdate"], new_birthdate=row["corrected_birthdate"])
+                return CorrectionApplied(
+                    old_birthdate=row["previous_birthdate"],
+                    new_birthdate=row["corrected_birthdate"],
+                )
             if row["status"] not in ("awaiting_review", "awaiting_information", "escalated"):
                 raise ApplicationError(
-                    f"correction request already {row['status']}", type="correction_closed", non_retryable=True
+                    f"correction request already {row['status']}",
+                    type="correction_closed",
+                    non_retryable=True,
                 )
-            old = await conn.fetchval("SELECT birthdate FROM pupils WHERE id = $1 FOR UPDATE", request.pupil_id)
-            await conn.execute("UPDATE pupils SET birthdate = $2 WHERE id = $1", request.pupil_id, request.corrected_birthdate)
+            old = await conn.fetchval(
+                "SELECT birthdate FROM pupils WHERE id = $1 FOR UPDATE", request.pupil_id
+            )
+            await conn.execute(
+                "UPDATE pupils SET birthdate = $2 WHERE id = $1",
+                request.pupil_id,
+                request.corrected_birthdate,
+            )
             await conn.execute(
                 """
                 UPDATE correction_requests SET status = 'approved', corrected_birthdate = $2, previous_birthdate = $3,
@@ -168,7 +183,11 @@ class CorrectionActivities:
             "correction_request",
             refused.request_id,
             outcome=audit.REFUSED,
-            details={"code": refused.reason, "decision_id": str(decision.decision_id), "checked_by": "workflow"},
+            details={
+                "code": refused.reason,
+                "decision_id": str(decision.decision_id),
+                "checked_by": "workflow",
+            },
             idempotency_key=idempotency_key(f"refused/{decision.decision_id}"),
         )
 
@@ -193,10 +212,14 @@ class CorrectionActivities:
             notice.request_id,
         )
         if request is None:
-            raise ApplicationError("unknown correction request", type="correction_unknown", non_retryable=True)
+            raise ApplicationError(
+                "unknown correction request", type="correction_unknown", non_retryable=True
+            )
         text = None
         if notice.message_id is not None:
-            text = await self._pool.fetchval("SELECT body FROM correction_messages WHERE id = $1", notice.message_id)
+            text = await self._pool.fetchval(
+                "SELECT body FROM correction_messages WHERE id = $1", notice.message_id
+            )
         participants = await self._pool.fetch(
             "SELECT id, account_id, blocked_process_id, contact_channel, contact_email, contact_mobile "
             "FROM correction_participants WHERE request_id = $1 AND contact_channel <> 'school' "
@@ -218,7 +241,9 @@ class CorrectionActivities:
             key = idempotency_key(f"{notice.step}/{p['id']}")
             process = blocked_process(p["blocked_process_id"])
             if p["contact_channel"] == "email":
-                email = correction_emails.requester_email(notice.kind, to=address, process=process, **facts)
+                email = correction_emails.requester_email(
+                    notice.kind, to=address, process=process, **facts
+                )
                 sent += await send_email_once(
                     self._pool, key, email, f"correction_{notice.kind}", account_id=p["account_id"]
                 )

@@ -4,7 +4,7 @@ HMAC stored, one live link per process (issuing one revokes the others)."""
 from __future__ import annotations
 
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import asyncpg
 from temporalio import activity
@@ -55,7 +55,12 @@ async def send_confirmation_link(
         pool,
         request,
         lambda to, identifier, url: activation_emails.confirmation(
-            to=to, identifier=identifier, url=url, expires_at=request.expires_at, kind=request.kind, wording=wording
+            to=to,
+            identifier=identifier,
+            url=url,
+            expires_at=request.expires_at,
+            kind=request.kind,
+            wording=wording,
         ),
     )
 
@@ -106,7 +111,11 @@ async def issue_and_send_link(
     if link["sent_at"] is not None:
         return LinkSent(link_id=link["id"], email=link["email"], sent_at=link["sent_at"])
 
-    identifier = await pool.fetchval("SELECT identifier FROM accounts WHERE id = $1", request.account_id)
+    identifier = await pool.fetchval(
+        "SELECT identifier FROM accounts WHERE id = $1", request.account_id
+    )
     await send_email(compose(link["email"], identifier, confirmation_url(token, path)))
-    sent_at = await pool.fetchval("UPDATE email_links SET sent_at = now() WHERE id = $1 RETURNING sent_at", link["id"])
+    sent_at = await pool.fetchval(
+        "UPDATE email_links SET sent_at = now() WHERE id = $1 RETURNING sent_at", link["id"]
+    )
     return LinkSent(link_id=link["id"], email=link["email"], sent_at=sent_at)

@@ -5,7 +5,7 @@ birthdate, linking the identity to the guardian's account (created if none).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 from temporalio import activity
@@ -26,11 +26,16 @@ from educonnect.provisioning import provision_guardian_account
 def names_match(record_first: str, record_last: str, given_name: str, family_name: str) -> bool:
     """Accent-, case-, space- and hyphen-insensitive. FranceConnect gives all
     the given names ("Marie Claire"); the school record often only the first."""
-    if not normalize_name(record_last) or normalize_name(record_last) != normalize_name(family_name):
+    if not normalize_name(record_last) or normalize_name(record_last) != normalize_name(
+        family_name
+    ):
         return False
     first = normalize_name(record_first)
     given = given_name.split()
-    return bool(first) and first in {normalize_name(given_name), normalize_name(given[0]) if given else ""}
+    return bool(first) and first in {
+        normalize_name(given_name),
+        normalize_name(given[0]) if given else "",
+    }
 
 
 class FranceConnectActivities:
@@ -42,10 +47,13 @@ class FranceConnectActivities:
         """The guardian whose mobile on file is `mobile` and whose names are the
         FranceConnect identity's; none otherwise. Read-only."""
         identity = await self._pool.fetchrow(
-            "SELECT given_name, family_name FROM franceconnect_identities WHERE id = $1", request.identity_id
+            "SELECT given_name, family_name FROM franceconnect_identities WHERE id = $1",
+            request.identity_id,
         )
         if identity is None:
-            raise ApplicationError("unknown FranceConnect identity", type="identity_unknown", non_retryable=True)
+            raise ApplicationError(
+                "unknown FranceConnect identity", type="identity_unknown", non_retryable=True
+            )
         rows = await self._pool.fetch(
             """
             SELECT g.id, g.first_name, g.last_name, g.mobile, (a.id IS NOT NULL) AS has_account
@@ -56,7 +64,9 @@ class FranceConnectActivities:
             request.mobile,
         )
         for row in rows:
-            if names_match(row["first_name"], row["last_name"], identity["given_name"], identity["family_name"]):
+            if names_match(
+                row["first_name"], row["last_name"], identity["given_name"], identity["family_name"]
+            ):
                 return GuardianMatch(guardian_id=row["id"], mobile_on_file=row["mobile"])
         return GuardianMatch()
 
@@ -79,10 +89,12 @@ class FranceConnectActivities:
         (active, mobile verified, no password: FranceConnect signs it in) when
         the guardian has none. A provisioned account becomes active the same
         way (the school's provisional password stops working). Idempotent."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
             # Serialise concurrent links of the same guardian.
-            await conn.execute("SELECT 1 FROM guardians WHERE id = $1 FOR UPDATE", request.guardian_id)
+            await conn.execute(
+                "SELECT 1 FROM guardians WHERE id = $1 FOR UPDATE", request.guardian_id
+            )
             account = await conn.fetchrow(
                 "SELECT id, state FROM accounts WHERE guardian_id = $1", request.guardian_id
             )
@@ -119,14 +131,18 @@ class FranceConnectActivities:
                 "SELECT account_id FROM franceconnect_identities WHERE id = $1", request.identity_id
             )
             await conn.execute(
-                "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1", request.link_id
+                "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1",
+                request.link_id,
             )
-        activity.logger.info("FranceConnect identity %s linked to account %s", request.identity_id, linked_to)
+        activity.logger.info(
+            "FranceConnect identity %s linked to account %s", request.identity_id, linked_to
+        )
         return LinkedAccount(account_id=linked_to, created=created and linked_to == account_id)
 
     @activity.defn(name="franceconnect_close_link")
     async def close_link(self, request: CloseLink) -> None:
         """The first visit ended without a link (expired, too many codes)."""
         await self._pool.execute(
-            "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1", request.link_id
+            "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1",
+            request.link_id,
         )

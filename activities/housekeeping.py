@@ -65,14 +65,20 @@ class _PurgeRun:
         )  # fmt: skip
 
     async def staff_sessions(self) -> None:
-        await self._delete("staff_sessions", f"{_SESSION_ENDED} < now() - $1::interval", policies.SESSION_RETENTION)
+        await self._delete(
+            "staff_sessions", f"{_SESSION_ENDED} < now() - $1::interval", policies.SESSION_RETENTION
+        )
 
     async def email_links(self) -> None:
-        await self._delete("email_links", "t.expires_at < now() - $1::interval", policies.EMAIL_LINK_RETENTION)
+        await self._delete(
+            "email_links", "t.expires_at < now() - $1::interval", policies.EMAIL_LINK_RETENTION
+        )
 
     async def sms_codes(self) -> None:
         retention = policies.SMS_CODE_RETENTION
-        await self._delete("sms_codes", "t.used_at IS NULL AND t.expires_at < now() - $1::interval", retention)
+        await self._delete(
+            "sms_codes", "t.used_at IS NULL AND t.expires_at < now() - $1::interval", retention
+        )
         # Accepted codes: the correction form of a blocked process reads the number from them.
         after = uuid.UUID(int=0)
         while rows := await self._pool.fetch(
@@ -90,7 +96,9 @@ class _PurgeRun:
 
     async def sms_code_submissions(self) -> None:
         await self._delete(
-            "sms_code_submissions", "t.created_at < now() - $1::interval", policies.SMS_SUBMISSION_RETENTION
+            "sms_code_submissions",
+            "t.created_at < now() - $1::interval",
+            policies.SMS_SUBMISSION_RETENTION,
         )
 
     async def sms_daily_counts(self) -> None:
@@ -98,14 +106,25 @@ class _PurgeRun:
         await self._delete("sms_daily_counts", "t.day < (now() AT TIME ZONE 'Europe/Paris')::date")
 
     async def process_bindings(self) -> None:
-        await self._delete("process_bindings", "t.expires_at < now() - $1::interval", policies.PROCESS_BINDING_MARGIN)
+        await self._delete(
+            "process_bindings",
+            "t.expires_at < now() - $1::interval",
+            policies.PROCESS_BINDING_MARGIN,
+        )
 
     async def request_counters(self) -> None:
         for scope, (_limit, window) in REQUEST_LIMITS.items():
-            await self._delete("request_counters", "t.scope = $1 AND t.requested_at <= now() - $2::interval", scope, window)
+            await self._delete(
+                "request_counters",
+                "t.scope = $1 AND t.requested_at <= now() - $2::interval",
+                scope,
+                window,
+            )
 
     async def sign_in_ip_failures(self) -> None:
-        await self._delete("sign_in_ip_failures", "t.failed_at <= now() - $1::interval", policies.SIGN_IN_IP_WINDOW)
+        await self._delete(
+            "sign_in_ip_failures", "t.failed_at <= now() - $1::interval", policies.SIGN_IN_IP_WINDOW
+        )
 
     async def sign_in_failures(self) -> None:
         # Only identifiers of no account, unlocked, quiet for a day: the delays,
@@ -119,7 +138,9 @@ class _PurgeRun:
         # Staff series (login and address): no lock, so once quiet for a day a
         # series serves no more, whether or not the login is a staff member's.
         await self._delete(
-            "staff_sign_in_failures", "t.last_failure_at < now() - $1::interval", policies.STAFF_SIGN_IN_FAILURES_QUIET
+            "staff_sign_in_failures",
+            "t.last_failure_at < now() - $1::interval",
+            policies.STAFF_SIGN_IN_FAILURES_QUIET,
         )
 
     async def pending_passwords(self) -> None:

@@ -58,10 +58,13 @@ class MergeActivities:
 
     async def _request(self, conn, merge_id: uuid.UUID) -> asyncpg.Record:
         row = await conn.fetchrow(
-            "SELECT id, kept_account_id, other_account_id, status FROM account_merges WHERE id = $1", merge_id
+            "SELECT id, kept_account_id, other_account_id, status FROM account_merges WHERE id = $1",
+            merge_id,
         )
         if row is None:
-            raise ApplicationError(f"no merge request {merge_id}", type="merge_unknown", non_retryable=True)
+            raise ApplicationError(
+                f"no merge request {merge_id}", type="merge_unknown", non_retryable=True
+            )
         return row
 
     @activity.defn
@@ -101,13 +104,18 @@ class MergeActivities:
                 return MergeOutcome(children_moved=0, changed=False)
             kept_id, other_id = request["kept_account_id"], request["other_account_id"]
             # Both accounts locked, in a fixed order (two merges at once cannot deadlock).
-            await conn.execute("SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE", [kept_id, other_id])
+            await conn.execute(
+                "SELECT 1 FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                [kept_id, other_id],
+            )
             kept = await conn.fetchrow(_ACCOUNT, kept_id)
             other = await conn.fetchrow(_ACCOUNT, other_id)
             code = refusal(kept, other)
             if code is not None:  # changed since the check (another merge won)
                 raise ApplicationError(code.value, type=code.value, non_retryable=True)
-            activation_started = await sessions.activation_may_be_running(conn, other_id, other["state"])
+            activation_started = await sessions.activation_may_be_running(
+                conn, other_id, other["state"]
+            )
             moved = await conn.fetch(
                 """
                 INSERT INTO guardian_pupils (guardian_id, pupil_id, relationship, disputed_at)
@@ -118,7 +126,9 @@ class MergeActivities:
                 kept["guardian_id"],
                 other["guardian_id"],
             )
-            await conn.execute("DELETE FROM guardian_pupils WHERE guardian_id = $1", other["guardian_id"])
+            await conn.execute(
+                "DELETE FROM guardian_pupils WHERE guardian_id = $1", other["guardian_id"]
+            )
             await conn.execute(
                 "UPDATE accounts SET state = 'merged', merged_into = $2, merged_at = now(), updated_at = now() "
                 "WHERE id = $1",
@@ -137,7 +147,9 @@ class MergeActivities:
                          "merge_id": str(ref.merge_id)},
                 idempotency_key=f"account-merge/{ref.merge_id}",
             )  # fmt: skip
-            return MergeOutcome(children_moved=len(moved), changed=True, activation_started=activation_started)
+            return MergeOutcome(
+                children_moved=len(moved), changed=True, activation_started=activation_started
+            )
 
     @activity.defn
     async def notify_merge(self, ref: MergeRef) -> int:
@@ -157,9 +169,17 @@ class MergeActivities:
         if kept["email"]:
             email = merge_emails.to_kept(to=kept["email"], kept_identifier=kept["identifier"],
                                          other_identifier=other["identifier"], children=children)  # fmt: skip
-            sent += await send_email_once(self._pool, f"account-merge/{ref.merge_id}/kept", email, "account_merge", kept["id"])
+            sent += await send_email_once(
+                self._pool, f"account-merge/{ref.merge_id}/kept", email, "account_merge", kept["id"]
+            )
         if other["email"] and other["email"].lower() != (kept["email"] or "").lower():
             email = merge_emails.to_other(to=other["email"], kept_identifier=kept["identifier"],
                                           other_identifier=other["identifier"])  # fmt: skip
-            sent += await send_email_once(self._pool, f"account-merge/{ref.merge_id}/other", email, "account_merge", other["id"])
+            sent += await send_email_once(
+                self._pool,
+                f"account-merge/{ref.merge_id}/other",
+                email,
+                "account_merge",
+                other["id"],
+            )
         return sent

@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 from temporalio import activity
@@ -95,10 +95,16 @@ class ProvisioningActivities:
             ref.uai,
         )
         if row is None:
-            raise ApplicationError(f"no import {ref.import_id} for {ref.uai}", type="import_unknown", non_retryable=True)
+            raise ApplicationError(
+                f"no import {ref.import_id} for {ref.uai}",
+                type="import_unknown",
+                non_retryable=True,
+            )
         if row["validated_at"] is not None:
             return ValidationSummary(
-                rows_total=row["rows_total"], rows_valid=row["rows_valid"], rows_invalid=row["rows_invalid"]
+                rows_total=row["rows_total"],
+                rows_valid=row["rows_valid"],
+                rows_invalid=row["rows_invalid"],
             )
         try:
             parsed = await asyncio.to_thread(parse, bytes(row["content"]))
@@ -108,8 +114,12 @@ class ProvisioningActivities:
         except FileRefused as refused:
             rows, errors, total, invalid = [], [(1, None, str(refused))], 0, 0
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("DELETE FROM provisioning_import_rows WHERE import_id = $1", ref.import_id)
-            await conn.execute("DELETE FROM provisioning_import_errors WHERE import_id = $1", ref.import_id)
+            await conn.execute(
+                "DELETE FROM provisioning_import_rows WHERE import_id = $1", ref.import_id
+            )
+            await conn.execute(
+                "DELETE FROM provisioning_import_errors WHERE import_id = $1", ref.import_id
+            )
             if rows:
                 await conn.copy_records_to_table(
                     "provisioning_import_rows",
@@ -129,7 +139,9 @@ class ProvisioningActivities:
                 len(rows),
                 invalid,
             )
-        log.info("import %s: %d lines, %d valid, %d invalid", ref.import_id, total, len(rows), invalid)
+        log.info(
+            "import %s: %d lines, %d valid, %d invalid", ref.import_id, total, len(rows), invalid
+        )
         return ValidationSummary(rows_total=total, rows_valid=len(rows), rows_invalid=invalid)
 
     # --------------------------------------------------------------- records
@@ -152,7 +164,12 @@ class ProvisioningActivities:
                     await self._write_row(conn, batch, row["position"], pupil)
             except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
                 # A line the database refuses is reported like an invalid line.
-                log.warning("import %s line %d refused by the database: %s", batch.import_id, row["line_no"], err)
+                log.warning(
+                    "import %s line %d refused by the database: %s",
+                    batch.import_id,
+                    row["line_no"],
+                    err,
+                )
                 failed += 1
                 await self._pool.execute(
                     "INSERT INTO provisioning_import_errors (import_id, line_no, field, message) "
@@ -168,7 +185,9 @@ class ProvisioningActivities:
                 _heartbeat(row["position"])
         return RecordsBatchResult(rows=len(rows), row_errors=failed)
 
-    async def _write_row(self, conn: asyncpg.Connection, batch: RowRange, position: int, row: PupilRow) -> None:
+    async def _write_row(
+        self, conn: asyncpg.Connection, batch: RowRange, position: int, row: PupilRow
+    ) -> None:
         # Serialise the matching of a person across concurrent imports (two
         # schools importing the same guardian at once), in a fixed order.
         keys = sorted({"|".join(g.name_key) for g in row.guardians})
@@ -195,7 +214,9 @@ class ProvisioningActivities:
             outcome,
         )
 
-    async def _upsert_pupil(self, conn: asyncpg.Connection, uai: str, row: PupilRow) -> tuple[uuid.UUID, str]:
+    async def _upsert_pupil(
+        self, conn: asyncpg.Connection, uai: str, row: PupilRow
+    ) -> tuple[uuid.UUID, str]:
         written = await conn.fetchrow(
             """
             INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level, external_id)
@@ -261,9 +282,15 @@ class ProvisioningActivities:
         same = [c for c in candidates if _name_key(c["last_name"], c["first_name"]) == key]
         if same:
             # Rule 1 first; then a live account over a merged one, an account over none.
-            same.sort(key=lambda c: (c["rule"], c["state"] == "merged", c["state"] is None, str(c["id"])))
+            same.sort(
+                key=lambda c: (c["rule"], c["state"] == "merged", c["state"] is None, str(c["id"]))
+            )
             chosen = same[0]
-            guardian_id = chosen["kept_guardian_id"] if chosen["state"] == "merged" and chosen["kept_guardian_id"] else chosen["id"]
+            guardian_id = (
+                chosen["kept_guardian_id"]
+                if chosen["state"] == "merged" and chosen["kept_guardian_id"]
+                else chosen["id"]
+            )
             # The latest "fiche de renseignements" wins; an empty cell erases nothing.
             await conn.execute(
                 """
@@ -331,13 +358,17 @@ class ProvisioningActivities:
             raise ApplicationError(f"no school {uai}", type="school_unknown", non_retryable=True)
         return school
 
-    async def provision_and_notify(self, kind: str, owner_id: uuid.UUID, import_id: uuid.UUID, school: School) -> str:
+    async def provision_and_notify(
+        self, kind: str, owner_id: uuid.UUID, import_id: uuid.UUID, school: School
+    ) -> str:
         """Create the account of a guardian or pupil if needed and notify it,
         at most once per account. Returns 'email', 'letter', or 'none' when
         nothing was to do (account notified before, or not created by provisioning)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
-            provision = provision_guardian_account if kind == "guardian" else provision_pupil_account
+            provision = (
+                provision_guardian_account if kind == "guardian" else provision_pupil_account
+            )
             account = await provision(conn, owner_id, now=now)
             if account.created:
                 await conn.execute(
@@ -351,7 +382,9 @@ class ProvisioningActivities:
                     "SELECT delivered_at FROM provisioning_notifications WHERE account_id = $1 FOR UPDATE",
                     account.account_id,
                 )
-                state = await conn.fetchval("SELECT state FROM accounts WHERE id = $1", account.account_id)
+                state = await conn.fetchval(
+                    "SELECT state FROM accounts WHERE id = $1", account.account_id
+                )
                 if pending is None or pending["delivered_at"] is not None or state != "provisioned":
                     return "none"
                 # Created by provisioning but never delivered: nobody saw its
@@ -373,14 +406,21 @@ class ProvisioningActivities:
             return channel
 
     async def _deliver(
-        self, conn: asyncpg.Connection, account_id: uuid.UUID, password: str, import_id: uuid.UUID, school: School
+        self,
+        conn: asyncpg.Connection,
+        account_id: uuid.UUID,
+        password: str,
+        import_id: uuid.UUID,
+        school: School,
     ) -> str:
         account = await conn.fetchrow(
             "SELECT kind, identifier, email, guardian_id, pupil_id, provisional_expires_at FROM accounts WHERE id = $1",
             account_id,
         )
         if account["email"]:
-            sent = await send_account_notification(conn, account_id, password, idempotency_key=notification_key(account_id))
+            sent = await send_account_notification(
+                conn, account_id, password, idempotency_key=notification_key(account_id)
+            )
             if not sent:  # already sent under this key: delivered, nothing more
                 log.info("account %s: notification already sent", account_id)
             return "email"

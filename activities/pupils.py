@@ -55,11 +55,15 @@ class PupilActivities:
                 request.process_id,
             )
             if pending is None:
-                state = await conn.fetchval("SELECT state FROM accounts WHERE id = $1", request.account_id)
+                state = await conn.fetchval(
+                    "SELECT state FROM accounts WHERE id = $1", request.account_id
+                )
                 if state == "active":  # already done by an earlier attempt
                     return
                 raise ApplicationError(
-                    "no pending password for this activation", type="pending_password_missing", non_retryable=True
+                    "no pending password for this activation",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             await conn.execute(
                 """

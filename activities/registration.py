@@ -54,7 +54,9 @@ class RegistrationActivities:
         )
         if row is None or not row["mobile"]:
             return None
-        return Registrant(guardian_id=row["id"], mobile=row["mobile"], existing_account_id=row["account_id"])
+        return Registrant(
+            guardian_id=row["id"], mobile=row["mobile"], existing_account_id=row["account_id"]
+        )
 
     @activity.defn
     async def check_registrant_child_birthdate(self, check: GuardianBirthdateCheck) -> bool:
@@ -73,7 +75,9 @@ class RegistrationActivities:
         the number's daily cap; False when the cap kept it from going out."""
         key = idempotency_key("existing-account-notice")
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow("SELECT outcome, sent_at FROM sent_sms WHERE idempotency_key = $1 FOR UPDATE", key)
+            row = await conn.fetchrow(
+                "SELECT outcome, sent_at FROM sent_sms WHERE idempotency_key = $1 FOR UPDATE", key
+            )
             if row is None:
                 allowed = await reserve_daily_sms(conn, notice.mobile)
                 row = await conn.fetchrow(
@@ -88,8 +92,14 @@ class RegistrationActivities:
             return False
         if row["sent_at"] is None:
             # Same text on every attempt: the gateway deduplicates on the key.
-            await send_sms(notice.mobile, sms_texts.existing_account_message(recovery_url()), idempotency_key=key)
-            await self._pool.execute("UPDATE sent_sms SET sent_at = now() WHERE idempotency_key = $1", key)
+            await send_sms(
+                notice.mobile,
+                sms_texts.existing_account_message(recovery_url()),
+                idempotency_key=key,
+            )
+            await self._pool.execute(
+                "UPDATE sent_sms SET sent_at = now() WHERE idempotency_key = $1", key
+            )
         return True
 
     @activity.defn
@@ -105,7 +115,9 @@ class RegistrationActivities:
             )
             if registration is None or registration["guardian_id"] != request.guardian_id:
                 raise ApplicationError(
-                    "no pending password for this registration", type="pending_password_missing", non_retryable=True
+                    "no pending password for this registration",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             if registration["account_id"] is not None:  # done by an earlier attempt
                 identifier = await conn.fetchval(
@@ -114,7 +126,9 @@ class RegistrationActivities:
                 return AccountCreated(account_id=registration["account_id"], identifier=identifier)
             if registration["password_hash"] is None:
                 raise ApplicationError(
-                    "no pending password for this registration", type="pending_password_missing", non_retryable=True
+                    "no pending password for this registration",
+                    type="pending_password_missing",
+                    non_retryable=True,
                 )
             guardian = await conn.fetchrow(
                 "SELECT g.first_name, g.last_name, g.email, a.id AS account_id FROM guardians g "
@@ -122,31 +136,44 @@ class RegistrationActivities:
                 request.guardian_id,
             )
             if guardian["account_id"] is not None:
-                raise ApplicationError("the guardian already has an account", type=ACCOUNT_EXISTS, non_retryable=True)
-            account_id = await self._insert_account(conn, request, guardian, registration["password_hash"])
+                raise ApplicationError(
+                    "the guardian already has an account", type=ACCOUNT_EXISTS, non_retryable=True
+                )
+            account_id = await self._insert_account(
+                conn, request, guardian, registration["password_hash"]
+            )
             await conn.execute(
                 "UPDATE registrations SET account_id = $2, password_hash = NULL, completed_at = now(), "
                 "updated_at = now() WHERE process_id = $1",
                 request.process_id,
                 account_id,
             )
-            identifier = await conn.fetchval("SELECT identifier FROM accounts WHERE id = $1", account_id)
-        log.info("registration %s created account %s (%s)", request.process_id, account_id, identifier)
+            identifier = await conn.fetchval(
+                "SELECT identifier FROM accounts WHERE id = $1", account_id
+            )
+        log.info(
+            "registration %s created account %s (%s)", request.process_id, account_id, identifier
+        )
         return AccountCreated(account_id=account_id, identifier=identifier)
 
     @activity.defn
     async def abandon_registration(self, request: AbandonRegistration) -> None:
         """The attempt ended without an account: the password typed is forgotten."""
         await self._pool.execute(
-            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL", request.process_id
+            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL",
+            request.process_id,
         )
 
-    async def _insert_account(self, conn, request: CreateRegisteredAccount, guardian, password_hash: str) -> uuid.UUID:
+    async def _insert_account(
+        self, conn, request: CreateRegisteredAccount, guardian, password_hash: str
+    ) -> uuid.UUID:
         for _ in range(MAX_IDENTIFIER_TRIES):
             account_id = uuid.uuid4()
             try:
                 async with conn.transaction():  # a savepoint: a taken identifier is retried
-                    identifier = await allocate_identifier(conn, guardian["first_name"], guardian["last_name"])
+                    identifier = await allocate_identifier(
+                        conn, guardian["first_name"], guardian["last_name"]
+                    )
                     await conn.execute(
                         """
                         INSERT INTO accounts (id, kind, identifier, guardian_id, state, password_hash,

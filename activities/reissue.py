@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 from temporalio import activity
@@ -57,34 +57,53 @@ class ReissueActivities:
     @activity.defn
     async def issue_credentials(self, ref: ReissueRef) -> ReissueOutcome:
         async with self._pool.acquire() as conn, conn.transaction():
-            request = await conn.fetchrow("SELECT * FROM credential_reissues WHERE id = $1 FOR UPDATE", ref.reissue_id)
+            request = await conn.fetchrow(
+                "SELECT * FROM credential_reissues WHERE id = $1 FOR UPDATE", ref.reissue_id
+            )
             if request is None:
-                raise ApplicationError(f"no reissue {ref.reissue_id}", type="reissue_unknown", non_retryable=True)
+                raise ApplicationError(
+                    f"no reissue {ref.reissue_id}", type="reissue_unknown", non_retryable=True
+                )
             if request["delivered_at"] is not None:  # done by an earlier attempt
                 return ReissueOutcome(
                     account_id=request["account_id"],
                     created=request["guardian_id"] is not None,
                     channel=request["channel"],
-                    kind=await conn.fetchval("SELECT kind FROM accounts WHERE id = $1", request["account_id"]),
+                    kind=await conn.fetchval(
+                        "SELECT kind FROM accounts WHERE id = $1", request["account_id"]
+                    ),
                     was_activating=request["activation_started"],
                 )
             new_account = None
             if request["account_id"] is None:  # a guardian's first account
                 new_account = await provision_guardian_account(
-                    conn, request["guardian_id"], now=datetime.now(timezone.utc)
+                    conn, request["guardian_id"], now=datetime.now(UTC)
                 )
             account = await conn.fetchrow(_ACCOUNT, request["account_id"] or new_account.account_id)
 
             if new_account is not None and new_account.created:
-                password, was_activating, action = new_account.provisional_password, False, "account.staff_create"
+                password, was_activating, action = (
+                    new_account.provisional_password,
+                    False,
+                    "account.staff_create",
+                )
             else:  # replace the credentials of an existing account
                 code = reissue.refusal(account)
                 if code is not None:  # the account changed since staff asked (activated, merged)
-                    return ReissueOutcome(refusal=code, account_id=account["id"], kind=account["kind"])
-                was_activating = await sessions.activation_may_be_running(conn, account["id"], account["state"])
-                password, action = await self._replace_credentials(conn, account), "account.credentials_reissue"
+                    return ReissueOutcome(
+                        refusal=code, account_id=account["id"], kind=account["kind"]
+                    )
+                was_activating = await sessions.activation_may_be_running(
+                    conn, account["id"], account["state"]
+                )
+                password, action = (
+                    await self._replace_credentials(conn, account),
+                    "account.credentials_reissue",
+                )
             created = new_account is not None and new_account.created
-            channel, pdf = await self._deliver(conn, request, account, password, reissued=not created)
+            channel, pdf = await self._deliver(
+                conn, request, account, password, reissued=not created
+            )
             await conn.execute(
                 "UPDATE credential_reissues SET account_id = $2, channel = $3, pdf = $4, delivered_at = now(), "
                 "activation_started = $5 WHERE id = $1",
@@ -118,7 +137,7 @@ class ReissueActivities:
             """,
             account["id"],
             await hash_password_async(password),
-            datetime.now(timezone.utc) + PROVISIONAL_CREDENTIALS_VALIDITY,
+            datetime.now(UTC) + PROVISIONAL_CREDENTIALS_VALIDITY,
         )
         await self._end_old_access(conn, account)
         return password
@@ -136,16 +155,30 @@ class ReissueActivities:
         await sign_in_limits.unlock(conn, account["id"])  # failure counters (and a lock) go
 
     async def _deliver(
-        self, conn: asyncpg.Connection, request: asyncpg.Record, account: asyncpg.Record, password: str, *, reissued: bool
+        self,
+        conn: asyncpg.Connection,
+        request: asyncpg.Record,
+        account: asyncpg.Record,
+        password: str,
+        *,
+        reissued: bool,
     ) -> tuple[str, bytes | None]:
         # Email only to the address the school gave for an account never
         # activated (or one its owner confirmed); otherwise a letter handed out.
-        trusted_email = account["email"] and (account["state"] in reissue.NOT_ACTIVATED or account["email_verified_at"])
+        trusted_email = account["email"] and (
+            account["state"] in reissue.NOT_ACTIVATED or account["email_verified_at"]
+        )
         if request["wanted_channel"] == "auto" and trusted_email:
             await send_account_notification(
-                conn, account["id"], password, idempotency_key=reissue_key(request["id"]), reissued=reissued
+                conn,
+                account["id"],
+                password,
+                idempotency_key=reissue_key(request["id"]),
+                reissued=reissued,
             )
             return "email", None
         school = await find_school(conn, request["uai"])
-        content, _, _ = await letter_content(conn, account["id"], password, school, reissued=reissued)
+        content, _, _ = await letter_content(
+            conn, account["id"], password, school, reissued=reissued
+        )
         return "letter", await asyncio.to_thread(letters.render, content)

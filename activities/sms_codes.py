@@ -7,7 +7,7 @@ self-registration and the FranceConnect first visit.
 - The code a person types is stored hashed by the API (`store_code_submission`),
   the workflow passes the row id to `check_code_submission`, which compares in
   constant time and answers a boolean. Counting failures, sends, cooldown and
-  expiry is the workflow's job (`workflows.sms_code_step.SmsCodeStep`).
+  expiry is the workflow's job (`workflows.steps.sms_code_step.SmsCodeStep`).
 - Every SMS to a number counts against its daily cap (`reserve_daily_sms`).
 """
 
@@ -20,7 +20,13 @@ from temporalio import activity
 
 from activities.idempotency import idempotency_key
 from educonnect import sms_texts
-from educonnect.models.sms_codes import CheckCodeRequest, CloseCodes, CodeIssued, SendCodeRequest, SendOutcome
+from educonnect.models.sms_codes import (
+    CheckCodeRequest,
+    CloseCodes,
+    CodeIssued,
+    SendCodeRequest,
+    SendOutcome,
+)
 from educonnect.policies import SMS_CODE_DIGITS, SMS_DAILY_CAP_PER_NUMBER
 from educonnect.sms import send_sms
 from educonnect.tokens import code_hash, hashes_equal, new_numeric_code
@@ -50,7 +56,9 @@ async def reserve_daily_sms(conn: asyncpg.Connection, mobile: str) -> bool:
     return counted is not None
 
 
-async def store_code_submission(conn: asyncpg.Connection | asyncpg.Pool, process_id: str, code: str) -> uuid.UUID:
+async def store_code_submission(
+    conn: asyncpg.Connection | asyncpg.Pool, process_id: str, code: str
+) -> uuid.UUID:
     """API side: keep the HMAC of a code the person typed; return the row id to
     send to the workflow (`CodeSubmission(submission_id=...)`)."""
     submission_id = uuid.uuid4()
@@ -93,7 +101,8 @@ class SmsCodeActivities:
         digest = code_hash(code, salt=request.process_id)
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                "SELECT id, outcome, sent_at FROM sms_codes WHERE idempotency_key = $1 FOR UPDATE", key
+                "SELECT id, outcome, sent_at FROM sms_codes WHERE idempotency_key = $1 FOR UPDATE",
+                key,
             )
             if row is None:
                 allowed = await reserve_daily_sms(conn, request.mobile)
@@ -120,7 +129,9 @@ class SmsCodeActivities:
                 # cap, so a gateway that keeps answering oddly cannot make the
                 # retries text a person every minute.
                 if await reserve_daily_sms(conn, request.mobile):
-                    await conn.execute("UPDATE sms_codes SET code_hash = $2 WHERE id = $1", row["id"], digest)
+                    await conn.execute(
+                        "UPDATE sms_codes SET code_hash = $2 WHERE id = $1", row["id"], digest
+                    )
                 else:
                     row = await conn.fetchrow(
                         "UPDATE sms_codes SET outcome = 'daily_cap', code_hash = NULL WHERE id = $1 "
@@ -137,8 +148,12 @@ class SmsCodeActivities:
             activity.logger.info("daily SMS cap reached, no code sent for %s", request.process_id)
             return CodeIssued(code_id=None, outcome=SendOutcome.DAILY_CAP)
         if row["sent_at"] is None:
-            await send_sms(request.mobile, sms_texts.code_message(code), idempotency_key=gateway_key(key))
-            await self._pool.execute("UPDATE sms_codes SET sent_at = now() WHERE id = $1", row["id"])
+            await send_sms(
+                request.mobile, sms_texts.code_message(code), idempotency_key=gateway_key(key)
+            )
+            await self._pool.execute(
+                "UPDATE sms_codes SET sent_at = now() WHERE id = $1", row["id"]
+            )
         return CodeIssued(code_id=row["id"], outcome=SendOutcome.SENT)
 
     @activity.defn

@@ -41,10 +41,14 @@ class StaffNotificationActivities:
             notice.request_id,
         )
         if request is None:
-            raise ApplicationError("unknown correction request", type="correction_unknown", non_retryable=True)
+            raise ApplicationError(
+                "unknown correction request", type="correction_unknown", non_retryable=True
+            )
         admins = await staff_accounts.school_admins(self._pool, request["uai"])
         support = await staff_accounts.academie_support(self._pool, request["academie"])
-        if notice.kind == "escalation" or (notice.kind == "information_received" and request["escalated"]):
+        if notice.kind == "escalation" or (
+            notice.kind == "information_received" and request["escalated"]
+        ):
             recipients = support + admins
         else:
             # The school decides first; académie support stands in for a school without an administrator.

@@ -25,14 +25,22 @@ from educonnect.settings import get_settings
 def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m api", description="Serve the EduConnect API.")
-    parser.add_argument("--host", default=settings.api_host, help=f"address to listen on (default {settings.api_host})")
-    parser.add_argument("--port", type=int, default=settings.api_port, help=f"port (default {settings.api_port})")
+    parser.add_argument(
+        "--host",
+        default=settings.api_host,
+        help=f"address to listen on (default {settings.api_host})",
+    )
+    parser.add_argument(
+        "--port", type=int, default=settings.api_port, help=f"port (default {settings.api_port})"
+    )
     args = parser.parse_args(argv)
     try:
         require_production_ready(settings)
     except ProductionSettingsError as refused:
         raise SystemExit(str(refused)) from None
-    uvicorn.run("api.app:app", host=args.host, port=args.port, proxy_headers=False, server_header=False)
+    uvicorn.run(
+        "api.app:app", host=args.host, port=args.port, proxy_headers=False, server_header=False
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ class PathOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                without_query(arg) if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args
+                without_query(arg) if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
             )
         return True
 

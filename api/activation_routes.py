@@ -3,14 +3,15 @@
 calling the process (`api.process_calls`: status query, updates with a
 timeout, Temporal errors mapped to stable codes), the view of its status, the
 checks of the "Gérer mon compte" form, and the routes of the confirmation-link
-step (`/resend-link`, `/email`), the API face of `workflows.confirmation_link_step`."""
+step (`/resend-link`, `/email`), the API face of `workflows.steps.confirmation_link_step`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -57,7 +58,9 @@ class ActivationProcess:
     workflow: type  # the workflow class (run, status, submit_profile, resend_link, correct_email)
     workflow_id: Callable[[UUID], str]
     view: type[BaseModel]  # the status query's answer plus `api.correction_form.CorrectionInfo`
-    assistance_url: str = ASSISTANCE_URL  # where a person blocked on a birthdate asks for its correction
+    assistance_url: str = (
+        ASSISTANCE_URL  # where a person blocked on a birthdate asks for its correction
+    )
 
     async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> BaseModel:
         """Start the process of `params.account_id`, or join the running one."""
@@ -80,26 +83,38 @@ class ActivationProcess:
     def view_of(self, status: BaseModel, correction: RequestSummary | None = None) -> BaseModel:
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
         return self.view(
-            **status.model_dump(), assistance_url=self.assistance_url if blocked else None, correction=correction
+            **status.model_dump(),
+            assistance_url=self.assistance_url if blocked else None,
+            correction=correction,
         )
 
-    async def status_view(self, pool: asyncpg.Pool, temporal: Client, session: ActivationSession) -> BaseModel:
+    async def status_view(
+        self, pool: asyncpg.Pool, temporal: Client, session: ActivationSession
+    ) -> BaseModel:
         """The status, and once blocked on a birthdate the latest correction request filed."""
         status = await self.status(temporal, session)
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
-        return self.view_of(status, await latest_request(pool, self.workflow_id(session.account_id), blocked=blocked))
+        return self.view_of(
+            status,
+            await latest_request(pool, self.workflow_id(session.account_id), blocked=blocked),
+        )
 
     @cached_property
     def calls(self) -> ProcessCalls[UUID]:
         """The process of an account: none running, process_not_found; ended under an update, process_ended."""
         return ProcessCalls(
-            self.workflow, self.workflow_id, not_found=ErrorCode.PROCESS_NOT_FOUND, ended=ErrorCode.PROCESS_ENDED
+            self.workflow,
+            self.workflow_id,
+            not_found=ErrorCode.PROCESS_NOT_FOUND,
+            ended=ErrorCode.PROCESS_ENDED,
         )
 
     async def status(self, temporal: Client, session: ActivationSession) -> Any:
         return await self.calls.status(temporal, session.account_id)
 
-    async def update(self, temporal: Client, session: ActivationSession, update: Callable, arg: BaseModel) -> Any:
+    async def update(
+        self, temporal: Client, session: ActivationSession, update: Callable, arg: BaseModel
+    ) -> Any:
         """Run an update and wait for its answer (`api.process_calls.UPDATE_TIMEOUT_S` at most)."""
         return await self.calls.update(temporal, session.account_id, update, arg)
 
@@ -108,11 +123,15 @@ class ActivationProcess:
     async def require_profile_step(self, temporal: Client, session: ActivationSession) -> None:
         step = (await self.status(temporal, session)).step
         if step == ActivationStep.BIRTHDATE_BLOCKED:
-            raise DomainError(ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": self.assistance_url}])
+            raise DomainError(
+                ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": self.assistance_url}]
+            )
         if step != ActivationStep.PROFILE:
             raise DomainError(ErrorCode.WRONG_STEP)
 
-    async def keep_pending_password(self, pool: asyncpg.Pool, session: ActivationSession, password: str) -> None:
+    async def keep_pending_password(
+        self, pool: asyncpg.Pool, session: ActivationSession, password: str
+    ) -> None:
         """The new password never enters Temporal: its hash waits in PostgreSQL
         until the process makes it effective."""
         await pool.execute(
@@ -125,11 +144,12 @@ class ActivationProcess:
             await hash_password_async(password),
         )
 
-
     def raise_birthdate_refusal(self, outcome: Any, *, field: str) -> None:
         """The process refused the profile: a wrong birthdate (`field`), or blocked."""
         if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-            raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": self.assistance_url}])
+            raise DomainError(
+                outcome.error, [{"attempts_left": 0, "assistance_url": self.assistance_url}]
+            )
         if outcome.error is not None:
             raise wrong_answer(outcome.error, field, outcome.attempts_left)
 
@@ -138,7 +158,11 @@ class ActivationProcess:
 
 
 def _link_sent(sent: LinkSent) -> LinkSentView:
-    return LinkSentView(email=sent.email, sent_at=sent.sent_at, message=f"Un nouveau lien a été envoyé à {sent.email}.")
+    return LinkSentView(
+        email=sent.email,
+        sent_at=sent.sent_at,
+        message=f"Un nouveau lien a été envoyé à {sent.email}.",
+    )
 
 
 def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) -> None:
@@ -151,7 +175,9 @@ def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) 
         responses={409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
     )
     async def resend_link(session: ActivationSession, temporal: Temporal) -> LinkSentView:
-        return _link_sent(await process.update(temporal, session, process.workflow.resend_link, ResendRequest()))
+        return _link_sent(
+            await process.update(temporal, session, process.workflow.resend_link, ResendRequest())
+        )
 
     @router.post(
         "/email",
@@ -159,6 +185,10 @@ def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) 
         response_model=LinkSentView,
         responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
-    async def correct_email(body: EmailRequest, session: ActivationSession, temporal: Temporal) -> LinkSentView:
+    async def correct_email(
+        body: EmailRequest, session: ActivationSession, temporal: Temporal
+    ) -> LinkSentView:
         correction = EmailCorrection(email=normalized_email(body.email))
-        return _link_sent(await process.update(temporal, session, process.workflow.correct_email, correction))
+        return _link_sent(
+            await process.update(temporal, session, process.workflow.correct_email, correction)
+        )

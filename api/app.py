@@ -11,15 +11,23 @@ from api import access_log
 from api.cross_site_guard import CrossSiteGuard
 from api.errors import install_error_handlers
 from api.input_guard import InputGuard
+from api.routers import (
+    account,
+    activation,
+    assistance,
+    franceconnect,
+    health,
+    merge,
+    portal,
+    provisioning,
+    pupil_activation,
+    recovery,
+    registration,
+    sign_in,
+    staff,
+    staff_accounts,
+)
 from api.security_headers import SecurityHeaders
-from api.routers import activation, health, sign_in
-from api.routers import account, recovery
-from api.routers import franceconnect
-from api.routers import portal, pupil_activation
-from api.routers import registration
-from api.routers import assistance, staff
-from api.routers import merge, provisioning
-from api.routers import staff_accounts
 from educonnect import db
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
@@ -45,7 +53,9 @@ async def lifespan(app: FastAPI):
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan
+    )
     install_error_handlers(app)
     access_log.install()
     # The last added runs first: headers on every answer, then the cross-site

@@ -72,7 +72,9 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
     in a request once."""
     for _ in range(3):
         try:
-            filed, uai, academie, participant_id, new_participant, first = await _record_filing(pool, filing)
+            filed, uai, academie, participant_id, new_participant, first = await _record_filing(
+                pool, filing
+            )
             break
         except asyncpg.UniqueViolationError:  # a concurrent filing opened the child's request first
             continue
@@ -116,14 +118,17 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
     except WorkflowAlreadyStartedError:
         # The request closed meanwhile; the participant was recorded before it
         # closed, so its decision reaches this person too.
-        log.info("correction %s closed while %s joined", filed.request_id, filing.blocked_process_id)
+        log.info(
+            "correction %s closed while %s joined", filed.request_id, filing.blocked_process_id
+        )
     return filed
 
 
 async def _record_filing(pool: asyncpg.Pool, filing: Filing):
     async with pool.acquire() as conn, conn.transaction():
         school = await conn.fetchrow(
-            "SELECT p.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai WHERE p.id = $1", filing.pupil_id
+            "SELECT p.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai WHERE p.id = $1",
+            filing.pupil_id,
         )
         if school is None:
             raise DomainError(ErrorCode.CORRECTION_PUPIL_UNKNOWN)
@@ -187,9 +192,19 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
             "correction.joined" if joined else "correction.filed",
             "correction_request",
             request_id,
-            details={"blocked_process_id": filing.blocked_process_id, "contact_channel": filing.contact_channel},
+            details={
+                "blocked_process_id": filing.blocked_process_id,
+                "contact_channel": filing.contact_channel,
+            },
         )
-    return Filed(request_id, joined, status_), uai, academie, participant_id, participant["inserted"], first
+    return (
+        Filed(request_id, joined, status_),
+        uai,
+        academie,
+        participant_id,
+        participant["inserted"],
+        first,
+    )
 
 
 def _proposal_text(filing: Filing) -> str:

@@ -30,15 +30,24 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.correction_filing import MESSAGE_MAX, Filing, check_plausible_birthdate, file_birthdate_correction
+from api.correction_filing import (
+    MESSAGE_MAX,
+    Filing,
+    check_plausible_birthdate,
+    file_birthdate_correction,
+)
 from educonnect import audit
 from educonnect.blocked_processes import blocked_process
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
-from educonnect.models.corrections import OPEN_STEPS, STEP_LABELS, CorrectionStep, InformationReceived
+from educonnect.models.corrections import (
+    OPEN_STEPS,
+    STEP_LABELS,
+    CorrectionStep,
+    InformationReceived,
+)
 from workflows.birthdate_correction import BirthdateCorrectionWorkflow
 from workflows.birthdate_correction import workflow_id as correction_workflow_id
-
 
 # --- who asks, and how to tell them -----------------------------------------------------------
 
@@ -95,7 +104,9 @@ async def verified_guardian(
     )
     guardian = None
     if guardian_id is not None:
-        guardian = await pool.fetchrow("SELECT first_name, last_name FROM guardians WHERE id = $1", guardian_id)
+        guardian = await pool.fetchrow(
+            "SELECT first_name, last_name FROM guardians WHERE id = $1", guardian_id
+        )
     if mobile is None or guardian is None:  # no code accepted: nobody to reveal children to
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     requester = Requester(
@@ -122,7 +133,9 @@ def contact_note(contact: Contact) -> str:
 def required_text(value: str, field: str = "message") -> str:
     text = value.strip()
     if not text:
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": field, "message": "Ce champ est obligatoire."}])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, [{"field": field, "message": "Ce champ est obligatoire."}]
+        )
     return text
 
 
@@ -134,15 +147,21 @@ class RequestSummary(BaseModel):
     reference: str
     status: CorrectionStep
     status_label: str
-    question: str | None = Field(None, description="La question de l'établissement, s'il attend votre réponse")
+    question: str | None = Field(
+        None, description="La question de l'établissement, s'il attend votre réponse"
+    )
 
 
 class CorrectionInfo(BaseModel):
     """What the status view of a process that checks a birthdate says about
     the correction (views inherit it)."""
 
-    assistance_url: str | None = Field(None, description="Bloquée : où demander la correction de la date de naissance")
-    correction: RequestSummary | None = Field(None, description="Bloquée : la dernière demande de correction déposée")
+    assistance_url: str | None = Field(
+        None, description="Bloquée : où demander la correction de la date de naissance"
+    )
+    correction: RequestSummary | None = Field(
+        None, description="Bloquée : la dernière demande de correction déposée"
+    )
 
 
 class CorrectionForm(BaseModel):
@@ -154,8 +173,12 @@ class CorrectionForm(BaseModel):
 
 
 class CorrectionDetails(BaseModel):
-    proposed_birthdate: date = Field(description="La date de naissance que vous pensez exacte (AAAA-MM-JJ)")
-    message: str = Field(min_length=1, max_length=MESSAGE_MAX, description="Votre message à l'établissement")
+    proposed_birthdate: date = Field(
+        description="La date de naissance que vous pensez exacte (AAAA-MM-JJ)"
+    )
+    message: str = Field(
+        min_length=1, max_length=MESSAGE_MAX, description="Votre message à l'établissement"
+    )
 
 
 class ChildCorrectionRequest(CorrectionDetails):
@@ -195,7 +218,9 @@ async def requests_of(pool: asyncpg.Pool, process_id: str) -> list[RequestSummar
     ]
 
 
-async def latest_request(pool: asyncpg.Pool, process_id: str, *, blocked: bool) -> RequestSummary | None:
+async def latest_request(
+    pool: asyncpg.Pool, process_id: str, *, blocked: bool
+) -> RequestSummary | None:
     """For the status view of a process: while it is blocked on a birthdate,
     the latest request filed from it (pending, or rejected), if any."""
     if not blocked:
@@ -254,10 +279,13 @@ async def file_correction(
     process = blocked_process(requester.process_id)
     already = "pour votre date de naissance" if process.own_birthdate else "pour cet enfant"
     text = (
-        f"Une demande est déjà en cours {already} : la vôtre y a été ajoutée. "
-        if filed.joined
-        else "Votre demande de correction a bien été transmise à l'établissement. "
-    ) + f"{contact_note(contact).removesuffix('.')} ; vous pourrez alors reprendre {process.resume}."
+        (
+            f"Une demande est déjà en cours {already} : la vôtre y a été ajoutée. "
+            if filed.joined
+            else "Votre demande de correction a bien été transmise à l'établissement. "
+        )
+        + f"{contact_note(contact).removesuffix('.')} ; vous pourrez alors reprendre {process.resume}."
+    )
     return CorrectionReceipt(
         request_id=filed.request_id,
         reference=reference(filed.request_id),
@@ -297,7 +325,9 @@ class AnswerBody(BaseModel):
     message: str = Field(min_length=1, max_length=MESSAGE_MAX)
 
 
-async def _participant(pool: asyncpg.Pool, request_id: uuid.UUID, process_id: str) -> asyncpg.Record:
+async def _participant(
+    pool: asyncpg.Pool, request_id: uuid.UUID, process_id: str
+) -> asyncpg.Record:
     row = await pool.fetchrow(
         "SELECT id, account_id, requester_name FROM correction_participants "
         "WHERE request_id = $1 AND blocked_process_id = $2",
@@ -331,7 +361,10 @@ async def request_view(pool: asyncpg.Pool, request_id: uuid.UUID, process_id: st
             return "L'établissement"
         return "Vous" if m["blocked_process_id"] == process_id else "Un autre demandeur"
 
-    exchanges = [Exchange(at=m["created_at"], author=author(m), kind=m["kind"], text=m["body"]) for m in messages]
+    exchanges = [
+        Exchange(at=m["created_at"], author=author(m), kind=m["kind"], text=m["body"])
+        for m in messages
+    ]
     reasons = [m["body"] for m in messages if m["kind"] == "reason"]
     questions = [m["body"] for m in messages if m["kind"] == "question"]
     return RequestView(
@@ -345,7 +378,9 @@ async def request_view(pool: asyncpg.Pool, request_id: uuid.UUID, process_id: st
         closed_at=row["closed_at"],
         corrected_birthdate=row["corrected_birthdate"] if step == CorrectionStep.APPROVED else None,
         reason=reasons[-1] if step == CorrectionStep.REJECTED and reasons else None,
-        question=questions[-1] if step == CorrectionStep.AWAITING_INFORMATION and questions else None,
+        question=questions[-1]
+        if step == CorrectionStep.AWAITING_INFORMATION and questions
+        else None,
         exchanges=exchanges,
     )
 
@@ -356,10 +391,14 @@ async def answer_staff(
     """The person answers staff's request for information."""
     participant = await _participant(pool, request_id, process_id)
     text = required_text(body.message)
-    current = await pool.fetchval("SELECT status FROM correction_requests WHERE id = $1", request_id)
+    current = await pool.fetchval(
+        "SELECT status FROM correction_requests WHERE id = $1", request_id
+    )
     if current != CorrectionStep.AWAITING_INFORMATION:
         closed = current not in OPEN_STEPS
-        raise DomainError(ErrorCode.CORRECTION_CLOSED if closed else ErrorCode.CORRECTION_NOT_AWAITING_INFORMATION)
+        raise DomainError(
+            ErrorCode.CORRECTION_CLOSED if closed else ErrorCode.CORRECTION_NOT_AWAITING_INFORMATION
+        )
     message_id = uuid.uuid4()
     actor = audit.Actor("family", participant["account_id"], participant["requester_name"])
     async with pool.acquire() as conn, conn.transaction():
@@ -372,9 +411,14 @@ async def answer_staff(
         )
         await audit.record(conn, actor, "correction.answered", "correction_request", request_id,
                            details={"message_id": str(message_id)})  # fmt: skip
-    handle = temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, correction_workflow_id(request_id))
+    handle = temporal.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, correction_workflow_id(request_id)
+    )
     try:
-        await handle.signal(BirthdateCorrectionWorkflow.information_received, InformationReceived(message_id=message_id))
+        await handle.signal(
+            BirthdateCorrectionWorkflow.information_received,
+            InformationReceived(message_id=message_id),
+        )
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise DomainError(ErrorCode.CORRECTION_CLOSED) from None

@@ -11,8 +11,9 @@ No `from __future__ import annotations` here: FastAPI must see the local
 `Who` dependency type of the routes, not its name."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, status
 
@@ -32,7 +33,12 @@ from api.deps import Pool, Temporal
 from api.errors import ErrorBody
 
 RequestId = Annotated[uuid.UUID, Path(description="Identifiant de la demande de correction")]
-_REFUSALS = {404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}}
+_REFUSALS = {
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    410: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,9 @@ class Blocked:
     contact: Contact
 
 
-def add_correction_routes(router: APIRouter, path: str, blocked: Callable[..., Awaitable[Blocked]]) -> None:
+def add_correction_routes(
+    router: APIRouter, path: str, blocked: Callable[..., Awaitable[Blocked]]
+) -> None:
     """`GET path`, `POST path` and `POST path/{request_id}/answer` on `router`.
     `blocked` is a FastAPI dependency; it refuses when the process is not
     blocked on a birthdate, before anything about the person is read."""
@@ -69,7 +77,9 @@ def add_correction_routes(router: APIRouter, path: str, blocked: Callable[..., A
     async def file_correction_from_blocked_process(
         body: ChildCorrectionRequest, who: Who, pool: Pool, temporal: Temporal
     ) -> CorrectionReceipt:
-        return await file_correction(pool, temporal, who.requester, body.pupil_id, body, who.contact)
+        return await file_correction(
+            pool, temporal, who.requester, body.pupil_id, body, who.contact
+        )
 
     @router.post(
         f"{path}/{{request_id}}/answer",

@@ -44,7 +44,9 @@ def require_session(scope: str):
     async def dependency(
         pool: Pool, educonnect_session: Annotated[str | None, Cookie()] = None
     ) -> sessions.Session:
-        session = await sessions.find_session(pool, educonnect_session) if educonnect_session else None
+        session = (
+            await sessions.find_session(pool, educonnect_session) if educonnect_session else None
+        )
         if session is None or session.scope != scope:
             raise DomainError(ErrorCode.SESSION_REQUIRED)
         return session
@@ -60,7 +62,9 @@ async def require_recent_sign_in(session: PortalSession, pool: Pool) -> sessions
     """A portal session opened less than RECENT_SIGN_IN_MAX_AGE ago (15 min):
     sensitive changes (email, password) need a recent sign-in (DESIGN §4)."""
     recent = await pool.fetchval(
-        "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1", session.id, RECENT_SIGN_IN_MAX_AGE
+        "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1",
+        session.id,
+        RECENT_SIGN_IN_MAX_AGE,
     )
     if not recent:
         raise DomainError(ErrorCode.RECENT_SIGN_IN_REQUIRED)
@@ -86,11 +90,15 @@ async def start_portal_session(
 
 
 def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, httponly=True, secure=get_settings().secure_cookies, samesite="lax")
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, secure=get_settings().secure_cookies, samesite="lax"
+    )
 
 
 def request_client_ip(request: Request) -> str:
     """The client address the per-IP limits count: the TCP peer, or what
     FORWARDED_FOR_TRUSTED_HOPS says to believe (`sign_in_limits.client_ip`)."""
     peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops)
+    return client_ip(
+        peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops
+    )

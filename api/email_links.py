@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import asyncpg
 from fastapi.responses import HTMLResponse
@@ -49,8 +50,19 @@ STATUS_TIMEOUT_S = 5  # the status read after an update that did not answer in t
 class LinkRefused(Exception):
     """A link that cannot be used, as the page says it."""
 
-    def __init__(self, code: ErrorCode, status_code: int, text: str | None = None, title: str = "Lien inutilisable"):
-        self.code, self.status_code, self.text, self.title = code, status_code, text or MESSAGES[code], title
+    def __init__(
+        self,
+        code: ErrorCode,
+        status_code: int,
+        text: str | None = None,
+        title: str = "Lien inutilisable",
+    ):
+        self.code, self.status_code, self.text, self.title = (
+            code,
+            status_code,
+            text or MESSAGES[code],
+            title,
+        )
 
     def page(self) -> HTMLResponse:
         return pages.page(self.title, self.text, status_code=self.status_code, code=self.code)
@@ -64,11 +76,15 @@ class LinkWords:
     already_used_title: str = "Lien déjà utilisé"
 
     def refusal(self, code: ErrorCode, status_code: int) -> LinkRefused:
-        title = self.already_used_title if code == ErrorCode.LINK_ALREADY_USED else "Lien inutilisable"
+        title = (
+            self.already_used_title if code == ErrorCode.LINK_ALREADY_USED else "Lien inutilisable"
+        )
         return LinkRefused(code, status_code, self.texts.get(code), title)
 
 
-async def live_link(pool: asyncpg.Pool, token: str, purpose: str, words: LinkWords) -> asyncpg.Record:
+async def live_link(
+    pool: asyncpg.Pool, token: str, purpose: str, words: LinkWords
+) -> asyncpg.Record:
     """The link of this token and purpose if it can still be used; otherwise
     `LinkRefused` with the words of this kind of link."""
     link = await pool.fetchrow(
@@ -124,11 +140,13 @@ class ClickPage:
         except WorkflowUpdateFailedError as err:
             return await self._refused(update_failure_code(err))
         except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:  # the process ended before the click reached it
+            if (
+                err.status == RPCStatusCode.NOT_FOUND
+            ):  # the process ended before the click reached it
                 return await self._after_the_end(None)
             log.warning("link click on %s: Temporal unreachable (%s)", handle.id, err.status)
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
-        except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
             if signal is not None:
                 return await self._recorded(handle, *signal)
             return await self._unanswered(handle, status, counted)
@@ -137,10 +155,14 @@ class ClickPage:
     async def _recorded(self, handle: WorkflowHandle, signal: Callable, arg: Any) -> HTMLResponse:
         try:
             await asyncio.wait_for(handle.signal(signal, arg), STATUS_TIMEOUT_S)
-        except (RPCError, asyncio.TimeoutError) as err:
-            log.warning("link click on %s: no answer, not recorded (%s)", handle.id, type(err).__name__)
+        except (TimeoutError, RPCError) as err:
+            log.warning(
+                "link click on %s: no answer, not recorded (%s)", handle.id, type(err).__name__
+            )
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
-        log.warning("link click on %s: no answer in %s s, recorded by signal", handle.id, UPDATE_TIMEOUT_S)
+        log.warning(
+            "link click on %s: no answer in %s s, recorded by signal", handle.id, UPDATE_TIMEOUT_S
+        )
         return self._pending()
 
     def _pending(self) -> HTMLResponse:
@@ -165,13 +187,19 @@ class ClickPage:
             return self.words.refusal(ErrorCode.LINK_EXPIRED, 410).page()
         return LinkRefused(code, HTTP_STATUS[code]).page()
 
-    async def _unanswered(self, handle: WorkflowHandle, status: Callable, counted: Callable[[Any], bool]) -> HTMLResponse:
+    async def _unanswered(
+        self, handle: WorkflowHandle, status: Callable, counted: Callable[[Any], bool]
+    ) -> HTMLResponse:
         try:
             now = await asyncio.wait_for(handle.query(status), STATUS_TIMEOUT_S)
-        except (RPCError, WorkflowQueryFailedError, asyncio.TimeoutError) as err:
-            log.warning("link click on %s: no answer, no status (%s)", handle.id, type(err).__name__)
+        except (TimeoutError, RPCError, WorkflowQueryFailedError) as err:
+            log.warning(
+                "link click on %s: no answer, no status (%s)", handle.id, type(err).__name__
+            )
             return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)
         if counted(now):
             return self._pending()
-        log.warning("link click on %s: no answer in %s s and not counted", handle.id, UPDATE_TIMEOUT_S)
+        log.warning(
+            "link click on %s: no answer in %s s and not counted", handle.id, UPDATE_TIMEOUT_S
+        )
         return refusal_page(ErrorCode.SERVICE_UNAVAILABLE)

@@ -44,7 +44,9 @@ FIELD_MESSAGES = {
 }
 
 
-def error_response(code: ErrorCode, details: list[dict] | None = None, message: str | None = None) -> JSONResponse:
+def error_response(
+    code: ErrorCode, details: list[dict] | None = None, message: str | None = None
+) -> JSONResponse:
     body = ErrorBody(code=code.value, message=message or MESSAGES[code], details=details or [])
     return JSONResponse(status_code=HTTP_STATUS[code], content=body.model_dump())
 
@@ -57,11 +59,17 @@ def answers_with_pages(request: Request) -> bool:
 
 def refusal_page(code: ErrorCode, message: str | None = None) -> HTMLResponse:
     """A refusal as a French page (its code in `data-code`)."""
-    title = "Service momentanément indisponible" if code == ErrorCode.SERVICE_UNAVAILABLE else "Demande refusée"
+    title = (
+        "Service momentanément indisponible"
+        if code == ErrorCode.SERVICE_UNAVAILABLE
+        else "Demande refusée"
+    )
     return page(title, message or MESSAGES[code], status_code=HTTP_STATUS[code], code=code.value)
 
 
-def refusal_response(request: Request, code: ErrorCode, details: list[dict] | None = None, message: str | None = None):
+def refusal_response(
+    request: Request, code: ErrorCode, details: list[dict] | None = None, message: str | None = None
+):
     """The refusal as the route speaks: a French page for a browser's route, JSON otherwise."""
     if answers_with_pages(request):
         return refusal_page(code, message)
@@ -80,7 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         response = refusal_response(request, exc.code, exc.details, exc.message)
-        if isinstance(exc, SignInRefused) and exc.retry_after is not None:  # sign-in limits: when to try again
+        if (
+            isinstance(exc, SignInRefused) and exc.retry_after is not None
+        ):  # sign-in limits: when to try again
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after.total_seconds()))
         return response
 

@@ -76,7 +76,9 @@ def forbidden_fields(scope: Scope, content_type: str, body: bytes) -> list[str]:
     if is_json(content_type):
         try:
             decoded = json.loads(body) if body else None
-            found += [name or "body" for name, text in _strings(decoded, "") if FORBIDDEN.search(text)]
+            found += [
+                name or "body" for name, text in _strings(decoded, "") if FORBIDDEN.search(text)
+            ]
         except (ValueError, UnicodeDecodeError):
             return found  # malformed JSON: the framework answers json_invalid
         except RecursionError:

@@ -33,7 +33,9 @@ def page(
 
 
 def form_button(action: str, fields: dict[str, str], label: str) -> str:
-    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items())
+    inputs = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items()
+    )
     return f'<form method="post" action="{escape(action)}">{inputs}<button type="submit">{escape(label)}</button></form>'
 
 
@@ -52,5 +54,8 @@ def pdf_download(content: bytes, filename: str) -> Response:
     return Response(
         content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{safe_filename(filename)}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_filename(filename)}"',
+            "Cache-Control": "no-store",
+        },
     )

@@ -29,7 +29,9 @@ class BrowserBinding:
     max_age: timedelta  # as long as the process may be driven
     not_found: ErrorCode  # the answer for an unknown id
 
-    async def bind(self, pool: asyncpg.Pool, response: Response, key: object, process_id: str) -> None:
+    async def bind(
+        self, pool: asyncpg.Pool, response: Response, key: object, process_id: str
+    ) -> None:
         """Bind the process `process_id` (routes `<prefix>/<key>`) to this browser."""
         token = new_link_token()
         await pool.execute(

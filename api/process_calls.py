@@ -10,18 +10,24 @@ most), and Temporal's errors turned into the caller's stable codes:
 - no answer in time: `service_unavailable`.
 
 Also the SMS code step that SMS registration, FranceConnect and the lost
-password share (`workflows.sms_code_step`): the typed code is stored hashed,
+password share (`workflows.steps.sms_code_step`): the typed code is stored hashed,
 the workflow gets the row id, and its answer becomes French with the
 attempts left."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sms_codes import store_code_submission
@@ -40,7 +46,7 @@ async def within_timeout(call: Awaitable[T]) -> T:
     UPDATE_TIMEOUT_S: `service_unavailable`."""
     try:
         return await asyncio.wait_for(call, UPDATE_TIMEOUT_S)
-    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # ours, or the server's
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
 
 
@@ -55,9 +61,15 @@ class ProcessCalls(Generic[K]):
     workflow: type  # the workflow class: `run`, the `status` query, its updates
     workflow_id: Callable[[K], str]
     not_found: ErrorCode  # the status of a process that does not exist
-    ended: ErrorCode | Callable[[Any], ErrorCode] = ErrorCode.PROCESS_ENDED  # an update finds it gone
-    refusal: Callable[[ErrorCode, K], DomainError] = field(default=plain_refusal)  # a code, as the route says it
-    invalid_id_not_found: bool = False  # INVALID_ARGUMENT on the status query also means "not found"
+    ended: ErrorCode | Callable[[Any], ErrorCode] = (
+        ErrorCode.PROCESS_ENDED
+    )  # an update finds it gone
+    refusal: Callable[[ErrorCode, K], DomainError] = field(
+        default=plain_refusal
+    )  # a code, as the route says it
+    invalid_id_not_found: bool = (
+        False  # INVALID_ARGUMENT on the status query also means "not found"
+    )
 
     def handle(self, temporal: Client, key: K) -> WorkflowHandle:
         return temporal.get_workflow_handle_for(self.workflow.run, self.workflow_id(key))
@@ -67,7 +79,9 @@ class ProcessCalls(Generic[K]):
             return await self.handle(temporal, key).query(self.workflow.status)
         except RPCError as err:
             missing = (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT)
-            if err.status == RPCStatusCode.NOT_FOUND or (self.invalid_id_not_found and err.status in missing):
+            if err.status == RPCStatusCode.NOT_FOUND or (
+                self.invalid_id_not_found and err.status in missing
+            ):
                 raise DomainError(self.not_found) from None
             raise
 
@@ -81,7 +95,11 @@ class ProcessCalls(Generic[K]):
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
         # The process has ended meanwhile: say how.
-        code = self.ended if isinstance(self.ended, ErrorCode) else self.ended(await self.status(temporal, key))
+        code = (
+            self.ended
+            if isinstance(self.ended, ErrorCode)
+            else self.ended(await self.status(temporal, key))
+        )
         raise self.refusal(code, key)
 
 
@@ -101,11 +119,16 @@ def six_digit_code(typed: str) -> str:
     """The code as typed, spaces aside; anything but 6 digits is refused."""
     code = "".join(typed.split())
     if len(code) != 6 or not code.isascii() or not code.isdigit():
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "code", "message": "Le code est composé de 6 chiffres."}])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            [{"field": "code", "message": "Le code est composé de 6 chiffres."}],
+        )
     return code
 
 
-async def submit_sms_code(pool: asyncpg.Pool, temporal: Client, process: ProcessCalls[K], key: K, code: str) -> None:
+async def submit_sms_code(
+    pool: asyncpg.Pool, temporal: Client, process: ProcessCalls[K], key: K, code: str
+) -> None:
     """Send a typed code to the process's `submit_code` update. The code never
     enters Temporal: its HMAC waits in PostgreSQL, the workflow gets the row id.
     A wrong code is refused with the attempts left."""

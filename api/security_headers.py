@@ -26,7 +26,9 @@ from educonnect.settings import get_settings
 # The pages whose address holds an email link's token (`?jeton=`); pupil
 # activation's link opens the guardian's page. `tests/test_security_headers.py`
 # checks that every route taking a `jeton` is here.
-TOKEN_PAGES = frozenset({"/activation/confirmation", "/recovery/password/link", "/account/email/validation"})
+TOKEN_PAGES = frozenset(
+    {"/activation/confirmation", "/recovery/password/link", "/account/email/validation"}
+)
 DOCS_PREFIXES = ("/docs", "/redoc")
 
 PAGE_CSP = (
@@ -55,7 +57,9 @@ def headers_for(path: str, content_type: str, production: bool) -> dict[str, str
     if token_page:
         headers["cache-control"] = "no-store"
     if production:
-        headers["strict-transport-security"] = f"max-age={int(policies.HSTS_MAX_AGE.total_seconds())}; includeSubDomains"
+        headers["strict-transport-security"] = (
+            f"max-age={int(policies.HSTS_MAX_AGE.total_seconds())}; includeSubDomains"
+        )
     return headers
 
 
@@ -72,7 +76,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in headers_for(scope["path"], headers.get("content-type", ""), production).items():
+                for name, value in headers_for(
+                    scope["path"], headers.get("content-type", ""), production
+                ).items():
                     if name not in headers:
                         headers[name] = value
             await send(message)

@@ -65,7 +65,11 @@ async def _import(args, pool) -> None:
         degree,
     )
     t0 = time.perf_counter()
-    content = to_csv(generate_export(args.pupils, seed=args.seed, kind=args.kind, email_domain="bench.example.fr"))
+    content = to_csv(
+        generate_export(
+            args.pupils, seed=args.seed, kind=args.kind, email_domain="bench.example.fr"
+        )
+    )
     import_id = uuid.uuid4()
     await pool.execute(
         "INSERT INTO provisioning_imports (id, uai, filename, content, content_sha256) VALUES ($1, $2, 'bench.csv', $3, $4)",
@@ -81,7 +85,9 @@ async def _import(args, pool) -> None:
     t = time.perf_counter()
     summary = await acts.validate_import(ref)
     t_validate = time.perf_counter() - t
-    print(f"validation: {summary.rows_valid} valid rows of {summary.rows_total} in {t_validate:.1f} s")
+    print(
+        f"validation: {summary.rows_valid} valid rows of {summary.rows_total} in {t_validate:.1f} s"
+    )
 
     t = time.perf_counter()
     for start in range(0, summary.rows_valid, args.batch_size):
@@ -94,7 +100,9 @@ async def _import(args, pool) -> None:
     counts = None
     for start in range(0, summary.rows_valid, args.batch_size):
         end = min(start + args.batch_size, summary.rows_valid)
-        counts = await acts.provision_accounts(RowRange(import_id=import_id, uai=uai, start=start, end=end))
+        counts = await acts.provision_accounts(
+            RowRange(import_id=import_id, uai=uai, start=start, end=end)
+        )
         if args.progress:
             done = counts.guardian_accounts_created + counts.pupil_accounts_created
             print(f"  rows {end}/{summary.rows_valid}: {done} accounts, {done / (time.perf_counter() - t):.1f}/s",
@@ -111,8 +119,12 @@ async def _import(args, pool) -> None:
 
     ceiling = argon2_ceiling(args.ceiling_seconds, cores)
     single = argon2_ceiling(min(args.ceiling_seconds, 3), 1)
-    print(f"Argon2id ceiling: {ceiling:.1f} hashes/s on {cores} threads ({single:.1f}/s on one thread)")
-    print(f"RESULT accounts/s = {rate:.1f}; ceiling = {ceiling:.1f} hashes/s; ratio = {rate / ceiling:.2f}")
+    print(
+        f"Argon2id ceiling: {ceiling:.1f} hashes/s on {cores} threads ({single:.1f}/s on one thread)"
+    )
+    print(
+        f"RESULT accounts/s = {rate:.1f}; ceiling = {ceiling:.1f} hashes/s; ratio = {rate / ceiling:.2f}"
+    )
 
 
 def main() -> None:

@@ -52,7 +52,8 @@ async def _accounts(pool, n: int) -> list[str]:
         guardian_id, account_id = uuid.uuid4(), uuid.uuid4()
         rows.append((guardian_id, account_id, f"b.banc{tag}{i}"))
     await pool.executemany(
-        "INSERT INTO guardians (id, last_name, first_name) VALUES ($1, 'Banc', 'Essai')", [(g,) for g, _, _ in rows]
+        "INSERT INTO guardians (id, last_name, first_name) VALUES ($1, 'Banc', 'Essai')",
+        [(g,) for g, _, _ in rows],
     )
     await pool.executemany(
         "INSERT INTO accounts (id, kind, identifier, guardian_id, state, password_hash, email, email_verified_at) "
@@ -72,7 +73,9 @@ def _clients(app) -> list[httpx.AsyncClient]:
     ]
 
 
-async def _measure(clients, attempts: list[tuple[str, str]], concurrency: int, expected: int) -> dict:
+async def _measure(
+    clients, attempts: list[tuple[str, str]], concurrency: int, expected: int
+) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     queue = list(enumerate(attempts))
@@ -82,7 +85,9 @@ async def _measure(clients, attempts: list[tuple[str, str]], concurrency: int, e
         async with semaphore:
             client = clients[i % len(clients)]
             start = time.perf_counter()
-            response = await client.post("/sign-in", json={"identifier": identifier, "password": password})
+            response = await client.post(
+                "/sign-in", json={"identifier": identifier, "password": password}
+            )
             latencies.append(time.perf_counter() - start)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             client.cookies.clear()
@@ -104,7 +109,11 @@ async def _measure(clients, attempts: list[tuple[str, str]], concurrency: int, e
 async def run(args) -> None:
     from api.app import create_app
 
-    print(machine_line(f"{args.accounts} accounts; {args.requests} sign-ins per kind; {args.concurrency} in flight"))
+    print(
+        machine_line(
+            f"{args.accounts} accounts; {args.requests} sign-ins per kind; {args.concurrency} in flight"
+        )
+    )
     async with bench_database() as (pool, _):
         identifiers = await _accounts(pool, args.accounts)
         app = create_app()
@@ -121,7 +130,9 @@ async def run(args) -> None:
             results = {}
             for name, (attempts, expected) in kinds.items():
                 results[name] = r = await _measure(clients, attempts, args.concurrency, expected)
-                print(f"{name}: {r['n']} sign-ins, {r['rate']:.1f}/s, latency p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms")
+                print(
+                    f"{name}: {r['n']} sign-ins, {r['rate']:.1f}/s, latency p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms"
+                )
         finally:
             for client in clients:
                 await client.aclose()
@@ -131,7 +142,9 @@ async def run(args) -> None:
 
     reference = hash_password(PASSWORD)
     cores = os.cpu_count() or 1
-    ceiling = argon2_rate(args.ceiling_seconds, cores, lambda i, n: verify_password(reference, PASSWORD))
+    ceiling = argon2_rate(
+        args.ceiling_seconds, cores, lambda i, n: verify_password(reference, PASSWORD)
+    )
     print(f"Argon2id ceiling: {ceiling:.1f} verifications/s on {cores} threads")
     right = results["right password"]["rate"]
     print(f"RESULT sign-ins/s = {right:.1f}; ceiling = {ceiling:.1f} verifications/s; ratio = {right / ceiling:.2f}; "

@@ -58,7 +58,9 @@ async def password_context(conn: asyncpg.Connection | asyncpg.Pool, account_id: 
     }
 
 
-def check_new_password(password: str, confirmation: str, context: dict, field: str = "password") -> None:
+def check_new_password(
+    password: str, confirmation: str, context: dict, field: str = "password"
+) -> None:
     """Every broken rule with its own French message, and a confirmation that
     differs among them, so that one answer says all there is to mend."""
     violations = check_password_policy(password, **context)
@@ -100,7 +102,9 @@ REQUEST_LIMITS = {
 
 
 async def admit_request(
-    pool: asyncpg.Pool, counters: list[tuple[str, str]], refusal: ErrorCode = ErrorCode.RECOVERY_RATE_LIMITED
+    pool: asyncpg.Pool,
+    counters: list[tuple[str, str]],
+    refusal: ErrorCode = ErrorCode.RECOVERY_RATE_LIMITED,
 ) -> None:
     """Count one request against each (scope, key) counter, e.g.
     [("email", "a@b.fr"), ("ip", "203.0.113.7")], or refuse it (`refusal`,
@@ -111,7 +115,9 @@ async def admit_request(
     fixed order)."""
     async with pool.acquire() as conn, conn.transaction():
         for scope, key in sorted(counters):
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"recovery/{scope}/{key}")
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"recovery/{scope}/{key}"
+            )
         refused = False
         for scope, key in counters:
             limit, window = REQUEST_LIMITS[scope]
@@ -121,11 +127,14 @@ async def admit_request(
                 key,
                 window,
             )
-            count = await conn.fetchval("SELECT count(*) FROM request_counters WHERE scope = $1 AND key = $2", scope, key)
+            count = await conn.fetchval(
+                "SELECT count(*) FROM request_counters WHERE scope = $1 AND key = $2", scope, key
+            )
             refused = refused or count >= limit
         if not refused:
             await conn.executemany(
-                "INSERT INTO request_counters (scope, key) VALUES ($1, $2)", [(s, k) for s, k in counters]
+                "INSERT INTO request_counters (scope, key) VALUES ($1, $2)",
+                [(s, k) for s, k in counters],
             )
     if refused:
         raise DomainError(refusal)

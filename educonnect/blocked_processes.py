@@ -20,7 +20,9 @@ class BlockedProcess:
     how_to_resume: str  # once the record is corrected
     where_to_follow: str  # "suivez votre demande …" / "répondez …"
     school: str  # whom to contact otherwise
-    own_birthdate: bool = False  # the person asks about their own birthdate (a pupil), not a child's
+    own_birthdate: bool = (
+        False  # the person asks about their own birthdate (a pupil), not a child's
+    )
 
     def whose_birthdate(self, first_name: str) -> str:
         """The birthdate in question, as the person reads it."""

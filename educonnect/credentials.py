@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -29,7 +29,9 @@ class CheckedAccount:
     provisional_expires_at: datetime | None
 
 
-async def check_credentials(conn: asyncpg.Connection | asyncpg.Pool, identifier: str, password: str) -> CheckedAccount:
+async def check_credentials(
+    conn: asyncpg.Connection | asyncpg.Pool, identifier: str, password: str
+) -> CheckedAccount:
     row = await conn.fetchrow(
         "SELECT id, identifier, kind, state, password_hash, provisional_password_hash, provisional_expires_at "
         "FROM accounts WHERE identifier = $1",
@@ -60,12 +62,16 @@ async def check_credentials(conn: asyncpg.Connection | asyncpg.Pool, identifier:
     if row["state"] == "locked":
         raise refusal_for(ErrorCode.ACCOUNT_UNAVAILABLE, row["kind"])
     expires = row["provisional_expires_at"]
-    if provisional and expires is not None and expires <= datetime.now(timezone.utc):
+    if provisional and expires is not None and expires <= datetime.now(UTC):
         raise refusal_for(ErrorCode.CREDENTIALS_EXPIRED, row["kind"])
-    return CheckedAccount(row["id"], row["identifier"], row["kind"], row["state"], provisional, expires)
+    return CheckedAccount(
+        row["id"], row["identifier"], row["kind"], row["state"], provisional, expires
+    )
 
 
-async def merged_refusal(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> DomainError:
+async def merged_refusal(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID
+) -> DomainError:
     """A merged account cannot sign in (DESIGN §3.10): the answer names the
     identifier of the account it was merged into (followed if that one was
     merged later). Only given after the right password."""

@@ -27,7 +27,14 @@ MAX_NAME_LENGTH = 100
 MAX_CLASS_LENGTH = 30
 OLDEST_BIRTHDATE = date(1990, 1, 1)
 
-PUPIL_COLUMNS = ["identifiant_eleve", "nom_eleve", "prenom_eleve", "date_naissance", "classe", "niveau"]
+PUPIL_COLUMNS = [
+    "identifiant_eleve",
+    "nom_eleve",
+    "prenom_eleve",
+    "date_naissance",
+    "classe",
+    "niveau",
+]
 GUARDIAN_FIELDS = ["nom", "prenom", "mobile", "email"]
 REQUIRED_COLUMNS = PUPIL_COLUMNS + [f"resp1_{f}" for f in GUARDIAN_FIELDS]
 OPTIONAL_COLUMNS = [f"resp2_{f}" for f in GUARDIAN_FIELDS]
@@ -120,9 +127,13 @@ class ParsedFile:
 def decode(content: bytes) -> str:
     """UTF-8 (with or without BOM), else Windows-1252 (spreadsheets' "CSV")."""
     if len(content) > MAX_FILE_BYTES:
-        raise FileRefused(f"Le fichier dépasse la taille maximale de {MAX_FILE_BYTES // (1024 * 1024)} Mo.")
+        raise FileRefused(
+            f"Le fichier dépasse la taille maximale de {MAX_FILE_BYTES // (1024 * 1024)} Mo."
+        )
     if b"\x00" in content[:4096]:
-        raise FileRefused("Ce fichier n'est pas un fichier texte CSV (enregistrez-le au format « CSV UTF-8 »).")
+        raise FileRefused(
+            "Ce fichier n'est pas un fichier texte CSV (enregistrez-le au format « CSV UTF-8 »)."
+        )
     nul = content.find(b"\x00")  # no PostgreSQL text can hold it, not even quoted in a line's error
     if nul >= 0:
         line_no = content.count(b"\n", 0, nul) + 1
@@ -152,7 +163,9 @@ def read_header(text: str) -> tuple[str, list[str]]:
     required column is missing or one appears twice."""
     first_line = text.split("\n", 1)[0].rstrip("\r")
     if not first_line.strip():
-        raise FileRefused("Le fichier est vide ou sa première ligne (les noms de colonnes) est vide.")
+        raise FileRefused(
+            "Le fichier est vide ou sa première ligne (les noms de colonnes) est vide."
+        )
     delimiter = _delimiter(first_line)
     header = next(csv.reader([first_line], delimiter=delimiter))
     columns = [normalize_header(h) for h in header]
@@ -175,7 +188,9 @@ def check_file(content: bytes) -> None:
     read_header(text)
     lines = text.count("\n")
     if lines > MAX_ROWS + 1:
-        raise FileRefused(f"Le fichier compte plus de {MAX_ROWS} lignes : découpez-le en plusieurs fichiers.")
+        raise FileRefused(
+            f"Le fichier compte plus de {MAX_ROWS} lignes : découpez-le en plusieurs fichiers."
+        )
 
 
 def parse(content: bytes) -> ParsedFile:
@@ -195,8 +210,10 @@ def parse(content: bytes) -> ParsedFile:
                 continue
             result.rows_total += 1
             if result.rows_total > MAX_ROWS:
-                raise FileRefused(f"Le fichier compte plus de {MAX_ROWS} lignes : découpez-le en plusieurs fichiers.")
-            if len(record) > len(columns) and any(c.strip() for c in record[len(columns):]):
+                raise FileRefused(
+                    f"Le fichier compte plus de {MAX_ROWS} lignes : découpez-le en plusieurs fichiers."
+                )
+            if len(record) > len(columns) and any(c.strip() for c in record[len(columns) :]):
                 result.errors.append(
                     RowError(
                         line_no,
@@ -206,7 +223,9 @@ def parse(content: bytes) -> ParsedFile:
                     )
                 )
                 continue
-            values = {col: (record[i].strip() if i < len(record) else "") for i, col in enumerate(columns)}
+            values = {
+                col: (record[i].strip() if i < len(record) else "") for i, col in enumerate(columns)
+            }
             row, errors = validate_row(line_no, values)
             if row is not None and row.external_id in seen_ids:
                 errors.append(
@@ -243,7 +262,9 @@ def _shown(value: str) -> str:
     return value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…"
 
 
-def _name(values: dict, column: str, errors: list[RowError], line_no: int, *, required: bool = True) -> str:
+def _name(
+    values: dict, column: str, errors: list[RowError], line_no: int, *, required: bool = True
+) -> str:
     value = _clean(values.get(column, ""))
     label = COLUMN_LABELS[column]
     if not value:
@@ -251,7 +272,9 @@ def _name(values: dict, column: str, errors: list[RowError], line_no: int, *, re
             errors.append(RowError(line_no, column, f"Le {label} est obligatoire."))
         return ""
     if len(value) > MAX_NAME_LENGTH:
-        errors.append(RowError(line_no, column, f"Le {label} dépasse {MAX_NAME_LENGTH} caractères."))
+        errors.append(
+            RowError(line_no, column, f"Le {label} dépasse {MAX_NAME_LENGTH} caractères.")
+        )
     elif not _NAME.fullmatch(value) or not normalize_name(value):
         errors.append(
             RowError(
@@ -328,7 +351,13 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
     errors: list[RowError] = []
     external_id = _clean(values.get("identifiant_eleve", "")).replace(" ", "").upper()
     if not external_id:
-        errors.append(RowError(line_no, "identifiant_eleve", "L'identifiant de l'élève (INE ou numéro) est obligatoire."))
+        errors.append(
+            RowError(
+                line_no,
+                "identifiant_eleve",
+                "L'identifiant de l'élève (INE ou numéro) est obligatoire.",
+            )
+        )
     elif not _EXTERNAL_ID.fullmatch(external_id):
         errors.append(
             RowError(
@@ -355,7 +384,11 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
         )
     elif not OLDEST_BIRTHDATE <= birthdate <= date.today():
         errors.append(
-            RowError(line_no, "date_naissance", f"La date de naissance {birthdate:%d/%m/%Y} n'est pas plausible.")
+            RowError(
+                line_no,
+                "date_naissance",
+                f"La date de naissance {birthdate:%d/%m/%Y} n'est pas plausible.",
+            )
         )
 
     class_name = _clean(values.get("classe", ""))
@@ -364,15 +397,29 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
         if not value:
             errors.append(RowError(line_no, column, f"La colonne {column} est obligatoire."))
         elif len(value) > MAX_CLASS_LENGTH:
-            errors.append(RowError(line_no, column, f"La colonne {column} dépasse {MAX_CLASS_LENGTH} caractères."))
+            errors.append(
+                RowError(
+                    line_no, column, f"La colonne {column} dépasse {MAX_CLASS_LENGTH} caractères."
+                )
+            )
         elif _CONTROLS.search(value):
-            errors.append(RowError(line_no, column, f"La colonne {column} contient des caractères non autorisés."))
+            errors.append(
+                RowError(
+                    line_no, column, f"La colonne {column} contient des caractères non autorisés."
+                )
+            )
 
-    guardians = [g for g in (_guardian(values, 1, errors, line_no), _guardian(values, 2, errors, line_no)) if g]
+    guardians = [
+        g
+        for g in (_guardian(values, 1, errors, line_no), _guardian(values, 2, errors, line_no))
+        if g
+    ]
     if len(guardians) == 2 and guardians[0].name_key == guardians[1].name_key:
         errors.append(
             RowError(
-                line_no, "resp2_nom", "Les deux responsables ont les mêmes nom et prénom : laissez le responsable 2 vide."
+                line_no,
+                "resp2_nom",
+                "Les deux responsables ont les mêmes nom et prénom : laissez le responsable 2 vide.",
             )
         )
     if errors:

@@ -93,7 +93,9 @@ class ErrorCode(StrEnum):
     # School provisioning (DESIGN §3.11)
     PROVISIONING_FILE_INVALID = "provisioning_file_invalid"
     PROVISIONING_SCHOOL_UNKNOWN = "provisioning_school_unknown"
-    PROVISIONING_OUT_OF_SCOPE = "provisioning_out_of_scope"  # audited; staff read provisioning_school_unknown
+    PROVISIONING_OUT_OF_SCOPE = (
+        "provisioning_out_of_scope"  # audited; staff read provisioning_school_unknown
+    )
     PROVISIONING_IMPORT_NOT_FOUND = "provisioning_import_not_found"
     PROVISIONING_NO_LETTERS = "provisioning_no_letters"
     # Account merge and children attached by mistake (DESIGN §3.10, FAQ 12-13)
@@ -481,7 +483,9 @@ def message(code: ErrorCode) -> str:
 class DomainError(Exception):
     """A refusal the person must read, with its stable code (raised outside workflows)."""
 
-    def __init__(self, code: ErrorCode, details: list[dict] | None = None, message: str | None = None):
+    def __init__(
+        self, code: ErrorCode, details: list[dict] | None = None, message: str | None = None
+    ):
         self.code = code
         self.details = details or []
         self.message = message or MESSAGES[code]

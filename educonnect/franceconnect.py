@@ -43,7 +43,17 @@ log = logging.getLogger(__name__)
 
 # Asymmetric signatures only: "none" and HS256 (keyed with the client secret,
 # which a leaked secret would let anyone forge) are refused.
-ACCEPTED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+ACCEPTED_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+)
 HTTP_TIMEOUT_S = 10.0
 METADATA_TTL_S = 600.0
 CLOCK_LEEWAY_S = 60
@@ -130,14 +140,25 @@ class RelyingParty:
                 token_endpoint=doc["token_endpoint"],
                 jwks_uri=doc["jwks_uri"],
                 userinfo_endpoint=doc.get("userinfo_endpoint"),
-                token_auth_methods=tuple(doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]),
-                signing_algorithms=tuple(doc.get("id_token_signing_alg_values_supported") or ["RS256"]),
+                token_auth_methods=tuple(
+                    doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+                ),
+                signing_algorithms=tuple(
+                    doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+                ),
             )
         except (KeyError, TypeError):
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, "discovery document incomplete") from None
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE, "discovery document incomplete"
+            ) from None
         # OpenID Connect Discovery §4.3: the issuer is the discovery URL's prefix.
-        if self.discovery_url.rstrip("/") != f"{issuer.rstrip('/')}/.well-known/openid-configuration":
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, "discovery issuer does not match its URL")
+        if (
+            self.discovery_url.rstrip("/")
+            != f"{issuer.rstrip('/')}/.well-known/openid-configuration"
+        ):
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE, "discovery issuer does not match its URL"
+            )
         return meta
 
     async def keys(self, *, refresh: bool = False) -> KeySet:
@@ -204,7 +225,9 @@ class RelyingParty:
         nonce_hash = await self._consume_state(pool, browser_token, state)
         meta = await self.metadata()
         if iss is not None and iss != meta.issuer:  # RFC 9207 mix-up defence
-            raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "authorization response from another issuer")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_TOKEN_INVALID, "authorization response from another issuer"
+            )
         if not code:
             raise refuse(ErrorCode.FRANCECONNECT_DENIED, "no authorization code")
 
@@ -216,8 +239,15 @@ class RelyingParty:
                 raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "userinfo for another subject")
             claims = {**userinfo, **claims}
         given_name, family_name = claims.get("given_name"), claims.get("family_name")
-        if not isinstance(given_name, str) or not isinstance(family_name, str) or not given_name or not family_name:
-            raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "no given_name/family_name in the identity")
+        if (
+            not isinstance(given_name, str)
+            or not isinstance(family_name, str)
+            or not given_name
+            or not family_name
+        ):
+            raise refuse(
+                ErrorCode.FRANCECONNECT_TOKEN_INVALID, "no given_name/family_name in the identity"
+            )
         return VerifiedIdentity(
             issuer=meta.issuer,
             sub=claims["sub"],
@@ -227,11 +257,15 @@ class RelyingParty:
             acr=claims["acr"],
         )
 
-    async def _consume_state(self, pool: asyncpg.Pool, browser_token: str | None, state: str | None) -> bytes:
+    async def _consume_state(
+        self, pool: asyncpg.Pool, browser_token: str | None, state: str | None
+    ) -> bytes:
         """The nonce hash of this browser's pending request, if `state` is its state.
         The request is used up either way: a second callback with it is refused."""
         if not browser_token or not state:
-            raise refuse(ErrorCode.FRANCECONNECT_STATE_INVALID, "no pending request cookie or no state")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_STATE_INVALID, "no pending request cookie or no state"
+            )
         row = await pool.fetchrow(
             "UPDATE franceconnect_logins SET used_at = now() "
             "WHERE binding_hash = $1 AND used_at IS NULL AND expires_at > now() "
@@ -239,7 +273,9 @@ class RelyingParty:
             token_hash(browser_token),
         )
         if row is None:
-            raise refuse(ErrorCode.FRANCECONNECT_STATE_INVALID, "no pending request for this browser")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_STATE_INVALID, "no pending request for this browser"
+            )
         if not hashes_equal(bytes(row["state_hash"]), token_hash(state)):
             raise refuse(ErrorCode.FRANCECONNECT_STATE_INVALID, "state mismatch")
         return bytes(row["nonce_hash"])
@@ -255,11 +291,18 @@ class RelyingParty:
             async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
                 response = await client.post(meta.token_endpoint, data=data, auth=auth)
         except httpx.HTTPError as err:
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, f"token endpoint unreachable: {err!r}") from None
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE, f"token endpoint unreachable: {err!r}"
+            ) from None
         if response.status_code in (400, 401):  # invalid_grant, invalid_client...
-            raise refuse(ErrorCode.FRANCECONNECT_DENIED, f"token endpoint refused: {response.text[:120]!r}")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_DENIED, f"token endpoint refused: {response.text[:120]!r}"
+            )
         if response.status_code != 200:
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, f"token endpoint answered {response.status_code}")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE,
+                f"token endpoint answered {response.status_code}",
+            )
         try:
             tokens = response.json()
         except ValueError:
@@ -278,12 +321,16 @@ class RelyingParty:
                 unknown_key = type(err).__name__ in ("InvalidKeyIdError", "MissingKeyError")
                 if attempt == 0 and unknown_key:
                     continue
-                raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, f"signature: {type(err).__name__}") from None
+                raise refuse(
+                    ErrorCode.FRANCECONNECT_TOKEN_INVALID, f"signature: {type(err).__name__}"
+                ) from None
             except (ValueError, TypeError):
                 raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "malformed token") from None
         raise AssertionError("unreachable")
 
-    async def _verify_id_token(self, meta: ProviderMetadata, id_token: Any, nonce_hash: bytes) -> dict[str, Any]:
+    async def _verify_id_token(
+        self, meta: ProviderMetadata, id_token: Any, nonce_hash: bytes
+    ) -> dict[str, Any]:
         if not isinstance(id_token, str) or not id_token:
             raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "no ID token")
         claims = await self._decode(meta, id_token)
@@ -308,18 +355,26 @@ class RelyingParty:
         if not isinstance(nonce, str) or not hashes_equal(token_hash(nonce), nonce_hash):
             raise refuse(ErrorCode.FRANCECONNECT_NONCE_MISMATCH, "nonce")
         if claims.get("acr") not in policies.FRANCECONNECT_ACCEPTED_ACR:
-            raise refuse(ErrorCode.FRANCECONNECT_ACR_INSUFFICIENT, f"acr {str(claims.get('acr'))[:20]!r}")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_ACR_INSUFFICIENT, f"acr {str(claims.get('acr'))[:20]!r}"
+            )
         return claims
 
     async def _userinfo(self, meta: ProviderMetadata, access_token: str) -> dict[str, Any]:
         assert meta.userinfo_endpoint
         try:
             async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
-                response = await client.get(meta.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"})
+                response = await client.get(
+                    meta.userinfo_endpoint, headers={"Authorization": f"Bearer {access_token}"}
+                )
         except httpx.HTTPError as err:
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, f"userinfo unreachable: {err!r}") from None
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE, f"userinfo unreachable: {err!r}"
+            ) from None
         if response.status_code != 200:
-            raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, f"userinfo answered {response.status_code}")
+            raise refuse(
+                ErrorCode.FRANCECONNECT_UNAVAILABLE, f"userinfo answered {response.status_code}"
+            )
         if response.headers.get("content-type", "").startswith("application/jwt"):
             # Signed userinfo (FranceConnect v2): same keys, same issuer and audience.
             claims = await self._decode(meta, response.text.strip())

@@ -49,15 +49,23 @@ def housekeeping_schedule(task_queue: str) -> Schedule:
             ),
         ),
         spec=ScheduleSpec(
-            calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(AT_HOUR)], minute=[ScheduleRange(AT_MINUTE)])],
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(AT_HOUR)], minute=[ScheduleRange(AT_MINUTE)]
+                )
+            ],
             time_zone_name=TIME_ZONE,
         ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
-        state=ScheduleState(note="Ménage nocturne des données expirées (créé au démarrage du worker)"),
+        state=ScheduleState(
+            note="Ménage nocturne des données expirées (créé au démarrage du worker)"
+        ),
     )
 
 
-async def ensure_housekeeping_schedule(client: Client, task_queue: str, schedule_id: str = SCHEDULE_ID) -> bool:
+async def ensure_housekeeping_schedule(
+    client: Client, task_queue: str, schedule_id: str = SCHEDULE_ID
+) -> bool:
     """Create the schedule unless it exists; True when this call created it."""
     try:
         await client.create_schedule(schedule_id, housekeeping_schedule(task_queue))

@@ -81,7 +81,7 @@ async def allocate_identifier(conn: asyncpg.Connection, first_name: str, last_na
     )
     taken: set[int] = set()
     for row in rows:
-        suffix = row["identifier"][len(base):]
+        suffix = row["identifier"][len(base) :]
         if suffix == "":
             taken.add(0)
         elif suffix[0] != "0":  # "m.dupont01" is never generated: it does not block n=1

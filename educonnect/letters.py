@@ -18,8 +18,24 @@ from educonnect.emails.provisioning import french_date
 
 # Core PDF fonts cover Latin-1 only: letters outside it get a close spelling.
 _OUTSIDE_LATIN1 = str.maketrans(
-    {"œ": "oe", "Œ": "OE", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
-     "…": "...", "€": "EUR", "\u202f": " ", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i"}
+    {
+        "œ": "oe",
+        "Œ": "OE",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "€": "EUR",
+        "\u202f": " ",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "ı": "i",
+    }
 )
 
 
@@ -32,7 +48,12 @@ def _latin1(text: str) -> str:
     out = []
     for ch in text:
         if ord(ch) > 0xFF:
-            ch = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)) or "?"
+            ch = (
+                "".join(
+                    c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+                )
+                or "?"
+            )
         out.append(ch)
     return "".join(out).encode("latin-1", "replace").decode("latin-1")
 
@@ -50,7 +71,9 @@ class LetterContent:
     valid_until: date
     portal_url: str
     children: tuple[tuple[str, str, str], ...] = ()  # (first name, last name, school name)
-    reissued: bool = False  # new credentials for an existing account: the earlier ones no longer work
+    reissued: bool = (
+        False  # new credentials for an existing account: the earlier ones no longer work
+    )
 
 
 def _guardian_body(c: LetterContent) -> list[tuple[str, str]]:
@@ -58,15 +81,22 @@ def _guardian_body(c: LetterContent) -> list[tuple[str, str]]:
         ("p", f"Madame, Monsieur {c.first_name} {c.last_name},"),
         (
             "p",
-            ("L'établissement scolaire de votre enfant vous remet de nouveaux identifiants provisoires pour votre "
-             "compte EduConnect ; les identifiants précédents ne fonctionnent plus." if c.reissued else
-             "L'établissement scolaire de votre enfant vous a créé un compte EduConnect.")
+            (
+                "L'établissement scolaire de votre enfant vous remet de nouveaux identifiants provisoires pour votre "
+                "compte EduConnect ; les identifiants précédents ne fonctionnent plus."
+                if c.reissued
+                else "L'établissement scolaire de votre enfant vous a créé un compte EduConnect."
+            )
             + " Ce compte unique vous donne accès aux services en ligne de la scolarité de vos enfants (espace "
             "numérique de travail, Livret Scolaire Unique, téléservices).",
         ),
     ]
     if c.children:
-        intro = "L'enfant rattaché à ce compte :" if len(c.children) == 1 else "Les enfants rattachés à ce compte :"
+        intro = (
+            "L'enfant rattaché à ce compte :"
+            if len(c.children) == 1
+            else "Les enfants rattachés à ce compte :"
+        )
         lines.append(("p", intro))
         lines += [("li", f"{first} {last} ({school})") for first, last, school in c.children]
     return lines
@@ -77,9 +107,12 @@ def _pupil_body(c: LetterContent) -> list[tuple[str, str]]:
         ("p", f"{c.first_name} {c.last_name}, classe {c.class_name},"),
         (
             "p",
-            ("ton établissement te remet de nouveaux identifiants provisoires pour ton compte EduConnect ; les "
-             "identifiants précédents ne fonctionnent plus." if c.reissued else
-             "ton établissement t'a créé un compte EduConnect.")
+            (
+                "ton établissement te remet de nouveaux identifiants provisoires pour ton compte EduConnect ; les "
+                "identifiants précédents ne fonctionnent plus."
+                if c.reissued
+                else "ton établissement t'a créé un compte EduConnect."
+            )
             + " Il te donne accès à l'espace numérique de travail (ENT) de ton établissement et aux services en "
             "ligne de l'Éducation nationale.",
         ),
@@ -98,7 +131,9 @@ def _page(pdf: FPDF, c: LetterContent) -> None:
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
-    def text(value: str, size: float = 11, style: str = "", height: float = 5.5, indent: float = 0) -> None:
+    def text(
+        value: str, size: float = 11, style: str = "", height: float = 5.5, indent: float = 0
+    ) -> None:
         # Greedy word wrap (fpdf2's multi_cell costs ~40 ms a letter, this ~2 ms).
         pdf.set_font("Helvetica", style, size)
         for line in _wrap(pdf, _latin1(value), width - indent):
@@ -110,7 +145,12 @@ def _page(pdf: FPDF, c: LetterContent) -> None:
     pdf.ln(4)
     text(f"Classe : {c.class_name}", 10)
     pdf.ln(6)
-    text("Vos identifiants EduConnect" if c.kind == "guardian" else "Tes identifiants EduConnect", 16, "B", 8)
+    text(
+        "Vos identifiants EduConnect" if c.kind == "guardian" else "Tes identifiants EduConnect",
+        16,
+        "B",
+        8,
+    )
     text("Document personnel et confidentiel", 10, "I")
     pdf.ln(4)
     for kind, value in _guardian_body(c) if c.kind == "guardian" else _pupil_body(c):

@@ -126,7 +126,11 @@ def check_password_policy(
             violations.append(_violation("password_identifier"))
 
     if any(fragment in compact for fragment in _name_fragments(names)):
-        violations.append(PolicyViolation("password_name", PUPIL_NAME_MESSAGE) if pupil else _violation("password_name"))
+        violations.append(
+            PolicyViolation("password_name", PUPIL_NAME_MESSAGE)
+            if pupil
+            else _violation("password_name")
+        )
 
     if any(form in compact for b in birthdates for form in _birthdate_forms(b)):
         violations.append(_violation("password_birthdate"))

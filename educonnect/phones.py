@@ -6,7 +6,10 @@ import phonenumbers
 
 from educonnect.errors import DomainError, ErrorCode
 
-_MOBILE_KINDS = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+_MOBILE_KINDS = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
 
 
 def e164_mobile(raw: str, field: str = "mobile") -> str:
@@ -17,6 +20,9 @@ def e164_mobile(raw: str, field: str = "mobile") -> str:
         number = phonenumbers.parse(raw, "FR")
     except phonenumbers.NumberParseException:
         raise DomainError(ErrorCode.PHONE_INVALID, [{"field": field}]) from None
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in _MOBILE_KINDS:
+    if (
+        not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in _MOBILE_KINDS
+    ):
         raise DomainError(ErrorCode.PHONE_INVALID, [{"field": field}])
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -24,7 +24,7 @@ PASSWORD_MAX_LENGTH = 14
 LINK_TOKEN_BYTES = 32
 
 # SMS codes (DESIGN §4), shared by SMS self-registration and FranceConnect
-# (`workflows.sms_code_step.SmsCodeStep`).
+# (`workflows.steps.sms_code_step.SmsCodeStep`).
 SMS_CODE_DIGITS = 6
 SMS_CODE_VALIDITY = timedelta(minutes=10)
 SMS_CODE_MAX_FAILURES = 5  # per process: a new code does not reset the count

@@ -40,7 +40,10 @@ def development_defaults(settings: Settings) -> list[str]:
     if not settings.production:
         return []
     found: list[str] = []
-    if _is_default(settings, "secret_key") or len(settings.secret_key) < policies.SECRET_KEY_MIN_LENGTH:
+    if (
+        _is_default(settings, "secret_key")
+        or len(settings.secret_key) < policies.SECRET_KEY_MIN_LENGTH
+    ):
         found.append(
             f"SECRET_KEY (the development key, or shorter than {policies.SECRET_KEY_MIN_LENGTH} characters)"
         )

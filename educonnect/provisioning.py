@@ -55,7 +55,9 @@ class ProvisionedAccount:
     created: bool
 
 
-async def _existing(conn: asyncpg.Connection, column: str, owner_id: uuid.UUID) -> ProvisionedAccount | None:
+async def _existing(
+    conn: asyncpg.Connection, column: str, owner_id: uuid.UUID
+) -> ProvisionedAccount | None:
     assert column in ("guardian_id", "pupil_id")
     row = await conn.fetchrow(f"SELECT id, identifier FROM accounts WHERE {column} = $1", owner_id)
     if row is None:
@@ -125,8 +127,7 @@ async def _provision(
         log.info("provisioned %s account %s (%s)", kind, account_id, identifier)
         return ProvisionedAccount(account_id, identifier, password, True)
     raise RuntimeError(
-        f"could not allocate an identifier for {kind} {owner_id} "
-        f"after {MAX_IDENTIFIER_TRIES} tries"
+        f"could not allocate an identifier for {kind} {owner_id} after {MAX_IDENTIFIER_TRIES} tries"
     )
 
 
@@ -301,7 +302,12 @@ async def send_account_notification(
 
 
 async def letter_content(
-    conn: asyncpg.Connection, account_id: uuid.UUID, password: str, school: School, *, reissued: bool = False
+    conn: asyncpg.Connection,
+    account_id: uuid.UUID,
+    password: str,
+    school: School,
+    *,
+    reissued: bool = False,
 ) -> tuple[letters.LetterContent, str, str]:
     """The printable letter of a provisioned account (identifier, provisional
     password, validity, children), handed out by `school`; with the class it
@@ -314,11 +320,16 @@ async def letter_content(
     if account is None:
         raise LookupError(f"no account {account_id}")
     if account["kind"] == "pupil":
-        person = await conn.fetchrow("SELECT first_name, last_name, class_name FROM pupils WHERE id = $1", account["pupil_id"])
+        person = await conn.fetchrow(
+            "SELECT first_name, last_name, class_name FROM pupils WHERE id = $1",
+            account["pupil_id"],
+        )
         children: tuple = ()
         class_name = person["class_name"]
     else:
-        person = await conn.fetchrow("SELECT first_name, last_name FROM guardians WHERE id = $1", account["guardian_id"])
+        person = await conn.fetchrow(
+            "SELECT first_name, last_name FROM guardians WHERE id = $1", account["guardian_id"]
+        )
         kids = await conn.fetch(
             """
             SELECT p.first_name, p.last_name, p.class_name, p.uai, s.name AS school_name
@@ -344,5 +355,7 @@ async def letter_content(
         children=children,
         reissued=reissued,
     )
-    sort_key = f"{fold_text(person['last_name'])} {fold_text(person['first_name'])} {account['kind']}"
+    sort_key = (
+        f"{fold_text(person['last_name'])} {fold_text(person['first_name'])} {account['kind']}"
+    )
     return content, class_name, sort_key

@@ -50,7 +50,7 @@ def dev_server_flags() -> list[str]:
     return flags
 
 
-async def register(client: "temporalio.client.Client", namespace: str | None = None) -> None:
+async def register(client: temporalio.client.Client, namespace: str | None = None) -> None:
     """Add the search attributes to `namespace` (default: the client's), keeping
     those already there. Used for the time-skipping test server and a real server."""
     from temporalio.api.enums.v1 import IndexedValueType

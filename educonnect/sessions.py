@@ -23,7 +23,9 @@ class Session:
     scope: str
 
 
-async def open_session(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, scope: str) -> str:
+async def open_session(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, scope: str
+) -> str:
     """Create a session and return the token for the cookie (never stored)."""
     token = new_link_token()
     await conn.execute(
@@ -47,10 +49,14 @@ async def find_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> S
 
 
 async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> None:
-    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token))
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token)
+    )
 
 
-async def activation_may_be_running(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, state: str) -> bool:
+async def activation_may_be_running(
+    conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, state: str
+) -> bool:
     """True when the account's school-issued credentials were used to sign in
     (an activation session, even ended) or its activation began: an
     activation workflow may be waiting for it (to cancel when the account is
@@ -64,4 +70,7 @@ async def activation_may_be_running(conn: asyncpg.Connection | asyncpg.Pool, acc
 
 async def revoke_all(conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID) -> None:
     """End every session of an account (merged, credentials reissued...)."""
-    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL", account_id)
+    await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL",
+        account_id,
+    )

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
 
     # Production unless told otherwise: a deployment that forgets the variable
     # gets the checks, not the development defaults.
-    environment: Environment = Field(default=Environment.PRODUCTION, validation_alias="EDUCONNECT_ENV")
+    environment: Environment = Field(
+        default=Environment.PRODUCTION, validation_alias="EDUCONNECT_ENV"
+    )
 
     # Where the embedded parts keep their data (PostgreSQL, Temporal, mailbox, SMS).
     data_dir: Path = PROJECT_ROOT / ".data"
@@ -79,7 +81,9 @@ class Settings(BaseSettings):
     franceconnect_discovery_url: str | None = None
     franceconnect_client_id: str = "educonnect-dev"
     franceconnect_client_secret: str = "dev-franceconnect-secret"
-    franceconnect_redirect_uri: str | None = None  # default <public_base_url>/franceconnect/callback
+    franceconnect_redirect_uri: str | None = (
+        None  # default <public_base_url>/franceconnect/callback
+    )
     franceconnect_scopes: str = "openid profile"
 
     @property
@@ -88,7 +92,10 @@ class Settings(BaseSettings):
 
     @property
     def franceconnect_callback_url(self) -> str:
-        return self.franceconnect_redirect_uri or f"{self.public_base_url.rstrip('/')}/franceconnect/callback"
+        return (
+            self.franceconnect_redirect_uri
+            or f"{self.public_base_url.rstrip('/')}/franceconnect/callback"
+        )
 
     demo_seed: int = 2026
     demo_pupils: int = 300

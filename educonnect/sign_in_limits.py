@@ -59,7 +59,7 @@ def delay_after(failures: int) -> timedelta:
 
 
 def french_duration(wait: timedelta) -> str:
-    """"3 secondes", "1 minute", "14 minutes" (rounded up)."""
+    """ "3 secondes", "1 minute", "14 minutes" (rounded up)."""
     seconds = max(1, math.ceil(wait.total_seconds()))
     if seconds < 60:
         return f"{seconds} seconde{'s' if seconds > 1 else ''}"
@@ -157,12 +157,16 @@ async def reserve_ip(pool: asyncpg.Pool, ip: str) -> int:
     password proves right. Checked and counted under a lock on the address, so
     a burst of parallel attempts cannot all pass before the first ones fail."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('sign-in-ip:' || $1, 0))", ip)
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('sign-in-ip:' || $1, 0))", ip
+        )
         await check_ip(conn, ip)
         # Rows out of the window serve no more: purge them (all addresses).
         await conn.execute("DELETE FROM sign_in_ip_failures WHERE failed_at <= now() - $1::interval",
                            policies.SIGN_IN_IP_WINDOW)  # fmt: skip
-        return await conn.fetchval("INSERT INTO sign_in_ip_failures (ip) VALUES ($1) RETURNING id", ip)
+        return await conn.fetchval(
+            "INSERT INTO sign_in_ip_failures (ip) VALUES ($1) RETURNING id", ip
+        )
 
 
 async def release_ip(conn: asyncpg.Connection | asyncpg.Pool, reservation: int) -> None:
@@ -218,7 +222,8 @@ async def record_failure(pool: asyncpg.Pool, identifier: str) -> None:
     `account_locked` at the 100th consecutive failure, else `invalid_credentials`."""
     async with pool.acquire() as conn, conn.transaction():
         failures = await conn.fetchval(
-            "UPDATE sign_in_failures SET last_failure_at = now() WHERE identifier = $1 RETURNING failures", identifier
+            "UPDATE sign_in_failures SET last_failure_at = now() WHERE identifier = $1 RETURNING failures",
+            identifier,
         )
         locked = failures is not None and failures >= policies.SIGN_IN_MAX_CONSECUTIVE_FAILURES
         if locked:
@@ -233,7 +238,8 @@ async def _lock(conn: asyncpg.Connection, identifier: str) -> None:
     """The 100th consecutive failure: the identifier refuses everything, the
     account (if any) is locked and its sessions end."""
     await conn.execute(
-        "UPDATE sign_in_failures SET locked_at = coalesce(locked_at, now()) WHERE identifier = $1", identifier
+        "UPDATE sign_in_failures SET locked_at = coalesce(locked_at, now()) WHERE identifier = $1",
+        identifier,
     )
     account_id = await conn.fetchval(
         "UPDATE accounts SET state = 'locked', updated_at = now() "

@@ -50,7 +50,9 @@ class StaffMember:
         return audit.Actor("staff", self.id, self.label)
 
     def ref(self) -> StaffRef:
-        return StaffRef(staff_id=self.id, role=self.role, uai=self.uai, academie=self.academie, label=self.label)
+        return StaffRef(
+            staff_id=self.id, role=self.role, uai=self.uai, academie=self.academie, label=self.label
+        )
 
     def covers(self, uai: str | None, academie: str) -> bool:
         """True when something about a pupil (or ticket) of `uai` in `academie` is in scope."""
@@ -70,7 +72,13 @@ _COLUMNS = "id, login, email, display_name, role, uai, academie"
 
 def _member(row: asyncpg.Record) -> StaffMember:
     return StaffMember(
-        row["id"], row["login"], row["email"], row["display_name"], StaffRole(row["role"]), row["uai"], row["academie"]
+        row["id"],
+        row["login"],
+        row["email"],
+        row["display_name"],
+        StaffRole(row["role"]),
+        row["uai"],
+        row["academie"],
     )
 
 
@@ -135,8 +143,12 @@ async def create_staff_account(
     return existing
 
 
-async def get_staff(conn: asyncpg.Connection | asyncpg.Pool, staff_id: uuid.UUID) -> StaffMember | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM staff_accounts WHERE id = $1 AND active", staff_id)
+async def get_staff(
+    conn: asyncpg.Connection | asyncpg.Pool, staff_id: uuid.UUID
+) -> StaffMember | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM staff_accounts WHERE id = $1 AND active", staff_id
+    )
     return _member(row) if row else None
 
 
@@ -161,7 +173,9 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str) -
             outcome=audit.REFUSED, details={"code": refusal.code.value, "ip": ip},
         )  # fmt: skip
         raise
-    row = await pool.fetchrow(f"SELECT {_COLUMNS}, password_hash FROM staff_accounts WHERE login = $1 AND active", login)
+    row = await pool.fetchrow(
+        f"SELECT {_COLUMNS}, password_hash FROM staff_accounts WHERE login = $1 AND active", login
+    )
     member = _member(row) if row else None
 
     async def refused(code: ErrorCode, **details) -> None:
@@ -173,41 +187,60 @@ async def authenticate(pool: asyncpg.Pool, login: str, password: str, ip: str) -
     try:
         await staff_sign_in_limits.admit(pool, login, ip)
     except sign_in_limits.SignInRefused as refusal:
-        await sign_in_limits.release_ip(pool, reservation)  # refused unchecked: no failure of this address
+        await sign_in_limits.release_ip(
+            pool, reservation
+        )  # refused unchecked: no failure of this address
         await refused(refusal.code)
         raise
     if member is None or not await verify_password_async(row["password_hash"], password):
         if member is None:
             await verify_password_async(None, password)  # the same cost as a real login
-        await staff_sign_in_limits.record_failure(pool, login, ip)  # the address keeps its failure too
+        await staff_sign_in_limits.record_failure(
+            pool, login, ip
+        )  # the address keeps its failure too
         await refused(ErrorCode.STAFF_INVALID_CREDENTIALS, checked=True)
         raise DomainError(ErrorCode.STAFF_INVALID_CREDENTIALS)
     await sign_in_limits.release_ip(pool, reservation)
     await staff_sign_in_limits.record_success(pool, login, ip)
     if needs_rehash(row["password_hash"]):
         await pool.execute(
-            "UPDATE staff_accounts SET password_hash = $2 WHERE id = $1", member.id, await hash_password_async(password)
+            "UPDATE staff_accounts SET password_hash = $2 WHERE id = $1",
+            member.id,
+            await hash_password_async(password),
         )
     await audit.record(pool, member.actor, "staff.sign_in", "staff_account", member.id)
     return member
 
 
 async def change_password(
-    pool: asyncpg.Pool, member: StaffMember, current: str, new: str, *, keep_session: str | None = None
+    pool: asyncpg.Pool,
+    member: StaffMember,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
 ) -> None:
     """Change the member's password; every other session of theirs ends (one
     opened with the old password by someone else, too). `keep_session`: the
     token of the session that asked, which stays open."""
-    stored = await pool.fetchval("SELECT password_hash FROM staff_accounts WHERE id = $1", member.id)
+    stored = await pool.fetchval(
+        "SELECT password_hash FROM staff_accounts WHERE id = $1", member.id
+    )
     if not await verify_password_async(stored, current):
         await audit.record(
             pool, member.actor, "staff.change_password", "staff_account", member.id,
             outcome=audit.REFUSED, details={"code": ErrorCode.STAFF_INVALID_CREDENTIALS.value},
         )  # fmt: skip
         raise DomainError(ErrorCode.STAFF_INVALID_CREDENTIALS, [{"field": "current_password"}])
-    violations = check_staff_password_policy(new, login=member.login, names=member.display_name.split())
+    violations = check_staff_password_policy(
+        new, login=member.login, names=member.display_name.split()
+    )
     if new == current:
-        violations.append(PolicyViolation("staff_password_reused", "Le nouveau mot de passe doit être différent de l'actuel."))
+        violations.append(
+            PolicyViolation(
+                "staff_password_reused", "Le nouveau mot de passe doit être différent de l'actuel."
+            )
+        )
     if violations:
         raise DomainError(
             ErrorCode.STAFF_PASSWORD_POLICY,
@@ -230,7 +263,12 @@ async def change_password(
             token_hash(keep_session) if keep_session else None,
         )
         await audit.record(
-            conn, member.actor, "staff.change_password", "staff_account", member.id, details={"sessions_ended": ended}
+            conn,
+            member.actor,
+            "staff.change_password",
+            "staff_account",
+            member.id,
+            details={"sessions_ended": ended},
         )
 
 
@@ -263,7 +301,9 @@ async def find_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> S
 
 
 async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) -> None:
-    await conn.execute("UPDATE staff_sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token))
+    await conn.execute(
+        "UPDATE staff_sessions SET revoked_at = now() WHERE token_hash = $1", token_hash(token)
+    )
 
 
 # --- who to tell ------------------------------------------------------------------
@@ -277,7 +317,9 @@ async def school_admins(conn: asyncpg.Connection | asyncpg.Pool, uai: str) -> li
     return [_member(r) for r in rows]
 
 
-async def academie_support(conn: asyncpg.Connection | asyncpg.Pool, academie: str) -> list[StaffMember]:
+async def academie_support(
+    conn: asyncpg.Connection | asyncpg.Pool, academie: str
+) -> list[StaffMember]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM staff_accounts WHERE active AND role = 'academie_support' AND academie = $1 "
         "ORDER BY login",
@@ -296,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - manual use
 
     from educonnect import db
 
-    parser = argparse.ArgumentParser(prog="python -m educonnect.staff", description="Comptes du personnel")
+    parser = argparse.ArgumentParser(
+        prog="python -m educonnect.staff", description="Comptes du personnel"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="créer un compte du personnel")
     create.add_argument("--login", required=True)

@@ -64,7 +64,9 @@ class Refused(Exception):
         self.reason = reason
 
 
-async def read(conn: asyncpg.Connection, request_id: uuid.UUID, decision_id: uuid.UUID, key: str) -> Decision:
+async def read(
+    conn: asyncpg.Connection, request_id: uuid.UUID, decision_id: uuid.UUID, key: str
+) -> Decision:
     """The decision `decision_id` of request `request_id`, locked with its
     request, for the activity of idempotency key `key` to apply; `Refused`
     when it may not be applied: unknown to this request, applied by another
@@ -90,7 +92,9 @@ async def read(conn: asyncpg.Connection, request_id: uuid.UUID, decision_id: uui
         row["staff_uai"], row["staff_academie"],
     )  # fmt: skip
     if row["applied_key"] is None:
-        if not row["active"] or not author.covers(row["uai"], row["academie"]):  # moved or disabled since
+        if not row["active"] or not author.covers(
+            row["uai"], row["academie"]
+        ):  # moved or disabled since
             raise Refused(MessageRefusal.OUT_OF_SCOPE)
         if row["status"] not in OPEN_STEPS:
             raise Refused(MessageRefusal.CLOSED)
@@ -111,5 +115,7 @@ async def read(conn: asyncpg.Connection, request_id: uuid.UUID, decision_id: uui
 
 async def mark_applied(conn: asyncpg.Connection, decision_id: uuid.UUID, key: str) -> None:
     await conn.execute(
-        "UPDATE staff_decisions SET applied_at = now(), applied_key = $2 WHERE id = $1", decision_id, key
+        "UPDATE staff_decisions SET applied_at = now(), applied_key = $2 WHERE id = $1",
+        decision_id,
+        key,
     )

@@ -61,7 +61,9 @@ async def record_failure(pool: asyncpg.Pool, login: str, ip: str) -> None:
     """The admitted attempt's password was wrong (or the login unknown): its
     failure, counted by `admit`, stays, timed from now."""
     await pool.execute(
-        "UPDATE staff_sign_in_failures SET last_failure_at = now() WHERE login = $1 AND ip = $2", login, ip
+        "UPDATE staff_sign_in_failures SET last_failure_at = now() WHERE login = $1 AND ip = $2",
+        login,
+        ip,
     )
 
 

@@ -16,7 +16,9 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     if cert is None and key is None and ca is None:
         return settings.temporal_tls
     if (cert is None) != (key is None):
-        raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS with Temporal)")
+        raise ValueError(
+            "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS with Temporal)"
+        )
     return TLSConfig(
         client_cert=cert.read_bytes() if cert else None,
         client_private_key=key.read_bytes() if key else None,

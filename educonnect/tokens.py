@@ -37,7 +37,7 @@ def new_numeric_code(digits: int = 6) -> str:
 def code_hash(code: str, *, salt: str) -> bytes:
     """HMAC-SHA256 of salt + ":" + code; the salt is the process id, so the
     same code in two processes gives two different hashes."""
-    return hmac.new(_key(), f"{salt}:{code}".encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(_key(), f"{salt}:{code}".encode(), hashlib.sha256).digest()
 
 
 def hashes_equal(a: bytes, b: bytes) -> bool:

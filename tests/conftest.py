@@ -76,7 +76,9 @@ async def sms_gateway(tmp_path_factory):
     from educonnect.settings import get_settings
 
     token = f"test-sms-{uuid.uuid4().hex}"
-    gateway = await SmsGatewayServer(tmp_path_factory.mktemp("sms") / "sms-outbox.jsonl", token, port=0).start()
+    gateway = await SmsGatewayServer(
+        tmp_path_factory.mktemp("sms") / "sms-outbox.jsonl", token, port=0
+    ).start()
     os.environ["SMS_GATEWAY_URL"] = gateway.url
     os.environ["SMS_GATEWAY_TOKEN"] = token
     get_settings.cache_clear()
@@ -138,7 +140,10 @@ async def api(time_skipping_env, db_pool, workflow_worker):
     app.state.pool = db_pool
     app.state.temporal = time_skipping_env.client
     # A client address of this test's own: the per-IP sign-in limit never mixes tests.
-    client_address = (f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}", 123)
+    client_address = (
+        f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}",
+        123,
+    )
     transport = httpx.ASGITransport(app=app, client=client_address)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
@@ -158,7 +163,10 @@ async def make_client(api, db_pool, time_skipping_env):
         app.state.pool = db_pool
         app.state.temporal = time_skipping_env.client
         # An address of its own: the per-IP sign-in limit (families' and staff's) never mixes tests.
-        client_address = (f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}", 123)
+        client_address = (
+            f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}",
+            123,
+        )
         transport = httpx.ASGITransport(app=app, client=client_address)
         return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 

@@ -35,19 +35,28 @@ async def test_profile_refusals_are_french_and_coded(api, db_pool):
         "child_birthdate": family.child_birthdates[0].isoformat(),
     }
 
-    weak = await api.post("/activation/profile", json=dict(good, password="court", password_confirmation="court"))
+    weak = await api.post(
+        "/activation/profile", json=dict(good, password="court", password_confirmation="court")
+    )
     assert weak.status_code == 422 and weak.json()["code"] == "password_policy"
     codes = {d["code"] for d in weak.json()["details"]}
     assert codes == {"password_length", "password_digit"}
     assert all(d["message"].startswith("Le mot de passe") for d in weak.json()["details"])
 
-    named = await api.post("/activation/profile", json=dict(good, password="Hugo2020ab", password_confirmation="Hugo2020ab"))
+    named = await api.post(
+        "/activation/profile",
+        json=dict(good, password="Hugo2020ab", password_confirmation="Hugo2020ab"),
+    )
     assert {d["code"] for d in named.json()["details"]} == {"password_name"}
 
-    mismatch = await api.post("/activation/profile", json=dict(good, password_confirmation="Soleil2027c"))
+    mismatch = await api.post(
+        "/activation/profile", json=dict(good, password_confirmation="Soleil2027c")
+    )
     assert mismatch.json()["code"] == "password_mismatch"
     # A weak password typed differently twice: one answer says both.
-    both = await api.post("/activation/profile", json=dict(good, password="court", password_confirmation="courte"))
+    both = await api.post(
+        "/activation/profile", json=dict(good, password="court", password_confirmation="courte")
+    )
     assert both.json()["code"] == "password_policy"
     assert {(d["field"], d["code"]) for d in both.json()["details"]} == {
         ("password", "password_length"), ("password", "password_digit"),
@@ -63,7 +72,9 @@ async def test_profile_refusals_are_french_and_coded(api, db_pool):
         {"field": "child_birthdate", "message": "Date invalide : format attendu AAAA-MM-JJ."}
     ]
 
-    not_json = await api.post("/activation/profile", content=b"{", headers={"content-type": "application/json"})
+    not_json = await api.post(
+        "/activation/profile", content=b"{", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 422 and not_json.json()["code"] == "invalid_input"
 
     # None of the refusals used up a birthdate attempt or moved the process on.

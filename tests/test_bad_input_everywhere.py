@@ -30,7 +30,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CODES = {c.value for c in ErrorCode}
 # Words of the framework's and pydantic's English defaults: none may reach a person.
-ENGLISH = re.compile(r"\b(Field required|Input should|Not Found|Method Not Allowed|Internal Server Error|value is not|detail)\b")
+ENGLISH = re.compile(
+    r"\b(Field required|Input should|Not Found|Method Not Allowed|Internal Server Error|value is not|detail)\b"
+)
 SIGN_OUTS = {"/sign-out", "/staff/sign-out"}
 # A 503 is right only when another service is really out of reach: here no
 # FranceConnect provider is configured for the in-process API.
@@ -46,7 +48,10 @@ class Call:
     kwargs: dict
 
     def __str__(self) -> str:
-        shown = {k: (repr(v)[:80] if not isinstance(v, (bytes, str)) else repr(v[:80])) for k, v in self.kwargs.items()}
+        shown = {
+            k: (repr(v)[:80] if not isinstance(v, (bytes, str)) else repr(v[:80]))
+            for k, v in self.kwargs.items()
+        }
         return f"{self.method} {self.path} {shown}"
 
 
@@ -111,7 +116,10 @@ def _upload_bodies() -> list[dict]:
         dict(files={"fichier": ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")}),
         dict(files={"fichier": ("latin1.csv", "nom;prénom\né;à\n".encode("latin-1"), "text/csv")}),
         dict(files={"autre": ("x.csv", b"a;b\n1;2\n", "text/csv")}),
-        dict(content=b"pas du multipart", headers={"content-type": "multipart/form-data; boundary=xyz"}),
+        dict(
+            content=b"pas du multipart",
+            headers={"content-type": "multipart/form-data; boundary=xyz"},
+        ),
     ]
 
 
@@ -144,8 +152,14 @@ def calls(spec: dict, *, skip: set[str] = frozenset()) -> list[Call]:
 def check(call: Call, response: httpx.Response) -> str | None:
     """What is wrong with this answer, or None."""
     if response.status_code >= 500:
-        code = response.json().get("code") if response.headers.get("content-type", "").startswith("application/json") else None
-        if response.status_code == 503 and any(call.path.startswith(p) and code == c for p, c in OUT_OF_REACH):
+        code = (
+            response.json().get("code")
+            if response.headers.get("content-type", "").startswith("application/json")
+            else None
+        )
+        if response.status_code == 503 and any(
+            call.path.startswith(p) and code == c for p, c in OUT_OF_REACH
+        ):
             return None
         return f"{response.status_code} {response.text[:200]}"
     if response.status_code < 400:
@@ -155,7 +169,9 @@ def check(call: Call, response: httpx.Response) -> str | None:
         body = response.json()
         if not isinstance(body, dict) or body.get("code") not in CODES:
             return f"no stable code: {response.text[:200]}"
-        texts = [body.get("message") or ""] + [str(d.get("message", "")) for d in body.get("details", [])]
+        texts = [body.get("message") or ""] + [
+            str(d.get("message", "")) for d in body.get("details", [])
+        ]
         if not texts[0] or any(ENGLISH.search(t) for t in texts):
             return f"not French: {response.text[:200]}"
         return None
@@ -164,7 +180,9 @@ def check(call: Call, response: httpx.Response) -> str | None:
     return f"unexpected {kind!r}: {response.text[:200]}"
 
 
-async def sweep(api: httpx.AsyncClient, spec: dict, *, skip: set[str] = frozenset()) -> tuple[int, list[str]]:
+async def sweep(
+    api: httpx.AsyncClient, spec: dict, *, skip: set[str] = frozenset()
+) -> tuple[int, list[str]]:
     problems, n = [], 0
     for call in calls(spec, skip=skip):
         n += 1
@@ -191,12 +209,16 @@ async def sign_in_as_secretary(api: httpx.AsyncClient, db_pool) -> None:
         db_pool, login=login, email=login, display_name="Secrétariat", role=StaffRole.SCHOOL_ADMIN,
         password=password, uai=SCHOOL_UAI, academie="Lyon",
     )  # fmt: skip
-    assert (await api.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
+    assert (
+        await api.post("/staff/sign-in", json={"login": login, "password": password})
+    ).status_code == 200
 
 
 async def test_bad_input_on_every_route_signed_in_as_guardian_and_as_staff(api, db_pool):
     account = await make_active_account(db_pool)
-    assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
+    assert (await sign_in(api, account.identifier, account.password)).json()[
+        "status"
+    ] == "signed_in"
     await sign_in_as_secretary(api, db_pool)
     spec = create_app().openapi()
     n, problems = await sweep(api, spec, skip=SIGN_OUTS)
@@ -211,7 +233,9 @@ async def test_the_check_itself_refuses_english_and_5xx():
     call = Call("GET", "/x", {})
     english = httpx.Response(404, json={"detail": "Not Found"})
     crash = httpx.Response(500, text="Internal Server Error")
-    french = httpx.Response(404, json={"code": "page_not_found", "message": "Cette adresse n'existe pas."})
+    french = httpx.Response(
+        404, json={"code": "page_not_found", "message": "Cette adresse n'existe pas."}
+    )
     assert check(call, english) and check(call, crash) and check(call, french) is None
 
 
@@ -239,12 +263,16 @@ async def test_bodies_are_bounded_before_the_framework_buffers_them(api, db_pool
     await sign_in_as_secretary(api, db_pool)
     part = b'--b\r\nContent-Disposition: form-data; name="fichier"; filename="x.csv"\r\nContent-Type: text/csv\r\n\r\n'
     uploaded = await api.post(
-        f"/staff/provisioning/{SCHOOL_UAI}/imports", content=chunks(part), headers={"content-type": "multipart/form-data; boundary=b"}
+        f"/staff/provisioning/{SCHOOL_UAI}/imports",
+        content=chunks(part),
+        headers={"content-type": "multipart/form-data; boundary=b"},
     )
     assert uploaded.status_code == 413, uploaded.text
     assert uploaded.json()["code"] == "request_too_large"
     announced = await api.post(
-        f"/staff/provisioning/{SCHOOL_UAI}/imports", content=b"x" * (30 * 1024 * 1024), headers={"content-type": "text/csv"}
+        f"/staff/provisioning/{SCHOOL_UAI}/imports",
+        content=b"x" * (30 * 1024 * 1024),
+        headers={"content-type": "text/csv"},
     )
     assert announced.status_code == 413 and announced.json()["code"] == "request_too_large"
 
@@ -252,7 +280,9 @@ async def test_bodies_are_bounded_before_the_framework_buffers_them(api, db_pool
 async def test_json_nested_deeper_than_python_decodes_is_invalid_input(api):
     api.cookies.clear()
     for deep in (b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
-        refused = await api.post("/sign-in", content=deep, headers={"content-type": "application/json"})
+        refused = await api.post(
+            "/sign-in", content=deep, headers={"content-type": "application/json"}
+        )
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == "invalid_input"
 
@@ -268,6 +298,8 @@ async def test_json_without_its_content_type_is_checked_like_any_other(api, db_p
     }  # fmt: skip
     for content_type in (None, "application/merge-patch+json"):
         headers = {"content-type": content_type} if content_type else {}
-        refused = await api.post("/assistance/tickets", content=json.dumps(ticket).encode(), headers=headers)
+        refused = await api.post(
+            "/assistance/tickets", content=json.dumps(ticket).encode(), headers=headers
+        )
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == "invalid_input"

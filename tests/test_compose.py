@@ -65,10 +65,14 @@ def test_mailpit_and_the_sms_stand_in_only_in_the_development_profile(compose):
 
 def test_only_the_api_is_published_beyond_loopback(compose):
     published = {
-        (name, port) for name, service in services(compose).items() for port in service.get("ports") or []
+        (name, port)
+        for name, service in services(compose).items()
+        for port in service.get("ports") or []
     }
     assert published, "ports are published as strings"
-    beyond_loopback = {(name, port) for name, port in published if not str(port).startswith("127.0.0.1:")}
+    beyond_loopback = {
+        (name, port) for name, port in published if not str(port).startswith("127.0.0.1:")
+    }
     assert beyond_loopback == {("api", "8000:8000")}
     assert ("temporal-ui", "127.0.0.1:8233:8080") in published
     assert ("temporal", "127.0.0.1:7233:7233") in published
@@ -92,7 +96,10 @@ def test_every_secret_is_required_never_defaulted(compose):
 
 
 def test_api_and_workers_run_in_production_mode_with_every_setting_required(compose):
-    api, worker = services(compose)["api"]["environment"], services(compose)["worker"]["environment"]
+    api, worker = (
+        services(compose)["api"]["environment"],
+        services(compose)["worker"]["environment"],
+    )
     assert api == worker
     assert api["EDUCONNECT_ENV"] == "production"
     assert api["SECURE_COOKIES"] == "true"
@@ -113,7 +120,9 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
         "FRANCECONNECT_CLIENT_ID": "client", "FRANCECONNECT_CLIENT_SECRET": "fc-secret",
         "PUBLIC_BASE_URL": "https://educonnect.example.fr",
     }  # fmt: skip
-    environment = {k: interpolate(str(v), given) for k, v in services(compose)["api"]["environment"].items()}
+    environment = {
+        k: interpolate(str(v), given) for k, v in services(compose)["api"]["environment"].items()
+    }
     for name in list(Settings.model_fields) + ["EDUCONNECT_ENV", "EDUCONNECT_DEV_PAGES"]:
         monkeypatch.delenv(name.upper(), raising=False)
     for name, value in environment.items():

@@ -24,7 +24,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 FROM_ELSEWHERE = [
     {"sec-fetch-site": "cross-site", "origin": "https://malveillant.example"},
     {"sec-fetch-site": "cross-site"},  # a browser that sends no Origin
-    {"sec-fetch-site": "same-site", "origin": "https://autre.educonnect.example"},  # a neighbouring sub-domain
+    {
+        "sec-fetch-site": "same-site",
+        "origin": "https://autre.educonnect.example",
+    },  # a neighbouring sub-domain
     {"origin": "https://malveillant.example"},  # an older browser: Origin only
     {"origin": "null"},  # a sandboxed frame, a data: page
     {"origin": "http://testserver:8443"},  # our host, another port
@@ -39,7 +42,9 @@ async def make_client(db_pool):
         app = create_app()
         app.state.pool, app.state.temporal = db_pool, None
         address = (f"10.8.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}", 1)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=address), base_url="http://testserver")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=address), base_url="http://testserver"
+        )
 
     return make
 
@@ -58,8 +63,12 @@ def assert_refused(answer: httpx.Response) -> None:
     assert "ouvrez EduConnect" in answer.json()["message"]  # what to do, in French
 
 
-@pytest.mark.parametrize("headers", FROM_ELSEWHERE, ids=lambda h: ",".join(f"{k}={v}" for k, v in h.items()))
-async def test_a_change_from_another_site_is_refused_and_changes_nothing(db_pool, make_client, headers):
+@pytest.mark.parametrize(
+    "headers", FROM_ELSEWHERE, ids=lambda h: ",".join(f"{k}={v}" for k, v in h.items())
+)
+async def test_a_change_from_another_site_is_refused_and_changes_nothing(
+    db_pool, make_client, headers
+):
     async with make_client() as http:
         token = await signed_in(db_pool, http)
         assert_refused(await http.post("/sign-out", headers=headers))
@@ -88,7 +97,9 @@ async def test_the_public_address_is_ours_behind_a_proxy(db_pool, make_client):
     with settings_env(PUBLIC_BASE_URL="https://educonnect.example.fr"):
         async with make_client() as http:
             token = await signed_in(db_pool, http)
-            answer = await http.post("/sign-out", headers={"origin": "https://educonnect.example.fr"})
+            answer = await http.post(
+                "/sign-out", headers={"origin": "https://educonnect.example.fr"}
+            )
             assert answer.status_code == 200
             assert await sessions.find_session(db_pool, token) is None
 
@@ -118,5 +129,7 @@ async def test_opening_an_email_link_from_a_webmail_still_works(make_client):
             f"/activation/confirmation?jeton={secrets.token_urlsafe(32)}",
             headers={"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"},
         )
-        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")  # an unknown link's page
+        assert page.status_code == 404 and page.headers["content-type"].startswith(
+            "text/html"
+        )  # an unknown link's page
         assert "Lien inutilisable" in page.text

@@ -21,7 +21,14 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 
 from educonnect import db
-from educonnect.demo_data import ALL_LEVELS, LEVELS_COLLEGE, LEVELS_ECOLE, LEVELS_LYCEE, generate, seed
+from educonnect.devtools.demo_data import (
+    ALL_LEVELS,
+    LEVELS_COLLEGE,
+    LEVELS_ECOLE,
+    LEVELS_LYCEE,
+    generate,
+    seed,
+)
 from educonnect.emails.provisioning import account_notification
 from educonnect.passwords import check_password_policy
 from educonnect.provisioning import provision_guardian_account, provision_pupil_account
@@ -117,7 +124,10 @@ def test_notification_template_is_french():
         guardian_last_name="Dupont",
         identifier="m.dupont",
         provisional_password="Ab3dEf7hJk",
-        children=[("Léa", "Dupont", "Collège Jean Jaurès"), ("Hugo", "Dupont", "École élémentaire Jean Moulin")],
+        children=[
+            ("Léa", "Dupont", "Collège Jean Jaurès"),
+            ("Hugo", "Dupont", "École élémentaire Jean Moulin"),
+        ],
         valid_until=date(2027, 2, 28),
         activation_url="http://127.0.0.1:8000/",
     )
@@ -152,7 +162,9 @@ class _Collector:
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        msg = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
         with self._lock:
             self.messages.append(msg)
         return "250 OK"
@@ -256,14 +268,16 @@ async def test_seed_provisions_and_notifies_once(fresh_db, smtp_sink):
         # Demo credentials, French labels.
         assert 3 <= len(report.credentials) <= 7
         identifiers = {r["identifier"]: r for r in rows}
-        for identifier, password, label in report.credentials:
+        for identifier, _password, label in report.credentials:
             assert identifier in identifiers
             assert label.startswith(("Responsable d", "Élève "))
         assert any("sans email" in label for *_, label in report.credentials)
         assert any(label.startswith("Élève ") for *_, label in report.credentials)
 
         # Provisioning is idempotent and pupil accounts are second degree only.
-        again = await provision_guardian_account(conn, with_email[0].owner_id, now=rows[0]["created_at"])
+        again = await provision_guardian_account(
+            conn, with_email[0].owner_id, now=rows[0]["created_at"]
+        )
         assert not again.created and again.provisional_password == ""
         assert again.account_id == by_owner[with_email[0].owner_id]["id"]
         ecole_pupil = next(p for p in data.pupils if data.school(p.uai).degree == 1)

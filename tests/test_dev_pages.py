@@ -30,12 +30,20 @@ async def test_mailbox_page_shows_received_mail_escaped(dev_data_dir, monkeypatc
     with SmtpSink(dev_data_dir / "mailbox", port=0) as sink:
         monkeypatch.setenv("SMTP_URL", sink.url)
         get_settings.cache_clear()
-        await send_email(Email(to="parent@example.fr", subject="Objet <b>test</b>", text="Lien : http://x.test/a?jeton=abc"))
+        await send_email(
+            Email(
+                to="parent@example.fr",
+                subject="Objet <b>test</b>",
+                text="Lien : http://x.test/a?jeton=abc",
+            )
+        )
     (dev_data_dir / "sms-outbox.jsonl").write_text(
         '{"id": "1", "to": "+33612345678", "text": "Votre code EduConnect est 123456.", "received_at": "2026-11-30T10:00:00+00:00"}\n'
     )
     app = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         page = await http.get("/dev/mailbox")
         assert page.status_code == 200
         assert "Objet &lt;b&gt;test&lt;/b&gt;" in page.text and "<b>test</b>" not in page.text
@@ -52,5 +60,7 @@ async def test_dev_pages_are_off_by_default(monkeypatch):
     from api.app import create_app
 
     app = create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         assert (await http.get("/dev/mailbox")).status_code == 404

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from educonnect.devtools.oidc_provider import LoopbackOidcProvider, MockProvider, ProviderIdentity
@@ -52,14 +53,20 @@ def via_loopback(loopback_provider):
 
 
 def person(**extra) -> ProviderIdentity:
-    return ProviderIdentity(sub=new_sub(), given_name="Jeanne Louise", family_name="DURAND", **extra)
+    return ProviderIdentity(
+        sub=new_sub(), given_name="Jeanne Louise", family_name="DURAND", **extra
+    )
 
 
 async def identities(db_pool, sub: str) -> int:
-    return await db_pool.fetchval("SELECT count(*) FROM franceconnect_identities WHERE sub = $1", sub)
+    return await db_pool.fetchval(
+        "SELECT count(*) FROM franceconnect_identities WHERE sub = $1", sub
+    )
 
 
-def assert_refused(response, code: ErrorCode, reason: str = "", caplog: pytest.LogCaptureFixture | None = None) -> None:
+def assert_refused(
+    response, code: ErrorCode, reason: str = "", caplog: pytest.LogCaptureFixture | None = None
+) -> None:
     """Refused with `code` and its French message only: the internal reason
     (issue 19: no provider text or exception detail for the browser) is in
     the log, where `caplog` finds it."""
@@ -72,7 +79,9 @@ def assert_refused(response, code: ErrorCode, reason: str = "", caplog: pytest.L
     assert "educonnect_session" not in response.cookies
     if caplog is not None:
         logged = [r.getMessage() for r in caplog.records if r.name == "educonnect.franceconnect"]
-        assert any(m.startswith(f"FranceConnect refusal {code.value}: {reason}") for m in logged), logged
+        assert any(m.startswith(f"FranceConnect refusal {code.value}: {reason}") for m in logged), (
+            logged
+        )
 
 
 async def test_authorization_request(api, db_pool, via_mock):
@@ -108,7 +117,9 @@ async def test_first_visit_through_oidc_provider_mock(api, db_pool, via_mock):
     assert body["status"] == "link_required"
     assert body["link"]["step"] == "awaiting_mobile"
     assert "numéro de téléphone mobile" in body["message"]
-    row = await db_pool.fetchrow("SELECT * FROM franceconnect_identities WHERE sub = $1", jeanne.sub)
+    row = await db_pool.fetchrow(
+        "SELECT * FROM franceconnect_identities WHERE sub = $1", jeanne.sub
+    )
     assert (row["issuer"], row["given_name"], row["family_name"], row["acr"]) == (
         via_mock.url,
         "Jeanne Louise",
@@ -126,7 +137,9 @@ async def test_first_visit_through_loopback_provider(api, db_pool, via_loopback)
     answer = await fc_login(api, jeanne.sub)
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "link_required"
-    row = await db_pool.fetchrow("SELECT * FROM franceconnect_identities WHERE sub = $1", jeanne.sub)
+    row = await db_pool.fetchrow(
+        "SELECT * FROM franceconnect_identities WHERE sub = $1", jeanne.sub
+    )
     assert row["issuer"] == via_loopback.issuer and row["birthdate"] == jeanne.birthdate
 
 
@@ -135,7 +148,9 @@ async def test_tampered_id_token_is_refused(api, db_pool, via_loopback, caplog):
     via_loopback.add_identity(jeanne)
     via_loopback.misbehave_once(tamper=True)
     answer = await fc_login(api, jeanne.sub)
-    assert_refused(answer, ErrorCode.FRANCECONNECT_TOKEN_INVALID, "signature: BadSignatureError", caplog)
+    assert_refused(
+        answer, ErrorCode.FRANCECONNECT_TOKEN_INVALID, "signature: BadSignatureError", caplog
+    )
     assert await identities(db_pool, jeanne.sub) == 0
     assert await identities(db_pool, jeanne.sub + "-usurpe") == 0
 
@@ -144,7 +159,9 @@ async def test_id_token_signed_with_a_foreign_key_is_refused(api, db_pool, via_l
     jeanne = person()
     via_loopback.add_identity(jeanne)
     via_loopback.misbehave_once(foreign_key=True)
-    assert_refused(await fc_login(api, jeanne.sub), ErrorCode.FRANCECONNECT_TOKEN_INVALID, "signature", caplog)
+    assert_refused(
+        await fc_login(api, jeanne.sub), ErrorCode.FRANCECONNECT_TOKEN_INVALID, "signature", caplog
+    )
     assert await identities(db_pool, jeanne.sub) == 0
 
 
@@ -162,7 +179,9 @@ async def test_injected_authorization_with_another_nonce_is_refused(api, db_pool
     jeanne = person()
     via_mock.set_identity(jeanne)
     answer = await fc_login(
-        api, jeanne.sub, edit_authorize_url=lambda url: edit_query(url, nonce="attacker-nonce-0123456789abcdef")
+        api,
+        jeanne.sub,
+        edit_authorize_url=lambda url: edit_query(url, nonce="attacker-nonce-0123456789abcdef"),
     )
     assert_refused(answer, ErrorCode.FRANCECONNECT_NONCE_MISMATCH)
     assert await identities(db_pool, jeanne.sub) == 0
@@ -181,9 +200,8 @@ async def test_identity_without_acr_at_oidc_provider_mock_is_refused(api, db_poo
     jeanne = person()
     claims = jeanne.claims()
     del claims["acr"]
-    import httpx
-
-    httpx.put(f"{via_mock.url}/users/{jeanne.sub}", json=claims).raise_for_status()
+    async with httpx.AsyncClient() as http:
+        (await http.put(f"{via_mock.url}/users/{jeanne.sub}", json=claims)).raise_for_status()
     assert_refused(await fc_login(api, jeanne.sub), ErrorCode.FRANCECONNECT_ACR_INSUFFICIENT)
 
 
@@ -192,7 +210,10 @@ async def test_identity_without_acr_at_oidc_provider_mock_is_refused(api, db_poo
     [
         ({"iss": "http://127.0.0.1:1/autre-fournisseur"}, "issuer"),
         ({"aud": "un-autre-service"}, "audience"),
-        ({"aud": ["educonnect-dev", "un-autre-service"]}, "authorized party"),  # several audiences, no azp
+        (
+            {"aud": ["educonnect-dev", "un-autre-service"]},
+            "authorized party",
+        ),  # several audiences, no azp
         ({"exp": 1_000_000_000}, "expired"),
         ({"iat": 4_000_000_000}, "issued in the future"),
     ],
@@ -202,7 +223,9 @@ async def test_wrong_claims_are_refused(api, db_pool, via_loopback, claims, reas
     jeanne = person()
     via_loopback.add_identity(jeanne)
     via_loopback.misbehave_once(claims=claims)
-    assert_refused(await fc_login(api, jeanne.sub), ErrorCode.FRANCECONNECT_TOKEN_INVALID, reason, caplog)
+    assert_refused(
+        await fc_login(api, jeanne.sub), ErrorCode.FRANCECONNECT_TOKEN_INVALID, reason, caplog
+    )
     assert await identities(db_pool, jeanne.sub) == 0
 
 
@@ -212,7 +235,12 @@ async def test_state_mismatch_is_refused(api, db_pool, via_mock, caplog):
     authorize_url = await to_provider(api)
     callback_url = await provider_answer(authorize_url, {"sub": jeanne.sub})
     forged = edit_query(callback_url, state="etat-fabrique-par-un-attaquant-0123456789")
-    assert_refused(await back_to_us(api, forged), ErrorCode.FRANCECONNECT_STATE_INVALID, "state mismatch", caplog)
+    assert_refused(
+        await back_to_us(api, forged),
+        ErrorCode.FRANCECONNECT_STATE_INVALID,
+        "state mismatch",
+        caplog,
+    )
     # The pending request is used up: the genuine answer does not work after that.
     assert_refused(await back_to_us(api, callback_url), ErrorCode.FRANCECONNECT_STATE_INVALID)
     assert await identities(db_pool, jeanne.sub) == 0

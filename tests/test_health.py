@@ -40,7 +40,9 @@ async def test_ready_when_every_dependency_answers(db_pool, smtp_sink, time_skip
         }
 
 
-async def test_smtp_down_is_reported_without_taking_the_api_out(db_pool, smtp_sink, time_skipping_env):
+async def test_smtp_down_is_reported_without_taking_the_api_out(
+    db_pool, smtp_sink, time_skipping_env
+):
     from api.app import create_app
 
     app = create_app()
@@ -71,7 +73,9 @@ async def test_database_gone_is_not_ready_but_alive(pg_server, smtp_sink, time_s
             ready = await client.get("/health/ready")
             assert ready.status_code == 503, ready.text
             body = ready.json()
-            assert body["status"] == "not_ready" and body["dependencies"]["postgresql"]["ok"] is False
+            assert (
+                body["status"] == "not_ready" and body["dependencies"]["postgresql"]["ok"] is False
+            )
             assert body["dependencies"]["temporal"]["ok"] is True
             assert body["message"].startswith("Indisponible : la base de données")
             live = await client.get("/health")
@@ -83,9 +87,13 @@ async def test_database_gone_is_not_ready_but_alive(pg_server, smtp_sink, time_s
                 await client.get("/recovery/password/link", params={"jeton": "x" * 43}),
                 await client.post("/account/email/validation", data={"jeton": "x" * 43}),
             ):
-                assert page.status_code == 503 and page.headers["content-type"].startswith("text/html"), page.text
+                assert page.status_code == 503 and page.headers["content-type"].startswith(
+                    "text/html"
+                ), page.text
                 assert 'data-code="service_unavailable"' in page.text and "Réessayez" in page.text
-            api = await client.post("/sign-in", json={"identifier": "m.dupont", "password": "Soleil2027b"})
+            api = await client.post(
+                "/sign-in", json={"identifier": "m.dupont", "password": "Soleil2027b"}
+            )
             assert api.status_code == 503 and api.json()["code"] == "service_unavailable"
     finally:
         pool.terminate()

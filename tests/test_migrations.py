@@ -28,7 +28,10 @@ async def test_concurrent_starts_apply_each_migration_once(pg_server):
 
     conn = await asyncpg.connect(url)
     try:
-        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
+        versions = [
+            r["version"]
+            for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        ]
         assert versions == expected
     finally:
         await conn.close()

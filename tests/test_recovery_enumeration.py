@@ -110,7 +110,9 @@ async def settled(handle) -> None:
         description = await handle.describe()
         if description.status != WorkflowExecutionStatus.RUNNING:
             return
-        if not description.raw_description.pending_activities and handle.id.startswith("password-reset/"):
+        if not description.raw_description.pending_activities and handle.id.startswith(
+            "password-reset/"
+        ):
             status = await handle.query(PasswordResetWorkflow.status)
             if status.step == PasswordResetStep.AWAITING_LINK or status.code is not None:
                 return
@@ -134,8 +136,12 @@ async def app(db_pool, time_skipping_env, smtp_sink, sms_gateway, tmp_path):
         TEMPORAL_NAMESPACE=time_skipping_env.client.namespace,
     )
     worker = spawn(
-        "worker", [sys.executable, str(PROJECT_ROOT / "worker.py")], env=env, cwd=PROJECT_ROOT,
-        log_path=tmp_path / "worker.log", echo=False,
+        "worker",
+        [sys.executable, str(PROJECT_ROOT / "worker.py")],
+        env=env,
+        cwd=PROJECT_ROOT,
+        log_path=tmp_path / "worker.log",
+        echo=False,
     )
     app = create_app()
     app.state.pool = db_pool
@@ -148,7 +154,9 @@ async def app(db_pool, time_skipping_env, smtp_sink, sms_gateway, tmp_path):
 
 def client_from(app, index: int) -> httpx.AsyncClient:
     address = (f"10.{uuid.uuid4().int % 250}.{index // 250}.{index % 250 + 1}", 40000)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=address), base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=address), base_url="http://testserver"
+    )
 
 
 async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
@@ -172,8 +180,11 @@ async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
         if i >= len(accounts):
             account = await make_active_account(db_pool, mobile=random_mobile())
             accounts.extend([account, account])
-        nobody = {"email": f"personne.{uuid.uuid4().hex[:10]}@example.org", "mobile": random_mobile(),
-                  "identifier": f"p.personne{uuid.uuid4().hex[:6]}"}
+        nobody = {
+            "email": f"personne.{uuid.uuid4().hex[:10]}@example.org",
+            "mobile": random_mobile(),
+            "identifier": f"p.personne{uuid.uuid4().hex[:6]}",
+        }
         gc.collect()
         gc.disable()  # a collection would land on one random measured answer
         try:
@@ -202,7 +213,9 @@ async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
     # The existing accounts really received their identifiers, links and codes.
     assert await sent_to(db_pool, accounts[0]) == 2 * len(ENDPOINTS)
     rounds = WARM_UP
-    while rounds < WARM_UP + SAMPLES or (max(gaps().values()) >= 0.10 and rounds < WARM_UP + MAX_ROUNDS):
+    while rounds < WARM_UP + SAMPLES or (
+        max(gaps().values()) >= 0.10 and rounds < WARM_UP + MAX_ROUNDS
+    ):
         await one_round(rounds, measure=True)
         rounds += 1
 
@@ -214,14 +227,17 @@ async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
         assert len({tuple(sorted(answer_headers(r).items())) for r in every}) == 1, endpoint
         if "reset_id" in keys:
             assert len({r.json()["reset_id"] for r in every}) == len(every)
-        existing, unknown = (statistics.median(times[endpoint][k]) * 1000 for k in ("existing", "unknown"))
+        existing, unknown = (
+            statistics.median(times[endpoint][k]) * 1000 for k in ("existing", "unknown")
+        )
         print(f"\n{endpoint}: median existing {existing:.1f} ms, unknown {unknown:.1f} ms")
 
     measured_rounds = rounds - WARM_UP
     for process, gap in gaps().items():
         endpoints = PROCESSES[process]
         existing, unknown = (
-            statistics.median(t for e in endpoints for t in times[e][k]) * 1000 for k in ("existing", "unknown")
+            statistics.median(t for e in endpoints for t in times[e][k]) * 1000
+            for k in ("existing", "unknown")
         )
         print(
             f"{process} (both ways, {measured_rounds * len(endpoints)} answers each): median existing "

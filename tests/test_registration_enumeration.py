@@ -30,10 +30,16 @@ MAX_GAP = 0.10
 ROUNDS = 3
 
 
-async def test_match_and_no_match_answer_the_same_in_the_same_time(sms_gateway, api, db_pool, time_skipping_env):
+async def test_match_and_no_match_answer_the_same_in_the_same_time(
+    sms_gateway, api, db_pool, time_skipping_env
+):
     api.cookies.clear()
     guardian = await make_guardian(db_pool)
-    match = {"last_name": guardian.last_name, "first_name": guardian.first_name, "mobile": national(guardian.mobile)}
+    match = {
+        "last_name": guardian.last_name,
+        "first_name": guardian.first_name,
+        "mobile": national(guardian.mobile),
+    }
     no_match = {"last_name": "Inconnu", "first_name": "Personne", "mobile": national(a_mobile())}
 
     async def settled(rid: str) -> None:
@@ -78,7 +84,10 @@ async def test_match_and_no_match_answer_the_same_in_the_same_time(sms_gateway, 
         assert answer_headers(a) == answer_headers(b)
         assert "httponly" in a.headers["set-cookie"].lower()  # the attempt is bound to this browser
 
-        median_match, median_no_match = statistics.median(times["match"]), statistics.median(times["no_match"])
+        median_match, median_no_match = (
+            statistics.median(times["match"]),
+            statistics.median(times["no_match"]),
+        )
         gap = abs(median_match - median_no_match) / max(median_match, median_no_match)
         rounds.append((median_match, median_no_match, gap))
         print(

@@ -14,7 +14,6 @@ from api.security_headers import TOKEN_PAGES
 from educonnect.sms_texts import IDENTIFIER_RECOVERY_PATH
 from tests.support.settings_env import settings_env
 
-
 TOKEN_PAGE_URLS = [f"{path}?jeton={secrets.token_urlsafe(32)}" for path in sorted(TOKEN_PAGES)]
 
 
@@ -25,7 +24,9 @@ async def http(db_pool):
 
     app = create_app()
     app.state.pool, app.state.temporal = db_pool, None
-    transport = httpx.ASGITransport(app=app, client=(f"10.9.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}", 1))
+    transport = httpx.ASGITransport(
+        app=app, client=(f"10.9.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}", 1)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
@@ -72,7 +73,9 @@ async def test_other_pages_and_json_answers(http):
     refusal = await http.get("/staff/me")  # JSON, refused by a dependency
     assert refusal.status_code == 401 and refusal.headers["content-type"] == "application/json"
     assert_common(refusal)
-    assert refusal.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert (
+        refusal.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
 
     unknown = await http.get("/nulle-part")  # the framework's own 404
     assert unknown.status_code == 404
@@ -88,7 +91,9 @@ async def test_the_api_documentation_keeps_its_scripts_but_cannot_be_framed(http
     docs = await http.get("/docs")
     assert docs.status_code == 200
     assert_common(docs)
-    assert "default-src" not in docs.headers["content-security-policy"]  # Swagger UI comes from its CDN
+    assert (
+        "default-src" not in docs.headers["content-security-policy"]
+    )  # Swagger UI comes from its CDN
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -65,7 +65,10 @@ async def active_guardian(db_pool, *, email_verified: bool = True):
     await make_active(db_pool, family.account_id, email_verified=email_verified)
     # Created long ago: failures recorded before an account existed do not
     # count (see test below), and the tests move failures into the past.
-    await db_pool.execute("UPDATE accounts SET created_at = now() - interval '30 days' WHERE id = $1", family.account_id)
+    await db_pool.execute(
+        "UPDATE accounts SET created_at = now() - interval '30 days' WHERE id = $1",
+        family.account_id,
+    )
     return family
 
 
@@ -104,13 +107,17 @@ async def test_session_cookie_portal_and_sign_out(client_at, db_pool):
     current = http.cookies["educonnect_session"]
     out = await http.post("/sign-out")
     assert out.status_code == 200 and out.json()["message"] == "Vous êtes déconnecté."
-    assert 'educonnect_session=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+    assert (
+        'educonnect_session=""' in out.headers["set-cookie"]
+        or "Max-Age=0" in out.headers["set-cookie"]
+    )
     replay = client_at()
     replay.cookies.set("educonnect_session", current)  # the token, replayed after sign-out
     refused = await replay.get("/portal")
     assert refused.status_code == 401 and refused.json()["code"] == "session_required"
     revoked = await db_pool.fetchval(
-        "SELECT count(*) FROM sessions WHERE account_id = $1 AND revoked_at IS NULL", family.account_id
+        "SELECT count(*) FROM sessions WHERE account_id = $1 AND revoked_at IS NULL",
+        family.account_id,
     )
     assert revoked == 0
 
@@ -153,15 +160,24 @@ async def test_progressive_delays_then_the_right_password_gets_through(client_at
         await age_failures(db_pool, family.identifier, 20)
         assert (await sign_in(http, family.identifier, WRONG)).status_code == 401
         refused = await sign_in(http, family.identifier, WRONG)
-        assert refused.status_code == 429 and refused.json()["message"].endswith(f"Réessayez dans {wait}.")
-        count = await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier)
+        assert refused.status_code == 429 and refused.json()["message"].endswith(
+            f"Réessayez dans {wait}."
+        )
+        count = await db_pool.fetchval(
+            "SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
         assert count == failures, "a refused attempt must not count as a failure"
 
     # Once the delay has passed, the right password signs in and clears the count.
     await age_failures(db_pool, family.identifier, 9)
     signed = await sign_in(http, family.identifier, family.provisional_password)
     assert signed.status_code == 200 and signed.json()["status"] == "signed_in"
-    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
+        == 0
+    )
     for _ in range(3):  # a fresh start: three free failures again
         assert (await sign_in(http, family.identifier, WRONG)).status_code == 401
 
@@ -171,7 +187,9 @@ async def test_the_hundredth_failure_locks_the_account(client_at, db_pool):
     http = client_at()
     assert (await sign_in(http, family.identifier, family.provisional_password)).status_code == 200
     other_device = client_at()
-    assert (await sign_in(other_device, family.identifier, family.provisional_password)).status_code == 200
+    assert (
+        await sign_in(other_device, family.identifier, family.provisional_password)
+    ).status_code == 200
     # 99 consecutive failures already, the last one long ago (its delay has passed).
     await db_pool.execute(
         "INSERT INTO sign_in_failures (identifier, failures, last_failure_at) VALUES ($1, 99, now() - interval '1 hour')",
@@ -179,20 +197,36 @@ async def test_the_hundredth_failure_locks_the_account(client_at, db_pool):
     )
     hundredth = await sign_in(client_at(), family.identifier, WRONG)
     assert hundredth.status_code == 423 and hundredth.json()["code"] == "account_locked"
-    assert "Mot de passe perdu" in hundredth.json()["message"] and "établissement" in hundredth.json()["message"]
-    assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "locked"
+    assert (
+        "Mot de passe perdu" in hundredth.json()["message"]
+        and "établissement" in hundredth.json()["message"]
+    )
+    assert (
+        await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+        == "locked"
+    )
 
     # The 101st attempt fails even with the right password, and the open sessions ended.
     hundred_and_first = await sign_in(client_at(), family.identifier, family.provisional_password)
     assert hundred_and_first.status_code == 423 and hundred_and_first.json() == hundredth.json()
     assert (await http.get("/portal")).status_code == 401
     assert (await other_device.get("/portal")).status_code == 401
-    assert await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier) == 100
+    assert (
+        await db_pool.fetchval(
+            "SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
+        == 100
+    )
 
     # The seam for the lost-password process: a new password lifts the lock.
     await sign_in_limits.unlock(db_pool, family.account_id)
-    assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "active"
-    assert (await sign_in(client_at(), family.identifier, family.provisional_password)).status_code == 200
+    assert (
+        await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+        == "active"
+    )
+    assert (
+        await sign_in(client_at(), family.identifier, family.provisional_password)
+    ).status_code == 200
 
 
 # --- per-IP limit ---------------------------------------------------------------------
@@ -210,12 +244,20 @@ async def test_thirty_failures_from_one_address_close_it_for_ten_minutes(client_
     assert "depuis votre connexion internet" in refused.json()["message"]
     assert 590 <= int(refused.headers["retry-after"]) <= 600
     # The refusal did not touch the account's own counter, and other addresses go on.
-    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier) == 0
-    assert (await sign_in(client_at(), family.identifier, family.provisional_password)).status_code == 200
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
+        == 0
+    )
+    assert (
+        await sign_in(client_at(), family.identifier, family.provisional_password)
+    ).status_code == 200
 
     # Ten minutes later the window has slid.
     await db_pool.execute(
-        "UPDATE sign_in_ip_failures SET failed_at = failed_at - interval '10 minutes' WHERE ip = $1", ip
+        "UPDATE sign_in_ip_failures SET failed_at = failed_at - interval '10 minutes' WHERE ip = $1",
+        ip,
     )
     assert (await sign_in(http, family.identifier, family.provisional_password)).status_code == 200
 
@@ -228,10 +270,17 @@ async def test_a_burst_on_one_identifier_gets_three_checks_then_waits(client_at,
     each takes its place in the series before its password is checked."""
     family = await active_guardian(db_pool)
     http = client_at()
-    answers = await asyncio.gather(*(sign_in(http, family.identifier, f"{WRONG}{i}") for i in range(20)))
+    answers = await asyncio.gather(
+        *(sign_in(http, family.identifier, f"{WRONG}{i}") for i in range(20))
+    )
     codes = sorted(a.json()["code"] for a in answers)
     assert codes == ["invalid_credentials"] * 3 + ["too_many_attempts"] * 17, codes
-    assert await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier) == 3
+    assert (
+        await db_pool.fetchval(
+            "SELECT failures FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
+        == 3
+    )
 
 
 async def test_a_burst_from_one_address_gets_thirty_checks(client_at, db_pool):
@@ -240,15 +289,24 @@ async def test_a_burst_from_one_address_gets_thirty_checks(client_at, db_pool):
     burst = [sign_in(http, f"x.inconnu{uuid.uuid4().hex[:10]}", WRONG) for _ in range(40)]
     codes = sorted(a.json()["code"] for a in await asyncio.gather(*burst))
     assert codes == ["invalid_credentials"] * 30 + ["too_many_requests"] * 10, codes
-    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip = $1", ip) == 30
+    assert (
+        await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip = $1", ip) == 30
+    )
 
 
 async def test_a_right_password_gives_its_place_back(client_at, db_pool):
     family = await active_guardian(db_pool)
     ip = an_ip()
-    assert (await sign_in(client_at(ip), family.identifier, family.provisional_password)).status_code == 200
+    assert (
+        await sign_in(client_at(ip), family.identifier, family.provisional_password)
+    ).status_code == 200
     assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip = $1", ip) == 0
-    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM sign_in_failures WHERE identifier = $1", family.identifier
+        )
+        == 0
+    )
 
 
 async def test_client_address_ignores_forwarded_for_unless_trusted():
@@ -271,7 +329,9 @@ async def test_unknown_identifier_answers_alike_in_content_and_time(client_at, d
 
     async def attempt(identifier: str) -> tuple[float, httpx.Response]:
         # Measure the full check each time: no counter carried over.
-        await db_pool.execute("DELETE FROM sign_in_failures WHERE identifier = ANY($1::text[])", [known, unknown])
+        await db_pool.execute(
+            "DELETE FROM sign_in_failures WHERE identifier = ANY($1::text[])", [known, unknown]
+        )
         await db_pool.execute("DELETE FROM sign_in_ip_failures WHERE ip = $1", ip)
         started = time.perf_counter()
         response = await sign_in(http, identifier, WRONG)
@@ -289,11 +349,16 @@ async def test_unknown_identifier_answers_alike_in_content_and_time(client_at, d
             for identifier in (known, unknown) if i % 2 else (unknown, known):  # interleaved
                 elapsed, response = await attempt(identifier)
                 times[identifier].append(elapsed)
-                answers[identifier].add((response.status_code, response.text, response.headers.get("set-cookie")))
+                answers[identifier].add(
+                    (response.status_code, response.text, response.headers.get("set-cookie"))
+                )
         rounds.append((statistics.median(times[known]), statistics.median(times[unknown])))
         if abs(rounds[-1][0] - rounds[-1][1]) / max(rounds[-1]) < 0.10:
             break
-    print("median sign-in failure (known, unknown) ms:", [(round(a * 1000, 1), round(b * 1000, 1)) for a, b in rounds])
+    print(
+        "median sign-in failure (known, unknown) ms:",
+        [(round(a * 1000, 1), round(b * 1000, 1)) for a, b in rounds],
+    )
     assert abs(rounds[-1][0] - rounds[-1][1]) / max(rounds[-1]) < 0.10, rounds
     assert answers[known] == answers[unknown] and len(answers[known]) == 1
     [(status, body, cookie)] = answers[known]
@@ -316,7 +381,9 @@ async def test_unknown_identifier_answers_alike_in_content_and_time(client_at, d
         return [await sign_in(http, identifier, WRONG) for identifier in (known, unknown)]
 
     delayed_known, delayed_unknown = await preset(5, False)
-    assert delayed_known.status_code == 429 and delayed_known.json()["message"].endswith("4 secondes.")
+    assert delayed_known.status_code == 429 and delayed_known.json()["message"].endswith(
+        "4 secondes."
+    )
     assert delayed_known.text == delayed_unknown.text
     assert delayed_known.headers["retry-after"] == delayed_unknown.headers["retry-after"]
     locked_known, locked_unknown = await preset(100, True)
@@ -333,7 +400,9 @@ async def test_failures_recorded_before_an_account_existed_do_not_lock_it(client
     )
     family = await make_family(db_pool)  # created now, after those failures
     await make_active(db_pool, family.account_id)
-    await db_pool.execute("UPDATE accounts SET identifier = $2 WHERE id = $1", family.account_id, identifier)
+    await db_pool.execute(
+        "UPDATE accounts SET identifier = $2 WHERE id = $1", family.account_id, identifier
+    )
     signed = await sign_in(client_at(), identifier, family.provisional_password)
     assert signed.status_code == 200, signed.text
 
@@ -349,7 +418,10 @@ async def test_unvalidated_address_is_asked_at_sign_in(client_at, db_pool):
     body = signed.json()
     assert body["status"] == "signed_in" and body["email_validation_required"] is True
     assert body["next"] == "/account/email"
-    assert family.email in body["email_validation_message"] and "n'a pas encore été validée" in body["email_validation_message"]
+    assert (
+        family.email in body["email_validation_message"]
+        and "n'a pas encore été validée" in body["email_validation_message"]
+    )
     portal = (await http.get("/portal")).json()
     assert portal["email_validation_required"] is True and portal["next"] == "/account/email"
 
@@ -374,33 +446,59 @@ async def test_portal_lists_each_childs_services_by_school_and_degree(client_at,
         uais = {kind: await make_school(conn, kind) for kind in ("ecole", "college", "lycee")}
         await conn.execute(
             "INSERT INTO guardians (id, last_name, first_name, email) VALUES ($1, $2, 'Nadia', $3)",
-            guardian_id, f"Portail{tag}", f"nadia.{tag}@example.fr",
+            guardian_id,
+            f"Portail{tag}",
+            f"nadia.{tag}@example.fr",
         )
         for i, (first, (kind, level)) in enumerate(children.items()):
             pupil_id = uuid.uuid4()
             await conn.execute(
                 "INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                pupil_id, f"Portail{tag}", first, date(2016 - 3 * i, 3, 1), uais[kind], f"{level} A", level,
+                pupil_id,
+                f"Portail{tag}",
+                first,
+                date(2016 - 3 * i, 3, 1),
+                uais[kind],
+                f"{level} A",
+                level,
             )
-            await conn.execute("INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)", guardian_id, pupil_id)
+            await conn.execute(
+                "INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)",
+                guardian_id,
+                pupil_id,
+            )
         await conn.execute(
             "INSERT INTO accounts (id, kind, identifier, guardian_id, state, password_hash, email, email_verified_at) "
             "VALUES ($1, 'guardian', $2, $3, 'active', $4, $5, now())",
-            account_id, f"n.portail{tag}", guardian_id,
-            await hash_password_async("Maison2027"), f"nadia.{tag}@example.fr",
+            account_id,
+            f"n.portail{tag}",
+            guardian_id,
+            await hash_password_async("Maison2027"),
+            f"nadia.{tag}@example.fr",
         )
     http = client_at()
     assert (await sign_in(http, f"n.portail{tag}", "Maison2027")).status_code == 200
     portal = await http.get("/portal")
     assert portal.status_code == 200, portal.text
     view = portal.json()
-    assert view["kind"] == "guardian" and view["first_name"] == "Nadia" and view["email_validation_required"] is False
+    assert (
+        view["kind"] == "guardian"
+        and view["first_name"] == "Nadia"
+        and view["email_validation_required"] is False
+    )
     services = {c["first_name"]: [s["code"] for s in c["services"]] for c in view["children"]}
     assert services == {
         "Léa": ["ent", "lsu"],
         "Hugo": ["ent", "lsu", "fiche_renseignements", "bourses", "paiement_factures"],
-        "Jade": ["ent", "lsu", "fiche_renseignements", "bourses", "orientation", "paiement_factures"],
+        "Jade": [
+            "ent",
+            "lsu",
+            "fiche_renseignements",
+            "bourses",
+            "orientation",
+            "paiement_factures",
+        ],
         "Tom": ["ent", "fiche_renseignements", "bourses", "orientation", "paiement_factures"],
     }
     ent = view["children"][0]["services"][0]

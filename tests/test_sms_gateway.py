@@ -112,7 +112,9 @@ async def test_an_unexpected_answer_never_puts_the_text_in_the_error():
     from educonnect.sms import SmsGatewayError
 
     def echo(sent: dict) -> tuple[bytes, bytes]:
-        return b"200 OK", json.dumps({"sid": "SM1", "to": sent["to"], "body": sent["text"]}).encode()
+        return b"200 OK", json.dumps(
+            {"sid": "SM1", "to": sent["to"], "body": sent["text"]}
+        ).encode()
 
     async with odd_gateway(echo) as received:
         with pytest.raises(SmsGatewayError) as caught:

@@ -15,10 +15,15 @@ import pytest
 import pytest_asyncio
 
 from educonnect import audit
+from educonnect.errors import DomainError
 from educonnect.models.corrections import StaffRole
 from educonnect.passwords import check_staff_password_policy
-from educonnect.policies import SIGN_IN_IP_MAX_FAILURES, SIGN_IN_MAX_DELAY, TICKETS_MAX_PER_EMAIL, TICKETS_MAX_PER_IP
-from educonnect.errors import DomainError
+from educonnect.policies import (
+    SIGN_IN_IP_MAX_FAILURES,
+    SIGN_IN_MAX_DELAY,
+    TICKETS_MAX_PER_EMAIL,
+    TICKETS_MAX_PER_IP,
+)
 from educonnect.staff import StaffPasswordRejected, authenticate, create_staff_account
 from tests.support.corrections import (
     WRONG_BIRTHDATE,
@@ -74,9 +79,16 @@ async def make_client(db_pool):
     ],
 )
 async def test_staff_password_policy(password, codes):
-    found = {v.code for v in check_staff_password_policy(password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"])}
+    found = {
+        v.code
+        for v in check_staff_password_policy(
+            password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"]
+        )
+    }
     assert found == codes
-    for v in check_staff_password_policy(password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"]):
+    for v in check_staff_password_policy(
+        password, login="ce.0690001t@ac-lyon.fr", names=["Marie Durand"]
+    ):
         assert v.message and v.message[0].isupper()  # a French sentence
 
 
@@ -87,7 +99,10 @@ async def test_a_weak_password_is_refused_at_creation(db_pool):
             db_pool, login=f"x.{uuid.uuid4().hex[:6]}@ac-test.example.fr", email="x@ac-test.example.fr",
             display_name="Agent", role=StaffRole.SCHOOL_ADMIN, password="Bienvenue2x", uai=school.uai,
         )  # fmt: skip
-    assert {v.code for v in refused.value.violations} == {"staff_password_length", "staff_password_symbol"}
+    assert {v.code for v in refused.value.violations} == {
+        "staff_password_length",
+        "staff_password_symbol",
+    }
 
 
 # --- signing in ---------------------------------------------------------------------------
@@ -99,8 +114,12 @@ async def test_staff_sign_in_is_separate_from_families(db_pool, make_client):
     async with make_client() as http:
         anonymous = await http.get("/staff/requests")
         assert anonymous.status_code == 401 and anonymous.json()["code"] == "staff_session_required"
-        wrong = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password + "x"})
-        unknown = await http.post("/staff/sign-in", json={"login": "personne@ac-test.example.fr", "password": "x"})
+        wrong = await http.post(
+            "/staff/sign-in", json={"login": admin.login, "password": admin.password + "x"}
+        )
+        unknown = await http.post(
+            "/staff/sign-in", json={"login": "personne@ac-test.example.fr", "password": "x"}
+        )
         assert wrong.status_code == unknown.status_code == 401
         assert wrong.json() == unknown.json()
         assert wrong.json()["message"] == "L'identifiant ou le mot de passe est incorrect."
@@ -109,15 +128,25 @@ async def test_staff_sign_in_is_separate_from_families(db_pool, make_client):
         http.cookies.set("educonnect_session", "un-jeton-de-famille")
         assert (await http.get("/staff/me")).status_code == 401
 
-        signed = await http.post("/staff/sign-in", json={"login": admin.login.upper(), "password": admin.password})
+        signed = await http.post(
+            "/staff/sign-in", json={"login": admin.login.upper(), "password": admin.password}
+        )
         assert signed.status_code == 200, signed.text
         assert signed.json()["role"] == "school_admin" and signed.json()["uai"] == school.uai
         cookie = signed.headers["set-cookie"]
-        assert "educonnect_staff_session=" in cookie and "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+        assert (
+            "educonnect_staff_session=" in cookie
+            and "httponly" in cookie.lower()
+            and "samesite=strict" in cookie.lower()
+        )
         me = (await http.get("/staff/me")).json()
         assert me["scope_label"] == f"établissement {school.uai}"
-        stored = await db_pool.fetchval("SELECT token_hash FROM staff_sessions WHERE staff_id = $1", admin.id)
-        assert http.cookies["educonnect_staff_session"].encode() not in stored  # only an HMAC is kept
+        stored = await db_pool.fetchval(
+            "SELECT token_hash FROM staff_sessions WHERE staff_id = $1", admin.id
+        )
+        assert (
+            http.cookies["educonnect_staff_session"].encode() not in stored
+        )  # only an HMAC is kept
 
         assert (await http.post("/staff/sign-out")).status_code == 204
         assert (await http.get("/staff/me")).status_code == 401
@@ -129,7 +158,9 @@ async def test_staff_sign_in_is_separate_from_families(db_pool, make_client):
     ]  # fmt: skip
 
 
-async def wrong_then_right(make_client, login: str, right: str, ip: str) -> list[tuple[int, dict, str | None]]:
+async def wrong_then_right(
+    make_client, login: str, right: str, ip: str
+) -> list[tuple[int, dict, str | None]]:
     """Three wrong passwords, then a fourth try at once with `right`, from `ip`:
     what the person sees (status, body, Retry-After)."""
     answers = []
@@ -140,7 +171,9 @@ async def wrong_then_right(make_client, login: str, right: str, ip: str) -> list
     return answers
 
 
-async def test_staff_failures_slow_down_their_address_and_never_lock_the_account(db_pool, make_client):
+async def test_staff_failures_slow_down_their_address_and_never_lock_the_account(
+    db_pool, make_client
+):
     """Issue 19 replaces the 15-minute lock-out after 5 failures (anyone could
     keep an administrator locked out): progressive delays per login and
     address, as for families."""
@@ -150,12 +183,18 @@ async def test_staff_failures_slow_down_their_address_and_never_lock_the_account
     answers = await wrong_then_right(make_client, admin.login, admin.password, stranger)
     assert [a[0] for a in answers] == [401, 401, 401, 429]
     status, body, retry_after = answers[-1]
-    assert body["code"] == "too_many_attempts" and int(retry_after) >= 1  # even with the right password
+    assert (
+        body["code"] == "too_many_attempts" and int(retry_after) >= 1
+    )  # even with the right password
     assert "Réessayez dans 1 seconde" in body["message"]
 
     # The staff member, from their own address, is not slowed down by the stranger.
     async with make_client() as http:
-        assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+        assert (
+            await http.post(
+                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+            )
+        ).status_code == 200
 
     # However long the stranger goes on, the account never locks: once the delay
     # (15 minutes at most) has passed, the right password works from there too.
@@ -165,8 +204,17 @@ async def test_staff_failures_slow_down_their_address_and_never_lock_the_account
         admin.login, stranger, SIGN_IN_MAX_DELAY + timedelta(seconds=1),
     )  # fmt: skip
     async with make_client(stranger) as http:
-        assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
-    assert await db_pool.fetchval("SELECT count(*) FROM staff_sign_in_failures WHERE login = $1", admin.login) == 0
+        assert (
+            await http.post(
+                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+            )
+        ).status_code == 200
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM staff_sign_in_failures WHERE login = $1", admin.login
+        )
+        == 0
+    )
 
 
 async def test_unknown_staff_logins_get_the_same_answers_and_counters(db_pool, make_client):
@@ -177,7 +225,8 @@ async def test_unknown_staff_logins_get_the_same_answers_and_counters(db_pool, m
     fake = await wrong_then_right(make_client, unknown, "Encore-Faux-2026!", an_ip())
     assert real == fake
     counters = await db_pool.fetch(
-        "SELECT login, failures FROM staff_sign_in_failures WHERE login = ANY($1::text[])", [admin.login, unknown]
+        "SELECT login, failures FROM staff_sign_in_failures WHERE login = ANY($1::text[])",
+        [admin.login, unknown],
     )
     assert sorted(r["failures"] for r in counters) == [3, 3]
 
@@ -213,18 +262,31 @@ async def test_staff_sign_in_counts_in_the_per_ip_limit(db_pool, make_client):
     admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
     ip = an_ip()
     await db_pool.execute(
-        "INSERT INTO sign_in_ip_failures (ip) SELECT $1 FROM generate_series(1, $2)", ip, SIGN_IN_IP_MAX_FAILURES - 1
+        "INSERT INTO sign_in_ip_failures (ip) SELECT $1 FROM generate_series(1, $2)",
+        ip,
+        SIGN_IN_IP_MAX_FAILURES - 1,
     )
     try:
         async with make_client(ip) as http:
-            wrong = await http.post("/staff/sign-in", json={"login": f"x{admin.login}", "password": "Mauvais-Mot-2026!"})
+            wrong = await http.post(
+                "/staff/sign-in", json={"login": f"x{admin.login}", "password": "Mauvais-Mot-2026!"}
+            )
             assert wrong.status_code == 401  # the last failure this address may have
-            refused = await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})
+            refused = await http.post(
+                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+            )
             assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
-            assert int(refused.headers["retry-after"]) > 0 and "Réessayez dans" in refused.json()["message"]
+            assert (
+                int(refused.headers["retry-after"]) > 0
+                and "Réessayez dans" in refused.json()["message"]
+            )
             assert "educonnect_staff_session" not in http.cookies
         async with make_client() as http:  # from elsewhere, the right password works
-            assert (await http.post("/staff/sign-in", json={"login": admin.login, "password": admin.password})).status_code == 200
+            assert (
+                await http.post(
+                    "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+                )
+            ).status_code == 200
     finally:
         await db_pool.execute("DELETE FROM sign_in_ip_failures WHERE ip = $1", ip)
     refusal = await db_pool.fetchrow(
@@ -238,13 +300,19 @@ async def test_staff_sign_in_counts_in_the_per_ip_limit(db_pool, make_client):
 async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_client):
     school = await make_school(db_pool)
     support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, school)
-    async with signed_in_staff(make_client, support) as elsewhere, signed_in_staff(make_client, support) as http:
+    async with (
+        signed_in_staff(make_client, support) as elsewhere,
+        signed_in_staff(make_client, support) as http,
+    ):
         weak = await http.post(
             "/staff/password",
             json={"current_password": support.password, "new_password": "Bienvenue2x", "new_password_confirmation": "Bienvenue2x"},
         )  # fmt: skip
         assert weak.status_code == 422 and weak.json()["code"] == "staff_password_policy"
-        assert {d["code"] for d in weak.json()["details"]} == {"staff_password_length", "staff_password_symbol"}
+        assert {d["code"] for d in weak.json()["details"]} == {
+            "staff_password_length",
+            "staff_password_symbol",
+        }
         wrong = await http.post(
             "/staff/password",
             json={"current_password": "pas-le-bon", "new_password": "Nouveau-Secret-42", "new_password_confirmation": "Nouveau-Secret-42"},
@@ -260,9 +328,13 @@ async def test_staff_password_change_enforces_the_strong_policy(db_pool, make_cl
         ended = await elsewhere.get("/staff/me")
         assert ended.status_code == 401 and ended.json()["code"] == "staff_session_required"
     async with make_client() as http:
-        old = await http.post("/staff/sign-in", json={"login": support.login, "password": support.password})
+        old = await http.post(
+            "/staff/sign-in", json={"login": support.login, "password": support.password}
+        )
         assert old.status_code == 401
-        new = await http.post("/staff/sign-in", json={"login": support.login, "password": "Nouveau-Secret-42"})
+        new = await http.post(
+            "/staff/sign-in", json={"login": support.login, "password": "Nouveau-Secret-42"}
+        )
         assert new.status_code == 200
 
 
@@ -289,15 +361,30 @@ async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, m
     here += await children_of(db_pool, await family_at(db_pool, school))
     there = await children_of(db_pool, await family_at(db_pool, neighbour))
 
-    approved_old = await insert_request(db_pool, here[0]["id"], school, "approved", timedelta(days=20))
-    info = await insert_request(db_pool, here[1]["id"], school, "awaiting_information", timedelta(days=9))
-    review_new = await insert_request(db_pool, here[2]["id"], school, "awaiting_review", timedelta(days=1))
-    escalated_old = await insert_request(db_pool, here[3]["id"], school, "escalated", timedelta(days=6))
-    neighbours = await insert_request(db_pool, there[0]["id"], neighbour, "awaiting_review", timedelta(days=3))
+    approved_old = await insert_request(
+        db_pool, here[0]["id"], school, "approved", timedelta(days=20)
+    )
+    info = await insert_request(
+        db_pool, here[1]["id"], school, "awaiting_information", timedelta(days=9)
+    )
+    review_new = await insert_request(
+        db_pool, here[2]["id"], school, "awaiting_review", timedelta(days=1)
+    )
+    escalated_old = await insert_request(
+        db_pool, here[3]["id"], school, "escalated", timedelta(days=6)
+    )
+    neighbours = await insert_request(
+        db_pool, there[0]["id"], neighbour, "awaiting_review", timedelta(days=3)
+    )
 
     async with signed_in_staff(make_client, admin) as http:
         queue = (await http.get("/staff/requests")).json()
-        assert [q["request_id"] for q in queue] == [str(escalated_old), str(review_new), str(info), str(approved_old)]
+        assert [q["request_id"] for q in queue] == [
+            str(escalated_old),
+            str(review_new),
+            str(info),
+            str(approved_old),
+        ]
         assert [q["waiting_on_staff"] for q in queue] == [True, True, False, False]
         only = (await http.get("/staff/requests", params={"etat": "awaiting_information"})).json()
         assert [q["request_id"] for q in only] == [str(info)]
@@ -310,18 +397,33 @@ async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, m
         assert (refused.status_code, refused.json()) == (missing.status_code, missing.json())
         decided = await http.post(f"/staff/requests/{neighbours}/reject", json={"reason": "Non"})
         unknown = await http.post(f"/staff/requests/{uuid.uuid4()}/reject", json={"reason": "Non"})
-        assert (decided.status_code, decided.json()) == (unknown.status_code, unknown.json()) == (404, missing.json())
+        assert (
+            (decided.status_code, decided.json())
+            == (unknown.status_code, unknown.json())
+            == (404, missing.json())
+        )
         # Decisions refused before reaching the process (and audited).
-        closed = await http.post(f"/staff/requests/{approved_old}/reject", json={"reason": "Trop tard"})
+        closed = await http.post(
+            f"/staff/requests/{approved_old}/reject", json={"reason": "Trop tard"}
+        )
         assert closed.status_code == 409 and closed.json()["code"] == "correction_closed"
         future = (date.today() + timedelta(days=1)).isoformat()
-        too_late = await http.post(f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": future})
+        too_late = await http.post(
+            f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": future}
+        )
         assert too_late.status_code == 422 and too_late.json()["code"] == "correction_date_invalid"
         same = here[2]["birthdate"].isoformat()
-        unchanged = await http.post(f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": same})
-        assert unchanged.status_code == 422 and unchanged.json()["code"] == "correction_date_unchanged"
+        unchanged = await http.post(
+            f"/staff/requests/{review_new}/approve", json={"corrected_birthdate": same}
+        )
+        assert (
+            unchanged.status_code == 422 and unchanged.json()["code"] == "correction_date_unchanged"
+        )
         no_date = await http.post(f"/staff/requests/{review_new}/approve", json={})
-        assert no_date.status_code == 422 and no_date.json()["details"][0]["field"] == "corrected_birthdate"
+        assert (
+            no_date.status_code == 422
+            and no_date.json()["details"][0]["field"] == "corrected_birthdate"
+        )
     async with signed_in_staff(make_client, support) as http:
         queue = (await http.get("/staff/requests")).json()
         assert [q["request_id"] for q in queue] == [
@@ -349,7 +451,9 @@ async def test_queue_shows_the_staff_scope_pending_first_oldest_first(db_pool, m
 # --- assistance tickets ----------------------------------------------------------------------
 
 
-async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_client, mailbox: Mailbox):
+async def test_tickets_reach_the_right_staff_who_answer_by_email(
+    db_pool, make_client, mailbox: Mailbox
+):
     school = await make_school(db_pool)
     other = await make_school(db_pool, academie=school.academie)
     admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, school)
@@ -364,42 +468,72 @@ async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_c
         categories = (await http.get("/assistance/categories")).json()
         assert {"code": "autre", "label": "Autre question"} in categories
         unknown_school = await http.post("/assistance/tickets", json=form | {"uai": "0000000A"})
-        assert unknown_school.status_code == 422 and unknown_school.json()["code"] == "assistance_school_unknown"
+        assert (
+            unknown_school.status_code == 422
+            and unknown_school.json()["code"] == "assistance_school_unknown"
+        )
         nowhere = await http.post("/assistance/tickets", json=form)
-        assert nowhere.status_code == 422 and nowhere.json()["code"] == "assistance_academie_unknown"
-        bad_category = await http.post("/assistance/tickets", json=form | {"category": "date_de_naissance", "uai": school.uai})
-        assert bad_category.status_code == 422 and bad_category.json()["details"][0]["field"] == "category"
-        bad_email = await http.post("/assistance/tickets", json=form | {"email": "pas-une-adresse", "uai": school.uai})
+        assert (
+            nowhere.status_code == 422 and nowhere.json()["code"] == "assistance_academie_unknown"
+        )
+        bad_category = await http.post(
+            "/assistance/tickets", json=form | {"category": "date_de_naissance", "uai": school.uai}
+        )
+        assert (
+            bad_category.status_code == 422
+            and bad_category.json()["details"][0]["field"] == "category"
+        )
+        bad_email = await http.post(
+            "/assistance/tickets", json=form | {"email": "pas-une-adresse", "uai": school.uai}
+        )
         assert bad_email.status_code == 422 and bad_email.json()["code"] == "email_invalid"
         at_school = await http.post("/assistance/tickets", json=form | {"uai": school.uai.lower()})
         assert at_school.status_code == 201, at_school.text
         assert person in at_school.json()["message"]
         academie_wide = await http.post(
-            "/assistance/tickets", json=form | {"academie": school.academie.upper(), "category": "autre"}
+            "/assistance/tickets",
+            json=form | {"academie": school.academie.upper(), "category": "autre"},
         )
         assert academie_wide.status_code == 201
-    school_ticket, academie_ticket = at_school.json()["ticket_id"], academie_wide.json()["ticket_id"]
+    school_ticket, academie_ticket = (
+        at_school.json()["ticket_id"],
+        academie_wide.json()["ticket_id"],
+    )
 
     async with signed_in_staff(make_client, admin) as http:
-        assert [t["ticket_id"] for t in (await http.get("/staff/tickets")).json()] == [school_ticket]
+        assert [t["ticket_id"] for t in (await http.get("/staff/tickets")).json()] == [
+            school_ticket
+        ]
         # An académie-wide ticket answers a school administrator like an unknown one.
         hidden = await http.get(f"/staff/tickets/{academie_ticket}")
         unknown = await http.get(f"/staff/tickets/{uuid.uuid4()}")
         assert hidden.status_code == unknown.status_code == 404 and hidden.json() == unknown.json()
         assert unknown.json()["code"] == "ticket_not_found"
-        answer = "Votre numéro a été corrigé dans la fiche de renseignements : vous pouvez réessayer."
-        answered = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": answer})
+        answer = (
+            "Votre numéro a été corrigé dans la fiche de renseignements : vous pouvez réessayer."
+        )
+        answered = await http.post(
+            f"/staff/tickets/{school_ticket}/answer", json={"message": answer}
+        )
         assert answered.status_code == 200, answered.text
-        assert answered.json()["status"] == "answered" and answered.json()["replies"][0]["text"] == answer
+        assert (
+            answered.json()["status"] == "answered"
+            and answered.json()["replies"][0]["text"] == answer
+        )
     [reply] = await mailbox.wait_for(person, 1)
     assert "Réponse à votre demande d'assistance" in reply.subject and answer in reply.text
     async with signed_in_staff(make_client, other_admin) as http:
         assert (await http.get("/staff/tickets")).json() == []
-        refused = await http.post(f"/staff/tickets/{school_ticket}/answer", json={"message": "Bonjour"})
+        refused = await http.post(
+            f"/staff/tickets/{school_ticket}/answer", json={"message": "Bonjour"}
+        )
         assert refused.status_code == 404 and refused.json()["code"] == "ticket_not_found"
     async with signed_in_staff(make_client, support) as http:
         listed = (await http.get("/staff/tickets")).json()
-        assert [t["ticket_id"] for t in listed] == [academie_ticket, school_ticket]  # without answer first
+        assert [t["ticket_id"] for t in listed] == [
+            academie_ticket,
+            school_ticket,
+        ]  # without answer first
         assert listed[0]["category_label"] == "Autre question"
     entries = await audit.entries_for(db_pool, [("ticket", school_ticket)])
     assert [(e.action, e.outcome, e.actor_id) for e in entries if e.action == "ticket.answer"] == [
@@ -410,7 +544,9 @@ async def test_tickets_reach_the_right_staff_who_answer_by_email(db_pool, make_c
 # --- "Je ne suis pas le représentant légal" ---------------------------------------------------
 
 
-async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(db_pool, make_client):
+async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(
+    db_pool, make_client
+):
     school = await make_school(db_pool)
     neighbour = await make_school(db_pool, academie=school.academie)
     neighbour_admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, neighbour)
@@ -426,10 +562,15 @@ async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(
         assert (await http.get("/staff/attachment-disputes")).json() == []
         refused = await http.post(f"/staff/attachment-disputes/{dispute_id}/detach")
         unknown = await http.post(f"/staff/attachment-disputes/{uuid.uuid4()}/detach")
-        assert refused.status_code == unknown.status_code == 404 and refused.json() == unknown.json()
+        assert (
+            refused.status_code == unknown.status_code == 404 and refused.json() == unknown.json()
+        )
         assert unknown.json()["code"] == "dispute_not_found"
     # Nothing changed, and the refusal is in the audit log with its real reason.
-    assert await db_pool.fetchval("SELECT status FROM attachment_disputes WHERE id = $1", dispute_id) == "awaiting_review"
+    assert (
+        await db_pool.fetchval("SELECT status FROM attachment_disputes WHERE id = $1", dispute_id)
+        == "awaiting_review"
+    )
     assert await db_pool.fetchval(
         "SELECT count(*) FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", family.guardian_id, child["id"]
     )  # fmt: skip
@@ -438,7 +579,8 @@ async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(
         ("attachment.detached", "refused", neighbour_admin.id, "staff_out_of_scope"),
     ]
     listed = await db_pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE actor_id = $1 AND action = 'attachment.list'", neighbour_admin.id
+        "SELECT count(*) FROM audit_log WHERE actor_id = $1 AND action = 'attachment.list'",
+        neighbour_admin.id,
     )
     assert listed == 1
 
@@ -448,10 +590,16 @@ async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(
 
 async def test_the_audit_log_is_append_only(db_pool):
     await audit.record(db_pool, audit.SYSTEM, "test.append", "test", "x")
-    for statement in ("UPDATE audit_log SET actor_label = 'effacé'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+    for statement in (
+        "UPDATE audit_log SET actor_label = 'effacé'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await db_pool.execute(statement)
-    assert await db_pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'test.append'") >= 1
+    assert (
+        await db_pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'test.append'") >= 1
+    )
 
 
 # --- the correction form's checks (needs the activation workflow) -----------------------------------
@@ -466,38 +614,56 @@ async def test_the_correction_form_checks_who_asks_and_what(api, db_pool, mailbo
     no_session = await file_request(api, lea["id"], WRONG_BIRTHDATE)
     assert no_session.status_code == 401 and no_session.json()["code"] == "session_required"
 
-    signed = await api.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    signed = await api.post(
+        "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
+    )
     assert signed.status_code == 200
     not_yet = await file_request(api, lea["id"], WRONG_BIRTHDATE)
     assert not_yet.status_code == 409 and not_yet.json()["code"] == "correction_not_needed"
 
     await block_activation(api, family)
     form = (await api.get("/assistance/date-de-naissance")).json()
-    assert {c["first_name"] for c in form["children"]} == {"Léa", "Hugo"} and form["email_on_file"] == family.email
+    assert {c["first_name"] for c in form["children"]} == {"Léa", "Hugo"} and form[
+        "email_on_file"
+    ] == family.email
     assert form["mobile_on_file"].startswith("+336") and "•" in form["mobile_on_file"]
     other_child = (await children_of(db_pool, stranger))[0]
-    assert (await file_request(api, other_child["id"], WRONG_BIRTHDATE)).json()["code"] == "correction_pupil_unknown"
+    assert (await file_request(api, other_child["id"], WRONG_BIRTHDATE)).json()[
+        "code"
+    ] == "correction_pupil_unknown"
     future = await file_request(api, lea["id"], date.today() + timedelta(days=3))
     assert future.status_code == 422 and future.json()["code"] == "correction_date_invalid"
     bad_email = await file_request(api, lea["id"], WRONG_BIRTHDATE, email="pas-une-adresse")
     assert bad_email.status_code == 422 and bad_email.json()["code"] == "email_invalid"
     bad_contact = await file_request(api, lea["id"], WRONG_BIRTHDATE, contact="pigeon")
     assert bad_contact.status_code == 422 and bad_contact.json()["details"][0]["field"] == "contact"
-    not_json = await api.post("/assistance/date-de-naissance", content=b"{", headers={"content-type": "application/json"})
+    not_json = await api.post(
+        "/assistance/date-de-naissance", content=b"{", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 422 and not_json.json()["code"] == "invalid_input"
-    assert await db_pool.fetchval("SELECT count(*) FROM correction_requests WHERE pupil_id = $1", lea["id"]) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM correction_requests WHERE pupil_id = $1", lea["id"]
+        )
+        == 0
+    )
 
     filed = await file_request(api, lea["id"], WRONG_BIRTHDATE)
     assert filed.status_code == 201, filed.text
     request_id = filed.json()["request_id"]
     assert len(filed.json()["reference"]) == 8
-    assert (await api.get("/assistance/date-de-naissance")).json()["requests"][0]["request_id"] == request_id
+    assert (await api.get("/assistance/date-de-naissance")).json()["requests"][0][
+        "request_id"
+    ] == request_id
     mine = (await api.get(f"/assistance/requests/{request_id}")).json()
     assert mine["status"] == "awaiting_review" and mine["exchanges"][0]["author"] == "Vous"
     assert "01/01/2014" in mine["exchanges"][0]["text"]
 
     # Another family cannot read it: the same answer as for an unknown request.
-    await api.post("/sign-in", json={"identifier": stranger.identifier, "password": stranger.provisional_password})
+    await api.post(
+        "/sign-in",
+        json={"identifier": stranger.identifier, "password": stranger.provisional_password},
+    )
     hidden = await api.get(f"/assistance/requests/{request_id}")
     assert hidden.status_code == 404 and hidden.json()["code"] == "correction_not_found"
     assert (await api.get(f"/assistance/requests/{uuid.uuid4()}")).status_code == 404
@@ -525,9 +691,12 @@ async def test_a_flood_of_tickets_is_refused(db_pool, make_client):
 
     async with make_client() as http:  # one connection, a new address each time
         for i in range(TICKETS_MAX_PER_IP):
-            assert (await http.post("/assistance/tickets", json=form(f"{i}{person}"))).status_code == 201
+            assert (
+                await http.post("/assistance/tickets", json=form(f"{i}{person}"))
+            ).status_code == 201
         flood = await http.post("/assistance/tickets", json=form(f"last{person}"))
         assert flood.status_code == 429 and flood.json()["code"] == "tickets_rate_limited"
-    opened = await db_pool.fetchval("SELECT count(*) FROM assistance_tickets WHERE uai = $1", school.uai)
+    opened = await db_pool.fetchval(
+        "SELECT count(*) FROM assistance_tickets WHERE uai = $1", school.uai
+    )
     assert opened == TICKETS_MAX_PER_EMAIL + 1 + TICKETS_MAX_PER_IP
-

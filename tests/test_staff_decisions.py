@@ -52,13 +52,20 @@ async def decided(db_pool, request_id, admin, kind=DecisionKind.APPROVE) -> uuid
                 message_id, request_id, admin.id,
             )  # fmt: skip
         return await staff_decisions.record(
-            conn, member, request_id, kind, corrected_birthdate=CORRECTED if approve else None, message_id=message_id
+            conn,
+            member,
+            request_id,
+            kind,
+            corrected_birthdate=CORRECTED if approve else None,
+            message_id=message_id,
         )
 
 
 def env(run: str = "run-1") -> ActivityEnvironment:
     activity_env = ActivityEnvironment()
-    info = dataclasses.replace(activity_env.info, workflow_id="birthdate-correction/x", workflow_run_id=run)
+    info = dataclasses.replace(
+        activity_env.info, workflow_id="birthdate-correction/x", workflow_run_id=run
+    )
     activity_env.info = info
     return activity_env
 
@@ -77,12 +84,20 @@ async def refused_reason(db_pool, request_id, decision_id, run: str = "run-1") -
 
 
 async def unchanged(db_pool, request_id, pupil) -> bool:
-    row = await db_pool.fetchrow("SELECT status, decided_by FROM correction_requests WHERE id = $1", request_id)
+    row = await db_pool.fetchrow(
+        "SELECT status, decided_by FROM correction_requests WHERE id = $1", request_id
+    )
     birthdate = await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", pupil["id"])
-    return (row["status"], row["decided_by"], birthdate) == ("awaiting_review", None, pupil["birthdate"])
+    return (row["status"], row["decided_by"], birthdate) == (
+        "awaiting_review",
+        None,
+        pupil["birthdate"],
+    )
 
 
-async def test_an_unknown_or_foreign_decision_is_refused_and_audited_naming_nobody(db_pool, request_):
+async def test_an_unknown_or_foreign_decision_is_refused_and_audited_naming_nobody(
+    db_pool, request_
+):
     request_id, pupil, admin, school = request_
     assert await refused_reason(db_pool, request_id, uuid.uuid4()) == "unknown"
     other_request = uuid.uuid4()
@@ -107,9 +122,13 @@ async def test_a_decision_whose_author_moved_or_was_disabled_is_refused(db_pool,
     request_id, pupil, admin, school = request_
     decision = await decided(db_pool, request_id, admin)
     elsewhere = await make_school(db_pool, academie=school.academie)
-    await db_pool.execute("UPDATE staff_accounts SET uai = $2 WHERE id = $1", admin.id, elsewhere.uai)
+    await db_pool.execute(
+        "UPDATE staff_accounts SET uai = $2 WHERE id = $1", admin.id, elsewhere.uai
+    )
     assert await refused_reason(db_pool, request_id, decision) == "out_of_scope"
-    await db_pool.execute("UPDATE staff_accounts SET uai = $2, active = false WHERE id = $1", admin.id, school.uai)
+    await db_pool.execute(
+        "UPDATE staff_accounts SET uai = $2, active = false WHERE id = $1", admin.id, school.uai
+    )
     assert await refused_reason(db_pool, request_id, decision, run="run-2") == "out_of_scope"
     assert await unchanged(db_pool, request_id, pupil)
 
@@ -118,15 +137,24 @@ async def test_applied_once_a_retry_answers_the_same_and_another_run_is_refused(
     request_id, pupil, admin, school = request_
     decision = await decided(db_pool, request_id, admin)
     first = await apply(db_pool, request_id, decision)
-    assert (first.kind, first.staff.staff_id, first.corrected_birthdate) == (DecisionKind.APPROVE, admin.id, CORRECTED)
+    assert (first.kind, first.staff.staff_id, first.corrected_birthdate) == (
+        DecisionKind.APPROVE,
+        admin.id,
+        CORRECTED,
+    )
     assert first.previous_birthdate == pupil["birthdate"]
     assert await apply(db_pool, request_id, decision) == first  # the same activity, retried
     assert await refused_reason(db_pool, request_id, decision, run="run-2") == "already_used"
-    later = await decided(db_pool, request_id, admin, DecisionKind.REJECT)  # written before the request closed
+    later = await decided(
+        db_pool, request_id, admin, DecisionKind.REJECT
+    )  # written before the request closed
     assert await refused_reason(db_pool, request_id, later) == "closed"
-    row = await db_pool.fetchrow("SELECT status, decided_by FROM correction_requests WHERE id = $1", request_id)
+    row = await db_pool.fetchrow(
+        "SELECT status, decided_by FROM correction_requests WHERE id = $1", request_id
+    )
     assert (row["status"], row["decided_by"]) == ("approved", admin.id)
     corrections = await db_pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE target_id = $1 AND action = 'pupil.birthdate_corrected'", str(pupil["id"])
+        "SELECT count(*) FROM audit_log WHERE target_id = $1 AND action = 'pupil.birthdate_corrected'",
+        str(pupil["id"]),
     )
     assert corrections == 1

@@ -21,8 +21,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.external import cancel_if_running
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
     from activities.merge import MergeActivities
@@ -52,21 +52,32 @@ class AccountMergeWorkflow:
     async def run(self, params: MergeInput) -> MergeResult:
         ref = MergeRef(merge_id=params.merge_id)
         self._enter(MergeStep.CHECKING)
-        check = await workflow.execute_activity_method(MergeActivities.check_merge, ref, **ACTIVITY_OPTIONS)
-        self._result.kept_identifier, self._result.other_identifier = check.kept_identifier, check.other_identifier
+        check = await workflow.execute_activity_method(
+            MergeActivities.check_merge, ref, **ACTIVITY_OPTIONS
+        )
+        self._result.kept_identifier, self._result.other_identifier = (
+            check.kept_identifier,
+            check.other_identifier,
+        )
         if check.refusal is not None:
-            await workflow.execute_activity_method(MergeActivities.record_refusal, ref, **ACTIVITY_OPTIONS)
+            await workflow.execute_activity_method(
+                MergeActivities.record_refusal, ref, **ACTIVITY_OPTIONS
+            )
             self._result.refusal = check.refusal
             return self._finish(MergeStep.REFUSED)
 
         self._enter(MergeStep.MOVING_CHILDREN)
-        outcome = await workflow.execute_activity_method(MergeActivities.merge_accounts, ref, **ACTIVITY_OPTIONS)
+        outcome = await workflow.execute_activity_method(
+            MergeActivities.merge_accounts, ref, **ACTIVITY_OPTIONS
+        )
         self._result.children_moved = outcome.children_moved
         if outcome.activation_started:
             await self._cancel_activation_of_the_other_account()
 
         self._enter(MergeStep.NOTIFYING)
-        await workflow.execute_activity_method(MergeActivities.notify_merge, ref, **ACTIVITY_OPTIONS)
+        await workflow.execute_activity_method(
+            MergeActivities.notify_merge, ref, **ACTIVITY_OPTIONS
+        )
         return self._finish(MergeStep.MERGED)
 
     @workflow.query
@@ -92,7 +103,10 @@ class AccountMergeWorkflow:
     def _enter(self, step: MergeStep) -> None:
         self._step = step
         workflow.upsert_search_attributes(
-            [PROCESS_STEP.value_set(step.value), ACCOUNT_ID.value_set(str(self._params.kept_account_id))]
+            [
+                PROCESS_STEP.value_set(step.value),
+                ACCOUNT_ID.value_set(str(self._params.kept_account_id)),
+            ]
         )
         details = f"**{STEP_LABELS[step]}**"
         if self._result.kept_identifier:

@@ -5,10 +5,10 @@ One workflow per account, id `activation/<account-id>`:
 1. "Gérer mon compte": the guardian gives a new password (its hash waits in
    PostgreSQL), an email address and a child's birthdate. Three wrong
    birthdates block the step until a correction is approved (the birthdate
-   step, `workflows.birthdate_step`; what the guardian's and the pupil's
-   activation share, `workflows.account_activation`).
+   step, `workflows.steps.birthdate_step`; what the guardian's and the pupil's
+   activation share, `workflows.steps.account_activation`).
 2. "Activer votre compte" (the confirmation-link step,
-   `workflows.confirmation_link_step`): a confirmation link goes to the
+   `workflows.steps.confirmation_link_step`): a confirmation link goes to the
    address. A reminder (with a fresh link) follows after 3 days; after 7 days
    the process expires. Meanwhile the guardian may ask for a new link or
    correct the address; each new link kills the previous one.
@@ -21,12 +21,12 @@ from temporalio import workflow
 
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
+    ENDED_STEPS,
     STEP_LABELS,
     ActivationInput,
     ActivationResult,
     ActivationStatus,
     ActivationStep,
-    ENDED_STEPS,
     BirthdateUnblocked,
     EmailCorrection,
     LinkClick,
@@ -37,10 +37,9 @@ from educonnect.models.activation import (
     ResendRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-
-from workflows.account_activation import AccountActivation, refusal, refusal_for_step
-from workflows.confirmation_link_step import ConfirmationLinkStep
-from workflows.waiting import wait_until
+from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
+from workflows.steps.confirmation_link_step import ConfirmationLinkStep
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_links import EmailLinkActivities
@@ -64,7 +63,9 @@ class ActivationWorkflow:
             on_failed=self._set_details,
         )
         self._link = ConfirmationLinkStep(
-            send=EmailLinkActivities.send_activation_link, account_id=params.account_id, on_sent=self._set_details
+            send=EmailLinkActivities.send_activation_link,
+            account_id=params.account_id,
+            on_sent=self._set_details,
         )
 
     # --- the process ------------------------------------------------------------
@@ -72,7 +73,9 @@ class ActivationWorkflow:
     @workflow.run
     async def run(self, params: ActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await wait_until(lambda: self._activation.profile_accepted, params.credentials_expire_at):
+        if not await wait_until(
+            lambda: self._activation.profile_accepted, params.credentials_expire_at
+        ):
             return await self._expire()
 
         self._enter(ActivationStep.AWAITING_CONFIRMATION)
@@ -87,7 +90,9 @@ class ActivationWorkflow:
         async with self._activation.lock:
             if self._step != ActivationStep.PROFILE:  # a concurrent submission won
                 return self._profile_outcome(error=refusal_for_step(self._step))
-            if error := await self._activation.submit_profile(profile.child_birthdate, profile.email):
+            if error := await self._activation.submit_profile(
+                profile.child_birthdate, profile.email
+            ):
                 return self._profile_outcome(error=error)
             self._link.email = profile.email
             return self._profile_outcome(accepted=True)
@@ -174,7 +179,9 @@ class ActivationWorkflow:
         return self._result()
 
     def _result(self) -> ActivationResult:
-        return ActivationResult(step=self._step, identifier=self._params.identifier, email=self._link.email)
+        return ActivationResult(
+            step=self._step, identifier=self._params.identifier, email=self._link.email
+        )
 
     def _enter(self, step: ActivationStep) -> None:
         self._step = step
@@ -191,9 +198,14 @@ class ActivationWorkflow:
             details += f"\n\n{links}"
         workflow.set_current_details(details)
 
-    def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> ProfileOutcome:
+    def _profile_outcome(
+        self, *, accepted: bool = False, error: ErrorCode | None = None
+    ) -> ProfileOutcome:
         return ProfileOutcome(
-            accepted=accepted, error=error, attempts_left=self._activation.birthdate.attempts_left, step=self._step
+            accepted=accepted,
+            error=error,
+            attempts_left=self._activation.birthdate.attempts_left,
+            step=self._step,
         )
 
     def _require_awaiting_confirmation(self) -> None:

@@ -77,9 +77,8 @@ from educonnect.models.corrections import (
     filer,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
-
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.correction_decisions import CorrectionDecisionActivities
@@ -88,7 +87,7 @@ with workflow.unsafe.imports_passed_through():
 
 # The signal every blocked process (activation, SMS registration...) implements.
 UNBLOCK_SIGNAL = "birthdate_unblocked"
-# Its answer: the process read the approval back and resumed (`workflows.birthdate_step`).
+# Its answer: the process read the approval back and resumed (`workflows.steps.birthdate_step`).
 UNBLOCK_CONFIRMED_SIGNAL = "unblock_confirmed"
 
 
@@ -124,7 +123,9 @@ _REFUSED_DECISION_LABELS = {
 _REFUSED_ANSWER_LABEL = (
     "Réponse ignorée : aucune réponse du demandeur à la dernière question ne porte cet identifiant"
 )
-_REFUSED_PARTICIPANT_LABEL = "Demande jointe ignorée : aucun demandeur de cette demande ne porte cet identifiant"
+_REFUSED_PARTICIPANT_LABEL = (
+    "Demande jointe ignorée : aucun demandeur de cette demande ne porte cet identifiant"
+)
 
 
 @workflow.defn(name="BirthdateCorrection")
@@ -181,7 +182,9 @@ class BirthdateCorrectionWorkflow:
                 self._note_decision(late.decision_id, late.staff, "ignored_closed", label)
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return CorrectionResult(request_id=params.request_id, step=self._step, decided_by=self._decided_by)
+        return CorrectionResult(
+            request_id=params.request_id, step=self._step, decided_by=self._decided_by
+        )
 
     # --- events -------------------------------------------------------------------
 
@@ -253,8 +256,12 @@ class BirthdateCorrectionWorkflow:
     # --- decisions, answers and requesters read back from PostgreSQL ---------------------
 
     async def _decide_read_back(self, signal: StaffDecision) -> None:
-        if signal.staff is not None and not signal.staff.covers(self._params.uai, self._params.academie):
-            await self._refuse_out_of_scope(signal)  # a signal of the old shape: refused unread, as before
+        if signal.staff is not None and not signal.staff.covers(
+            self._params.uai, self._params.academie
+        ):
+            await self._refuse_out_of_scope(
+                signal
+            )  # a signal of the old shape: refused unread, as before
             return
         try:
             # By name, with this module's result type: the activity's own annotation is
@@ -281,15 +288,22 @@ class BirthdateCorrectionWorkflow:
     async def _approved(self, decision: AppliedDecision) -> None:
         """The record is corrected and the request closed (by the activity)."""
         self._closing = True
-        await self._record_corrected(decision.decision_id, decision.staff, decision.corrected_birthdate)
+        await self._record_corrected(
+            decision.decision_id, decision.staff, decision.corrected_birthdate
+        )
 
-    async def _record_corrected(self, decision_id: UUID, staff: StaffRef | None, corrected: date | None) -> None:
+    async def _record_corrected(
+        self, decision_id: UUID, staff: StaffRef | None, corrected: date | None
+    ) -> None:
         """The record was corrected: the blocked processes continue before anyone is told they can."""
         self._decided_by, self._corrected = staff, corrected
         await self._unblock()
         self._enter(CorrectionStep.APPROVED)
         self._note_decision(
-            decision_id, staff, "applied", "Acceptée : date de naissance corrigée dans le dossier de l'élève"
+            decision_id,
+            staff,
+            "applied",
+            "Acceptée : date de naissance corrigée dans le dossier de l'élève",
         )
         await self._notify_requesters("approved", "approved")
 
@@ -307,9 +321,14 @@ class BirthdateCorrectionWorkflow:
         self._questions += 1
         self._enter(CorrectionStep.AWAITING_INFORMATION)
         self._note_decision(
-            decision.decision_id, decision.staff, "applied", "Informations complémentaires demandées au demandeur"
+            decision.decision_id,
+            decision.staff,
+            "applied",
+            "Informations complémentaires demandées au demandeur",
         )
-        await self._notify_requesters("information_requested", f"information-{self._questions}", decision.message_id)
+        await self._notify_requesters(
+            "information_requested", f"information-{self._questions}", decision.message_id
+        )
 
     async def _answer_is_known(self, event: InformationReceived) -> bool:
         if event.message_id in self._seen_answers:  # the same answer again: no news
@@ -326,9 +345,13 @@ class BirthdateCorrectionWorkflow:
         if event.participant_id in self._seen_participants:
             return False
         self._seen_participants.add(event.participant_id)
-        check = ParticipantToCheck(request_id=self._params.request_id, participant_id=event.participant_id)
+        check = ParticipantToCheck(
+            request_id=self._params.request_id, participant_id=event.participant_id
+        )
         if refused := await self._refused_by(CorrectionDecisionActivities.check_participant, check):
-            workflow.logger.warning("participant %s refused: %s", event.participant_id, refused.value)
+            workflow.logger.warning(
+                "participant %s refused: %s", event.participant_id, refused.value
+            )
             self._note("join_refused", _REFUSED_PARTICIPANT_LABEL)
             return False
         return True
@@ -349,7 +372,9 @@ class BirthdateCorrectionWorkflow:
         self._note_decision(decision.decision_id, None, "refused_scope", label)
         await workflow.execute_activity_method(
             CorrectionActivities.audit_refused_decision,
-            RefusedDecision(request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"),
+            RefusedDecision(
+                request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"
+            ),
             **ACTIVITY_OPTIONS,
         )
 
@@ -407,9 +432,14 @@ class BirthdateCorrectionWorkflow:
         self._questions += 1
         await self._move(CorrectionStep.AWAITING_INFORMATION)
         self._note_decision(
-            decision.decision_id, decision.staff, "applied", "Informations complémentaires demandées au demandeur"
+            decision.decision_id,
+            decision.staff,
+            "applied",
+            "Informations complémentaires demandées au demandeur",
         )
-        await self._notify_requesters("information_requested", f"information-{self._questions}", decision.message_id)
+        await self._notify_requesters(
+            "information_requested", f"information-{self._questions}", decision.message_id
+        )
 
     async def _answered(self, event: InformationReceived) -> None:
         if self._step != CorrectionStep.AWAITING_INFORMATION:
@@ -419,7 +449,9 @@ class BirthdateCorrectionWorkflow:
         self._review_rounds += 1
         self._review_since = workflow.now()
         self._reminded = False
-        await self._move(CorrectionStep.ESCALATED if self._escalated else CorrectionStep.AWAITING_REVIEW)
+        await self._move(
+            CorrectionStep.ESCALATED if self._escalated else CorrectionStep.AWAITING_REVIEW
+        )
         self._note("answered", "Le demandeur a répondu à la demande d'informations")
         await self._notify_staff("information_received", f"answer-{self._review_rounds}")
 
@@ -442,7 +474,9 @@ class BirthdateCorrectionWorkflow:
 
     async def _remind(self) -> None:
         self._reminded = True
-        self._note("reminder_sent", "Rappel envoyé au personnel de l'établissement (2 jours sans décision)")
+        self._note(
+            "reminder_sent", "Rappel envoyé au personnel de l'établissement (2 jours sans décision)"
+        )
         self._set_details()
         await self._notify_staff("reminder", f"reminder-{self._review_rounds}")
 
@@ -474,20 +508,31 @@ class BirthdateCorrectionWorkflow:
         for process_id in processes:
             handle = workflow.get_external_workflow_handle(process_id)
             try:
-                await handle.signal(UNBLOCK_SIGNAL, BirthdateUnblocked(correction_id=str(self._params.request_id)))
-                self._note("unblocked", f"Processus bloqué relancé à l'étape de la date de naissance : {process_id}")
+                await handle.signal(
+                    UNBLOCK_SIGNAL, BirthdateUnblocked(correction_id=str(self._params.request_id))
+                )
+                self._note(
+                    "unblocked",
+                    f"Processus bloqué relancé à l'étape de la date de naissance : {process_id}",
+                )
                 signalled.add(process_id)
             except FailureError:
-                self._note("unblock_failed", f"Processus bloqué introuvable ou déjà terminé : {process_id}")
+                self._note(
+                    "unblock_failed", f"Processus bloqué introuvable ou déjà terminé : {process_id}"
+                )
         if signalled and workflow.patched(UNBLOCK_CONFIRM_PATCH):
             # A process that was not blocked (any more) confirms nothing: the wait ends at its deadline.
             deadline = workflow.now() + policies.CORRECTION_UNBLOCK_CONFIRM_WAIT
             await wait_until(lambda: signalled <= self._resumed, deadline)
 
-    async def _notify_requesters(self, kind: str, step: str, message_id: UUID | None = None) -> None:
+    async def _notify_requesters(
+        self, kind: str, step: str, message_id: UUID | None = None
+    ) -> None:
         await workflow.execute_activity_method(
             CorrectionActivities.notify_requesters,
-            RequesterNotice(request_id=self._params.request_id, kind=kind, step=step, message_id=message_id),
+            RequesterNotice(
+                request_id=self._params.request_id, kind=kind, step=step, message_id=message_id
+            ),
             **ACTIVITY_OPTIONS,
         )
 
@@ -510,7 +555,9 @@ class BirthdateCorrectionWorkflow:
     def _note(self, kind: str, label: str) -> None:
         self._timeline.append(TimelineEvent(at=workflow.now(), kind=kind, label=label))
 
-    def _note_decision(self, decision_id: UUID, staff: StaffRef | None, outcome: str, label: str) -> None:
+    def _note_decision(
+        self, decision_id: UUID, staff: StaffRef | None, outcome: str, label: str
+    ) -> None:
         """A decision in the timeline; its author only once read back (or from a
         signal of before): a refused decision names nobody."""
         self._timeline.append(

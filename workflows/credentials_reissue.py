@@ -24,8 +24,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
-from workflows.activity_options import activity_options
-from workflows.external import cancel_if_running
+from workflows.steps.activity_options import activity_options
+from workflows.steps.external import cancel_if_running
 
 with workflow.unsafe.imports_passed_through():
     from activities.reissue import ReissueActivities
@@ -60,7 +60,9 @@ class CredentialsReissueWorkflow:
     async def run(self, params: ReissueInput) -> ReissueResult:
         self._enter(ReissueStep.ISSUING)
         outcome = await workflow.execute_activity_method(
-            ReissueActivities.issue_credentials, ReissueRef(reissue_id=params.reissue_id), **ACTIVITY_OPTIONS
+            ReissueActivities.issue_credentials,
+            ReissueRef(reissue_id=params.reissue_id),
+            **ACTIVITY_OPTIONS,
         )
         self._result.account_id = outcome.account_id
         if outcome.refusal is not None:

@@ -50,10 +50,9 @@ from educonnect.models.email_change import (
     ValidationLinkRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
@@ -105,13 +104,20 @@ class EmailChangeWorkflow:
     async def run(self, params: EmailChangeInput) -> EmailChangeResult:
         self._enter(EmailChangeStep.AWAITING_REQUEST)
         first_deadline = workflow.now() + FIRST_REQUEST_TIMEOUT
-        if not await wait_until(lambda: self._current_link is not None or self._cancel_requested, first_deadline):
+        if not await wait_until(
+            lambda: self._current_link is not None or self._cancel_requested, first_deadline
+        ):
             return await self._close(EmailChangeStep.EXPIRED)
 
         while True:
             deadline = self._expires_at
             await wait_until(
-                lambda: self._click is not None or self._cancel_requested or self._expires_at != deadline, deadline
+                lambda deadline=deadline: (
+                    self._click is not None
+                    or self._cancel_requested
+                    or self._expires_at != deadline
+                ),
+                deadline,
             )
             async with self._lock:  # a link on its way is sent first
                 ending = await self._settle(deadline)
@@ -121,7 +127,9 @@ class EmailChangeWorkflow:
         if ending != EmailChangeStep.VALIDATED:
             return await self._close(ending)
         assert self._current_link is not None
-        await self._tell_old_address(ChangeNoticeKind.CHANGED, self._current_link.email, "changed-notice")
+        await self._tell_old_address(
+            ChangeNoticeKind.CHANGED, self._current_link.email, "changed-notice"
+        )
         return await self._finish(EmailChangeStep.VALIDATED)
 
     async def _settle(self, deadline: datetime | None) -> EmailChangeStep | None:
@@ -137,7 +145,9 @@ class EmailChangeWorkflow:
             await workflow.execute_activity_method(
                 AccountManagementActivities.apply_email_change,
                 ApplyEmailChange(
-                    account_id=self._params.account_id, process_id=workflow.info().workflow_id, link_id=link_id
+                    account_id=self._params.account_id,
+                    process_id=workflow.info().workflow_id,
+                    link_id=link_id,
                 ),
                 **ACTIVITY_OPTIONS,
             )
@@ -303,7 +313,9 @@ class EmailChangeWorkflow:
             return
         await workflow.execute_activity_method(
             AccountManagementActivities.send_change_notice,
-            ChangeNotice(account_id=self._params.account_id, step=step, kind=kind, to=to, new_email=new_email),
+            ChangeNotice(
+                account_id=self._params.account_id, step=step, kind=kind, to=to, new_email=new_email
+            ),
             **ACTIVITY_OPTIONS,
         )
 

@@ -11,7 +11,7 @@ not linked to an EduConnect account yet. One workflow per first visit, id
    codes end the process, "renvoyer le code" after 60 s, 3 codes at most).
 3. They confirm a child's birthdate; 3 wrong tries block the step until a
    correction is approved (`birthdate_unblocked`), with the way to the
-   assistance form (the birthdate step, `workflows.birthdate_step`).
+   assistance form (the birthdate step, `workflows.steps.birthdate_step`).
 4. The FranceConnect identity is linked to the guardian's account (created
    if none); from then on FranceConnect signs them in directly.
 
@@ -23,8 +23,8 @@ in PostgreSQL and gives its id.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -50,11 +50,17 @@ from educonnect.models.franceconnect import (
     MobileSubmission,
     PersonReturned,
 )
-from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode, SmsCodeStatus, SmsPurpose
+from educonnect.models.sms_codes import (
+    CodeCheck,
+    CodeSubmission,
+    ResendCode,
+    SmsCodeStatus,
+    SmsPurpose,
+)
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.birthdate_step import BirthdateStep
-from workflows.sms_code_step import SmsCodeStep
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
     from activities.franceconnect import FranceConnectActivities
@@ -124,7 +130,9 @@ class FranceConnectLinkWorkflow:
             )
             # No match: no number, nothing is sent and no code can succeed, but
             # every count and answer is the same as with a match.
-            self._code = SmsCodeStep(purpose=SmsPurpose.FRANCECONNECT, mobile=self._guardian.mobile_on_file)
+            self._code = SmsCodeStep(
+                purpose=SmsPurpose.FRANCECONNECT, mobile=self._guardian.mobile_on_file
+            )
             await self._code.send()
             self._enter(LinkStep.AWAITING_CODE)
             return MobileOutcome(step=self._step, code=self._code.status())
@@ -177,7 +185,9 @@ class FranceConnectLinkWorkflow:
                 return self._birthdate_outcome(error=self._refusal_code())
             assert self._guardian is not None and self._guardian.guardian_id is not None
             if error := await self._birthdate.check(
-                ChildBirthdateCheck(guardian_id=self._guardian.guardian_id, birthdate=submission.birthdate)
+                ChildBirthdateCheck(
+                    guardian_id=self._guardian.guardian_id, birthdate=submission.birthdate
+                )
             ):
                 return self._birthdate_outcome(error=error)
             self._account = await workflow.execute_activity_method(
@@ -203,14 +213,18 @@ class FranceConnectLinkWorkflow:
         await self._birthdate.unblock_if_approved(
             event,
             is_blocked=lambda: self._step == LinkStep.BIRTHDATE_BLOCKED,
-            resume=lambda: self._enter(LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW),
+            resume=lambda: self._enter(
+                LinkStep.AWAITING_BIRTHDATE, idle=policies.FRANCECONNECT_RESUME_WINDOW
+            ),
         )
 
     @workflow.signal
     def person_returned(self, event: PersonReturned) -> None:
         """Back through FranceConnect: the person gets a fresh idle timeout."""
         if self._step in _WAITING_ON_PERSON:
-            self._deadline = max(self._deadline, workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT)
+            self._deadline = max(
+                self._deadline, workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT
+            )
             self._set_details()
 
     @workflow.query
@@ -221,7 +235,9 @@ class FranceConnectLinkWorkflow:
             step_label=STEP_LABELS[self._step],
             code=self._code.status() if self._code else None,
             birthdate_attempts_left=self._birthdate.attempts_left,
-            expires_at=self._deadline if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED) else None,
+            expires_at=self._deadline
+            if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED)
+            else None,
             guardian_id=self._guardian.guardian_id if verified else None,
         )
 
@@ -247,11 +263,13 @@ class FranceConnectLinkWorkflow:
                 return False
             try:
                 await workflow.wait_condition(condition, timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 
-    def _enter(self, step: LinkStep, idle: timedelta = policies.FRANCECONNECT_LINK_IDLE_TIMEOUT) -> None:
+    def _enter(
+        self, step: LinkStep, idle: timedelta = policies.FRANCECONNECT_LINK_IDLE_TIMEOUT
+    ) -> None:
         if step != self._step:
             if step in _WAITING_ON_PERSON:
                 self._deadline = workflow.now() + idle
@@ -265,7 +283,9 @@ class FranceConnectLinkWorkflow:
         self._set_details()
 
     def _set_details(self) -> None:
-        details = f"**{STEP_LABELS[self._step]}**\n\nIdentité FranceConnect : {self._params.identity_id}"
+        details = (
+            f"**{STEP_LABELS[self._step]}**\n\nIdentité FranceConnect : {self._params.identity_id}"
+        )
         if self._code is not None and self._step == LinkStep.AWAITING_CODE:
             details += (
                 f"\n\nCodes envoyés : {self._code.sends}/{policies.SMS_MAX_SENDS}, "
@@ -279,7 +299,9 @@ class FranceConnectLinkWorkflow:
             details += f"\n\nCompte : {self._account.account_id}"
         workflow.set_current_details(details)
 
-    def _birthdate_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> BirthdateOutcome:
+    def _birthdate_outcome(
+        self, *, accepted: bool = False, error: ErrorCode | None = None
+    ) -> BirthdateOutcome:
         return BirthdateOutcome(
             accepted=accepted,
             error=error,

@@ -26,12 +26,14 @@ from educonnect.models.housekeeping import (
     PurgeRequest,
 )
 from educonnect.search_attributes import PROCESS_STEP
-from workflows.activity_options import activity_options
+from workflows.steps.activity_options import activity_options
 
 with workflow.unsafe.imports_passed_through():
     from activities.housekeeping import HousekeepingActivities
 
-SUMMARY = "Ménage nocturne : suppression des données expirées (sessions, liens, codes SMS, compteurs)"
+SUMMARY = (
+    "Ménage nocturne : suppression des données expirées (sessions, liens, codes SMS, compteurs)"
+)
 
 # A purge of a large backlog may take a while; it heartbeats after each batch.
 PURGE_OPTIONS = activity_options(timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2))

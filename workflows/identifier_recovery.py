@@ -20,8 +20,7 @@ from educonnect.models.recovery import (
     RecoveryChannel,
 )
 from educonnect.search_attributes import PROCESS_STEP
-
-from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
@@ -50,21 +49,31 @@ class IdentifierRecoveryWorkflow:
         self._enter(IdentifierRecoveryStep.SENDING)
         self._matched = await workflow.execute_activity_method(
             AccountManagementActivities.send_identifier_reminder,
-            IdentifierReminder(process_id=workflow.info().workflow_id, channel=params.channel, contact=params.contact),
+            IdentifierReminder(
+                process_id=workflow.info().workflow_id,
+                channel=params.channel,
+                contact=params.contact,
+            ),
             **ACTIVITY_OPTIONS,
         )
-        self._enter(IdentifierRecoveryStep.SENT if self._matched else IdentifierRecoveryStep.NO_MATCH)
+        self._enter(
+            IdentifierRecoveryStep.SENT if self._matched else IdentifierRecoveryStep.NO_MATCH
+        )
         return self.status()
 
     @workflow.query
     def status(self) -> IdentifierRecoveryStatus:
-        return IdentifierRecoveryStatus(step=self._step, step_label=IDENTIFIER_RECOVERY_LABELS[self._step])
+        return IdentifierRecoveryStatus(
+            step=self._step, step_label=IDENTIFIER_RECOVERY_LABELS[self._step]
+        )
 
     def _enter(self, step: IdentifierRecoveryStep) -> None:
         self._step = step
         workflow.upsert_search_attributes([PROCESS_STEP.value_set(step.value)])
         way = "courriel" if self._params.channel == RecoveryChannel.EMAIL else "SMS"
-        details = f"**{IDENTIFIER_RECOVERY_LABELS[step]}**\n\nDemande par {way} : {self._params.contact}"
+        details = (
+            f"**{IDENTIFIER_RECOVERY_LABELS[step]}**\n\nDemande par {way} : {self._params.contact}"
+        )
         if self._matched:
             details += f"\n\nComptes trouvés : {self._matched}"
         workflow.set_current_details(details)

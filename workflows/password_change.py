@@ -27,8 +27,7 @@ from educonnect.models.recovery import (
     WaitApplied,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-
-from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities

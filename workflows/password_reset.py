@@ -9,7 +9,7 @@ matched an account, then started this workflow:
    up (`find_reset_target`).
 2. Email way: a single-use link, valid 1 hour, goes to the address; nothing
    goes anywhere when nothing matched. SMS way: a 6-digit code goes to the
-   number (`workflows.sms_code_step.SmsCodeStep`: 10 minutes, 5 wrong codes
+   number (`workflows.steps.sms_code_step.SmsCodeStep`: 10 minutes, 5 wrong codes
    end the request, "renvoyer le code" after 60 s, 3 codes at most); when
    nothing matched no code is sent and every code is wrong, with the same
    answers. The SMS way lasts 30 minutes at most.
@@ -57,9 +57,9 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.sms_code_step import SmsCodeStep
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.sms_code_step import SmsCodeStep
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_management import AccountManagementActivities
@@ -107,7 +107,9 @@ class PasswordResetWorkflow:
             self._enter(PasswordResetStep.LOOKING_UP)
         self._target = await workflow.execute_activity_method(
             AccountManagementActivities.find_reset_target,
-            FindResetTarget(channel=params.channel, identifier=params.identifier, contact=params.contact),
+            FindResetTarget(
+                channel=params.channel, identifier=params.identifier, contact=params.contact
+            ),
             **ACTIVITY_OPTIONS,
         )
         if self._target.account_id is not None:
@@ -135,14 +137,18 @@ class PasswordResetWorkflow:
             self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
             await self._code.send()
             self._set_details()
-            if not await wait_until(lambda: self._code.verified or self._code.locked, self._expires_at):
+            if not await wait_until(
+                lambda: self._code.verified or self._code.locked, self._expires_at
+            ):
                 return await self._expire()
             if self._code.locked:
                 return await self._finish(PasswordResetStep.CODE_LOCKED)
             self._enter(PasswordResetStep.NEW_PASSWORD)
 
         while self._done is None:
-            if not await wait_until(lambda: self._applying or self._done is not None, self._expires_at):
+            if not await wait_until(
+                lambda: self._applying or self._done is not None, self._expires_at
+            ):
                 return await self._expire()
             # Being applied: wait for the outcome (a failure lets the person try again).
             await workflow.wait_condition(lambda: self._done is not None or not self._applying)
@@ -289,7 +295,9 @@ class PasswordResetWorkflow:
         target = self._target
         if target is not None:
             details += (
-                f"\n\nCompte : {target.account_id}" if target.account_id else "\n\nAucun compte ne correspond à la demande."
+                f"\n\nCompte : {target.account_id}"
+                if target.account_id
+                else "\n\nAucun compte ne correspond à la demande."
             )
         code = self._code
         if code is not None and self._step == PasswordResetStep.AWAITING_CODE:

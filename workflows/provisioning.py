@@ -26,8 +26,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL, SCHOOL_UAI
-
-from workflows.activity_options import activity_options
+from workflows.steps.activity_options import activity_options
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import ProvisioningActivities
@@ -66,7 +65,9 @@ class ProvisioningWorkflow:
     @workflow.init
     def __init__(self, params: ProvisioningInput) -> None:
         self._params = params
-        self._progress = params.progress.model_copy(deep=True) if params.progress else ProvisioningProgress()
+        self._progress = (
+            params.progress.model_copy(deep=True) if params.progress else ProvisioningProgress()
+        )
         self._batches_this_run = 0
 
     @workflow.run
@@ -79,7 +80,11 @@ class ProvisioningWorkflow:
             summary = await workflow.execute_activity_method(
                 ProvisioningActivities.validate_import, ref, **VALIDATE_OPTIONS
             )
-            p.rows_total, p.rows_valid, p.rows_invalid = summary.rows_total, summary.rows_valid, summary.rows_invalid
+            p.rows_total, p.rows_valid, p.rows_invalid = (
+                summary.rows_total,
+                summary.rows_valid,
+                summary.rows_invalid,
+            )
             self._enter(ProvisioningStep.RECORDS)
 
         while p.step == ProvisioningStep.RECORDS and p.records_done < p.rows_valid:
@@ -101,7 +106,9 @@ class ProvisioningWorkflow:
             p.accounts_done = batch.end
             self._after_batch()
 
-        p.counts = await workflow.execute_activity_method(ProvisioningActivities.finish_import, ref, **FINISH_OPTIONS)
+        p.counts = await workflow.execute_activity_method(
+            ProvisioningActivities.finish_import, ref, **FINISH_OPTIONS
+        )
         self._enter(ProvisioningStep.DONE)
         return ProvisioningResult(
             import_id=params.import_id,
@@ -133,7 +140,9 @@ class ProvisioningWorkflow:
 
     def _next_batch(self, start: int) -> RowRange:
         end = min(start + max(1, self._params.batch_size), self._progress.rows_valid)
-        return RowRange(import_id=self._params.import_id, uai=self._params.uai, start=start, end=end)
+        return RowRange(
+            import_id=self._params.import_id, uai=self._params.uai, start=start, end=end
+        )
 
     def _after_batch(self) -> None:
         """Progress for operators; continue as new when this run did enough."""
@@ -144,7 +153,8 @@ class ProvisioningWorkflow:
             p.step == ProvisioningStep.ACCOUNTS and p.accounts_done < p.rows_valid
         )
         if more and (
-            self._batches_this_run >= self._params.batches_per_run or workflow.info().is_continue_as_new_suggested()
+            self._batches_this_run >= self._params.batches_per_run
+            or workflow.info().is_continue_as_new_suggested()
         ):
             p.runs += 1
             workflow.continue_as_new(self._params.model_copy(update={"progress": p}))

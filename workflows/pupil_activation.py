@@ -5,12 +5,12 @@ One workflow per pupil account, id `pupil-activation/<account-id>`:
 1. "Gérer mon compte": the pupil gives a new password (its hash waits in
    PostgreSQL), their own birthdate and, if they wish, an email address. Three
    wrong birthdates block the step until a correction is approved (as for a
-   guardian: `workflows.account_activation`, `workflows.birthdate_step`).
+   guardian: `workflows.steps.account_activation`, `workflows.steps.birthdate_step`).
 2. Without an address, the account is active at once, and the pupil is told
    that without a confirmed address they cannot recover their identifier or
    password by themselves.
 3. With an address, "Activer votre compte" as for a guardian (the same
-   confirmation-link step, `workflows.confirmation_link_step`): a confirmation
+   confirmation-link step, `workflows.steps.confirmation_link_step`): a confirmation
    link (reminder with a fresh link after 3 days, expiry after 7 days, a new
    link or a corrected address on request, each new link killing the previous
    one). The click makes the account active with the confirmed address. While
@@ -27,11 +27,11 @@ from temporalio import workflow
 
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
+    ENDED_STEPS,
     ActivationResult,
     ActivationStep,
     BirthdateUnblocked,
     EmailCorrection,
-    ENDED_STEPS,
     LinkClick,
     LinkClicked,
     LinkSent,
@@ -48,11 +48,10 @@ from educonnect.models.pupil_activation import (
     SkipEmail,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-
-from workflows.account_activation import AccountActivation, refusal, refusal_for_step
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.confirmation_link_step import ConfirmationLinkStep
-from workflows.waiting import wait_until
+from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.confirmation_link_step import ConfirmationLinkStep
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.pupils import PupilActivities
@@ -75,7 +74,9 @@ class PupilActivationWorkflow:
             on_failed=self._set_details,
         )
         self._link = ConfirmationLinkStep(
-            send=PupilActivities.send_pupil_activation_link, account_id=params.account_id, on_sent=self._set_details
+            send=PupilActivities.send_pupil_activation_link,
+            account_id=params.account_id,
+            on_sent=self._set_details,
         )
         self._skip_email = False
         self._confirmed_email: str | None = None
@@ -85,7 +86,9 @@ class PupilActivationWorkflow:
     @workflow.run
     async def run(self, params: PupilActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
-        if not await wait_until(lambda: self._activation.profile_accepted, params.credentials_expire_at):
+        if not await wait_until(
+            lambda: self._activation.profile_accepted, params.credentials_expire_at
+        ):
             return await self._expire()
         if self._link.email is None:
             return await self._activate_without_email()
@@ -150,7 +153,9 @@ class PupilActivationWorkflow:
     async def skip_email(self, request: SkipEmail) -> PupilActivationStatus:
         """Go on without an address: the account becomes active now."""
         self._skip_email = True
-        await workflow.wait_condition(lambda: self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED))
+        await workflow.wait_condition(
+            lambda: self._step in (ActivationStep.ACTIVE, ActivationStep.EXPIRED)
+        )
         return self.status()
 
     @skip_email.validator
@@ -205,7 +210,9 @@ class PupilActivationWorkflow:
     async def _activate_without_email(self) -> ActivationResult:
         await workflow.execute_activity_method(
             PupilActivities.activate_without_email,
-            ActivateWithoutEmail(account_id=self._params.account_id, process_id=workflow.info().workflow_id),
+            ActivateWithoutEmail(
+                account_id=self._params.account_id, process_id=workflow.info().workflow_id
+            ),
             **ACTIVITY_OPTIONS,
         )
         return await self._finish(ActivationStep.ACTIVE)
@@ -220,7 +227,9 @@ class PupilActivationWorkflow:
         return self._result()
 
     def _result(self) -> ActivationResult:
-        return ActivationResult(step=self._step, identifier=self._params.identifier, email=self._confirmed_email)
+        return ActivationResult(
+            step=self._step, identifier=self._params.identifier, email=self._confirmed_email
+        )
 
     def _label(self) -> str:
         if self._step == ActivationStep.ACTIVE and self._confirmed_email is None:
@@ -242,11 +251,20 @@ class PupilActivationWorkflow:
             details += f"\n\n{links}"
         workflow.set_current_details(details)
 
-    def _profile_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> PupilProfileOutcome:
+    def _profile_outcome(
+        self, *, accepted: bool = False, error: ErrorCode | None = None
+    ) -> PupilProfileOutcome:
         return PupilProfileOutcome(
-            accepted=accepted, error=error, attempts_left=self._activation.birthdate.attempts_left, step=self._step
+            accepted=accepted,
+            error=error,
+            attempts_left=self._activation.birthdate.attempts_left,
+            step=self._step,
         )
 
     def _require_awaiting_confirmation(self) -> None:
-        if self._step != ActivationStep.AWAITING_CONFIRMATION or self._link.clicked or self._skip_email:
+        if (
+            self._step != ActivationStep.AWAITING_CONFIRMATION
+            or self._link.clicked
+            or self._skip_email
+        ):
             raise refusal(self._step)

@@ -9,10 +9,10 @@ registration id only the person's browser holds):
    no code can succeed; a guardian who already has an account is told so by
    SMS instead. Either way the screen reads the same (no enumeration).
 2. The code (10 minutes, 5 wrong submissions end the attempt, "renvoyer le
-   code" after 60 s, 3 codes at most): `workflows.sms_code_step.SmsCodeStep`.
+   code" after 60 s, 3 codes at most): `workflows.steps.sms_code_step.SmsCodeStep`.
 3. A child's birthdate: 3 wrong ones block the attempt until a correction is
    approved (signal `birthdate_unblocked`, as for activation):
-   `workflows.birthdate_step.BirthdateStep`. A blocked attempt waits for the
+   `workflows.steps.birthdate_step.BirthdateStep`. A blocked attempt waits for the
    correction REGISTRATION_BLOCKED_MAX_WAIT at most; once it is approved the
    person has REGISTRATION_RESUME_WINDOW to come back.
 4. The password (its hash waits in PostgreSQL): the account is created, active,
@@ -24,8 +24,8 @@ Thirty minutes without moving to the next step end the attempt.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -34,8 +34,8 @@ from educonnect import policies
 from educonnect.errors import ErrorCode, message
 from educonnect.models.registration import (
     ENDED_STEPS,
-    AbandonRegistration,
     STEP_LABELS,
+    AbandonRegistration,
     AccountCreated,
     BirthdateOutcome,
     BirthdateSubmission,
@@ -60,10 +60,10 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.birthdate_step import BirthdateStep
-from workflows.sms_code_step import SmsCodeStep
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.sms_code_step import SmsCodeStep
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.registration import ACCOUNT_EXISTS, RegistrationActivities
@@ -114,11 +114,15 @@ class SmsRegistrationWorkflow:
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
         self._enter(RegistrationStep.BIRTHDATE)
         while not self._birthdate.confirmed:
-            if not await self._wait_with_idle_timeout(lambda: self._birthdate.confirmed or self._birthdate.blocked):
+            if not await self._wait_with_idle_timeout(
+                lambda: self._birthdate.confirmed or self._birthdate.blocked
+            ):
                 return await self._finish(RegistrationStep.EXPIRED)
             if self._birthdate.blocked:
                 # No idle timeout while a correction may be under way (days).
-                if not await self._birthdate.wait_for_unblock(policies.REGISTRATION_BLOCKED_MAX_WAIT):
+                if not await self._birthdate.wait_for_unblock(
+                    policies.REGISTRATION_BLOCKED_MAX_WAIT
+                ):
                     return await self._finish(RegistrationStep.EXPIRED)
 
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
@@ -137,7 +141,9 @@ class SmsRegistrationWorkflow:
         otherwise (and a guardian with an account is told so by SMS). The
         lookup runs even without a match: the same steps either way."""
         registrant = await workflow.execute_activity_method(
-            RegistrationActivities.find_registrant, FindRegistrant(guardian_id=params.guardian_id), **ACTIVITY_OPTIONS
+            RegistrationActivities.find_registrant,
+            FindRegistrant(guardian_id=params.guardian_id),
+            **ACTIVITY_OPTIONS,
         )
         if registrant is None:
             return None
@@ -152,7 +158,9 @@ class SmsRegistrationWorkflow:
         await workflow.execute_activity_method(
             RegistrationActivities.send_existing_account_notice,
             ExistingAccountNotice(
-                process_id=workflow.info().workflow_id, guardian_id=registrant.guardian_id, mobile=registrant.mobile
+                process_id=workflow.info().workflow_id,
+                guardian_id=registrant.guardian_id,
+                mobile=registrant.mobile,
             ),
             **ACTIVITY_OPTIONS,
         )
@@ -177,7 +185,9 @@ class SmsRegistrationWorkflow:
 
     @workflow.update
     async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
-        await self._code.resend()  # the SMS goes out in the background: same answer time with or without a number
+        await (
+            self._code.resend()
+        )  # the SMS goes out in the background: same answer time with or without a number
         self._set_details()
         return self._code.status()
 
@@ -185,7 +195,9 @@ class SmsRegistrationWorkflow:
     def _validate_resend(self, request: ResendCode) -> None:
         self._require_step(RegistrationStep.AWAITING_CODE)
         if self._code is None:  # the first code is on its way
-            raise ApplicationError(message(ErrorCode.SMS_RESEND_TOO_SOON), type=ErrorCode.SMS_RESEND_TOO_SOON)
+            raise ApplicationError(
+                message(ErrorCode.SMS_RESEND_TOO_SOON), type=ErrorCode.SMS_RESEND_TOO_SOON
+            )
         self._code.validate_resend()
 
     # --- step: a child's birthdate ----------------------------------------------
@@ -197,10 +209,14 @@ class SmsRegistrationWorkflow:
                 return self._birthdate_outcome(error=self._refusal_for_step())
             assert self._registrant is not None  # the code was verified: the record matched
             if error := await self._birthdate.check(
-                GuardianBirthdateCheck(guardian_id=self._registrant.guardian_id, birthdate=submission.birthdate)
+                GuardianBirthdateCheck(
+                    guardian_id=self._registrant.guardian_id, birthdate=submission.birthdate
+                )
             ):
                 return self._birthdate_outcome(error=error)
-            await workflow.wait_condition(lambda: self._step != RegistrationStep.BIRTHDATE)  # answer once moved on
+            await workflow.wait_condition(
+                lambda: self._step != RegistrationStep.BIRTHDATE
+            )  # answer once moved on
             return self._birthdate_outcome(accepted=True)
 
     @submit_birthdate.validator
@@ -212,7 +228,9 @@ class SmsRegistrationWorkflow:
         """The school record was corrected (read back): the birthdate step starts
         afresh, and the person has REGISTRATION_RESUME_WINDOW to come back to it."""
         await self._birthdate.unblock_if_approved(
-            event, is_blocked=lambda: self._step == RegistrationStep.BIRTHDATE_BLOCKED, resume=self._resume_birthdate
+            event,
+            is_blocked=lambda: self._step == RegistrationStep.BIRTHDATE_BLOCKED,
+            resume=self._resume_birthdate,
         )
 
     def _resume_birthdate(self) -> None:
@@ -224,8 +242,14 @@ class SmsRegistrationWorkflow:
     @workflow.update
     async def submit_password(self, ready: PasswordReady) -> AccountCreated:
         async with self._password_lock:
-            if self._account is not None or self._account_exists_meanwhile:  # a concurrent submission won
-                code = ErrorCode.REGISTRATION_COMPLETED if self._account else ErrorCode.REGISTRATION_ACCOUNT_EXISTS
+            if (
+                self._account is not None or self._account_exists_meanwhile
+            ):  # a concurrent submission won
+                code = (
+                    ErrorCode.REGISTRATION_COMPLETED
+                    if self._account
+                    else ErrorCode.REGISTRATION_ACCOUNT_EXISTS
+                )
                 raise ApplicationError(message(code), type=code)
             assert self._registrant is not None
             try:
@@ -246,7 +270,8 @@ class SmsRegistrationWorkflow:
                 await self._notify_existing_account(self._registrant)
                 self._account_exists_meanwhile = True
                 raise ApplicationError(
-                    message(ErrorCode.REGISTRATION_ACCOUNT_EXISTS), type=ErrorCode.REGISTRATION_ACCOUNT_EXISTS
+                    message(ErrorCode.REGISTRATION_ACCOUNT_EXISTS),
+                    type=ErrorCode.REGISTRATION_ACCOUNT_EXISTS,
                 ) from None
             self._account = account
             return account
@@ -255,7 +280,9 @@ class SmsRegistrationWorkflow:
     def _validate_password(self, ready: PasswordReady) -> None:
         self._require_step(RegistrationStep.PASSWORD)
         if self._account is not None:  # one account, one sign-in per registration
-            raise ApplicationError(message(ErrorCode.REGISTRATION_COMPLETED), type=ErrorCode.REGISTRATION_COMPLETED)
+            raise ApplicationError(
+                message(ErrorCode.REGISTRATION_COMPLETED), type=ErrorCode.REGISTRATION_COMPLETED
+            )
 
     @workflow.query
     def status(self) -> RegistrationStatus:
@@ -267,7 +294,9 @@ class SmsRegistrationWorkflow:
             birthdate_attempts_left=self._birthdate.attempts_left,
             expires_at=None if self._step in ENDED_STEPS else self._current_deadline(),
             identifier=self._account.identifier if self._account else None,
-            guardian_id=self._registrant.guardian_id if (code_verified and self._registrant) else None,
+            guardian_id=self._registrant.guardian_id
+            if (code_verified and self._registrant)
+            else None,
         )
 
     # --- helpers ----------------------------------------------------------------
@@ -302,7 +331,10 @@ class SmsRegistrationWorkflow:
         while True:
             deadline = self._idle_deadline
             assert deadline is not None
-            if await wait_until(lambda: condition() or self._idle_deadline != deadline, deadline):
+            if await wait_until(
+                lambda deadline=deadline: condition() or self._idle_deadline != deadline,
+                deadline,
+            ):
                 if condition():
                     return True
                 continue  # the deadline moved
@@ -318,7 +350,9 @@ class SmsRegistrationWorkflow:
         if self._params.guardian_id is None:
             details += "Aucune fiche de responsable ne correspond : aucun code n'est envoyé."
         elif self._existing_account:
-            details += "Le responsable a déjà un compte : un SMS l'en a informé, aucun code n'est envoyé."
+            details += (
+                "Le responsable a déjà un compte : un SMS l'en a informé, aucun code n'est envoyé."
+            )
         elif self._registrant is None:
             details += "Fiche de responsable en cours de lecture."
         else:
@@ -338,9 +372,14 @@ class SmsRegistrationWorkflow:
             details += f"\n\nExpiration sans action le {deadline:%d/%m/%Y à %H:%M} UTC"
         workflow.set_current_details(details)
 
-    def _birthdate_outcome(self, *, accepted: bool = False, error: ErrorCode | None = None) -> BirthdateOutcome:
+    def _birthdate_outcome(
+        self, *, accepted: bool = False, error: ErrorCode | None = None
+    ) -> BirthdateOutcome:
         return BirthdateOutcome(
-            accepted=accepted, error=error, attempts_left=self._birthdate.attempts_left, step=self._step
+            accepted=accepted,
+            error=error,
+            attempts_left=self._birthdate.attempts_left,
+            step=self._step,
         )
 
     def _refusal_for_step(self) -> ErrorCode:

@@ -17,8 +17,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, Field
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +34,7 @@ from api.process_calls import ProcessCalls, within_timeout
 from educonnect.account_management import check_new_password, normalized_email, password_context
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.models.activation import LinkClick
 from educonnect.models.email_change import (
     CancelEmailChange,
     EmailChangeInput,
@@ -37,10 +42,9 @@ from educonnect.models.email_change import (
     EmailChangeResult,
     EmailChangeStatus,
     EmailChangeStep,
-    ValidationLinkClicked,
     ResendValidation,
+    ValidationLinkClicked,
 )
-from educonnect.models.activation import LinkClick
 from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
@@ -99,11 +103,15 @@ class AccountView(EmailView):
 
 class EmailChangeBody(BaseModel):
     email: str = Field(min_length=1, max_length=254, description="Nouvelle adresse électronique")
-    email_confirmation: str = Field(min_length=1, max_length=254, description="La même adresse, une seconde fois")
+    email_confirmation: str = Field(
+        min_length=1, max_length=254, description="La même adresse, une seconde fois"
+    )
 
 
 class PasswordChangeBody(BaseModel):
-    current_password: str = Field(min_length=1, max_length=128, description="Le mot de passe de votre connexion")
+    current_password: str = Field(
+        min_length=1, max_length=128, description="Le mot de passe de votre connexion"
+    )
     new_password: str = Field(max_length=128, description="Nouveau mot de passe")
     new_password_confirmation: str = Field(max_length=128)
 
@@ -144,20 +152,49 @@ def _change_view(status: EmailChangeStatus) -> EmailChangeView:
 def _actions(pending: EmailChangeStatus | None) -> list[Action]:
     if pending is None:
         return [
-            Action(action="change_email", label="Modifier mon adresse mail", method="POST", href="/account/email"),
-            Action(action="change_password", label="Modifier mon mot de passe", method="POST", href="/account/password"),
+            Action(
+                action="change_email",
+                label="Modifier mon adresse mail",
+                method="POST",
+                href="/account/email",
+            ),
+            Action(
+                action="change_password",
+                label="Modifier mon mot de passe",
+                method="POST",
+                href="/account/password",
+            ),
         ]
     actions = []
     if pending.links_left > 0:
         actions.append(
-            Action(action="resend", label="Renvoyez un email de validation", method="POST", href="/account/email/resend")
+            Action(
+                action="resend",
+                label="Renvoyez un email de validation",
+                method="POST",
+                href="/account/email/resend",
+            )
         )
         actions.append(
-            Action(action="change_email", label="Saisir une autre adresse", method="POST", href="/account/email")
+            Action(
+                action="change_email",
+                label="Saisir une autre adresse",
+                method="POST",
+                href="/account/email",
+            )
         )
-    actions.append(Action(action="cancel", label="Annuler la demande", method="POST", href="/account/email/cancel"))
     actions.append(
-        Action(action="change_password", label="Modifier mon mot de passe", method="POST", href="/account/password")
+        Action(
+            action="cancel", label="Annuler la demande", method="POST", href="/account/email/cancel"
+        )
+    )
+    actions.append(
+        Action(
+            action="change_password",
+            label="Modifier mon mot de passe",
+            method="POST",
+            href="/account/password",
+        )
     )
     return actions
 
@@ -198,7 +235,9 @@ async def _account_row(pool: asyncpg.Pool, account_id: uuid.UUID) -> asyncpg.Rec
 
 
 def _email_view(row: asyncpg.Record, pending: EmailChangeStatus | None) -> EmailView:
-    needs_validation = not row["email_verified"] and not (row["kind"] == "pupil" and not row["email"])
+    needs_validation = not row["email_verified"] and not (
+        row["kind"] == "pupil" and not row["email"]
+    )
     return EmailView(
         email=row["email"],
         email_verified=row["email_verified"],
@@ -236,7 +275,9 @@ async def pending_email_change(temporal: Client, account_id: uuid.UUID) -> Email
     return status if status.step == EmailChangeStep.AWAITING_VALIDATION else None
 
 
-async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: str, email: str) -> EmailChangeStatus:
+async def _request_change(
+    temporal: Client, account_id: uuid.UUID, identifier: str, email: str
+) -> EmailChangeStatus:
     """Start the account's change with this address, or give the running one
     this address (update-with-start: one pending change per account)."""
     for attempt in range(4):
@@ -257,7 +298,9 @@ async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: s
         try:
             return await within_timeout(
                 temporal.execute_update_with_start_workflow(
-                    EmailChangeWorkflow.request_change, EmailChangeRequest(email=email), start_workflow_operation=start
+                    EmailChangeWorkflow.request_change,
+                    EmailChangeRequest(email=email),
+                    start_workflow_operation=start,
                 )
             )
         except WorkflowUpdateFailedError as err:
@@ -272,7 +315,11 @@ async def _request_change(temporal: Client, account_id: uuid.UUID, identifier: s
 # --- routes: the account ------------------------------------------------------------------
 
 
-@router.get("", summary="Mon compte : adresse électronique, demande en cours, actions", response_model=AccountView)
+@router.get(
+    "",
+    summary="Mon compte : adresse électronique, demande en cours, actions",
+    response_model=AccountView,
+)
 async def account(session: PortalSession, pool: Pool, temporal: Temporal) -> AccountView:
     row = await _account_row(pool, session.account_id)
     pending = await pending_email_change(temporal, session.account_id)
@@ -302,9 +349,16 @@ async def email_page(session: PortalSession, pool: Pool, temporal: Temporal) -> 
     "/email",
     summary="Modifier mon adresse mail : la nouvelle adresse, deux fois (un lien de validation lui est envoyé)",
     response_model=EmailView,
-    responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+    responses={
+        401: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
+    },
 )
-async def change_email(body: EmailChangeBody, session: RecentPortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+async def change_email(
+    body: EmailChangeBody, session: RecentPortalSession, pool: Pool, temporal: Temporal
+) -> EmailView:
     email = normalized_email(body.email)
     confirmation = normalized_email(body.email_confirmation, field="email_confirmation")
     if email.lower() != confirmation.lower():
@@ -335,7 +389,9 @@ async def change_email(body: EmailChangeBody, session: RecentPortalSession, pool
 async def resend_validation(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
     row = await _account_row(pool, session.account_id)
     resend = ResendValidation()
-    status = await EMAIL_CHANGE.update(temporal, session.account_id, EmailChangeWorkflow.resend_link, resend)
+    status = await EMAIL_CHANGE.update(
+        temporal, session.account_id, EmailChangeWorkflow.resend_link, resend
+    )
     view = _email_view(row, status)
     view.message = (
         f"Un nouvel email de validation a été envoyé à {status.email}. Les liens envoyés précédemment "
@@ -351,7 +407,9 @@ async def resend_validation(session: PortalSession, pool: Pool, temporal: Tempor
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def cancel_change(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
-    await EMAIL_CHANGE.update(temporal, session.account_id, EmailChangeWorkflow.cancel, CancelEmailChange())
+    await EMAIL_CHANGE.update(
+        temporal, session.account_id, EmailChangeWorkflow.cancel, CancelEmailChange()
+    )
     row = await _account_row(pool, session.account_id)
     view = _email_view(row, None)
     view.message = "La demande de modification d'adresse est annulée : l'adresse de votre compte n'a pas changé."
@@ -375,7 +433,9 @@ Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
 
 @router.get(
-    "/email/validation", summary="Page ouverte depuis le lien de validation de l'adresse", response_class=pages.HTMLResponse
+    "/email/validation",
+    summary="Page ouverte depuis le lien de validation de l'adresse",
+    response_class=pages.HTMLResponse,
 )
 async def validation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
@@ -386,12 +446,18 @@ async def validation_page(jeton: Token, pool: Pool):
     return pages.page(
         "Valider votre adresse électronique",
         f"Cliquez sur le bouton pour valider l'adresse {link['email']} pour votre compte EduConnect.",
-        extra_html=pages.form_button("/account/email/validation", {"jeton": jeton}, "Valider cette adresse"),
+        extra_html=pages.form_button(
+            "/account/email/validation", {"jeton": jeton}, "Valider cette adresse"
+        ),
     )
 
 
-@router.post("/email/validation", summary="Valider l'adresse électronique", response_class=pages.HTMLResponse)
-async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal):
+@router.post(
+    "/email/validation", summary="Valider l'adresse électronique", response_class=pages.HTMLResponse
+)
+async def validate(
+    jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal
+):
     try:
         link = await live_link(pool, jeton, EMAIL_CHANGE_PURPOSE, VALIDATION_LINK_WORDS)
     except LinkRefused as refused:
@@ -435,14 +501,22 @@ async def validate(jeton: Annotated[str, Form(min_length=1, max_length=200)], po
     responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def change_password(
-    body: PasswordChangeBody, request: Request, session: RecentPortalSession, pool: Pool, temporal: Temporal
+    body: PasswordChangeBody,
+    request: Request,
+    session: RecentPortalSession,
+    pool: Pool,
+    temporal: Temporal,
 ) -> PasswordChanged:
     row = await _account_row(pool, session.account_id)
     try:  # behind the sign-in limits: a stolen session cannot guess at will
-        await check_credentials_limited(pool, row["identifier"], body.current_password, request_client_ip(request))
+        await check_credentials_limited(
+            pool, row["identifier"], body.current_password, request_client_ip(request)
+        )
     except DomainError as refused:
         if refused.code == ErrorCode.INVALID_CREDENTIALS:
-            raise DomainError(ErrorCode.CURRENT_PASSWORD_INCORRECT, [{"field": "current_password"}]) from None
+            raise DomainError(
+                ErrorCode.CURRENT_PASSWORD_INCORRECT, [{"field": "current_password"}]
+            ) from None
         raise
     check_new_password(
         body.new_password,
@@ -463,7 +537,9 @@ async def change_password(
     )
     start = WithStartWorkflowOperation(
         PasswordChangeWorkflow.run,
-        PasswordChangeInput(account_id=session.account_id, identifier=row["identifier"], keep_session_id=session.id),
+        PasswordChangeInput(
+            account_id=session.account_id, identifier=row["identifier"], keep_session_id=session.id
+        ),
         id=process_id,
         task_queue=get_settings().task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -481,12 +557,11 @@ async def change_password(
         )
     )
     ended = applied.sessions_ended
-    others = (
-        f" Vos autres connexions ouvertes ({ended}) ont été fermées." if ended else ""
-    )
+    others = f" Vos autres connexions ouvertes ({ended}) ont été fermées." if ended else ""
     return PasswordChanged(
         message=(
-            "Votre mot de passe est modifié : il vous sera demandé à votre prochaine connexion." + others
+            "Votre mot de passe est modifié : il vous sera demandé à votre prochaine connexion."
+            + others
             + " Un message de confirmation vous a été envoyé."
         ),
         sessions_ended=ended,

@@ -21,8 +21,8 @@ from api.activation_routes import (
     normalized_email,
 )
 from api.correction_form import CorrectionInfo
-from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.deps import ActivationSession, Pool, Temporal
+from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
@@ -55,17 +55,23 @@ class ProfileRequest(BaseModel):
 PROCESS = ActivationProcess(ActivationWorkflow, workflow_id, ActivationView)
 
 
-async def start_or_resume_activation(temporal: Client, pool: asyncpg.Pool, account: CheckedAccount) -> ActivationView:
+async def start_or_resume_activation(
+    temporal: Client, pool: asyncpg.Pool, account: CheckedAccount
+) -> ActivationView:
     params = ActivationInput(
         account_id=account.account_id,
         identifier=account.identifier,
         credentials_expire_at=account.provisional_expires_at,
     )
-    return await PROCESS.start_or_resume(temporal, params, summary=f"Activation du compte {account.identifier}")
+    return await PROCESS.start_or_resume(
+        temporal, params, summary=f"Activation du compte {account.identifier}"
+    )
 
 
 @router.get("", summary="Où en est mon activation ?", response_model=ActivationView)
-async def activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> ActivationView:
+async def activation_status(
+    session: ActivationSession, pool: Pool, temporal: Temporal
+) -> ActivationView:
     return await PROCESS.status_view(pool, temporal, session)
 
 
@@ -75,9 +81,13 @@ async def activation_status(session: ActivationSession, pool: Pool, temporal: Te
     response_model=ActivationView,
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
-async def submit_profile(body: ProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal):
+async def submit_profile(
+    body: ProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal
+):
     await PROCESS.require_profile_step(temporal, session)
-    check_new_password(body.password, body.password_confirmation, await password_context(pool, session.account_id))
+    check_new_password(
+        body.password, body.password_confirmation, await password_context(pool, session.account_id)
+    )
     email = normalized_email(body.email)
     await PROCESS.keep_pending_password(pool, session, body.password)  # waits there for the click
     profile = ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
@@ -98,7 +108,11 @@ LINK_WORDS = LinkWords(already_used_title="Compte déjà activé")
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
 
-@router.get("/confirmation", summary="Page ouverte depuis le lien de confirmation", response_class=pages.HTMLResponse)
+@router.get(
+    "/confirmation",
+    summary="Page ouverte depuis le lien de confirmation",
+    response_class=pages.HTMLResponse,
+)
 async def confirmation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
     try:
@@ -108,12 +122,20 @@ async def confirmation_page(jeton: Token, pool: Pool):
     return pages.page(
         "Activer votre compte",
         "Cliquez sur le bouton pour confirmer votre adresse électronique et activer votre compte EduConnect.",
-        extra_html=pages.form_button("/activation/confirmation", {"jeton": jeton}, "Activer mon compte"),
+        extra_html=pages.form_button(
+            "/activation/confirmation", {"jeton": jeton}, "Activer mon compte"
+        ),
     )
 
 
-@router.post("/confirmation", summary="Confirmer l'adresse et activer le compte", response_class=pages.HTMLResponse)
-async def confirm(jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal):
+@router.post(
+    "/confirmation",
+    summary="Confirmer l'adresse et activer le compte",
+    response_class=pages.HTMLResponse,
+)
+async def confirm(
+    jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal
+):
     try:
         link = await live_link(pool, jeton, LINK_PURPOSE, LINK_WORDS)
     except LinkRefused as refused:

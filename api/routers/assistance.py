@@ -62,7 +62,9 @@ RequestId = Annotated[uuid.UUID, Path(description="Identifiant de la demande")]
 class CorrectionRequestBody(ChildCorrectionRequest):
     contact: Literal["email", "sms"] = Field(description="Être prévenu par email ou par SMS")
     email: str | None = Field(None, max_length=254, description="Par défaut : l'adresse connue")
-    mobile: str | None = Field(None, max_length=32, description="Par défaut : le numéro connu de l'établissement")
+    mobile: str | None = Field(
+        None, max_length=32, description="Par défaut : le numéro connu de l'établissement"
+    )
 
 
 async def _guardian(pool: asyncpg.Pool, account_id: uuid.UUID) -> tuple[Requester, asyncpg.Record]:
@@ -85,7 +87,10 @@ async def _guardian(pool: asyncpg.Pool, account_id: uuid.UUID) -> tuple[Requeste
 async def _blocked_activation(temporal: Client, account_id: uuid.UUID) -> None:
     """Refuse unless this account's activation refused a birthdate."""
     activation = await PROCESS.calls.status(temporal, account_id)
-    failed_once = activation.step == ActivationStep.PROFILE and activation.attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS
+    failed_once = (
+        activation.step == ActivationStep.PROFILE
+        and activation.attempts_left < policies.BIRTHDATE_MAX_ATTEMPTS
+    )
     if activation.step != ActivationStep.BIRTHDATE_BLOCKED and not failed_once:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
 
@@ -110,7 +115,10 @@ def _chosen_contact(body: CorrectionRequestBody, guardian: asyncpg.Record) -> Co
 async def guardian_correction_form(session: ActivationSession, pool: Pool) -> CorrectionForm:
     requester, guardian = await _guardian(pool, session.account_id)
     return await correction_form(
-        pool, requester, email_on_file=guardian["account_email"] or guardian["email"], mobile_on_file=guardian["mobile"]
+        pool,
+        requester,
+        email_on_file=guardian["account_email"] or guardian["email"],
+        mobile_on_file=guardian["mobile"],
     )
 
 
@@ -126,7 +134,9 @@ async def request_correction(
 ) -> CorrectionReceipt:
     await _blocked_activation(temporal, session.account_id)
     requester, guardian = await _guardian(pool, session.account_id)
-    return await file_correction(pool, temporal, requester, body.pupil_id, body, _chosen_contact(body, guardian))
+    return await file_correction(
+        pool, temporal, requester, body.pupil_id, body, _chosen_contact(body, guardian)
+    )
 
 
 # --- following a request ------------------------------------------------------------------
@@ -138,7 +148,9 @@ async def request_correction(
     response_model=RequestView,
     responses={404: {"model": ErrorBody}},
 )
-async def request_status(request_id: RequestId, session: ActivationSession, pool: Pool) -> RequestView:
+async def request_status(
+    request_id: RequestId, session: ActivationSession, pool: Pool
+) -> RequestView:
     return await request_view(pool, request_id, activation_workflow_id(session.account_id))
 
 
@@ -150,9 +162,15 @@ async def request_status(request_id: RequestId, session: ActivationSession, pool
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def answer_request(
-    request_id: RequestId, body: AnswerBody, session: ActivationSession, pool: Pool, temporal: Temporal
+    request_id: RequestId,
+    body: AnswerBody,
+    session: ActivationSession,
+    pool: Pool,
+    temporal: Temporal,
 ) -> RequestView:
-    return await answer_staff(pool, temporal, request_id, activation_workflow_id(session.account_id), body)
+    return await answer_staff(
+        pool, temporal, request_id, activation_workflow_id(session.account_id), body
+    )
 
 
 # --- other assistance requests: tickets -----------------------------------------------------
@@ -169,8 +187,12 @@ class TicketBody(BaseModel):
     email: str = Field(max_length=254, description="Adresse où recevoir la réponse")
     category: TicketCategory
     message: str = Field(min_length=1, max_length=MESSAGE_MAX)
-    uai: str | None = Field(None, max_length=8, description="Code UAI de l'établissement de l'enfant, si connu")
-    academie: str | None = Field(None, max_length=60, description="Académie, si le code UAI n'est pas connu")
+    uai: str | None = Field(
+        None, max_length=8, description="Code UAI de l'établissement de l'enfant, si connu"
+    )
+    academie: str | None = Field(
+        None, max_length=60, description="Académie, si le code UAI n'est pas connu"
+    )
 
 
 class TicketReceipt(BaseModel):
@@ -179,7 +201,11 @@ class TicketReceipt(BaseModel):
     message: str
 
 
-@router.get("/categories", summary="Sujets du formulaire d'assistance académique", response_model=list[Category])
+@router.get(
+    "/categories",
+    summary="Sujets du formulaire d'assistance académique",
+    response_model=list[Category],
+)
 async def categories() -> list[Category]:
     return [Category(code=c, label=TICKET_CATEGORY_LABELS[c]) for c in TicketCategory]
 
@@ -193,8 +219,14 @@ async def categories() -> list[Category]:
 )
 async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketReceipt:
     email = normalized_email(body.email)
-    names = {"last_name": body.last_name.strip(), "first_name": body.first_name.strip(), "message": body.message.strip()}
-    empty = [{"field": f, "message": "Ce champ est obligatoire."} for f, v in names.items() if not v]
+    names = {
+        "last_name": body.last_name.strip(),
+        "first_name": body.first_name.strip(),
+        "message": body.message.strip(),
+    }
+    empty = [
+        {"field": f, "message": "Ce champ est obligatoire."} for f, v in names.items() if not v
+    ]
     if empty:
         raise DomainError(ErrorCode.INVALID_INPUT, empty)
     uai = body.uai.strip().upper() if body.uai and body.uai.strip() else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -24,7 +24,7 @@ try:
 
     _PARIS: Any = ZoneInfo("Europe/Paris")
 except Exception:  # no tz database on this machine
-    _PARIS = timezone.utc
+    _PARIS = UTC
 
 
 def _dev_pages_enabled() -> None:
@@ -66,7 +66,7 @@ def _format_date(value: datetime | str | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(_PARIS).strftime("%d/%m/%Y à %H:%M:%S")
 
 
@@ -143,7 +143,8 @@ def mailbox_page(limit: int = Query(200, ge=1, le=5000)) -> HTMLResponse:
     ]
     return _page(
         "Boîte aux lettres de développement",
-        _plural(len(messages), "courriel reçu", "courriels reçus") + ", du plus récent au plus ancien",
+        _plural(len(messages), "courriel reçu", "courriels reçus")
+        + ", du plus récent au plus ancien",
         items,
         "Aucun courriel pour l'instant.",
     )

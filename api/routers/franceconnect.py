@@ -103,7 +103,9 @@ class SignedInView(LinkView):
 
 
 class MobileRequest(BaseModel):
-    mobile: str = Field(min_length=1, max_length=32, description="Numéro de mobile, par exemple 06 12 34 56 78")
+    mobile: str = Field(
+        min_length=1, max_length=32, description="Numéro de mobile, par exemple 06 12 34 56 78"
+    )
 
 
 class CodeRequest(BaseModel):
@@ -130,7 +132,9 @@ def correction_url(link_id: uuid.UUID) -> str:
     return f"{router.prefix}/link/{link_id}/correction"
 
 
-def _view(link_id: uuid.UUID, status: LinkStatus, correction: RequestSummary | None = None) -> LinkView:
+def _view(
+    link_id: uuid.UUID, status: LinkStatus, correction: RequestSummary | None = None
+) -> LinkView:
     blocked = status.step == LinkStep.BIRTHDATE_BLOCKED
     return LinkView(
         link_id=link_id,
@@ -141,7 +145,9 @@ def _view(link_id: uuid.UUID, status: LinkStatus, correction: RequestSummary | N
     )
 
 
-async def _view_with_correction(pool: asyncpg.Pool, link_id: uuid.UUID, status: LinkStatus) -> LinkView:
+async def _view_with_correction(
+    pool: asyncpg.Pool, link_id: uuid.UUID, status: LinkStatus
+) -> LinkView:
     """The view of a status query, with the correction request once blocked."""
     blocked = status.step == LinkStep.BIRTHDATE_BLOCKED
     return _view(link_id, status, await latest_request(pool, workflow_id(link_id), blocked=blocked))
@@ -160,7 +166,12 @@ async def _view_with_correction(pool: asyncpg.Pool, link_id: uuid.UUID, status: 
 async def login(pool: Pool) -> RedirectResponse:
     start = await relying_party().begin_login(pool)
     response = RedirectResponse(start.authorization_url, status_code=302)
-    _cookie(response, LOGIN_COOKIE, start.browser_token, int(policies.FRANCECONNECT_LOGIN_VALIDITY.total_seconds()))
+    _cookie(
+        response,
+        LOGIN_COOKIE,
+        start.browser_token,
+        int(policies.FRANCECONNECT_LOGIN_VALIDITY.total_seconds()),
+    )
     return response
 
 
@@ -188,7 +199,9 @@ async def callback(
     identity = await remember_identity(pool, verified)
 
     if identity.account_id is not None:  # a later visit: direct sign-in
-        account = await pool.fetchrow("SELECT identifier, state FROM accounts WHERE id = $1", identity.account_id)
+        account = await pool.fetchrow(
+            "SELECT identifier, state FROM accounts WHERE id = $1", identity.account_id
+        )
         if account is None or account["state"] in ("locked", "merged"):
             raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
         await start_portal_session(response, pool, identity.account_id, replaces=educonnect_session)
@@ -199,13 +212,20 @@ async def callback(
         )
 
     link_id, browser_token = await _start_or_resume_link(pool, temporal, identity.id)
-    _cookie(response, LINK_COOKIE, browser_token, int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()))
+    _cookie(
+        response,
+        LINK_COOKIE,
+        browser_token,
+        int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()),
+    )
     status = await LINK.handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
     view = await _view_with_correction(pool, link_id, status)
     return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
 
 
-async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+async def _start_or_resume_link(
+    pool: asyncpg.Pool, temporal: Client, identity_id: uuid.UUID
+) -> tuple[uuid.UUID, str]:
     """The identity's first visit still running (e.g. waiting after a birthdate
     correction), now bound to this browser; or a new one."""
     browser_token = secrets.token_urlsafe(32)
@@ -224,11 +244,16 @@ async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_i
             alive = False
         if alive:
             await pool.execute(
-                "UPDATE franceconnect_links SET binding_hash = $2 WHERE id = $1", running, token_hash(browser_token)
+                "UPDATE franceconnect_links SET binding_hash = $2 WHERE id = $1",
+                running,
+                token_hash(browser_token),
             )
             await handle.signal(FranceConnectLinkWorkflow.person_returned, PersonReturned())
             return running, browser_token
-        await pool.execute("UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1", running)
+        await pool.execute(
+            "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1",
+            running,
+        )
 
     link_id = uuid.uuid4()
     await pool.execute(
@@ -242,7 +267,9 @@ async def _start_or_resume_link(pool: asyncpg.Pool, temporal: Client, identity_i
         LinkInput(link_id=link_id, identity_id=identity_id),
         id=workflow_id(link_id),
         task_queue=get_settings().task_queue,
-        search_attributes=TypedSearchAttributes([SearchAttributePair(PROCESS_STEP, LinkStep.AWAITING_MOBILE.value)]),
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(PROCESS_STEP, LinkStep.AWAITING_MOBILE.value)]
+        ),
         static_summary=summary(link_id),
     )
     return link_id, browser_token
@@ -260,7 +287,10 @@ def _ended(status: LinkStatus) -> ErrorCode:
 
 
 LINK = ProcessCalls(
-    FranceConnectLinkWorkflow, workflow_id, not_found=ErrorCode.FRANCECONNECT_LINK_NOT_FOUND, ended=_ended
+    FranceConnectLinkWorkflow,
+    workflow_id,
+    not_found=ErrorCode.FRANCECONNECT_LINK_NOT_FOUND,
+    ended=_ended,
 )
 
 
@@ -268,7 +298,9 @@ async def _bound_link(pool: asyncpg.Pool, link_id: uuid.UUID, browser_token: str
     """Only the browser that came back from FranceConnect drives the process;
     any other gets the same answer as for an unknown id."""
     if not browser_token or not await pool.fetchval(
-        "SELECT 1 FROM franceconnect_links WHERE id = $1 AND binding_hash = $2", link_id, token_hash(browser_token)
+        "SELECT 1 FROM franceconnect_links WHERE id = $1 AND binding_hash = $2",
+        link_id,
+        token_hash(browser_token),
     ):
         raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
 
@@ -282,7 +314,9 @@ LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
     response_model=LinkView,
     responses={404: {"model": ErrorBody}},
 )
-async def link_status(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
+async def link_status(
+    link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+) -> LinkView:
     await _bound_link(pool, link_id, browser)
     return await _view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
 
@@ -294,11 +328,17 @@ async def link_status(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browse
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def submit_mobile(
-    link_id: uuid.UUID, body: MobileRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+    link_id: uuid.UUID,
+    body: MobileRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: LinkCookie = None,
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
     mobile = e164_mobile(body.mobile)
-    await LINK.update(temporal, link_id, FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile))
+    await LINK.update(
+        temporal, link_id, FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile)
+    )
     return _view(link_id, await LINK.status(temporal, link_id))
 
 
@@ -306,11 +346,20 @@ async def submit_mobile(
     "/link/{link_id}/code",
     summary="Saisir le code reçu par SMS",
     response_model=LinkView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody},
-               422: {"model": ErrorBody}, 423: {"model": ErrorBody}},  # fmt: skip
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },  # fmt: skip
 )
 async def submit_code(
-    link_id: uuid.UUID, body: CodeRequest, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+    link_id: uuid.UUID,
+    body: CodeRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: LinkCookie = None,
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
     await submit_sms_code(pool, temporal, LINK, link_id, body.code)
@@ -323,7 +372,9 @@ async def submit_code(
     response_model=LinkView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def resend_code(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> LinkView:
+async def resend_code(
+    link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+) -> LinkView:
     await _bound_link(pool, link_id, browser)
     await resend_sms_code(temporal, LINK, link_id)
     return _view(link_id, await LINK.status(temporal, link_id))
@@ -333,8 +384,12 @@ async def resend_code(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browse
     "/link/{link_id}/birthdate",
     summary="Confirmer la date de naissance d'un enfant (puis connexion)",
     response_model=SignedInView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody},
-               423: {"model": ErrorBody}},  # fmt: skip
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },  # fmt: skip
 )
 async def submit_birthdate(
     link_id: uuid.UUID,
@@ -347,15 +402,21 @@ async def submit_birthdate(
 ) -> SignedInView:
     await _bound_link(pool, link_id, browser)
     submission = BirthdateSubmission(birthdate=body.child_birthdate)
-    outcome = await LINK.update(temporal, link_id, FranceConnectLinkWorkflow.submit_birthdate, submission)
+    outcome = await LINK.update(
+        temporal, link_id, FranceConnectLinkWorkflow.submit_birthdate, submission
+    )
     if outcome.error == ErrorCode.BIRTHDATE_BLOCKED:
-        raise DomainError(outcome.error, [{"attempts_left": 0, "assistance_url": correction_url(link_id)}])
+        raise DomainError(
+            outcome.error, [{"attempts_left": 0, "assistance_url": correction_url(link_id)}]
+        )
     if outcome.error is not None and outcome.error != ErrorCode.BIRTHDATE_INCORRECT:
         raise DomainError(outcome.error)
     if outcome.error is not None:
         raise wrong_answer(outcome.error, "child_birthdate", outcome.attempts_left)
     assert outcome.account_id is not None
-    account = await pool.fetchrow("SELECT identifier, state FROM accounts WHERE id = $1", outcome.account_id)
+    account = await pool.fetchrow(
+        "SELECT identifier, state FROM accounts WHERE id = $1", outcome.account_id
+    )
     if account["state"] in ("locked", "merged"):
         raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
     await start_portal_session(response, pool, outcome.account_id, replaces=educonnect_session)
@@ -367,7 +428,9 @@ async def submit_birthdate(
 # --- blocked after three wrong birthdates: the correction request -----------------
 
 
-async def blocked_link(link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None) -> Blocked:
+async def blocked_link(
+    link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None
+) -> Blocked:
     """The guardian of this browser's first visit, blocked on a birthdate, told
     by SMS at the number that received the code. Another browser, or any other
     step, is refused before the guardian is read."""

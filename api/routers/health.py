@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -51,7 +51,7 @@ async def live() -> dict:
 async def _state(check: Callable[[], Awaitable[object]]) -> DependencyState:
     try:
         await asyncio.wait_for(check(), READINESS_CHECK_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return DependencyState(ok=False, error="timeout")
     except Exception as err:  # noqa: BLE001 - any failure means "not ready"; its kind is reported
         return DependencyState(ok=False, error=type(err).__name__)
@@ -77,7 +77,9 @@ async def ready(request: Request) -> JSONResponse:
         lambda: _temporal_serving(state.temporal),
         lambda: check_smtp(READINESS_CHECK_TIMEOUT_S),
     )
-    results = dict(zip(names, await asyncio.gather(*(_state(check) for check in checks))))
+    results = dict(
+        zip(names, await asyncio.gather(*(_state(check) for check in checks)), strict=True)
+    )
     down = [name for name, result in results.items() if not result.ok]
     if down:
         log.warning("readiness: %s down", ", ".join(down))

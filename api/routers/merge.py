@@ -43,8 +43,12 @@ MERGE_WAIT_S = 20
 
 
 class MergeRequest(BaseModel):
-    identifier: str = Field(min_length=1, max_length=64, description="Identifiant de l'autre compte")
-    password: str = Field(min_length=1, max_length=128, description="Mot de passe de l'autre compte")
+    identifier: str = Field(
+        min_length=1, max_length=64, description="Identifiant de l'autre compte"
+    )
+    password: str = Field(
+        min_length=1, max_length=128, description="Mot de passe de l'autre compte"
+    )
 
 
 class MergeView(BaseModel):
@@ -79,7 +83,7 @@ async def _start(temporal: Client, params: MergeInput, identifier: str):
             running = MERGE.handle(temporal, params.kept_account_id)
             try:
                 await asyncio.wait_for(running.result(), MERGE_WAIT_S)
-            except (WorkflowFailureError, asyncio.TimeoutError):
+            except (TimeoutError, WorkflowFailureError):
                 pass
     raise DomainError(ErrorCode.SERVICE_UNAVAILABLE)
 
@@ -93,16 +97,31 @@ async def _start(temporal: Client, params: MergeInput, identifier: str):
         "l'autre compte est fermé."
     ),
     response_model=MergeView,
-    responses={401: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+    responses={
+        401: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
+    },
 )
-async def merge(body: MergeRequest, request: Request, session: RecentPortalSession, pool: Pool, temporal: Temporal) -> MergeView:
+async def merge(
+    body: MergeRequest,
+    request: Request,
+    session: RecentPortalSession,
+    pool: Pool,
+    temporal: Temporal,
+) -> MergeView:
     try:  # a wrong password counts against the OTHER account's limits
-        other = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
+        other = await check_credentials_limited(
+            pool, body.identifier, body.password, request_client_ip(request)
+        )
     except DomainError as refused:
         if refused.code == ErrorCode.ACCOUNT_MERGED:
             raise DomainError(ErrorCode.MERGE_ALREADY_MERGED) from None
         raise
-    kept_identifier = await pool.fetchval("SELECT identifier FROM accounts WHERE id = $1", session.account_id)
+    kept_identifier = await pool.fetchval(
+        "SELECT identifier FROM accounts WHERE id = $1", session.account_id
+    )
     merge_id = uuid.uuid4()
     await pool.execute(
         "INSERT INTO account_merges (id, kept_account_id, other_account_id) VALUES ($1, $2, $3)",
@@ -112,12 +131,14 @@ async def merge(body: MergeRequest, request: Request, session: RecentPortalSessi
     )
     handle = await _start(
         temporal,
-        MergeInput(merge_id=merge_id, kept_account_id=session.account_id, other_account_id=other.account_id),
+        MergeInput(
+            merge_id=merge_id, kept_account_id=session.account_id, other_account_id=other.account_id
+        ),
         kept_identifier,
     )
     try:
         result: MergeResult = await asyncio.wait_for(handle.result(), MERGE_WAIT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE) from None
     if result.refusal is not None:
         raise DomainError(result.refusal)
@@ -232,14 +253,24 @@ def _view(row: asyncpg.Record) -> DisputeView:
     return DisputeView(**{k: row[k] for k in DisputeView.model_fields})
 
 
-@staff_router.get("", summary="Enfants signalés « Je ne suis pas le représentant légal »", response_model=list[DisputeView])
+@staff_router.get(
+    "",
+    summary="Enfants signalés « Je ne suis pas le représentant légal »",
+    response_model=list[DisputeView],
+)
 async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
     condition, value = member.scope_sql("d.uai", "d.academie")
     rows = await pool.fetch(
-        f"{_DISPUTE} WHERE {condition} ORDER BY d.status <> 'awaiting_review', d.created_at LIMIT 500", value
+        f"{_DISPUTE} WHERE {condition} ORDER BY d.status <> 'awaiting_review', d.created_at LIMIT 500",
+        value,
     )
     await audit.record(
-        pool, member.actor, "attachment.list", "staff_scope", member.uai or member.academie, details={"count": len(rows)}
+        pool,
+        member.actor,
+        "attachment.list",
+        "staff_scope",
+        member.uai or member.academie,
+        details={"count": len(rows)},
     )
     return [_view(r) for r in rows]
 
@@ -247,7 +278,9 @@ async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
 DisputeId = Annotated[uuid.UUID, Path(description="Identifiant du signalement")]
 
 
-async def _decide(pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str) -> DisputeView:
+async def _decide(
+    pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str
+) -> DisputeView:
     action = f"attachment.{decision}"
     refusal: ErrorCode | None = None
     async with pool.acquire() as conn, conn.transaction():
@@ -264,11 +297,20 @@ async def _decide(pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID
         # Audited once the transaction is over (raising inside would roll the entry back);
         # another school's dispute answers like an unknown one.
         answer = ErrorCode.DISPUTE_NOT_FOUND if refusal == ErrorCode.STAFF_OUT_OF_SCOPE else refusal
-        await refuse_audited(pool, member, action, "attachment_dispute", dispute_id, refusal, answer)
+        await refuse_audited(
+            pool, member, action, "attachment_dispute", dispute_id, refusal, answer
+        )
     return _view(row)
 
 
-async def _apply(conn: asyncpg.Connection, member: StaffMember, row, dispute_id: uuid.UUID, decision: str, action: str):
+async def _apply(
+    conn: asyncpg.Connection,
+    member: StaffMember,
+    row,
+    dispute_id: uuid.UUID,
+    decision: str,
+    action: str,
+):
     """Confirm the link or detach the child, close the dispute, audit; the dispute as it now is."""
     if decision == "link_confirmed":
         await conn.execute(
@@ -278,7 +320,9 @@ async def _apply(conn: asyncpg.Connection, member: StaffMember, row, dispute_id:
         )
     else:
         await conn.execute(
-            "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2", row["guardian_id"], row["pupil_id"]
+            "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2",
+            row["guardian_id"],
+            row["pupil_id"],
         )
     await conn.execute(
         "UPDATE attachment_disputes SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1",

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import PortalSession, Pool
+from api.deps import Pool, PortalSession
 from api.errors import ErrorBody
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.services import services_for
@@ -128,14 +128,19 @@ async def portal(session: PortalSession, pool: Pool) -> PortalView:
                 class_name=c["class_name"],
                 level=c["level"],
                 school=SchoolView(
-                    uai=c["uai"], name=c["school_name"], kind=c["school_kind"], degree=c["degree"], city=c["city"]
+                    uai=c["uai"],
+                    name=c["school_name"],
+                    kind=c["school_kind"],
+                    degree=c["degree"],
+                    city=c["city"],
                 ),
                 services=[
-                    ServiceView(code=s.code, name=s.name, description=s.description, category=s.category)
+                    ServiceView(
+                        code=s.code, name=s.name, description=s.description, category=s.category
+                    )
                     for s in services_for(account["kind"], c["school_kind"], c["level"])
                 ],
             )
             for c in children
         ],
     )
-

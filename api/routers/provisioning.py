@@ -46,9 +46,16 @@ from educonnect.settings import get_settings
 from educonnect.staff import StaffMember
 from workflows.provisioning import ProvisioningWorkflow, workflow_id
 
-router = APIRouter(prefix="/staff/provisioning", tags=["Personnel : import des élèves et des responsables"])
+router = APIRouter(
+    prefix="/staff/provisioning", tags=["Personnel : import des élèves et des responsables"]
+)
 
-Uai = Annotated[str, Path(pattern=r"^[0-9]{7}[A-Z]$", description="Code UAI de l'établissement, par exemple 0690001T")]
+Uai = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{7}[A-Z]$", description="Code UAI de l'établissement, par exemple 0690001T"
+    ),
+]
 ImportId = Annotated[uuid.UUID, Path(description="Identifiant de l'import")]
 FILE_FIELD = "fichier"
 QUERY_TIMEOUT = timedelta(seconds=3)
@@ -84,12 +91,16 @@ class ImportReport(BaseModel):
     errors: list[RowErrorView]
 
 
-async def _school_in_scope(pool: asyncpg.Pool, member: StaffMember, uai: str, action: str) -> asyncpg.Record:
+async def _school_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, uai: str, action: str
+) -> asyncpg.Record:
     """The school of `uai` if it is in the member's scope. Another school
     answers like an unknown code (as every staff route answers another
     school's request, ticket or account like an unknown one); the audit log
     keeps the real reason."""
-    school = await pool.fetchrow("SELECT uai, name, academie, degree FROM schools WHERE uai = $1", uai)
+    school = await pool.fetchrow(
+        "SELECT uai, name, academie, degree FROM schools WHERE uai = $1", uai
+    )
     if school is None:
         raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
     if not member.covers(uai, school["academie"]):
@@ -135,7 +146,9 @@ async def _uploaded_file(request: Request) -> tuple[bytes, str]:
         content = bytes(buffer)
         filename = request.headers.get("x-filename") or "export.csv"
     if not content.strip():
-        raise DomainError(ErrorCode.PROVISIONING_FILE_INVALID, message="Le fichier envoyé est vide.")
+        raise DomainError(
+            ErrorCode.PROVISIONING_FILE_INVALID, message="Le fichier envoyé est vide."
+        )
     return content, filename[:200]
 
 
@@ -151,7 +164,9 @@ async def _uploaded_file(request: Request) -> tuple[bytes, str]:
     response_model=ImportStarted,
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def upload(uai: Uai, request: Request, member: Staff, pool: Pool, temporal: Temporal) -> ImportStarted:
+async def upload(
+    uai: Uai, request: Request, member: Staff, pool: Pool, temporal: Temporal
+) -> ImportStarted:
     school = await _school_in_scope(pool, member, uai, "provisioning.upload")
     content, filename = await _uploaded_file(request)
     try:
@@ -198,7 +213,9 @@ async def upload(uai: Uai, request: Request, member: Staff, pool: Pool, temporal
     )
 
 
-@router.get("/{uai}/imports", summary="Imports de l'établissement", response_model=list[ImportSummary])
+@router.get(
+    "/{uai}/imports", summary="Imports de l'établissement", response_model=list[ImportSummary]
+)
 async def list_imports(uai: Uai, member: Staff, pool: Pool) -> list[ImportSummary]:
     await _school_in_scope(pool, member, uai, "provisioning.list")
     rows = await pool.fetch(
@@ -209,7 +226,9 @@ async def list_imports(uai: Uai, member: Staff, pool: Pool) -> list[ImportSummar
     return [ImportSummary(**dict(r)) for r in rows]
 
 
-async def import_status(temporal: Client, pool: asyncpg.Pool, uai: str, import_id: uuid.UUID) -> ProvisioningStatus:
+async def import_status(
+    temporal: Client, pool: asyncpg.Pool, uai: str, import_id: uuid.UUID
+) -> ProvisioningStatus:
     row = await _import_row(pool, uai, import_id)
     try:
         return await temporal.get_workflow_handle(workflow_id(uai, import_id)).query(
@@ -221,7 +240,9 @@ async def import_status(temporal: Client, pool: asyncpg.Pool, uai: str, import_i
     # Finished (or no worker to answer the query): what PostgreSQL knows.
 
     summary = row["summary"]
-    counts = ProvisioningCounts(**(json.loads(summary) if isinstance(summary, str) else summary or {}))
+    counts = ProvisioningCounts(
+        **(json.loads(summary) if isinstance(summary, str) else summary or {})
+    )
     step = ProvisioningStep.DONE if row["finished_at"] else ProvisioningStep.VALIDATING
     valid = row["rows_valid"] or 0
     done = valid if row["finished_at"] else 0
@@ -238,7 +259,9 @@ async def import_status(temporal: Client, pool: asyncpg.Pool, uai: str, import_i
     response_model=ProvisioningStatus,
     responses={404: {"model": ErrorBody}},
 )
-async def get_import(uai: Uai, import_id: ImportId, member: Staff, pool: Pool, temporal: Temporal) -> ProvisioningStatus:
+async def get_import(
+    uai: Uai, import_id: ImportId, member: Staff, pool: Pool, temporal: Temporal
+) -> ProvisioningStatus:
     await _school_in_scope(pool, member, uai, "provisioning.status")
     return await import_status(temporal, pool, uai, import_id)
 
@@ -251,7 +274,11 @@ async def get_import(uai: Uai, import_id: ImportId, member: Staff, pool: Pool, t
     responses={404: {"model": ErrorBody}},
 )
 async def import_errors(
-    uai: Uai, import_id: ImportId, member: Staff, pool: Pool, format: Annotated[str, Query(pattern="^(json|csv)$")] = "json"
+    uai: Uai,
+    import_id: ImportId,
+    member: Staff,
+    pool: Pool,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ):
     await _school_in_scope(pool, member, uai, "provisioning.errors")
     row = await _import_row(pool, uai, import_id)
@@ -267,13 +294,18 @@ async def import_errors(
         return Response(
             ("\ufeff" + out.getvalue()).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="erreurs-import-{import_id}.csv"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="erreurs-import-{import_id}.csv"'
+            },
         )
     return ImportReport(
         import_id=import_id,
         rows_total=row["rows_total"],
         rows_invalid=row["rows_invalid"],
-        errors=[RowErrorView(ligne=e["line_no"], colonne=e["field"], message=e["message"]) for e in errors],
+        errors=[
+            RowErrorView(ligne=e["line_no"], colonne=e["field"], message=e["message"])
+            for e in errors
+        ],
     )
 
 
@@ -293,7 +325,11 @@ _LIVE_LETTER = "a.state = 'provisioned' AND a.provisional_expires_at > now()"
     responses={200: {"content": {"application/pdf": {}}}, 404: {"model": ErrorBody}},
 )
 async def import_letters(
-    uai: Uai, import_id: ImportId, member: Staff, pool: Pool, classe: Annotated[str | None, Query(max_length=30)] = None
+    uai: Uai,
+    import_id: ImportId,
+    member: Staff,
+    pool: Pool,
+    classe: Annotated[str | None, Query(max_length=30)] = None,
 ) -> Response:
     await _school_in_scope(pool, member, uai, "provisioning.letters")
     await _import_row(pool, uai, import_id)
@@ -312,7 +348,9 @@ async def import_letters(
 
     merged = await asyncio.to_thread(letters.merge, [bytes(r["pdf"]) for r in rows])
     ids = [r["account_id"] for r in rows]
-    await pool.execute("UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = ANY($1)", ids)
+    await pool.execute(
+        "UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = ANY($1)", ids
+    )
     await audit.record(
         pool, member.actor, "provisioning.letters_download", "provisioning_import", import_id,
         details={"uai": uai, "letters": len(ids), "classe": classe},
@@ -337,6 +375,15 @@ async def account_letter(uai: Uai, account_id: uuid.UUID, member: Staff, pool: P
     )
     if pdf is None:
         raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)
-    await pool.execute("UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = $1", account_id)
-    await audit.record(pool, member.actor, "provisioning.letter_download", "account", account_id, details={"uai": uai})
+    await pool.execute(
+        "UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = $1", account_id
+    )
+    await audit.record(
+        pool,
+        member.actor,
+        "provisioning.letter_download",
+        "account",
+        account_id,
+        details={"uai": uai},
+    )
     return pages.pdf_download(bytes(pdf), f"courrier-{account_id}.pdf")

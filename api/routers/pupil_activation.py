@@ -10,7 +10,7 @@ address, or, without one, the school tells the pupil."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 from fastapi import APIRouter
@@ -61,7 +61,9 @@ class PupilProfileRequest(BaseModel):
     )
 
 
-PROCESS = ActivationProcess(PupilActivationWorkflow, workflow_id, PupilActivationView, assistance_url=CORRECTION_URL)
+PROCESS = ActivationProcess(
+    PupilActivationWorkflow, workflow_id, PupilActivationView, assistance_url=CORRECTION_URL
+)
 
 
 async def start_or_resume_pupil_activation(
@@ -70,13 +72,19 @@ async def start_or_resume_pupil_activation(
     params = PupilActivationInput(
         account_id=account.account_id,
         identifier=account.identifier,
-        credentials_expire_at=account.provisional_expires_at or datetime.max.replace(tzinfo=timezone.utc),
+        credentials_expire_at=account.provisional_expires_at or datetime.max.replace(tzinfo=UTC),
     )
-    return await PROCESS.start_or_resume(temporal, params, summary=f"Activation du compte élève {account.identifier}")
+    return await PROCESS.start_or_resume(
+        temporal, params, summary=f"Activation du compte élève {account.identifier}"
+    )
 
 
-@router.get("", summary="Où en est l'activation de mon compte élève ?", response_model=PupilActivationView)
-async def pupil_activation_status(session: ActivationSession, pool: Pool, temporal: Temporal) -> PupilActivationView:
+@router.get(
+    "", summary="Où en est l'activation de mon compte élève ?", response_model=PupilActivationView
+)
+async def pupil_activation_status(
+    session: ActivationSession, pool: Pool, temporal: Temporal
+) -> PupilActivationView:
     return await PROCESS.status_view(pool, temporal, session)
 
 
@@ -86,13 +94,19 @@ async def pupil_activation_status(session: ActivationSession, pool: Pool, tempor
     response_model=PupilActivationView,
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
 )
-async def submit_profile(body: PupilProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal):
+async def submit_profile(
+    body: PupilProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal
+):
     await PROCESS.require_profile_step(temporal, session)
-    check_new_password(body.password, body.password_confirmation, await password_context(pool, session.account_id))
+    check_new_password(
+        body.password, body.password_confirmation, await password_context(pool, session.account_id)
+    )
     email = normalized_email(body.email) if body.email and body.email.strip() else None
     await PROCESS.keep_pending_password(pool, session, body.password)
     profile = PupilProfileSubmission(birthdate=body.birthdate, email=email)
-    outcome = await PROCESS.update(temporal, session, PupilActivationWorkflow.submit_profile, profile)
+    outcome = await PROCESS.update(
+        temporal, session, PupilActivationWorkflow.submit_profile, profile
+    )
     PROCESS.raise_birthdate_refusal(outcome, field="birthdate")
     return PROCESS.view_of(await PROCESS.status(temporal, session))
 
@@ -108,7 +122,9 @@ add_confirmation_link_routes(router, PROCESS)
     responses={409: {"model": ErrorBody}},
 )
 async def skip_email(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
-    return PROCESS.view_of(await PROCESS.update(temporal, session, PupilActivationWorkflow.skip_email, SkipEmail()))
+    return PROCESS.view_of(
+        await PROCESS.update(temporal, session, PupilActivationWorkflow.skip_email, SkipEmail())
+    )
 
 
 # --- blocked after three wrong birthdates: the correction of their own birthdate ---
@@ -138,7 +154,9 @@ async def blocked_pupil(session: ActivationSession, pool: Pool, temporal: Tempor
         children=[myself],
         account_id=session.account_id,
     )
-    return Blocked(requester, Contact("email", email=pupil["email"]) if pupil["email"] else SCHOOL_CONTACT)
+    return Blocked(
+        requester, Contact("email", email=pupil["email"]) if pupil["email"] else SCHOOL_CONTACT
+    )
 
 
 add_correction_routes(router, "/correction", blocked_pupil)

@@ -95,21 +95,33 @@ BrowserToken = Annotated[str | None, Cookie(alias=BROWSER.cookie)]
 
 
 class IdentifierByEmail(BaseModel):
-    email: str = Field(min_length=1, max_length=254, description="Adresse électronique validée du compte")
+    email: str = Field(
+        min_length=1, max_length=254, description="Adresse électronique validée du compte"
+    )
 
 
 class IdentifierBySms(BaseModel):
-    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78")
+    mobile: str = Field(
+        min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78"
+    )
 
 
 class PasswordByEmail(BaseModel):
-    identifier: str = Field(min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12")
-    email: str = Field(min_length=1, max_length=254, description="Adresse électronique validée du compte")
+    identifier: str = Field(
+        min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12"
+    )
+    email: str = Field(
+        min_length=1, max_length=254, description="Adresse électronique validée du compte"
+    )
 
 
 class PasswordBySms(BaseModel):
-    identifier: str = Field(min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12")
-    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78")
+    identifier: str = Field(
+        min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12"
+    )
+    mobile: str = Field(
+        min_length=1, max_length=32, description="Téléphone mobile vérifié, ex. 06 12 34 56 78"
+    )
 
 
 class RequestAccepted(BaseModel):
@@ -147,7 +159,9 @@ class ResetDone(BaseModel):
 # --- helpers ------------------------------------------------------------------------------
 
 
-async def _start_identifier_recovery(temporal: Client, channel: RecoveryChannel, contact: str) -> None:
+async def _start_identifier_recovery(
+    temporal: Client, channel: RecoveryChannel, contact: str
+) -> None:
     await temporal.start_workflow(
         IdentifierRecoveryWorkflow.run,
         IdentifierRecoveryInput(channel=channel, contact=contact),
@@ -164,10 +178,16 @@ async def _start_identifier_recovery(temporal: Client, channel: RecoveryChannel,
 async def _start_reset(
     temporal: Client, reset_id: uuid.UUID, channel: RecoveryChannel, identifier: str, contact: str
 ) -> None:
-    first_step = PasswordResetStep.AWAITING_CODE if channel == RecoveryChannel.SMS else PasswordResetStep.LOOKING_UP
+    first_step = (
+        PasswordResetStep.AWAITING_CODE
+        if channel == RecoveryChannel.SMS
+        else PasswordResetStep.LOOKING_UP
+    )
     await temporal.start_workflow(
         PasswordResetWorkflow.run,
-        PasswordResetInput(reset_id=reset_id, channel=channel, identifier=identifier, contact=contact),
+        PasswordResetInput(
+            reset_id=reset_id, channel=channel, identifier=identifier, contact=contact
+        ),
         id=password_reset.workflow_id(reset_id),
         task_queue=get_settings().task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -205,7 +225,9 @@ def _require(status: PasswordResetStatus, step: PasswordResetStep) -> None:
         raise DomainError(_refusal_for(status))
 
 
-def _view(reset_id: uuid.UUID, status: PasswordResetStatus, message: str | None = None) -> ResetView:
+def _view(
+    reset_id: uuid.UUID, status: PasswordResetStatus, message: str | None = None
+) -> ResetView:
     return ResetView(
         reset_id=reset_id,
         step=status.step,
@@ -233,7 +255,9 @@ def _done_message(identifier: str) -> str:
     response_model=RequestAccepted,
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def identifier_by_email(body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal):
+async def identifier_by_email(
+    body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal
+):
     email = normalized_email(body.email)
     await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
     await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
@@ -247,7 +271,9 @@ async def identifier_by_email(body: IdentifierByEmail, request: Request, pool: P
     response_model=RequestAccepted,
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool, temporal: Temporal):
+async def identifier_by_sms(
+    body: IdentifierBySms, request: Request, pool: Pool, temporal: Temporal
+):
     mobile = e164_mobile(body.mobile)
     await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
     await _start_identifier_recovery(temporal, RecoveryChannel.SMS, mobile)
@@ -264,10 +290,14 @@ async def identifier_by_sms(body: IdentifierBySms, request: Request, pool: Pool,
     response_model=RequestAccepted,
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal):
+async def password_by_email(
+    body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal
+):
     email = normalized_email(body.email)
     await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
-    await _start_reset(temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email)
+    await _start_reset(
+        temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email
+    )
     return RequestAccepted(message=PASSWORD_BY_EMAIL)
 
 
@@ -278,12 +308,16 @@ async def password_by_email(body: PasswordByEmail, request: Request, pool: Pool,
     response_model=ResetStarted,
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def password_by_sms(body: PasswordBySms, request: Request, response: Response, pool: Pool, temporal: Temporal):
+async def password_by_sms(
+    body: PasswordBySms, request: Request, response: Response, pool: Pool, temporal: Temporal
+):
     mobile = e164_mobile(body.mobile)
     await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
     reset_id = uuid.uuid4()
     await BROWSER.bind(pool, response, reset_id, password_reset.workflow_id(reset_id))
-    await _start_reset(temporal, reset_id, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile)
+    await _start_reset(
+        temporal, reset_id, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile
+    )
     return ResetStarted(reset_id=reset_id, message=PASSWORD_BY_SMS)
 
 
@@ -310,13 +344,13 @@ def _password_form(jeton: str, errors: list[str] | None = None) -> str:
     if errors:
         problems = "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in errors) + "</ul>"
     return (
-        f"{problems}<form method=\"post\" action=\"/recovery/password/link\">"
-        f"<input type=\"hidden\" name=\"jeton\" value=\"{escape(jeton)}\">"
-        "<p><label>Nouveau mot de passe<br><input type=\"password\" name=\"password\" maxlength=\"128\" "
-        "autocomplete=\"new-password\" required></label></p>"
-        "<p><label>Confirmation du nouveau mot de passe<br><input type=\"password\" name=\"password_confirmation\" "
-        "maxlength=\"128\" autocomplete=\"new-password\" required></label></p>"
-        "<button type=\"submit\">Enregistrer mon nouveau mot de passe</button></form>"
+        f'{problems}<form method="post" action="/recovery/password/link">'
+        f'<input type="hidden" name="jeton" value="{escape(jeton)}">'
+        '<p><label>Nouveau mot de passe<br><input type="password" name="password" maxlength="128" '
+        'autocomplete="new-password" required></label></p>'
+        '<p><label>Confirmation du nouveau mot de passe<br><input type="password" name="password_confirmation" '
+        'maxlength="128" autocomplete="new-password" required></label></p>'
+        '<button type="submit">Enregistrer mon nouveau mot de passe</button></form>'
     )
 
 
@@ -326,16 +360,26 @@ POLICY_TEXT = (
 )
 
 
-@router.get("/password/link", summary="Page ouverte depuis le lien « Mot de passe perdu »", response_class=pages.HTMLResponse)
+@router.get(
+    "/password/link",
+    summary="Page ouverte depuis le lien « Mot de passe perdu »",
+    response_class=pages.HTMLResponse,
+)
 async def reset_link_page(jeton: Token, pool: Pool):
     try:
         await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
-    return pages.page("Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton))
+    return pages.page(
+        "Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton)
+    )
 
 
-@router.post("/password/link", summary="Enregistrer le nouveau mot de passe (lien reçu par courriel)", response_class=pages.HTMLResponse)
+@router.post(
+    "/password/link",
+    summary="Enregistrer le nouveau mot de passe (lien reçu par courriel)",
+    response_class=pages.HTMLResponse,
+)
 async def reset_by_link(
     jeton: Annotated[str, Form(min_length=1, max_length=200)],
     password: Annotated[str, Form(max_length=128)],
@@ -348,11 +392,16 @@ async def reset_by_link(
     except LinkRefused as refused:
         return refused.page()
     try:
-        check_new_password(password, password_confirmation, await password_context(pool, link["account_id"]))
+        check_new_password(
+            password, password_confirmation, await password_context(pool, link["account_id"])
+        )
     except DomainError as refused:
         errors = [d["message"] for d in refused.details if "message" in d] or [refused.message]
         return pages.page(
-            "Choisir un nouveau mot de passe", POLICY_TEXT, status_code=422, extra_html=_password_form(jeton, errors)
+            "Choisir un nouveau mot de passe",
+            POLICY_TEXT,
+            status_code=422,
+            extra_html=_password_form(jeton, errors),
         )
     await _store_pending_password(pool, link["account_id"], link["process_id"], password)
     page = ClickPage(
@@ -374,8 +423,9 @@ async def reset_by_link(
     )
 
 
-
-async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, password: str) -> None:
+async def _store_pending_password(
+    pool, account_id: uuid.UUID, process_id: str, password: str
+) -> None:
     """The new password never enters Temporal: its hash waits here for the workflow."""
     await pool.execute(
         """
@@ -397,7 +447,9 @@ async def _store_pending_password(pool, account_id: uuid.UUID, process_id: str, 
     response_model=ResetView,
     responses={404: {"model": ErrorBody}},
 )
-async def reset_status(reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None) -> ResetView:
+async def reset_status(
+    reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> ResetView:
     await _bound(pool, reset_id, browser)
     return _view(reset_id, await RESET.status(temporal, reset_id))
 
@@ -406,7 +458,13 @@ async def reset_status(reset_id: ResetId, pool: Pool, temporal: Temporal, browse
     "/password/{reset_id}/code",
     summary="Saisir le code reçu par SMS",
     response_model=ResetView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },
 )
 async def submit_code(
     reset_id: ResetId, body: CodeBody, pool: Pool, temporal: Temporal, browser: BrowserToken = None
@@ -415,7 +473,11 @@ async def submit_code(
     await _bound(pool, reset_id, browser)
     _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
     await submit_sms_code(pool, temporal, RESET, reset_id, code)
-    return _view(reset_id, await RESET.status(temporal, reset_id), "Code vérifié : choisissez votre nouveau mot de passe.")
+    return _view(
+        reset_id,
+        await RESET.status(temporal, reset_id),
+        "Code vérifié : choisissez votre nouveau mot de passe.",
+    )
 
 
 @router.post(
@@ -424,7 +486,9 @@ async def submit_code(
     response_model=ResetView,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def resend_code(reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None) -> ResetView:
+async def resend_code(
+    reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> ResetView:
     await _bound(pool, reset_id, browser)
     _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
     await resend_sms_code(temporal, RESET, reset_id)
@@ -439,17 +503,30 @@ async def resend_code(reset_id: ResetId, pool: Pool, temporal: Temporal, browser
     "/password/{reset_id}/new-password",
     summary="Choisir le nouveau mot de passe (après le code reçu par SMS)",
     response_model=ResetDone,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 async def new_password(
-    reset_id: ResetId, body: NewPasswordBody, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+    reset_id: ResetId,
+    body: NewPasswordBody,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
 ) -> ResetDone:
     await _bound(pool, reset_id, browser)
     status = await RESET.status(temporal, reset_id)
     _require(status, PasswordResetStep.NEW_PASSWORD)
     assert status.account_id is not None  # set once the code was verified
-    check_new_password(body.password, body.password_confirmation, await password_context(pool, status.account_id))
-    await _store_pending_password(pool, status.account_id, password_reset.workflow_id(reset_id), body.password)
+    check_new_password(
+        body.password, body.password_confirmation, await password_context(pool, status.account_id)
+    )
+    await _store_pending_password(
+        pool, status.account_id, password_reset.workflow_id(reset_id), body.password
+    )
     done: PasswordResetDone = await RESET.update(
         temporal, reset_id, PasswordResetWorkflow.submit_new_password, NewPasswordReady()
     )
@@ -472,7 +549,11 @@ def _identifier_forms() -> str:
     )
 
 
-@page_router.get(IDENTIFIER_RECOVERY_PATH, summary="Page « Identifiant perdu »", response_class=pages.HTMLResponse)
+@page_router.get(
+    IDENTIFIER_RECOVERY_PATH,
+    summary="Page « Identifiant perdu »",
+    response_class=pages.HTMLResponse,
+)
 async def identifier_page():
     return pages.page(
         "Identifiant perdu",
@@ -481,7 +562,11 @@ async def identifier_page():
     )
 
 
-@page_router.post(IDENTIFIER_RECOVERY_PATH, summary="Identifiant perdu (formulaire de la page)", response_class=pages.HTMLResponse)
+@page_router.post(
+    IDENTIFIER_RECOVERY_PATH,
+    summary="Identifiant perdu (formulaire de la page)",
+    response_class=pages.HTMLResponse,
+)
 async def identifier_page_request(
     request: Request,
     pool: Pool,
@@ -491,13 +576,20 @@ async def identifier_page_request(
 ):
     try:
         if email:
-            answer = await identifier_by_email(IdentifierByEmail(email=email), request, pool, temporal)
+            answer = await identifier_by_email(
+                IdentifierByEmail(email=email), request, pool, temporal
+            )
         elif mobile:
-            answer = await identifier_by_sms(IdentifierBySms(mobile=mobile), request, pool, temporal)
+            answer = await identifier_by_sms(
+                IdentifierBySms(mobile=mobile), request, pool, temporal
+            )
         else:
             raise DomainError(ErrorCode.INVALID_INPUT)
     except DomainError as refused:
         return pages.page(
-            "Identifiant perdu", refused.message, status_code=HTTP_STATUS[refused.code], extra_html=_identifier_forms()
+            "Identifiant perdu",
+            refused.message,
+            status_code=HTTP_STATUS[refused.code],
+            extra_html=_identifier_forms(),
         )
     return pages.page("Identifiant perdu", answer.message, status_code=202)

@@ -25,7 +25,13 @@ from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, set_session_cookie
 from api.errors import ErrorBody
 from api.process_binding import BrowserBinding
-from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code, wrong_answer
+from api.process_calls import (
+    ProcessCalls,
+    resend_sms_code,
+    six_digit_code,
+    submit_sms_code,
+    wrong_answer,
+)
 from educonnect import policies, sessions
 from educonnect.account_management import check_new_password
 from educonnect.errors import DomainError, ErrorCode
@@ -57,7 +63,9 @@ RESENT_MESSAGE = (
     "un nouveau code vous a été envoyé par SMS. Seul ce dernier code est valable."
 )
 
-RegistrationId = Annotated[uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")]
+RegistrationId = Annotated[
+    uuid.UUID, Path(description="Identifiant de la demande, renvoyé au démarrage")
+]
 
 # Only the browser that started the attempt drives it, for as long as it may wait for a correction.
 BROWSER = BrowserBinding(
@@ -72,7 +80,9 @@ BrowserToken = Annotated[str | None, Cookie(alias=BROWSER.cookie)]
 class StartRequest(BaseModel):
     last_name: str = Field(min_length=1, max_length=100, description="Nom de famille")
     first_name: str = Field(min_length=1, max_length=100, description="Prénom")
-    mobile: str = Field(min_length=1, max_length=32, description="Téléphone mobile, par exemple 06 12 34 56 78")
+    mobile: str = Field(
+        min_length=1, max_length=32, description="Téléphone mobile, par exemple 06 12 34 56 78"
+    )
 
 
 class StartResponse(BaseModel):
@@ -115,13 +125,19 @@ class RegistrationDone(BaseModel):
 
 def _normalized_names(body: StartRequest) -> tuple[str, str]:
     last, first = normalize_name(body.last_name), normalize_name(body.first_name)
-    details = [{"field": f, "message": "Ce champ doit contenir des lettres."} for f, v in (("last_name", last), ("first_name", first)) if not v]
+    details = [
+        {"field": f, "message": "Ce champ doit contenir des lettres."}
+        for f, v in (("last_name", last), ("first_name", first))
+        if not v
+    ]
     if details:
         raise DomainError(ErrorCode.INVALID_INPUT, details)
     return last, first
 
 
-async def matching_guardian(pool: asyncpg.Pool, last: str, first: str, mobile: str) -> uuid.UUID | None:
+async def matching_guardian(
+    pool: asyncpg.Pool, last: str, first: str, mobile: str
+) -> uuid.UUID | None:
     """The guardian record with this mobile and these names (accent- and
     case-insensitive). Same query and work whether or not one matches. When
     several records match, one that has an account wins (its owner is told)."""
@@ -132,7 +148,11 @@ async def matching_guardian(pool: asyncpg.Pool, last: str, first: str, mobile: s
     )
     found = None
     for row in rows:  # every row is examined, match or not
-        if normalize_name(row["last_name"]) == last and normalize_name(row["first_name"]) == first and found is None:
+        if (
+            normalize_name(row["last_name"]) == last
+            and normalize_name(row["first_name"]) == first
+            and found is None
+        ):
             found = row["id"]
     return found
 
@@ -154,7 +174,9 @@ def correction_url(registration_id: uuid.UUID) -> str:
 def _refusal(code: ErrorCode, registration_id: uuid.UUID) -> DomainError:
     if code == ErrorCode.BIRTHDATE_BLOCKED:
         url, process_id = correction_url(registration_id), workflow_id(registration_id)
-        return DomainError(code, [{"attempts_left": 0, "assistance_url": url, "process_id": process_id}])
+        return DomainError(
+            code, [{"attempts_left": 0, "assistance_url": url, "process_id": process_id}]
+        )
     return DomainError(code)
 
 
@@ -172,7 +194,9 @@ async def _bound(pool: asyncpg.Pool, registration_id: uuid.UUID, browser: str | 
     await BROWSER.require(pool, workflow_id(registration_id), browser)
 
 
-def _require(status: RegistrationStatus, step: RegistrationStep, registration_id: uuid.UUID) -> None:
+def _require(
+    status: RegistrationStatus, step: RegistrationStep, registration_id: uuid.UUID
+) -> None:
     if status.step != step:
         raise _refusal(_refusal_for(status), registration_id)
 
@@ -229,7 +253,9 @@ async def _password_context(pool: asyncpg.Pool, guardian_id: uuid.UUID) -> dict:
     response_model=StartResponse,
     responses={422: {"model": ErrorBody}},
 )
-async def start(body: StartRequest, response: Response, pool: Pool, temporal: Temporal) -> StartResponse:
+async def start(
+    body: StartRequest, response: Response, pool: Pool, temporal: Temporal
+) -> StartResponse:
     mobile = e164_mobile(body.mobile)
     last, first = _normalized_names(body)
     guardian_id = await matching_guardian(pool, last, first, mobile)
@@ -269,14 +295,28 @@ async def registration_status(
     "/{registration_id}/code",
     summary="Saisir le code reçu par SMS",
     response_model=RegistrationView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 410: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },
 )
 async def submit_code(
-    registration_id: RegistrationId, body: CodeRequest, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+    registration_id: RegistrationId,
+    body: CodeRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
 ):
     code = six_digit_code(body.code)
     await _bound(pool, registration_id, browser)
-    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    _require(
+        await REGISTRATION.status(temporal, registration_id),
+        RegistrationStep.AWAITING_CODE,
+        registration_id,
+    )
     await submit_sms_code(pool, temporal, REGISTRATION, registration_id, code)
     return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
 
@@ -291,24 +331,45 @@ async def resend_code(
     registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
 ) -> RegistrationView:
     await _bound(pool, registration_id, browser)
-    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.AWAITING_CODE, registration_id)
+    _require(
+        await REGISTRATION.status(temporal, registration_id),
+        RegistrationStep.AWAITING_CODE,
+        registration_id,
+    )
     await resend_sms_code(temporal, REGISTRATION, registration_id)
-    return _view(registration_id, await REGISTRATION.status(temporal, registration_id), RESENT_MESSAGE)
+    return _view(
+        registration_id, await REGISTRATION.status(temporal, registration_id), RESENT_MESSAGE
+    )
 
 
 @router.post(
     "/{registration_id}/birthdate",
     summary="Confirmer la date de naissance d'un de vos enfants",
     response_model=RegistrationView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}, 423: {"model": ErrorBody}},
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },
 )
 async def submit_birthdate(
-    registration_id: RegistrationId, body: BirthdateRequest, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+    registration_id: RegistrationId,
+    body: BirthdateRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
 ):
     await _bound(pool, registration_id, browser)
-    _require(await REGISTRATION.status(temporal, registration_id), RegistrationStep.BIRTHDATE, registration_id)
+    _require(
+        await REGISTRATION.status(temporal, registration_id),
+        RegistrationStep.BIRTHDATE,
+        registration_id,
+    )
     submission = BirthdateSubmission(birthdate=body.birthdate)
-    outcome = await REGISTRATION.update(temporal, registration_id, SmsRegistrationWorkflow.submit_birthdate, submission)
+    outcome = await REGISTRATION.update(
+        temporal, registration_id, SmsRegistrationWorkflow.submit_birthdate, submission
+    )
     if outcome.error == ErrorCode.BIRTHDATE_INCORRECT:
         raise wrong_answer(outcome.error, "birthdate", outcome.attempts_left)
     if outcome.error is not None:
@@ -334,7 +395,9 @@ async def submit_password(
     status = await REGISTRATION.status(temporal, registration_id)
     _require(status, RegistrationStep.PASSWORD, registration_id)
     assert status.guardian_id is not None  # set once the code was verified
-    check_new_password(body.password, body.password_confirmation, await _password_context(pool, status.guardian_id))
+    check_new_password(
+        body.password, body.password_confirmation, await _password_context(pool, status.guardian_id)
+    )
 
     # The password never enters Temporal: its hash waits here for the account.
     await pool.execute(
@@ -353,7 +416,8 @@ async def submit_password(
         )
     except DomainError:  # refused (e.g. the attempt ended meanwhile): forget the password
         await pool.execute(
-            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL", workflow_id(registration_id)
+            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL",
+            workflow_id(registration_id),
         )
         raise
     token = await sessions.open_session(pool, account.account_id, "portal")

@@ -22,7 +22,14 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Request, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Pool, Temporal, clear_session_cookie, request_client_ip, set_session_cookie, start_portal_session
+from api.deps import (
+    Pool,
+    Temporal,
+    clear_session_cookie,
+    request_client_ip,
+    set_session_cookie,
+    start_portal_session,
+)
 from api.errors import ErrorBody
 from api.routers.activation import ActivationView, start_or_resume_activation
 from api.routers.portal import EMAIL_PATH, email_validation_message
@@ -37,7 +44,9 @@ SessionCookie = Annotated[str | None, Cookie(alias="educonnect_session", include
 
 
 class SignInRequest(BaseModel):
-    identifier: str = Field(min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12")
+    identifier: str = Field(
+        min_length=1, max_length=64, description="Identifiant, par exemple m.dupont12"
+    )
     password: str = Field(min_length=1, max_length=128)
 
 
@@ -84,12 +93,15 @@ async def sign_in(
     temporal: Temporal,
     educonnect_session: SessionCookie = None,
 ):
-    account = await check_credentials_limited(pool, body.identifier, body.password, request_client_ip(request))
+    account = await check_credentials_limited(
+        pool, body.identifier, body.password, request_client_ip(request)
+    )
 
     if not account.provisional:
         await start_portal_session(response, pool, account.account_id, replaces=educonnect_session)
         row = await pool.fetchrow(
-            "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1", account.account_id
+            "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1",
+            account.account_id,
         )
         to_validate = email_validation_message(account.kind, row["email"], row["verified"])
         return SignInResponse(
@@ -133,8 +145,12 @@ async def sign_in(
     return result
 
 
-@router.post("/sign-out", summary="Se déconnecter (la session est révoquée)", response_model=SignedOut)
-async def sign_out(response: Response, pool: Pool, educonnect_session: SessionCookie = None) -> SignedOut:
+@router.post(
+    "/sign-out", summary="Se déconnecter (la session est révoquée)", response_model=SignedOut
+)
+async def sign_out(
+    response: Response, pool: Pool, educonnect_session: SessionCookie = None
+) -> SignedOut:
     if educonnect_session:
         await sessions.revoke_session(pool, educonnect_session)
     clear_session_cookie(response)

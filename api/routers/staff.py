@@ -56,7 +56,9 @@ DECISION_WAIT_S = 10.0
 QUEUE_LIMIT = 500
 
 # A pupil without an address asked: nothing is sent to them, staff tell them.
-_PUPIL_NOT_TOLD = "L'élève qui a fait la demande n'a pas d'adresse électronique : prévenez-le vous-même"
+_PUPIL_NOT_TOLD = (
+    "L'élève qui a fait la demande n'a pas d'adresse électronique : prévenez-le vous-même"
+)
 _PUPIL_NOTICES = {
     DecisionKind.APPROVE: f"Demande acceptée : la date de naissance est corrigée. {_PUPIL_NOT_TOLD}.",
     DecisionKind.REJECT: f"Demande refusée. {_PUPIL_NOT_TOLD}, avec le motif.",
@@ -69,8 +71,14 @@ RequestId = Annotated[uuid.UUID, Path(description="Identifiant de la demande de 
 TicketId = Annotated[uuid.UUID, Path(description="Identifiant de la demande d'assistance")]
 
 
-async def current_staff(pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None) -> StaffMember:
-    member = await staff_accounts.find_session(pool, educonnect_staff_session) if educonnect_staff_session else None
+async def current_staff(
+    pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
+) -> StaffMember:
+    member = (
+        await staff_accounts.find_session(pool, educonnect_staff_session)
+        if educonnect_staff_session
+        else None
+    )
     if member is None:
         raise DomainError(ErrorCode.STAFF_SESSION_REQUIRED)
     return member
@@ -89,7 +97,13 @@ async def refuse_audited(
     something out of scope answers like something unknown (staff learn
     nothing about other schools' families), the log keeps the real reason."""
     await audit.record(
-        pool, member.actor, action, target_kind, target_id, outcome=audit.REFUSED, details={"code": code.value, **details}
+        pool,
+        member.actor,
+        action,
+        target_kind,
+        target_id,
+        outcome=audit.REFUSED,
+        details={"code": code.value, **details},
     )
     raise DomainError(answer or code)
 
@@ -98,7 +112,9 @@ async def refuse_audited(
 
 
 class SignInBody(BaseModel):
-    login: str = Field(min_length=1, max_length=254, description="Identifiant du personnel (adresse académique)")
+    login: str = Field(
+        min_length=1, max_length=254, description="Identifiant du personnel (adresse académique)"
+    )
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -123,7 +139,11 @@ class PasswordChangeBody(BaseModel):
 
 
 def _staff_view(member: StaffMember) -> dict[str, Any]:
-    scope = f"établissement {member.uai}" if member.role == StaffRole.SCHOOL_ADMIN else f"académie de {member.academie}"
+    scope = (
+        f"établissement {member.uai}"
+        if member.role == StaffRole.SCHOOL_ADMIN
+        else f"académie de {member.academie}"
+    )
     return dict(
         login=member.login,
         display_name=member.display_name,
@@ -142,7 +162,9 @@ def _staff_view(member: StaffMember) -> dict[str, Any]:
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def sign_in(body: SignInBody, request: Request, response: Response, pool: Pool) -> SignedIn:
-    member = await staff_accounts.authenticate(pool, body.login, body.password, request_client_ip(request))
+    member = await staff_accounts.authenticate(
+        pool, body.login, body.password, request_client_ip(request)
+    )
     token = await staff_accounts.open_session(pool, member.id)
     response.set_cookie(
         STAFF_COOKIE,
@@ -156,7 +178,9 @@ async def sign_in(body: SignInBody, request: Request, response: Response, pool: 
     return SignedIn(**_staff_view(member), message="Vous êtes connecté.")
 
 
-@router.post("/sign-out", summary="Déconnexion du personnel", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/sign-out", summary="Déconnexion du personnel", status_code=status.HTTP_204_NO_CONTENT
+)
 async def sign_out(
     member: Staff, pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
 ) -> Response:
@@ -181,12 +205,19 @@ async def me(member: Staff) -> StaffView:
     responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def change_password(
-    body: PasswordChangeBody, member: Staff, pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
+    body: PasswordChangeBody,
+    member: Staff,
+    pool: Pool,
+    educonnect_staff_session: Annotated[str | None, Cookie()] = None,
 ) -> Response:
     if body.new_password != body.new_password_confirmation:
         raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "new_password_confirmation"}])
     await staff_accounts.change_password(
-        pool, member, body.current_password, body.new_password, keep_session=educonnect_staff_session
+        pool,
+        member,
+        body.current_password,
+        body.new_password,
+        keep_session=educonnect_staff_session,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -286,7 +317,9 @@ class Requester(BaseModel):
     contact: str  # the address, the number, or what staff have to do
     blocked_process_id: str
     process_label: str  # where the request comes from
-    account_identifier: str | None = None  # the requester's account, if any (e.g. to give new credentials)
+    account_identifier: str | None = (
+        None  # the requester's account, if any (e.g. to give new credentials)
+    )
     filed_at: datetime
 
 
@@ -333,15 +366,20 @@ class RequestDetail(BaseModel):
     decided_at: datetime | None = None
     requesters: list[Requester]
     messages: list[Message]
-    process: ProcessView | None = Field(None, description="Le workflow Temporal (absent s'il ne répond pas)")
+    process: ProcessView | None = Field(
+        None, description="Le workflow Temporal (absent s'il ne répond pas)"
+    )
     audit: list[AuditEntry]
     notice: str | None = None
     school_informs: str | None = Field(
-        None, description="Un élève sans adresse électronique a fait la demande : à prévenir par l'établissement"
+        None,
+        description="Un élève sans adresse électronique a fait la demande : à prévenir par l'établissement",
     )
 
 
-async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id: uuid.UUID, action: str):
+async def _request_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, request_id: uuid.UUID, action: str
+):
     row = await pool.fetchrow(
         """
         SELECT r.*, p.first_name, p.last_name, p.class_name, p.level, p.birthdate, s.name AS school_name,
@@ -353,7 +391,9 @@ async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id:
         request_id,
     )
     if row is None:
-        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_NOT_FOUND)
+        await refuse_audited(
+            pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_NOT_FOUND
+        )
     if not member.covers(row["uai"], row["academie"]):
         await refuse_audited(
             pool, member, action, "correction_request", request_id, ErrorCode.STAFF_OUT_OF_SCOPE,
@@ -363,28 +403,40 @@ async def _request_in_scope(pool: asyncpg.Pool, member: StaffMember, request_id:
 
 
 async def _process_status(temporal: Client, request_id: uuid.UUID) -> CorrectionStatus | None:
-    handle = temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+    handle = temporal.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+    )
     try:
         return await asyncio.wait_for(handle.query(BirthdateCorrectionWorkflow.status), 5)
-    except (RPCError, asyncio.TimeoutError):
+    except (TimeoutError, RPCError):
         return None
 
 
 def _timeline(process: CorrectionStatus, participants) -> list[TimelineEvent]:
     """The workflow's timeline, who filed said from the request's first participant:
     a request filed by a pupil before the workflow knew says so too."""
-    by_pupil = bool(participants) and blocked_process(participants[0]["blocked_process_id"]).own_birthdate
+    by_pupil = (
+        bool(participants) and blocked_process(participants[0]["blocked_process_id"]).own_birthdate
+    )
     label = filed_label(by_pupil)
-    return [e.model_copy(update={"label": label}) if e.kind == "filed" else e for e in process.timeline]
+    return [
+        e.model_copy(update={"label": label}) if e.kind == "filed" else e for e in process.timeline
+    ]
 
 
 def _contact(participant, class_name: str) -> str:
     if participant["contact_channel"] == "school":
         return f"Aucun email ni SMS : à prévenir par l'établissement (élève de {class_name})"
-    return participant["contact_email"] if participant["contact_channel"] == "email" else participant["contact_mobile"]
+    return (
+        participant["contact_email"]
+        if participant["contact_channel"] == "email"
+        else participant["contact_mobile"]
+    )
 
 
-async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None = None) -> RequestDetail:
+async def _detail(
+    pool: asyncpg.Pool, temporal: Client, row, notice: str | None = None
+) -> RequestDetail:
     request_id = row["id"]
     participants = await pool.fetch(
         "SELECT cp.*, a.identifier FROM correction_participants cp LEFT JOIN accounts a ON a.id = cp.account_id "
@@ -401,7 +453,9 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
         request_id,
     )
     school_informs = any(p["contact_channel"] == "school" for p in participants)
-    entries = await audit.entries_for(pool, [("correction_request", str(request_id)), ("pupil", str(row["pupil_id"]))])
+    entries = await audit.entries_for(
+        pool, [("correction_request", str(request_id)), ("pupil", str(row["pupil_id"]))]
+    )
     process = await _process_status(temporal, request_id)
     step = CorrectionStep(row["status"])
     return RequestDetail(
@@ -462,7 +516,9 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
         if process
         else None,
         audit=[
-            AuditEntry(at=e.at, actor=e.actor_label, action=e.action, outcome=e.outcome, details=e.details)
+            AuditEntry(
+                at=e.at, actor=e.actor_label, action=e.action, outcome=e.outcome, details=e.details
+            )
             for e in entries
         ],
         notice=notice,
@@ -476,22 +532,30 @@ async def _detail(pool: asyncpg.Pool, temporal: Client, row, notice: str | None 
     response_model=RequestDetail,
     responses={404: {"model": ErrorBody}},
 )
-async def request_detail(request_id: RequestId, member: Staff, pool: Pool, temporal: Temporal) -> RequestDetail:
+async def request_detail(
+    request_id: RequestId, member: Staff, pool: Pool, temporal: Temporal
+) -> RequestDetail:
     row = await _request_in_scope(pool, member, request_id, "correction.view")
     await audit.record(pool, member.actor, "correction.view", "correction_request", request_id)
     return await _detail(pool, temporal, row)
 
 
 class ApproveBody(BaseModel):
-    corrected_birthdate: date = Field(description="La date de naissance exacte, qui remplace celle du dossier")
+    corrected_birthdate: date = Field(
+        description="La date de naissance exacte, qui remplace celle du dossier"
+    )
 
 
 class RejectBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=MESSAGE_MAX, description="Motif transmis au demandeur")
+    reason: str = Field(
+        min_length=1, max_length=MESSAGE_MAX, description="Motif transmis au demandeur"
+    )
 
 
 class AskInformationBody(BaseModel):
-    question: str = Field(min_length=1, max_length=MESSAGE_MAX, description="Question transmise au demandeur")
+    question: str = Field(
+        min_length=1, max_length=MESSAGE_MAX, description="Question transmise au demandeur"
+    )
 
 
 async def _decide(
@@ -507,14 +571,25 @@ async def _decide(
     action = f"correction.{kind.value}"
     row = await _request_in_scope(pool, member, request_id, action)
     if row["closed_at"] is not None:
-        await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED)
+        await refuse_audited(
+            pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED
+        )
     if corrected_birthdate is not None:
         try:
             check_plausible_birthdate(corrected_birthdate, "corrected_birthdate")
         except DomainError as refused:
-            await refuse_audited(pool, member, action, "correction_request", request_id, refused.code)
+            await refuse_audited(
+                pool, member, action, "correction_request", request_id, refused.code
+            )
         if corrected_birthdate == row["birthdate"]:
-            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_DATE_UNCHANGED)
+            await refuse_audited(
+                pool,
+                member,
+                action,
+                "correction_request",
+                request_id,
+                ErrorCode.CORRECTION_DATE_UNCHANGED,
+            )
     if text is not None:
         text = text.strip()
         if not text:
@@ -534,7 +609,12 @@ async def _decide(
                 text,
             )
         decision_id = await staff_decisions.record(
-            conn, member, request_id, kind, corrected_birthdate=corrected_birthdate, message_id=message_id
+            conn,
+            member,
+            request_id,
+            kind,
+            corrected_birthdate=corrected_birthdate,
+            message_id=message_id,
         )
         details: dict[str, Any] = {"decision_id": str(decision_id)}
         if corrected_birthdate is not None:
@@ -542,10 +622,16 @@ async def _decide(
                         "birthdate_on_record": row["birthdate"].isoformat()}  # fmt: skip
         if message_id is not None:
             details["message_id"] = str(message_id)
-        await audit.record(conn, member.actor, action, "correction_request", request_id, details=details)
-    handle = temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+        await audit.record(
+            conn, member.actor, action, "correction_request", request_id, details=details
+        )
+    handle = temporal.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+    )
     try:
-        await handle.signal(BirthdateCorrectionWorkflow.decide, StaffDecision(decision_id=decision_id))
+        await handle.signal(
+            BirthdateCorrectionWorkflow.decide, StaffDecision(decision_id=decision_id)
+        )
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
@@ -558,8 +644,12 @@ async def _decide(
                              decision_id=str(decision_id))  # fmt: skip
     fresh = await _request_in_scope(pool, member, request_id, action)
     if outcome is None:
-        detail = await _detail(pool, temporal, fresh, notice="Décision enregistrée : son traitement est en cours.")
-        return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content=detail.model_dump(mode="json"))
+        detail = await _detail(
+            pool, temporal, fresh, notice="Décision enregistrée : son traitement est en cours."
+        )
+        return JSONResponse(
+            status_code=status.HTTP_202_ACCEPTED, content=detail.model_dump(mode="json")
+        )
     notices = {
         DecisionKind.APPROVE: "Demande acceptée : la date de naissance est corrigée et le demandeur est prévenu.",
         DecisionKind.REJECT: "Demande refusée : le motif est transmis au demandeur.",
@@ -582,7 +672,9 @@ _REFUSED_OUTCOMES = {
 }
 
 
-async def _decision_outcome(temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID) -> str | None:
+async def _decision_outcome(
+    temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID
+) -> str | None:
     """Wait (a little) until the workflow has handled the decision; its outcome, or None."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DECISION_WAIT_S
@@ -611,9 +703,16 @@ _DECISION_RESPONSES = {
     response_model=RequestDetail,
     responses=_DECISION_RESPONSES,
 )
-async def approve(request_id: RequestId, body: ApproveBody, member: Staff, pool: Pool, temporal: Temporal):
+async def approve(
+    request_id: RequestId, body: ApproveBody, member: Staff, pool: Pool, temporal: Temporal
+):
     return await _decide(
-        pool, temporal, member, request_id, DecisionKind.APPROVE, corrected_birthdate=body.corrected_birthdate
+        pool,
+        temporal,
+        member,
+        request_id,
+        DecisionKind.APPROVE,
+        corrected_birthdate=body.corrected_birthdate,
     )
 
 
@@ -623,7 +722,9 @@ async def approve(request_id: RequestId, body: ApproveBody, member: Staff, pool:
     response_model=RequestDetail,
     responses=_DECISION_RESPONSES,
 )
-async def reject(request_id: RequestId, body: RejectBody, member: Staff, pool: Pool, temporal: Temporal):
+async def reject(
+    request_id: RequestId, body: RejectBody, member: Staff, pool: Pool, temporal: Temporal
+):
     return await _decide(pool, temporal, member, request_id, DecisionKind.REJECT, text=body.reason)
 
 
@@ -636,7 +737,9 @@ async def reject(request_id: RequestId, body: RejectBody, member: Staff, pool: P
 async def ask_information(
     request_id: RequestId, body: AskInformationBody, member: Staff, pool: Pool, temporal: Temporal
 ):
-    return await _decide(pool, temporal, member, request_id, DecisionKind.ASK_INFORMATION, text=body.question)
+    return await _decide(
+        pool, temporal, member, request_id, DecisionKind.ASK_INFORMATION, text=body.question
+    )
 
 
 # --- assistance tickets ----------------------------------------------------------------------
@@ -670,7 +773,9 @@ class TicketDetail(TicketItem):
 
 
 class TicketAnswerBody(BaseModel):
-    message: str = Field(min_length=1, max_length=MESSAGE_MAX, description="Réponse envoyée par email")
+    message: str = Field(
+        min_length=1, max_length=MESSAGE_MAX, description="Réponse envoyée par email"
+    )
 
 
 _TICKET_STATUS = {"open": "En attente de réponse", "answered": "Répondu"}
@@ -710,18 +815,31 @@ async def tickets(
         limite,
     )
     await audit.record(
-        pool, member.actor, "ticket.list", "staff_scope", member.uai or member.academie, details={"count": len(rows)}
+        pool,
+        member.actor,
+        "ticket.list",
+        "staff_scope",
+        member.uai or member.academie,
+        details={"count": len(rows)},
     )
     return [TicketItem(**_ticket_item(r)) for r in rows]
 
 
-async def _ticket_in_scope(pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, action: str):
+async def _ticket_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, action: str
+):
     row = await pool.fetchrow("SELECT * FROM assistance_tickets WHERE id = $1", ticket_id)
     if row is None:
         await refuse_audited(pool, member, action, "ticket", ticket_id, ErrorCode.TICKET_NOT_FOUND)
     if not member.covers(row["uai"], row["academie"]):
         await refuse_audited(
-            pool, member, action, "ticket", ticket_id, ErrorCode.STAFF_OUT_OF_SCOPE, ErrorCode.TICKET_NOT_FOUND
+            pool,
+            member,
+            action,
+            "ticket",
+            ticket_id,
+            ErrorCode.STAFF_OUT_OF_SCOPE,
+            ErrorCode.TICKET_NOT_FOUND,
         )
     return row
 
@@ -735,7 +853,9 @@ async def _ticket_detail(pool: asyncpg.Pool, row) -> TicketDetail:
     return TicketDetail(
         **_ticket_item(row),
         message=row["message"],
-        replies=[Reply(at=r["created_at"], author=r["display_name"], text=r["body"]) for r in replies],
+        replies=[
+            Reply(at=r["created_at"], author=r["display_name"], text=r["body"]) for r in replies
+        ],
     )
 
 
@@ -757,11 +877,15 @@ async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail
     response_model=TicketDetail,
     responses={404: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
-async def answer_ticket(ticket_id: TicketId, body: TicketAnswerBody, member: Staff, pool: Pool) -> TicketDetail:
+async def answer_ticket(
+    ticket_id: TicketId, body: TicketAnswerBody, member: Staff, pool: Pool
+) -> TicketDetail:
     row = await _ticket_in_scope(pool, member, ticket_id, "ticket.answer")
     text = body.message.strip()
     if not text:
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "message", "message": "Ce champ est obligatoire."}])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, [{"field": "message", "message": "Ce champ est obligatoire."}]
+        )
     reply_id = uuid.uuid4()
     email = correction_emails.ticket_answer(
         to=row["email"],
@@ -788,8 +912,16 @@ async def answer_ticket(ticket_id: TicketId, body: TicketAnswerBody, member: Sta
             text,
         )
         await conn.execute(
-            "UPDATE assistance_tickets SET status = 'answered', answered_at = now() WHERE id = $1", ticket_id
+            "UPDATE assistance_tickets SET status = 'answered', answered_at = now() WHERE id = $1",
+            ticket_id,
         )
-        await audit.record(conn, member.actor, "ticket.answer", "ticket", ticket_id, details={"reply_id": str(reply_id)})
+        await audit.record(
+            conn,
+            member.actor,
+            "ticket.answer",
+            "ticket",
+            ticket_id,
+            details={"reply_id": str(reply_id)},
+        )
     fresh = await pool.fetchrow("SELECT * FROM assistance_tickets WHERE id = $1", ticket_id)
     return await _ticket_detail(pool, fresh)

@@ -49,7 +49,9 @@ STATE_LABELS = {
 }
 
 AccountId = Annotated[uuid.UUID, Path(description="Identifiant du compte")]
-GuardianId = Annotated[uuid.UUID, Path(description="Identifiant du responsable légal (fiche de l'établissement)")]
+GuardianId = Annotated[
+    uuid.UUID, Path(description="Identifiant du responsable légal (fiche de l'établissement)")
+]
 ReissueId = Annotated[uuid.UUID, Path(description="Identifiant de la remise d'identifiants")]
 
 
@@ -136,11 +138,15 @@ def _account_view(row: asyncpg.Record | None) -> AccountView | None:
 async def search_accounts(
     member: Staff,
     pool: Pool,
-    nom: Annotated[str, Query(min_length=2, max_length=100, description="Nom ou prénom, au moins 2 lettres")],
+    nom: Annotated[
+        str, Query(min_length=2, max_length=100, description="Nom ou prénom, au moins 2 lettres")
+    ],
 ) -> list[PupilView]:
     wanted = " ".join(_SEARCHABLE.sub(" ", fold_text(nom)).split())
     if len(wanted) < 2:
-        raise DomainError(ErrorCode.INVALID_INPUT, [{"field": "nom", "message": "Saisissez au moins 2 lettres."}])
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, [{"field": "nom", "message": "Saisissez au moins 2 lettres."}]
+        )
     scope, value = member.scope_sql("p.uai", "s.academie")
     # The start of a word of a name (wanted holds only letters, digits, spaces, hyphens, apostrophes).
     word_start = "(^|[ '-])" + wanted
@@ -170,7 +176,14 @@ async def search_accounts(
         [link["id"] for link in links],
     )
     by_owner = {a["pupil_id"] or a["guardian_id"]: a for a in accounts}
-    await audit.record(pool, member.actor, "staff.accounts_search", "search", wanted, details={"results": len(pupils)})
+    await audit.record(
+        pool,
+        member.actor,
+        "staff.accounts_search",
+        "search",
+        wanted,
+        details={"results": len(pupils)},
+    )
     return [
         PupilView(
             pupil_id=p["id"],
@@ -181,8 +194,11 @@ async def search_accounts(
             account=_account_view(by_owner.get(p["id"])),
             guardians=[
                 GuardianView(
-                    guardian_id=g["id"], last_name=g["last_name"], first_name=g["first_name"],
-                    account=_account_view(by_owner.get(g["id"])), can_create_account=g["id"] not in by_owner,
+                    guardian_id=g["id"],
+                    last_name=g["last_name"],
+                    first_name=g["first_name"],
+                    account=_account_view(by_owner.get(g["id"])),
+                    can_create_account=g["id"] not in by_owner,
                 )  # fmt: skip
                 for g in links
                 if g["pupil_id"] == p["id"]
@@ -196,7 +212,11 @@ async def search_accounts(
 
 
 async def _school_in_scope(
-    pool: asyncpg.Pool, member: StaffMember, *, pupil_id: uuid.UUID | None, guardian_id: uuid.UUID | None
+    pool: asyncpg.Pool,
+    member: StaffMember,
+    *,
+    pupil_id: uuid.UUID | None,
+    guardian_id: uuid.UUID | None,
 ) -> str | None:
     """The school of the member's scope that hands out the credentials: the
     pupil's school, or the school of one of the guardian's children."""
@@ -213,21 +233,38 @@ async def _school_in_scope(
     return in_scope[0] if in_scope else None
 
 
-async def _account_school_in_scope(pool: asyncpg.Pool, member: StaffMember, account_id: uuid.UUID) -> tuple[asyncpg.Record, str]:
-    account = await pool.fetchrow(f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE id = $1", account_id)
+async def _account_school_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, account_id: uuid.UUID
+) -> tuple[asyncpg.Record, str]:
+    account = await pool.fetchrow(
+        f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE id = $1", account_id
+    )
     uai = None
     if account is not None:
-        uai = await _school_in_scope(pool, member, pupil_id=account["pupil_id"], guardian_id=account["guardian_id"])
+        uai = await _school_in_scope(
+            pool, member, pupil_id=account["pupil_id"], guardian_id=account["guardian_id"]
+        )
     if uai is None:
         # Out of scope answers like unknown: staff learn nothing about other schools' families.
-        await refuse_audited(pool, member, "account.credentials_reissue", "account", account_id, ErrorCode.STAFF_ACCOUNT_NOT_FOUND)
+        await refuse_audited(
+            pool,
+            member,
+            "account.credentials_reissue",
+            "account",
+            account_id,
+            ErrorCode.STAFF_ACCOUNT_NOT_FOUND,
+        )
     return account, uai
 
 
 def _message(result: ReissueResult, email: str | None) -> str:
     if result.step == ReissueStep.REFUSED and result.refusal:
         return MESSAGES[result.refusal]
-    what = "Le compte est créé et ses identifiants provisoires" if result.created else "Les nouveaux identifiants provisoires"
+    what = (
+        "Le compte est créé et ses identifiants provisoires"
+        if result.created
+        else "Les nouveaux identifiants provisoires"
+    )
     if result.channel == "email":
         return f"{what} ont été envoyés par courriel à {email}. Ils sont valables 3 mois." + (
             "" if result.created else " Les anciens ne fonctionnent plus."
@@ -235,13 +272,18 @@ def _message(result: ReissueResult, email: str | None) -> str:
     if result.channel == "letter":
         return (
             f"{what} sont prêts : imprimez le courrier et remettez-le à la personne en main propre. "
-            "Ils sont valables 3 mois." + ("" if result.created else " Les anciens ne fonctionnent plus.")
+            "Ils sont valables 3 mois."
+            + ("" if result.created else " Les anciens ne fonctionnent plus.")
         )
     return "La remise des identifiants est en cours ; actualisez la page dans quelques instants."
 
 
 def _view(reissue_id: uuid.UUID, result: ReissueResult, email: str | None) -> ReissueView:
-    letter = f"/staff/credential-reissues/{reissue_id}/letter.pdf" if result.channel == "letter" else None
+    letter = (
+        f"/staff/credential-reissues/{reissue_id}/letter.pdf"
+        if result.channel == "letter"
+        else None
+    )
     return ReissueView(
         reissue_id=reissue_id,
         workflow_id=workflow_id(reissue_id),
@@ -271,12 +313,17 @@ async def _issue(
         member.label,
         "letter" if body is not None and body.canal == "courrier" else "auto",
     )
-    attributes = [SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value), SearchAttributePair(SCHOOL_UAI, [uai])]
+    attributes = [
+        SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value),
+        SearchAttributePair(SCHOOL_UAI, [uai]),
+    ]
     if account_id is not None:
         attributes.append(SearchAttributePair(ACCOUNT_ID, str(account_id)))
     handle = await temporal.start_workflow(
         CredentialsReissueWorkflow.run,
-        ReissueInput(reissue_id=reissue_id, uai=uai, account_id=account_id, guardian_id=guardian_id),
+        ReissueInput(
+            reissue_id=reissue_id, uai=uai, account_id=account_id, guardian_id=guardian_id
+        ),
         id=workflow_id(reissue_id),
         task_queue=get_settings().task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -285,7 +332,7 @@ async def _issue(
     )
     try:
         result = await asyncio.wait_for(handle.result(), RESULT_WAIT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         result = ReissueResult(step=ReissueStep.ISSUING, account_id=account_id)
     if result.step == ReissueStep.REFUSED and result.refusal:
         raise DomainError(result.refusal)
@@ -300,12 +347,18 @@ async def _issue(
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def reissue_credentials(
-    account_id: AccountId, member: Staff, pool: Pool, temporal: Temporal, body: ReissueBody | None = None
+    account_id: AccountId,
+    member: Staff,
+    pool: Pool,
+    temporal: Temporal,
+    body: ReissueBody | None = None,
 ) -> ReissueView:
     account, uai = await _account_school_in_scope(pool, member, account_id)
     code = reissue.refusal(account)
     if code is not None:
-        await refuse_audited(pool, member, "account.credentials_reissue", "account", account_id, code)
+        await refuse_audited(
+            pool, member, "account.credentials_reissue", "account", account_id, code
+        )
     reissue_id, result = await _issue(pool, temporal, member, uai, body, account_id=account_id)
     return _view(reissue_id, result, account["email"])
 
@@ -318,13 +371,31 @@ async def reissue_credentials(
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def create_guardian_account(
-    guardian_id: GuardianId, member: Staff, pool: Pool, temporal: Temporal, body: ReissueBody | None = None
+    guardian_id: GuardianId,
+    member: Staff,
+    pool: Pool,
+    temporal: Temporal,
+    body: ReissueBody | None = None,
 ) -> ReissueView:
     uai = await _school_in_scope(pool, member, pupil_id=None, guardian_id=guardian_id)
     if uai is None:
-        await refuse_audited(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_GUARDIAN_NOT_FOUND)
+        await refuse_audited(
+            pool,
+            member,
+            "account.staff_create",
+            "guardian",
+            guardian_id,
+            ErrorCode.STAFF_GUARDIAN_NOT_FOUND,
+        )
     if await pool.fetchval("SELECT 1 FROM accounts WHERE guardian_id = $1", guardian_id):
-        await refuse_audited(pool, member, "account.staff_create", "guardian", guardian_id, ErrorCode.STAFF_ACCOUNT_EXISTS)
+        await refuse_audited(
+            pool,
+            member,
+            "account.staff_create",
+            "guardian",
+            guardian_id,
+            ErrorCode.STAFF_ACCOUNT_EXISTS,
+        )
     reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
     email = await pool.fetchval("SELECT email FROM guardians WHERE id = $1", guardian_id)
     return _view(reissue_id, result, email)
@@ -339,7 +410,12 @@ async def create_guardian_account(
 async def reissue_status(reissue_id: ReissueId, member: Staff, pool: Pool) -> ReissueView:
     row = await _reissue_in_scope(pool, member, reissue_id, "account.credentials_reissue_status")
     step = ReissueStep.DONE if row["delivered_at"] is not None else ReissueStep.ISSUING
-    result = ReissueResult(step=step, channel=row["channel"], account_id=row["account_id"], created=row["guardian_id"] is not None)
+    result = ReissueResult(
+        step=step,
+        channel=row["channel"],
+        account_id=row["account_id"],
+        created=row["guardian_id"] is not None,
+    )
     return _view(reissue_id, result, row["email"])
 
 
@@ -353,14 +429,20 @@ async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
     action = "account.credentials_letter_download"
     row = await _reissue_in_scope(pool, member, reissue_id, action)
     if row["channel"] != "letter" or row["pdf"] is None:
-        await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NO_LETTER)
-    await pool.execute("UPDATE credential_reissues SET downloaded_at = now() WHERE id = $1", reissue_id)
+        await refuse_audited(
+            pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NO_LETTER
+        )
+    await pool.execute(
+        "UPDATE credential_reissues SET downloaded_at = now() WHERE id = $1", reissue_id
+    )
     await audit.record(pool, member.actor, "account.credentials_letter_download", "account", row["account_id"],
                        details={"reissue_id": str(reissue_id)})  # fmt: skip
     return pages.pdf_download(bytes(row["pdf"]), f"identifiants-{reissue_id}.pdf")
 
 
-async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID, action: str) -> asyncpg.Record:
+async def _reissue_in_scope(
+    pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID, action: str
+) -> asyncpg.Record:
     row = await pool.fetchrow(
         """
         SELECT r.account_id, r.guardian_id, r.channel, r.pdf, r.delivered_at, a.email, s.uai, s.academie
@@ -370,7 +452,9 @@ async def _reissue_in_scope(pool: asyncpg.Pool, member: StaffMember, reissue_id:
         reissue_id,
     )
     if row is None:
-        await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NOT_FOUND)
+        await refuse_audited(
+            pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NOT_FOUND
+        )
     if not member.covers(row["uai"], row["academie"]):
         # Another school's letter answers like an unknown one; the log keeps why.
         await refuse_audited(pool, member, action, "credential_reissue", reissue_id, ErrorCode.STAFF_OUT_OF_SCOPE,

@@ -90,7 +90,9 @@ class MockProvider:
 
     Nonces are required; any client id and secret are accepted."""
 
-    def __init__(self, identities: list[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, identities: list[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.identities = list(identities)
         self.host, self.port = host, port
         self._server = None
@@ -104,7 +106,7 @@ class MockProvider:
     def discovery_url(self) -> str:
         return self.url + DISCOVERY_PATH
 
-    def start(self) -> "MockProvider":
+    def start(self) -> MockProvider:
         import warnings
 
         import werkzeug.serving
@@ -115,11 +117,15 @@ class MockProvider:
 
         app = oidc_provider_mock.app(
             require_nonce=True,
-            user_claims=[oidc_provider_mock.User(sub=i.sub, claims=i.claims()) for i in self.identities],
+            user_claims=[
+                oidc_provider_mock.User(sub=i.sub, claims=i.claims()) for i in self.identities
+            ],
         )
         self._server = werkzeug.serving.make_server(self.host, self.port, app, threaded=True)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), daemon=True, name="oidc-mock")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), daemon=True, name="oidc-mock"
+        )
         self._thread.start()
         return self
 
@@ -137,7 +143,7 @@ class MockProvider:
         response = httpx.put(f"{self.url}/users/{identity.sub}", json=identity.claims(), timeout=10)
         response.raise_for_status()
 
-    def __enter__(self) -> "MockProvider":
+    def __enter__(self) -> MockProvider:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -151,7 +157,9 @@ class MockProvider:
 class Misbehaviour:
     """What the next token answer does wrong (tests only)."""
 
-    claims: dict[str, Any] = field(default_factory=dict)  # ID-token claims replaced (nonce, acr, iss, aud...)
+    claims: dict[str, Any] = field(
+        default_factory=dict
+    )  # ID-token claims replaced (nonce, acr, iss, aud...)
     tamper: bool = False  # the payload is changed after signing (another sub), signature kept
     foreign_key: bool = False  # signed with a key that is not in the provider's JWKS
 
@@ -182,8 +190,12 @@ class LoopbackOidcProvider:
         self.identities = {i.sub: i for i in identities}
         self.client_id, self.client_secret = client_id, client_secret
         self.host, self.port = host, port
-        self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(4), "use": "sig", "alg": "RS256"})
-        self._foreign_key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid, "alg": "RS256"})
+        self.key = RSAKey.generate_key(
+            2048, parameters={"kid": secrets.token_hex(4), "use": "sig", "alg": "RS256"}
+        )
+        self._foreign_key = RSAKey.generate_key(
+            2048, parameters={"kid": self.key.kid, "alg": "RS256"}
+        )
         self._grants: dict[str, _Grant] = {}
         self._access_tokens: dict[str, str] = {}
         self._misbehaviours: list[Misbehaviour] = []
@@ -213,10 +225,12 @@ class LoopbackOidcProvider:
 
     # --- lifecycle ----------------------------------------------------------------
 
-    def start(self, timeout: float = 10.0) -> "LoopbackOidcProvider":
+    def start(self, timeout: float = 10.0) -> LoopbackOidcProvider:
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app(), log_level="warning", access_log=False, log_config=None, lifespan="off")
+        config = uvicorn.Config(
+            self._app(), log_level="warning", access_log=False, log_config=None, lifespan="off"
+        )
 
         class _Server(uvicorn.Server):
             def capture_signals(self):  # type: ignore[override]
@@ -241,7 +255,7 @@ class LoopbackOidcProvider:
             self._thread.join(10)
         self._server = self._thread = None
 
-    def __enter__(self) -> "LoopbackOidcProvider":
+    def __enter__(self) -> LoopbackOidcProvider:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -250,7 +264,9 @@ class LoopbackOidcProvider:
     # --- the protocol -------------------------------------------------------------
 
     def _app(self) -> FastAPI:
-        app = FastAPI(title="Fournisseur d'identité de développement", openapi_url=None, docs_url=None)
+        app = FastAPI(
+            title="Fournisseur d'identité de développement", openapi_url=None, docs_url=None
+        )
 
         @app.get(DISCOVERY_PATH)
         def discovery() -> dict:
@@ -263,7 +279,10 @@ class LoopbackOidcProvider:
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                ],
                 "scopes_supported": ["openid", "profile", "given_name", "family_name", "birthdate"],
                 "acr_values_supported": ["eidas1", "eidas2", "eidas3"],
             }
@@ -275,7 +294,10 @@ class LoopbackOidcProvider:
         def _check_request(params) -> tuple[str | None, str]:
             if params.get("client_id") != self.client_id:
                 return None, "client inconnu"
-            if params.get("response_type") != "code" or "openid" not in params.get("scope", "").split():
+            if (
+                params.get("response_type") != "code"
+                or "openid" not in params.get("scope", "").split()
+            ):
                 return None, "requête invalide"
             if not params.get("redirect_uri"):
                 return None, "adresse de retour absente"
@@ -301,11 +323,18 @@ class LoopbackOidcProvider:
             params = request.query_params
             redirect_uri, problem = _check_request(params)
             if redirect_uri is None or sub not in self.identities:
-                return HTMLResponse(f"<p>Demande refusée : {escape(problem or 'personne inconnue')}</p>", 400)
+                return HTMLResponse(
+                    f"<p>Demande refusée : {escape(problem or 'personne inconnue')}</p>", 400
+                )
             code = secrets.token_urlsafe(24)
             with self._lock:
                 self._grants[code] = _Grant(
-                    self.client_id, redirect_uri, sub, params.get("nonce", ""), params.get("acr_values", ""), time.time()
+                    self.client_id,
+                    redirect_uri,
+                    sub,
+                    params.get("nonce", ""),
+                    params.get("acr_values", ""),
+                    time.time(),
                 )
             query = {"code": code, "iss": self.issuer}
             if "state" in params:
@@ -318,8 +347,12 @@ class LoopbackOidcProvider:
             form = await request.form()
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
             if authorization and authorization.lower().startswith("basic "):
-                client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
-            if client_id != self.client_id or not secrets.compare_digest(str(client_secret or ""), self.client_secret):
+                client_id, _, client_secret = (
+                    base64.b64decode(authorization[6:]).decode().partition(":")
+                )
+            if client_id != self.client_id or not secrets.compare_digest(
+                str(client_secret or ""), self.client_secret
+            ):
                 return JSONResponse({"error": "invalid_client"}, status_code=401)
             with self._lock:
                 grant = self._grants.pop(str(form.get("code")), None)
@@ -355,7 +388,9 @@ class LoopbackOidcProvider:
 
         return app
 
-    def _id_token(self, grant: _Grant, identity: ProviderIdentity, misbehaviour: Misbehaviour) -> str:
+    def _id_token(
+        self, grant: _Grant, identity: ProviderIdentity, misbehaviour: Misbehaviour
+    ) -> str:
         now = int(time.time())
         claims = {
             "iss": self.issuer,

@@ -17,9 +17,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import IO
 
 import httpx
 
@@ -27,7 +28,7 @@ import httpx
 class ChildExited(RuntimeError):
     """A child process ended while we were waiting for it to be ready."""
 
-    def __init__(self, child: "Child"):
+    def __init__(self, child: Child):
         self.child = child
         super().__init__(f"{child.name} exited with code {child.returncode}")
 
@@ -237,7 +238,7 @@ async def wait_for_port(
             except OSError:
                 pass
             return
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             pass
         if time.monotonic() >= deadline:
             raise TimeoutError(f"nothing answers on {host}:{port} after {timeout:.0f} s")

@@ -101,9 +101,13 @@ class _Generator:
 
     def _mobile(self) -> str:
         while True:
-            prefix = self.rng.choice(["60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78"])
+            prefix = self.rng.choice(
+                ["60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78"]
+            )
             digits = f"{self.rng.randrange(10_000_000):07d}"
-            number = f"0{prefix[0]} {prefix[1]}{digits[0]} {digits[1:3]} {digits[3:5]} {digits[5:7]}"
+            number = (
+                f"0{prefix[0]} {prefix[1]}{digits[0]} {digits[1:3]} {digits[3:5]} {digits[5:7]}"
+            )
             if number not in self.mobiles:
                 self.mobiles.add(number)
                 return number
@@ -127,13 +131,27 @@ class _Generator:
         level_indices = self.rng.sample(range(len(levels)), min(n_children, len(levels)))
         for level_index in level_indices:
             while True:
-                first = self.fake.first_name_female() if self.rng.random() < 0.5 else self.fake.first_name_male()
+                first = (
+                    self.fake.first_name_female()
+                    if self.rng.random() < 0.5
+                    else self.fake.first_name_male()
+                )
                 if first not in first_names:
                     first_names.add(first)
                     break
             year = SCHOOL_YEAR_START - first_age - level_index
             born = date(year, 1, 1) + timedelta(days=self.rng.randrange(365))
-            rows.append(ExportRow(self._external_id(), last, first, born, "", levels[level_index], tuple(guardians)))
+            rows.append(
+                ExportRow(
+                    self._external_id(),
+                    last,
+                    first,
+                    born,
+                    "",
+                    levels[level_index],
+                    tuple(guardians),
+                )
+            )
         return rows
 
 
@@ -144,17 +162,32 @@ def _assign_classes(rows: list[ExportRow], kind: str) -> list[ExportRow]:
         by_level[row.level].append(i)
     out = list(rows)
     for level, indices in by_level.items():
-        indices.sort(key=lambda i: (fold_text(rows[i].last_name), fold_text(rows[i].first_name), rows[i].external_id))
+        indices.sort(
+            key=lambda i: (
+                fold_text(rows[i].last_name),
+                fold_text(rows[i].first_name),
+                rows[i].external_id,
+            )
+        )
         n_classes = max(1, -(-len(indices) // CLASS_SIZE))
         for k, i in enumerate(indices):
             number = k * n_classes // len(indices) + 1
-            name = f"{level} {number}" if kind == "lycee" else f"{level} {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[(number - 1) % 26]}"
+            name = (
+                f"{level} {number}"
+                if kind == "lycee"
+                else f"{level} {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[(number - 1) % 26]}"
+            )
             out[i] = replace(rows[i], class_name=name)
     return out
 
 
 def generate_export(
-    n_pupils: int, *, seed: int = 2026, kind: str = "lycee", email_domain: str = "example.fr", id_prefix: str = ""
+    n_pupils: int,
+    *,
+    seed: int = 2026,
+    kind: str = "lycee",
+    email_domain: str = "example.fr",
+    id_prefix: str = "",
 ) -> list[ExportRow]:
     """`n_pupils` rows, deterministic for the same arguments."""
     gen = _Generator(seed, kind, email_domain, id_prefix)
@@ -181,13 +214,17 @@ def changed(
     arrivals: list[ExportRow] = []
     while len(arrivals) < new_pupils:
         arrivals += gen.family(new_pupils - len(arrivals))
-    arrivals = [replace(r, class_name=f"{r.level} {'N' if kind != 'lycee' else '99'}") for r in arrivals]
+    arrivals = [
+        replace(r, class_name=f"{r.level} {'N' if kind != 'lycee' else '99'}") for r in arrivals
+    ]
     return out + arrivals
 
 
 def to_csv(rows: list[ExportRow], *, delimiter: str = ";") -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ALL_COLUMNS, delimiter=delimiter, lineterminator="\r\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=ALL_COLUMNS, delimiter=delimiter, lineterminator="\r\n"
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow(row.as_dict())
@@ -195,13 +232,17 @@ def to_csv(rows: list[ExportRow], *, delimiter: str = ";") -> bytes:
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual use
-    parser = argparse.ArgumentParser(description="Fichier d'export d'établissement (CSV) généré, pour essayer l'import.")
+    parser = argparse.ArgumentParser(
+        description="Fichier d'export d'établissement (CSV) généré, pour essayer l'import."
+    )
     parser.add_argument("--pupils", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--kind", choices=sorted(LEVELS), default="lycee")
     parser.add_argument("--email-domain", default="example.fr")
     args = parser.parse_args(argv)
-    rows = generate_export(args.pupils, seed=args.seed, kind=args.kind, email_domain=args.email_domain)
+    rows = generate_export(
+        args.pupils, seed=args.seed, kind=args.kind, email_domain=args.email_domain
+    )
     sys.stdout.buffer.write(to_csv(rows))
 
 

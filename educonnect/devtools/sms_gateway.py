@@ -28,7 +28,7 @@ import secrets
 import socket
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,10 @@ def create_sms_gateway_app(outbox_path: Path | str, token: str) -> FastAPI:
     )
 
     def check_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        if creds is None or creds.scheme.lower() != "bearer" or not secrets.compare_digest(
-            creds.credentials.encode(), token.encode()
+        if (
+            creds is None
+            or creds.scheme.lower() != "bearer"
+            or not secrets.compare_digest(creds.credentials.encode(), token.encode())
         ):
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
@@ -116,7 +118,7 @@ def create_sms_gateway_app(outbox_path: Path | str, token: str) -> FastAPI:
                 "id": uuid.uuid4().hex,
                 "to": body.to,
                 "text": body.text,
-                "received_at": datetime.now(timezone.utc).isoformat(),
+                "received_at": datetime.now(UTC).isoformat(),
                 "idempotency_key": idempotency_key,
             }
             with outbox.open("a", encoding="utf-8") as fh:
@@ -140,7 +142,9 @@ def create_app_from_env() -> FastAPI:
     from educonnect.settings import get_settings
 
     settings = get_settings()
-    return create_sms_gateway_app(settings.data_dir / "sms-outbox.jsonl", settings.sms_gateway_token)
+    return create_sms_gateway_app(
+        settings.data_dir / "sms-outbox.jsonl", settings.sms_gateway_token
+    )
 
 
 class SmsGatewayServer:
@@ -149,7 +153,9 @@ class SmsGatewayServer:
     `port=0` picks a free port; `.port` and `.url` give the real one once started.
     """
 
-    def __init__(self, outbox_path: Path | str, token: str, host: str = "127.0.0.1", port: int = 8025):
+    def __init__(
+        self, outbox_path: Path | str, token: str, host: str = "127.0.0.1", port: int = 8025
+    ):
         self.outbox_path = Path(outbox_path)
         self.token = token
         self.host = host
@@ -162,7 +168,7 @@ class SmsGatewayServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self, timeout: float = 10.0) -> "SmsGatewayServer":
+    async def start(self, timeout: float = 10.0) -> SmsGatewayServer:
         class _Server(uvicorn.Server):
             # The owner of the event loop handles Ctrl-C / SIGTERM, not uvicorn.
             def capture_signals(self):  # type: ignore[override]
@@ -206,7 +212,7 @@ class SmsGatewayServer:
         self._server.should_exit = True
         try:
             await asyncio.wait_for(self._task, timeout=10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._task.cancel()
         finally:
             self._server = None

@@ -13,11 +13,12 @@ import html
 import logging
 import mailbox
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -70,8 +71,7 @@ class MaildirHandler:
         if isinstance(content, str):
             content = content.encode("utf-8")
         trace = (
-            f"X-MailFrom: {envelope.mail_from}\r\n"
-            f"X-RcptTo: {', '.join(envelope.rcpt_tos)}\r\n"
+            f"X-MailFrom: {envelope.mail_from}\r\nX-RcptTo: {', '.join(envelope.rcpt_tos)}\r\n"
         ).encode("utf-8", "replace")
         self._ensure_folders()
         # Maildir writes into tmp/ then renames into new/: readers never see half a message.
@@ -101,7 +101,7 @@ class SmtpSink:
     def url(self) -> str:
         return f"smtp://{self.host}:{self.port}"
 
-    def start(self, host: str | None = None, port: int | None = None) -> "SmtpSink":
+    def start(self, host: str | None = None, port: int | None = None) -> SmtpSink:
         if self._controller is not None:
             raise RuntimeError("SMTP sink already started")
         if host is not None:
@@ -137,7 +137,7 @@ class SmtpSink:
             self._controller.stop()
             self._controller = None
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         if self._controller is None:
             self.start()
         return self
@@ -201,7 +201,7 @@ def read_mailbox(folder: Path | str) -> list[MailboxMessage]:
         messages.append(
             MailboxMessage(
                 id=key,
-                date=datetime.fromtimestamp(delivered, tz=timezone.utc),
+                date=datetime.fromtimestamp(delivered, tz=UTC),
                 sender=str(msg.get("From") or msg.get("X-MailFrom") or ""),
                 to=_addresses(to),
                 subject=str(msg.get("Subject") or ""),

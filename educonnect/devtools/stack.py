@@ -27,9 +27,10 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -90,7 +91,9 @@ class Supervised:
             self.child = self.spawn()
             self.started_at, self.restart_at = now, None
             self.restarts += 1
-            console.print(f"[green]↻[/green] {self.name} restarted (pid {self.child.pid}, restart {self.restarts})")
+            console.print(
+                f"[green]↻[/green] {self.name} restarted (pid {self.child.pid}, restart {self.restarts})"
+            )
 
 
 def _ok(message: str) -> None:
@@ -169,14 +172,20 @@ class Stack:
         """Fail before starting anything if a port we need is taken."""
         s = self.settings
         if not _from_env(s, "temporal_address"):
-            _require_free(TEMPORAL_HOST, TEMPORAL_PORT, "the Temporal dev server", "TEMPORAL_ADDRESS")
-            _require_free(TEMPORAL_HOST, TEMPORAL_UI_PORT, "the Temporal Web UI", "TEMPORAL_ADDRESS")
+            _require_free(
+                TEMPORAL_HOST, TEMPORAL_PORT, "the Temporal dev server", "TEMPORAL_ADDRESS"
+            )
+            _require_free(
+                TEMPORAL_HOST, TEMPORAL_UI_PORT, "the Temporal Web UI", "TEMPORAL_ADDRESS"
+            )
         if not _from_env(s, "smtp_url"):
             _require_free(SMTP_HOST, SMTP_PORT, "the SMTP sink", "SMTP_URL")
         if not _from_env(s, "sms_gateway_url"):
             _require_free(SMS_HOST, SMS_PORT, "the SMS gateway", "SMS_GATEWAY_URL")
         if not _from_env(s, "franceconnect_discovery_url"):
-            _require_free(OIDC_HOST, OIDC_PORT, "the FranceConnect provider", "FRANCECONNECT_DISCOVERY_URL")
+            _require_free(
+                OIDC_HOST, OIDC_PORT, "the FranceConnect provider", "FRANCECONNECT_DISCOVERY_URL"
+            )
         _require_free(s.api_host, s.api_port, "the API", "API_PORT")
 
     async def _start_postgres(self) -> None:
@@ -240,7 +249,9 @@ class Stack:
             args += ["--namespace", namespace]
         child = self._supervise(
             "temporal",
-            lambda: processes.spawn("temporal", args, log_path=self.data_dir / "logs" / "temporal.log", echo=False),
+            lambda: processes.spawn(
+                "temporal", args, log_path=self.data_dir / "logs" / "temporal.log", echo=False
+            ),
         )
         self.temporal_address = f"{TEMPORAL_HOST}:{TEMPORAL_PORT}"
         await processes.wait_for_port(TEMPORAL_HOST, TEMPORAL_PORT, READY_TIMEOUT, child=child)
@@ -301,7 +312,7 @@ class Stack:
 
     async def _seed_demo_data(self) -> None:
         try:
-            from educonnect import demo_data  # type: ignore[attr-defined]
+            from educonnect.devtools import demo_data  # type: ignore[attr-defined]
         except ImportError as err:
             _warn(f"no demo data ({err})")
             return
@@ -385,7 +396,9 @@ class Stack:
         urls.add_row("SMS gateway", self.sms_gateway_url)
         urls.add_row("FranceConnect", self.franceconnect_discovery_url)
         urls.add_row("Logs", str(self.data_dir / "logs"))
-        console.print(Panel(urls, title="EduConnect is running", border_style="green", expand=False))
+        console.print(
+            Panel(urls, title="EduConnect is running", border_style="green", expand=False)
+        )
         if self.credentials:
             table = Table(title="Demo accounts", show_lines=False)
             table.add_column("Identifier", style="bold")
@@ -395,12 +408,16 @@ class Stack:
                 table.add_row(str(identifier), str(password), str(label))
             console.print(table)
         if self.franceconnect_identities:
-            table = Table(title="FranceConnect demo identities (GET /franceconnect/login, then pick the sub)")
+            table = Table(
+                title="FranceConnect demo identities (GET /franceconnect/login, then pick the sub)"
+            )
             table.add_column("sub", style="bold")
             table.add_column("Guardian")
             table.add_column("First visit: mobile on file, a child's birthdate")
             for identity in self.franceconnect_identities:
-                table.add_row(identity.sub, f"{identity.given_name} {identity.family_name}", identity.label)
+                table.add_row(
+                    identity.sub, f"{identity.given_name} {identity.family_name}", identity.label
+                )
             console.print(table)
         console.print("Press [bold]Ctrl-C[/bold] to stop everything (data is kept).")
 
@@ -475,7 +492,11 @@ def _forget_dead_pgserver_handles(pgdata: Path) -> None:
         pids = json.loads(path.read_text())
     except (OSError, ValueError):
         return
-    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid) and pid != os.getpid()]
+    alive = [
+        pid
+        for pid in pids
+        if isinstance(pid, int) and psutil.pid_exists(pid) and pid != os.getpid()
+    ]
     if alive != pids:
         path.write_text(json.dumps(alive))
 
@@ -554,7 +575,11 @@ async def run() -> int:
             await stack.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    console.print("[bold]Stack stopped.[/bold]" if code == 0 else "[bold red]Stack stopped (error).[/bold red]")
+    console.print(
+        "[bold]Stack stopped.[/bold]"
+        if code == 0
+        else "[bold red]Stack stopped (error).[/bold red]"
+    )
     return code
 
 

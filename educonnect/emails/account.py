@@ -10,7 +10,9 @@ from educonnect.emails import Email
 from educonnect.emails.activation import SENDER, _when
 
 # FAQ 9: what a person looks for when the validation email seems lost.
-FIRST_VALIDATION_SUBJECT = "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+FIRST_VALIDATION_SUBJECT = (
+    "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+)
 NEW_ADDRESS_SUBJECT = "Validez votre nouvelle adresse électronique EduConnect"
 
 _FOOTER = """L'administrateur des services en ligne
@@ -81,7 +83,9 @@ Un email de validation a été envoyé à cette nouvelle adresse. Tant qu'elle n
 {_FOOTER}
 """
     return Email(
-        to=to, subject="Demande de modification de l'adresse électronique de votre compte EduConnect", text=text,
+        to=to,
+        subject="Demande de modification de l'adresse électronique de votre compte EduConnect",
+        text=text,
         sender_name=SENDER,
     )
 
@@ -99,7 +103,9 @@ Les prochains messages concernant votre compte seront envoyés à cette nouvelle
 {_FOOTER}
 """
     return Email(
-        to=to, subject="L'adresse électronique de votre compte EduConnect a été modifiée", text=text,
+        to=to,
+        subject="L'adresse électronique de votre compte EduConnect a été modifiée",
+        text=text,
         sender_name=SENDER,
     )
 
@@ -121,7 +127,12 @@ Si vous n'êtes pas à l'origine de ce changement, choisissez tout de suite un n
 
 {_FOOTER}
 """
-    return Email(to=to, subject="Le mot de passe de votre compte EduConnect a été modifié", text=text, sender_name=SENDER)
+    return Email(
+        to=to,
+        subject="Le mot de passe de votre compte EduConnect a été modifié",
+        text=text,
+        sender_name=SENDER,
+    )
 
 
 def _identifier_lines(identifiers: list[str]) -> str:
@@ -133,7 +144,7 @@ def _identifier_lines(identifiers: list[str]) -> str:
 
 
 def identifier_reminder(*, to: str, identifiers: list[str]) -> Email:
-    """"Identifiant perdu" by email (FAQ 4)."""
+    """ "Identifiant perdu" by email (FAQ 4)."""
     text = f"""Bonjour,
 
 Vous avez demandé à recevoir votre identifiant EduConnect.
@@ -150,7 +161,7 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
 
 
 def password_reset_link(*, to: str, identifier: str, url: str, expires_at: datetime) -> Email:
-    """"Mot de passe perdu" by email (FAQ 5): a single-use link, valid 1 hour."""
+    """ "Mot de passe perdu" by email (FAQ 5): a single-use link, valid 1 hour."""
     text = f"""Bonjour,
 
 Vous avez demandé à réinitialiser le mot de passe de votre compte EduConnect.
@@ -167,21 +178,24 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mo
 
 {_FOOTER}
 """
-    return Email(to=to, subject="Réinitialisation du mot de passe de votre compte EduConnect", text=text, sender_name=SENDER)
+    return Email(
+        to=to,
+        subject="Réinitialisation du mot de passe de votre compte EduConnect",
+        text=text,
+        sender_name=SENDER,
+    )
 
 
 # --- SMS ---------------------------------------------------------------------------
 
 
 def sms_identifier_reminder(identifiers: list[str]) -> str:
-    """"Identifiant perdu" by SMS (FAQ 4)."""
+    """ "Identifiant perdu" by SMS (FAQ 4)."""
     if len(identifiers) == 1:
         found = f"votre identifiant est {identifiers[0]}"
     else:
         found = "vos identifiants sont " + ", ".join(identifiers)
-    return (
-        f"EduConnect : {found}. Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
-    )
+    return f"EduConnect : {found}. Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
 
 
 def sms_email_change(kind: str, new_email: str) -> str:
@@ -199,7 +213,9 @@ def sms_email_change(kind: str, new_email: str) -> str:
 
 
 def sms_password_changed(kind: str) -> str:
-    how = {"changed": "depuis la gestion de votre compte", "reset": "avec « Mot de passe perdu »"}[kind]
+    how = {"changed": "depuis la gestion de votre compte", "reset": "avec « Mot de passe perdu »"}[
+        kind
+    ]
     return (
         f"EduConnect : le mot de passe de votre compte a été modifié {how}. "
         "Si vous n'êtes pas à l'origine de ce changement, choisissez un nouveau mot de passe "

@@ -38,7 +38,13 @@ GUARDIAN = LinkEmailWording(
 
 
 def confirmation(
-    *, to: str, identifier: str, url: str, expires_at: datetime, kind: str, wording: LinkEmailWording
+    *,
+    to: str,
+    identifier: str,
+    url: str,
+    expires_at: datetime,
+    kind: str,
+    wording: LinkEmailWording,
 ) -> Email:
     """The link that activates the account, in the reader's `wording`; `kind`
     says why it is sent ("confirmation", "resend", "new_address", "reminder")."""

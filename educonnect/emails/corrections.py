@@ -12,7 +12,9 @@ from educonnect.blocked_processes import KINDS, BlockedProcess
 from educonnect.emails import Email
 
 SENDER = "Assistance EduConnect"
-FOOTER = "L'assistance EduConnect\nCe message est envoyé automatiquement, merci de ne pas y répondre."
+FOOTER = (
+    "L'assistance EduConnect\nCe message est envoyé automatiquement, merci de ne pas y répondre."
+)
 
 
 def reference(request_id: uuid.UUID | str) -> str:
@@ -53,7 +55,9 @@ def requester_email(
             "quelques jours après.\n\n" + follow
         )
     elif kind == "information_requested":
-        subject = f"Demande de correction n° {ref} : des informations complémentaires sont nécessaires"
+        subject = (
+            f"Demande de correction n° {ref} : des informations complémentaires sont nécessaires"
+        )
         body = (
             f"Pour traiter votre demande de correction de {birthdate}, "
             "l'établissement a besoin d'informations complémentaires :\n\n"
@@ -87,7 +91,12 @@ def requester_email(
         )
     else:  # pragma: no cover - programming error
         raise ValueError(f"unknown notice {kind!r}")
-    return Email(to=to, subject=subject, text=f"Bonjour,\n\n{body}\n\nRéférence de la demande : {ref}\n\n{FOOTER}\n", sender_name=SENDER)
+    return Email(
+        to=to,
+        subject=subject,
+        text=f"Bonjour,\n\n{body}\n\nRéférence de la demande : {ref}\n\n{FOOTER}\n",
+        sender_name=SENDER,
+    )
 
 
 def requester_sms(
@@ -200,4 +209,9 @@ Réponse de {staff_label} :
 
 {FOOTER}
 """
-    return Email(to=to, subject=f"Réponse à votre demande d'assistance n° {ref}", text=text, sender_name=SENDER)
+    return Email(
+        to=to,
+        subject=f"Réponse à votre demande d'assistance n° {ref}",
+        text=text,
+        sender_name=SENDER,
+    )

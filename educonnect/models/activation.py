@@ -86,7 +86,7 @@ class LinkClicked(BaseModel):
 class BirthdateUnblocked(BaseModel):
     """Seam for the birthdate-correction process: the record was corrected.
     A claim: the receiving process reads the correction back (approved and
-    joined by it) before it unblocks (`workflows.birthdate_step`)."""
+    joined by it) before it unblocks (`workflows.steps.birthdate_step`)."""
 
     correction_id: str
 

@@ -201,7 +201,9 @@ MESSAGE_REFUSED = "correction_message_refused"
 class MessageRefusal(StrEnum):
     UNKNOWN = "unknown"  # no such record for this request (made up, or another request's)
     ALREADY_USED = "already_used"  # applied already, by another process or an earlier run
-    OUT_OF_SCOPE = "out_of_scope"  # its author no longer covers the pupil's school (moved, disabled)
+    OUT_OF_SCOPE = (
+        "out_of_scope"  # its author no longer covers the pupil's school (moved, disabled)
+    )
     CLOSED = "closed"  # the request was closed meanwhile
 
 

@@ -18,7 +18,9 @@ class EmailChangeStep(StrEnum):
     CANCELLED = "cancelled"  # the person cancelled the pending change
 
 
-ENDED_STEPS = frozenset({EmailChangeStep.VALIDATED, EmailChangeStep.EXPIRED, EmailChangeStep.CANCELLED})
+ENDED_STEPS = frozenset(
+    {EmailChangeStep.VALIDATED, EmailChangeStep.EXPIRED, EmailChangeStep.CANCELLED}
+)
 
 STEP_LABELS = {
     EmailChangeStep.AWAITING_REQUEST: "Demande reçue : envoi du lien de validation",

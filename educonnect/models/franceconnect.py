@@ -17,7 +17,9 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from educonnect.errors import ErrorCode
-from educonnect.models.activation import BirthdateUnblocked  # the correction process's event, shared
+from educonnect.models.activation import (
+    BirthdateUnblocked,  # the correction process's event, shared
+)
 from educonnect.models.sms_codes import SmsCodeStatus
 
 __all__ = [

@@ -78,7 +78,12 @@ class PasswordResetStep(StrEnum):
 
 
 RESET_ENDED_STEPS = frozenset(
-    {PasswordResetStep.COMPLETED, PasswordResetStep.CODE_LOCKED, PasswordResetStep.EXPIRED, PasswordResetStep.NO_MATCH}
+    {
+        PasswordResetStep.COMPLETED,
+        PasswordResetStep.CODE_LOCKED,
+        PasswordResetStep.EXPIRED,
+        PasswordResetStep.NO_MATCH,
+    }
 )
 
 RESET_LABELS = {
@@ -210,4 +215,3 @@ class IdentifierReminder(BaseModel):
     process_id: str
     channel: RecoveryChannel
     contact: str
-

@@ -18,7 +18,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from educonnect import db, demo_data, search_attributes
+from educonnect import db, search_attributes
+from educonnect.devtools import demo_data
 from educonnect.devtools.processes import (
     Child,
     find_temporal_binary,
@@ -123,7 +124,15 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
     stack.start_worker()
     api = spawn(
         "api",
-        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],  # as in the image
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+        ],  # as in the image
         env=env,
         cwd=PROJECT_ROOT,
         log_path=log_dir / "api.log",

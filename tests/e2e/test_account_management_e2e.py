@@ -34,7 +34,9 @@ class Person:
     password: str
     email: str
     mobile: str  # E.164
-    secrets: set[str] = field(default_factory=set)  # typed or received here: none may reach Temporal
+    secrets: set[str] = field(
+        default_factory=set
+    )  # typed or received here: none may reach Temporal
 
     @property
     def typed_mobile(self) -> str:
@@ -44,7 +46,9 @@ class Person:
 
 async def sign_in(http, person: Person, password: str | None = None):
     http.cookies.clear()
-    return await http.post("/sign-in", json={"identifier": person.identifier, "password": password or person.password})
+    return await http.post(
+        "/sign-in", json={"identifier": person.identifier, "password": password or person.password}
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -70,16 +74,35 @@ async def person(stack, sms_gateway) -> Person:
     async with stack.http() as http:
         started = await http.post(
             "/registration",
-            json={"last_name": guardian["last_name"], "first_name": guardian["first_name"], "mobile": guardian["mobile"]},
+            json={
+                "last_name": guardian["last_name"],
+                "first_name": guardian["first_name"],
+                "mobile": guardian["mobile"],
+            },
         )
         assert started.status_code == 201, started.text
         rid = started.json()["registration_id"]
         [sms] = await outbox.wait_for(guardian["mobile"], 1, timeout=30)
-        assert (await http.post(f"/registration/{rid}/code", json={"code": code_in(sms)})).status_code == 200
-        assert (await http.post(f"/registration/{rid}/birthdate", json={"birthdate": birthdate.isoformat()})).status_code == 200
-        done = await http.post(f"/registration/{rid}/password", json={"password": password, "password_confirmation": password})
+        assert (
+            await http.post(f"/registration/{rid}/code", json={"code": code_in(sms)})
+        ).status_code == 200
+        assert (
+            await http.post(
+                f"/registration/{rid}/birthdate", json={"birthdate": birthdate.isoformat()}
+            )
+        ).status_code == 200
+        done = await http.post(
+            f"/registration/{rid}/password",
+            json={"password": password, "password_confirmation": password},
+        )
         assert done.status_code == 200, done.text
-    return Person(done.json()["identifier"], password, guardian["email"], guardian["mobile"], {password, code_in(sms)})
+    return Person(
+        done.json()["identifier"],
+        password,
+        guardian["email"],
+        guardian["mobile"],
+        {password, code_in(sms)},
+    )
 
 
 async def open_and_validate(http, link: str):
@@ -93,16 +116,24 @@ async def test_faq7_validation_then_a_full_email_change(stack, person: Person, m
         # Sign-in with an address never validated leads to /account/email (FAQ 7).
         signed = await sign_in(http, person)
         assert signed.status_code == 200, signed.text
-        assert signed.json()["email_validation_required"] is True and signed.json()["next"] == "/account/email"
+        assert (
+            signed.json()["email_validation_required"] is True
+            and signed.json()["next"] == "/account/email"
+        )
         entry = await http.get("/account/email")
         assert entry.status_code == 200 and entry.json()["email"] == person.email
 
         # Validated as it is: the email FAQ 9 describes goes to that address.
         before = len(mailbox.to(person.email))
-        kept = await http.post("/account/email", json={"email": person.email, "email_confirmation": person.email})
+        kept = await http.post(
+            "/account/email", json={"email": person.email, "email_confirmation": person.email}
+        )
         assert kept.status_code == 200, kept.text
         first = (await mailbox.wait_for(person.email, before + 1, timeout=30))[before]
-        assert first.subject == FIRST_VALIDATION_SUBJECT and "Administrateur des services en ligne" in first.sender
+        assert (
+            first.subject == FIRST_VALIDATION_SUBJECT
+            and "Administrateur des services en ligne" in first.sender
+        )
         person.secrets.add(token_of(link_in(first)))
         done = await open_and_validate(http, link_in(first))
         assert done.status_code == 200 and "Adresse validée" in done.text, done.text
@@ -125,7 +156,11 @@ async def test_faq7_validation_then_a_full_email_change(stack, person: Person, m
         changed = (await mailbox.wait_for(person.email, before + 3, timeout=30))[before + 2]
         assert changed.subject == CHANGED_SUBJECT and new in changed.text
         view = (await http.get("/account")).json()
-        assert view["email"] == new and view["email_verified"] is True and view["pending_email_change"] is None
+        assert (
+            view["email"] == new
+            and view["email_verified"] is True
+            and view["pending_email_change"] is None
+        )
         person.email = new
 
 
@@ -140,8 +175,11 @@ async def test_password_change_ends_the_second_session(stack, person: Person, ma
 
         changed = await first.post(
             "/account/password",
-            json={"current_password": person.password, "new_password": new_password,
-                  "new_password_confirmation": new_password},
+            json={
+                "current_password": person.password,
+                "new_password": new_password,
+                "new_password_confirmation": new_password,
+            },
         )
         assert changed.status_code == 200, changed.text
         assert changed.json()["sessions_ended"] >= 1
@@ -156,7 +194,9 @@ async def test_password_change_ends_the_second_session(stack, person: Person, ma
         assert (await sign_in(second, person)).json()["status"] == "signed_in"
 
 
-async def test_lost_identifier_by_email_and_by_sms(stack, person: Person, mailbox: Mailbox, sms_gateway):
+async def test_lost_identifier_by_email_and_by_sms(
+    stack, person: Person, mailbox: Mailbox, sms_gateway
+):
     outbox = SmsOutbox(sms_gateway.outbox_path)
     async with stack.http() as http:
         before = len(mailbox.to(person.email))
@@ -164,7 +204,9 @@ async def test_lost_identifier_by_email_and_by_sms(stack, person: Person, mailbo
         assert by_email.status_code == 202, by_email.text
         mail = (await mailbox.wait_for(person.email, before + 1, timeout=30))[before]
         assert mail.subject == "Votre identifiant EduConnect"
-        assert re.search(rf"Votre identifiant EduConnect : {re.escape(person.identifier)}\b", mail.text)
+        assert re.search(
+            rf"Votre identifiant EduConnect : {re.escape(person.identifier)}\b", mail.text
+        )
 
         texts = len(outbox.to(person.mobile))
         by_sms = await http.post("/recovery/identifier/sms", json={"mobile": person.typed_mobile})
@@ -173,7 +215,9 @@ async def test_lost_identifier_by_email_and_by_sms(stack, person: Person, mailbo
         assert f"votre identifiant est {person.identifier}" in sms["text"]
 
 
-async def test_lost_password_by_email_and_by_sms(stack, person: Person, mailbox: Mailbox, sms_gateway):
+async def test_lost_password_by_email_and_by_sms(
+    stack, person: Person, mailbox: Mailbox, sms_gateway
+):
     outbox = SmsOutbox(sms_gateway.outbox_path)
     by_link, by_code = "Zebre2028nn", "Panda2029pp"
     person.secrets.update({by_link, by_code})
@@ -182,7 +226,10 @@ async def test_lost_password_by_email_and_by_sms(stack, person: Person, mailbox:
 
         # By email: a single-use link valid one hour, opened in the browser.
         before = len(mailbox.to(person.email))
-        asked = await http.post("/recovery/password/email", json={"identifier": person.identifier, "email": person.email})
+        asked = await http.post(
+            "/recovery/password/email",
+            json={"identifier": person.identifier, "email": person.email},
+        )
         assert asked.status_code == 202, asked.text
         mail = (await mailbox.wait_for(person.email, before + 1, timeout=30))[before]
         link = link_in(mail)
@@ -203,7 +250,10 @@ async def test_lost_password_by_email_and_by_sms(stack, person: Person, mailbox:
         # By SMS: a 6-digit code to the verified number, then the new password.
         texts = len(outbox.to(person.mobile))
         http.cookies.clear()
-        asked = await http.post("/recovery/password/sms", json={"identifier": person.identifier, "mobile": person.typed_mobile})
+        asked = await http.post(
+            "/recovery/password/sms",
+            json={"identifier": person.identifier, "mobile": person.typed_mobile},
+        )
         assert asked.status_code == 202, asked.text
         reset_id = asked.json()["reset_id"]
         sms = (await outbox.wait_for(person.mobile, texts + 1, timeout=30))[texts]
@@ -212,7 +262,8 @@ async def test_lost_password_by_email_and_by_sms(stack, person: Person, mailbox:
         checked = await http.post(f"/recovery/password/{reset_id}/code", json={"code": code})
         assert checked.status_code == 200 and checked.json()["step"] == "new_password", checked.text
         done = await http.post(
-            f"/recovery/password/{reset_id}/new-password", json={"password": by_code, "password_confirmation": by_code}
+            f"/recovery/password/{reset_id}/new-password",
+            json={"password": by_code, "password_confirmation": by_code},
         )
         assert done.status_code == 200 and done.json()["identifier"] == person.identifier, done.text
         assert "educonnect_session" not in done.headers.get("set-cookie", "")  # not signed in
@@ -224,15 +275,25 @@ async def test_lost_password_by_email_and_by_sms(stack, person: Person, mailbox:
 async def test_no_secret_in_the_account_management_histories(stack, person: Person):
     """Passwords, codes, link tokens and hashes stay in PostgreSQL."""
     assert len(person.secrets) >= 8, "the end-to-end tests above must run first"
-    hashes = [await stack.pool.fetchval("SELECT password_hash FROM accounts WHERE identifier = $1", person.identifier)]
-    token_hashes = [r["token_hash"] for r in await stack.pool.fetch(
-        "SELECT token_hash FROM email_links WHERE account_id = (SELECT id FROM accounts WHERE identifier = $1)",
-        person.identifier)]
+    hashes = [
+        await stack.pool.fetchval(
+            "SELECT password_hash FROM accounts WHERE identifier = $1", person.identifier
+        )
+    ]
+    token_hashes = [
+        r["token_hash"]
+        for r in await stack.pool.fetch(
+            "SELECT token_hash FROM email_links WHERE account_id = (SELECT id FROM accounts WHERE identifier = $1)",
+            person.identifier,
+        )
+    ]
     seen = 0
     async for execution in stack.temporal.list_workflows():
         if not execution.id.startswith(PROCESS_PREFIXES):
             continue
-        history = await stack.temporal.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+        history = await stack.temporal.get_workflow_handle(
+            execution.id, run_id=execution.run_id
+        ).fetch_history()
         raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
         seen += 1
         assert b"$argon2" not in raw, execution.id

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.support.mail import Mailbox, link_in, token_of
 from educonnect.models.activation import ActivationStep
+from tests.support.mail import Mailbox, link_in, token_of
 from workflows.activation import ActivationWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -32,7 +32,9 @@ async def a_notified_guardian(stack, mailbox: Mailbox, index: int):
         "ORDER BY identifier"
     )
     for row in emails[index:]:
-        notifications = [m for m in mailbox.to(row["email"]) if m.subject == "Vos identifiants EduConnect"]
+        notifications = [
+            m for m in mailbox.to(row["email"]) if m.subject == "Vos identifiants EduConnect"
+        ]
         if notifications:
             identifier, password = credentials_from(notifications[0])
             SECRETS_SEEN.add(password)
@@ -63,13 +65,19 @@ async def sign_in_and_fill_profile(http, identifier, password, birthdate, new_pa
 
 
 def confirmations(mailbox: Mailbox, email: str):
-    return [m for m in mailbox.to(email) if m.subject.startswith("Mise à disposition de services en ligne")]
+    return [
+        m
+        for m in mailbox.to(email)
+        if m.subject.startswith("Mise à disposition de services en ligne")
+    ]
 
 
 async def test_guardian_activates_with_the_schools_credentials(stack, mailbox: Mailbox):
     email, identifier, password, birthdate = await a_notified_guardian(stack, mailbox, 0)
     async with stack.http() as http:
-        await sign_in_and_fill_profile(http, identifier, password, birthdate, NEW_PASSWORDS[0], email)
+        await sign_in_and_fill_profile(
+            http, identifier, password, birthdate, NEW_PASSWORDS[0], email
+        )
         SECRETS_SEEN.add(NEW_PASSWORDS[0])
 
         await mailbox.wait_for(email, 2)
@@ -81,8 +89,15 @@ async def test_guardian_activates_with_the_schools_credentials(stack, mailbox: M
         done = await http.post("/activation/confirmation", data={"jeton": token})
         assert done.status_code == 200 and "Compte activé" in done.text
 
-        assert await stack.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", identifier) == "active"
-        signed = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORDS[0]})
+        assert (
+            await stack.pool.fetchval(
+                "SELECT state FROM accounts WHERE identifier = $1", identifier
+            )
+            == "active"
+        )
+        signed = await http.post(
+            "/sign-in", json={"identifier": identifier, "password": NEW_PASSWORDS[0]}
+        )
         assert signed.status_code == 200 and signed.json()["status"] == "signed_in"
         old = await http.post("/sign-in", json={"identifier": identifier, "password": password})
         assert old.status_code == 401
@@ -91,7 +106,9 @@ async def test_guardian_activates_with_the_schools_credentials(stack, mailbox: M
 async def test_worker_killed_while_the_guardian_waits_on_the_link(stack, mailbox: Mailbox):
     email, identifier, password, birthdate = await a_notified_guardian(stack, mailbox, 1)
     async with stack.http() as http:
-        await sign_in_and_fill_profile(http, identifier, password, birthdate, NEW_PASSWORDS[1], email)
+        await sign_in_and_fill_profile(
+            http, identifier, password, birthdate, NEW_PASSWORDS[1], email
+        )
         SECRETS_SEEN.add(NEW_PASSWORDS[1])
         await mailbox.wait_for(email, 2)
         [confirmation] = confirmations(mailbox, email)
@@ -102,20 +119,35 @@ async def test_worker_killed_while_the_guardian_waits_on_the_link(stack, mailbox
         # The guardian clicks while no worker runs: the click is kept by Temporal.
         pending = await http.post("/activation/confirmation", data={"jeton": token})
         assert pending.status_code == 202 and "Activation en cours" in pending.text
-        assert await stack.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", identifier) == "activating"
+        assert (
+            await stack.pool.fetchval(
+                "SELECT state FROM accounts WHERE identifier = $1", identifier
+            )
+            == "activating"
+        )
 
         stack.start_worker()
         for _ in range(200):
-            state = await stack.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", identifier)
+            state = await stack.pool.fetchval(
+                "SELECT state FROM accounts WHERE identifier = $1", identifier
+            )
             if state == "active":
                 break
             await asyncio.sleep(0.1)
         assert state == "active"
-        account_id = await stack.pool.fetchval("SELECT id FROM accounts WHERE identifier = $1", identifier)
-        handle = stack.temporal.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(account_id))
+        account_id = await stack.pool.fetchval(
+            "SELECT id FROM accounts WHERE identifier = $1", identifier
+        )
+        handle = stack.temporal.get_workflow_handle_for(
+            ActivationWorkflow.run, workflow_id(account_id)
+        )
         assert (await handle.result()).step == ActivationStep.ACTIVE
-        assert len(confirmations(mailbox, email)) == 1, "the restart sent a second confirmation email"
-        signed = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORDS[1]})
+        assert len(confirmations(mailbox, email)) == 1, (
+            "the restart sent a second confirmation email"
+        )
+        signed = await http.post(
+            "/sign-in", json={"identifier": identifier, "password": NEW_PASSWORDS[1]}
+        )
         assert signed.json()["status"] == "signed_in"
 
 
@@ -123,14 +155,21 @@ async def test_no_secret_in_any_workflow_history(stack):
     """Passwords (provisional and new), Argon2 hashes and link tokens stay in
     PostgreSQL: search every history of the run for them."""
     assert len(SECRETS_SEEN) >= 5, "the end-to-end tests above must run first"
-    hashes = [r["h"] for r in await stack.pool.fetch(
-        "SELECT password_hash AS h FROM accounts WHERE password_hash IS NOT NULL "
-        "UNION ALL SELECT provisional_password_hash FROM accounts WHERE provisional_password_hash IS NOT NULL"
-    )]
-    token_hashes = [r["token_hash"] for r in await stack.pool.fetch("SELECT token_hash FROM email_links")]
+    hashes = [
+        r["h"]
+        for r in await stack.pool.fetch(
+            "SELECT password_hash AS h FROM accounts WHERE password_hash IS NOT NULL "
+            "UNION ALL SELECT provisional_password_hash FROM accounts WHERE provisional_password_hash IS NOT NULL"
+        )
+    ]
+    token_hashes = [
+        r["token_hash"] for r in await stack.pool.fetch("SELECT token_hash FROM email_links")
+    ]
     histories = 0
     async for execution in stack.temporal.list_workflows():
-        history = await stack.temporal.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+        history = await stack.temporal.get_workflow_handle(
+            execution.id, run_id=execution.run_id
+        ).fetch_history()
         raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
         histories += 1
         assert b"$argon2" not in raw

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from aiosmtpd.smtp import Envelope
+
 from educonnect import search_attributes
 from educonnect.devtools.processes import (
     Child,
@@ -41,7 +42,10 @@ CONFIRMATION_SUBJECT = "Mise à disposition de services en ligne"
 
 
 async def states(pool: asyncpg.Pool, families: list[Family]) -> dict[str, int]:
-    rows = await pool.fetch("SELECT state, count(*) AS n FROM accounts WHERE id = ANY($1) GROUP BY state", [f.account_id for f in families])
+    rows = await pool.fetch(
+        "SELECT state, count(*) AS n FROM accounts WHERE id = ANY($1) GROUP BY state",
+        [f.account_id for f in families],
+    )
     return {row["state"]: row["n"] for row in rows}
 
 
@@ -56,9 +60,11 @@ class ClickOnArrival:
     def __init__(self, sink: SmtpSink, api_url: str, addresses: set[str]) -> None:
         self._sink, self._api_url, self._addresses = sink, api_url, addresses
         self._tasks: set[asyncio.Task] = set()
-        self.answers: dict[str, httpx.Response | BaseException | None] = {}  # None: clicked, no answer yet
+        self.answers: dict[
+            str, httpx.Response | BaseException | None
+        ] = {}  # None: clicked, no answer yet
 
-    def __enter__(self) -> "ClickOnArrival":
+    def __enter__(self) -> ClickOnArrival:
         self._sink.set_on_stored(self._on_stored)
         return self
 
@@ -68,7 +74,9 @@ class ClickOnArrival:
     async def _on_stored(self, envelope: Envelope) -> None:
         [to] = envelope.rcpt_tos
         raw = envelope.original_content or envelope.content
-        message = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default)
+        message = email.message_from_bytes(
+            raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default
+        )
         found = LINK.search(message.get_body(("plain",)).get_content())
         if to in self._addresses and found and to not in self.answers:
             self.answers[to] = None
@@ -79,7 +87,9 @@ class ClickOnArrival:
     async def _click(self, to: str, token: str) -> None:
         try:
             async with httpx.AsyncClient(base_url=self._api_url, timeout=60) as http:
-                self.answers[to] = await http.post("/activation/confirmation", data={"jeton": token})
+                self.answers[to] = await http.post(
+                    "/activation/confirmation", data={"jeton": token}
+                )
         except BaseException as err:  # noqa: BLE001 - kept for the assertion
             self.answers[to] = err
 
@@ -87,7 +97,9 @@ class ClickOnArrival:
         return sum(answer is not None for answer in self.answers.values())
 
 
-async def test_fifty_activations_clicked_the_instant_each_mail_arrives(stack, smtp_sink, mailbox: Mailbox):
+async def test_fifty_activations_clicked_the_instant_each_mail_arrives(
+    stack, smtp_sink, mailbox: Mailbox
+):
     families = [await make_family(stack.pool) for _ in range(50)]
     addresses = {f.email for f in families}
     gate = asyncio.Semaphore(25)
@@ -104,7 +116,9 @@ async def test_fifty_activations_clicked_the_instant_each_mail_arrives(stack, sm
 
     answers = clicks.answers
     assert len(answers) == 50, "a confirmation email never came"
-    statuses = sorted(a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers.values())
+    statuses = sorted(
+        a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers.values()
+    )
     assert statuses == [200] * 50, statuses
     assert all("Compte activé" in a.text for a in answers.values())
     assert await states(stack.pool, families) == {"active": 50}
@@ -144,7 +158,9 @@ class OwnTemporal:
         self.child.process.wait(10)
 
 
-async def test_temporal_down_the_click_is_answered_503_then_works(stack, tmp_path, smtp_sink, mailbox: Mailbox):
+async def test_temporal_down_the_click_is_answered_503_then_works(
+    stack, tmp_path, smtp_sink, mailbox: Mailbox
+):
     temporal = OwnTemporal(tmp_path)
     await temporal.start()
     api_port = free_port()
@@ -154,7 +170,14 @@ async def test_temporal_down_the_click_is_answered_503_then_works(stack, tmp_pat
         TASK_QUEUE=f"e2e-outage-{uuid.uuid4().hex[:8]}",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
     )
-    worker = spawn("worker", [sys.executable, "worker.py"], env=env, cwd=PROJECT_ROOT, log_path=tmp_path / "worker.log", echo=False)
+    worker = spawn(
+        "worker",
+        [sys.executable, "worker.py"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        log_path=tmp_path / "worker.log",
+        echo=False,
+    )
     api = spawn(
         "api",
         [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
@@ -186,13 +209,21 @@ async def test_temporal_down_the_click_is_answered_503_then_works(stack, tmp_pat
             assert "momentanément indisponible" in down.text and "expiré" not in down.text
             status = await http.get("/activation")  # a JSON route answers JSON
             assert status.status_code == 503 and status.json()["code"] == "service_unavailable"
-            assert await stack.pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "activating"
+            assert (
+                await stack.pool.fetchval(
+                    "SELECT state FROM accounts WHERE id = $1", family.account_id
+                )
+                == "activating"
+            )
 
             await temporal.start()
             await wait_for_http(f"{url}/health/ready", 60, child=api)
             again = await http.post("/activation/confirmation", data={"jeton": token})
             assert again.status_code == 200 and "Compte activé" in again.text, again.text
-        assert await stack.pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "active"
+        assert (
+            await stack.pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+            == "active"
+        )
         assert worker.alive(), "the worker did not survive the outage"
     finally:
         await terminate_async(api)
@@ -235,13 +266,20 @@ class DevStack:
         return self.output.read_text(errors="replace")
 
     def worker_pids(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"[Ww]orker (?:started|restarted) \(pid (\d+)", self.text())]
+        return [
+            int(pid)
+            for pid in re.findall(r"[Ww]orker (?:started|restarted) \(pid (\d+)", self.text())
+        ]
 
     async def wait_for_output(self, needle: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.text():
-            assert time.monotonic() < deadline, f"{needle!r} not in the stack's output:\n{self.text()[-3000:]}"
-            assert self.child is not None and self.child.alive(), f"the stack stopped:\n{self.text()[-3000:]}"
+            assert time.monotonic() < deadline, (
+                f"{needle!r} not in the stack's output:\n{self.text()[-3000:]}"
+            )
+            assert self.child is not None and self.child.alive(), (
+                f"the stack stopped:\n{self.text()[-3000:]}"
+            )
             await asyncio.sleep(0.2)
 
 
@@ -260,14 +298,20 @@ async def test_the_dev_stack_restarts_a_killed_worker(stack, tmp_path, mailbox: 
             await dev.wait_for_output("worker restarted", 30)
             assert len(dev.worker_pids()) == 2 and dev.worker_pids()[1] != worker_pid
 
-            done = await http.post("/activation/confirmation", data={"jeton": token_of(link_in(mail))})
+            done = await http.post(
+                "/activation/confirmation", data={"jeton": token_of(link_in(mail))}
+            )
             assert done.status_code == 200 and "Compte activé" in done.text, done.text
-        assert await stack.pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "active"
-        assert dev.child is not None and dev.child.alive(), "the stack stopped instead of restarting its worker"
+        assert (
+            await stack.pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+            == "active"
+        )
+        assert dev.child is not None and dev.child.alive(), (
+            "the stack stopped instead of restarting its worker"
+        )
         assert "stopping the stack" not in dev.text()
     finally:
         if dev.child is not None:
             os.killpg(dev.child.pid, signal.SIGINT)  # Ctrl-C: the stack stops its children
             await asyncio.to_thread(dev.child.process.wait, 30)
     assert "Stack stopped." in dev.text()
-

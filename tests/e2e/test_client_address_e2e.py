@@ -27,16 +27,24 @@ async def test_a_forged_forwarded_for_does_not_dodge_the_per_ip_limit(stack):
             for i in range(SIGN_IN_IP_MAX_FAILURES):
                 wrong = await http.post(
                     "/sign-in",
-                    json={"identifier": f"x.inconnu{uuid.uuid4().hex[:10]}", "password": "Mauvais2026x"},
+                    json={
+                        "identifier": f"x.inconnu{uuid.uuid4().hex[:10]}",
+                        "password": "Mauvais2026x",
+                    },
                     headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
                 )
                 assert wrong.status_code == 401, (i, wrong.text)
             refused = await http.post(
                 "/sign-in",
-                json={"identifier": f"x.inconnu{uuid.uuid4().hex[:10]}", "password": "Mauvais2026x"},
+                json={
+                    "identifier": f"x.inconnu{uuid.uuid4().hex[:10]}",
+                    "password": "Mauvais2026x",
+                },
                 headers={"X-Forwarded-For": "198.51.100.77"},
             )
-        assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests", refused.text
+        assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests", (
+            refused.text
+        )
         counted = await stack.pool.fetch(
             "SELECT ip, count(*) AS failures FROM sign_in_ip_failures "
             "WHERE ip = $1 OR ip LIKE '203.0.113.%' OR ip = '198.51.100.77' GROUP BY ip",

@@ -17,7 +17,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from educonnect import demo_data
+from educonnect.devtools import demo_data
 from tests.e2e.conftest import E2E_DEMO_PUPILS
 from tests.support.mail import Mailbox, link_in, token_of
 from workflows import ALL_WORKFLOWS
@@ -41,7 +41,9 @@ async def a_notified_guardian_at(stack, mailbox: Mailbox, uai: str):
         uai,
     )
     for row in rows:
-        notifications = [m for m in mailbox.to(row["email"]) if m.subject == "Vos identifiants EduConnect"]
+        notifications = [
+            m for m in mailbox.to(row["email"]) if m.subject == "Vos identifiants EduConnect"
+        ]
         if notifications:
             password = re.search(r"Mot de passe provisoire : (\S+)", notifications[0].text).group(1)
             return row, password
@@ -58,7 +60,9 @@ async def until(predicate, timeout: float = 15):
         await asyncio.sleep(0.1)
 
 
-async def test_guardian_blocked_then_school_admin_approves_and_activation_completes(stack, mailbox: Mailbox):
+async def test_guardian_blocked_then_school_admin_approves_and_activation_completes(
+    stack, mailbox: Mailbox
+):
     data = demo_data.generate(n_pupils=E2E_DEMO_PUPILS)
     staff = demo_data.demo_staff(data)
     college = data.college
@@ -80,8 +84,12 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
         believed += timedelta(days=1)
 
     async with stack.http() as family:
-        signed = await family.post("/sign-in", json={"identifier": guardian["identifier"], "password": provisional})
-        assert signed.status_code == 200 and signed.json()["status"] == "activation_required", signed.text
+        signed = await family.post(
+            "/sign-in", json={"identifier": guardian["identifier"], "password": provisional}
+        )
+        assert signed.status_code == 200 and signed.json()["status"] == "activation_required", (
+            signed.text
+        )
         profile = {
             "password": NEW_PASSWORD,
             "password_confirmation": NEW_PASSWORD,
@@ -89,8 +97,14 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
             "child_birthdate": believed.isoformat(),
         }
         answers = [await family.post("/activation/profile", json=profile) for _ in range(3)]
-        assert [a.json()["code"] for a in answers] == ["birthdate_incorrect", "birthdate_incorrect", "birthdate_blocked"]
-        assert answers[0].json()["message"].startswith("La date de naissance saisie est incorrecte.")
+        assert [a.json()["code"] for a in answers] == [
+            "birthdate_incorrect",
+            "birthdate_incorrect",
+            "birthdate_blocked",
+        ]
+        assert (
+            answers[0].json()["message"].startswith("La date de naissance saisie est incorrecte.")
+        )
         assistance = answers[2].json()["details"][0]["assistance_url"]
 
         form = (await family.get(assistance)).json()
@@ -110,7 +124,9 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
         # The school's administrator is told; operators find the request waiting on staff.
         new = await mailbox.wait_for(college_admin.login, 1)
         assert any(request_id.replace("-", "")[:8].upper() in m.subject for m in new)
-        handle = stack.temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+        handle = stack.temporal.get_workflow_handle_for(
+            BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+        )
         waiting_query = "WorkflowType = 'BirthdateCorrection' AND EduProcessStep IN ('awaiting_review', 'escalated')"
 
         async def listed(query: str):
@@ -124,18 +140,25 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
 
         # The administrator of another school is refused.
         async with stack.http() as outsider:
-            signed = await outsider.post("/staff/sign-in", json={"login": lycee_admin.login, "password": lycee_admin.password})
+            signed = await outsider.post(
+                "/staff/sign-in",
+                json={"login": lycee_admin.login, "password": lycee_admin.password},
+            )
             assert signed.status_code == 200, signed.text
-            assert request_id not in [q["request_id"] for q in (await outsider.get("/staff/requests")).json()]
+            assert request_id not in [
+                q["request_id"] for q in (await outsider.get("/staff/requests")).json()
+            ]
             refused = await outsider.post(
-                f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": believed.isoformat()}
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": believed.isoformat()},
             )
             assert refused.status_code == 404 and refused.json()["code"] == "correction_not_found"
 
         # The administrator of the child's school approves.
         async with stack.http() as admin:
             signed = await admin.post(
-                "/staff/sign-in", json={"login": college_admin.login, "password": college_admin.password}
+                "/staff/sign-in",
+                json={"login": college_admin.login, "password": college_admin.password},
             )
             assert signed.status_code == 200, signed.text
             staff_token = admin.cookies["educonnect_staff_session"]
@@ -145,7 +168,8 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
             assert detail["pupil"]["birthdate_on_record"] == guardian["birthdate"].isoformat()
             assert detail["requesters"][0]["blocked_process_id"] == f"activation/{guardian['id']}"
             approved = await admin.post(
-                f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": believed.isoformat()}
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": believed.isoformat()},
             )
             assert approved.status_code == 200, approved.text
             assert approved.json()["status"] == "approved"
@@ -165,12 +189,17 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
         resumed = await family.post("/activation/profile", json=profile)
         assert resumed.status_code == 200, resumed.text
         confirmation = await until(
-            lambda: _first(mailbox, guardian["email"], "Mise à disposition de services en ligne"), timeout=15
+            lambda: _first(mailbox, guardian["email"], "Mise à disposition de services en ligne"),
+            timeout=15,
         )
         assert confirmation is not None
-        done = await family.post("/activation/confirmation", data={"jeton": token_of(link_in(confirmation))})
+        done = await family.post(
+            "/activation/confirmation", data={"jeton": token_of(link_in(confirmation))}
+        )
         assert done.status_code == 200 and "Compte activé" in done.text
-        signed = await family.post("/sign-in", json={"identifier": guardian["identifier"], "password": NEW_PASSWORD})
+        signed = await family.post(
+            "/sign-in", json={"identifier": guardian["identifier"], "password": NEW_PASSWORD}
+        )
         assert signed.json()["status"] == "signed_in"
 
     # The audit log: each decision with its author, and the record's change.
@@ -181,19 +210,39 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
         request_id,
         str(guardian["pupil_id"]),
     )
-    admin_id = await stack.pool.fetchval("SELECT id FROM staff_accounts WHERE login = $1", college_admin.login)
-    outsider_id = await stack.pool.fetchval("SELECT id FROM staff_accounts WHERE login = $1", lycee_admin.login)
-    decisions = [(e["actor_id"], e["action"], e["outcome"]) for e in entries if e["action"] == "correction.approve"]
-    assert decisions == [(outsider_id, "correction.approve", "refused"), (admin_id, "correction.approve", "accepted")]
+    admin_id = await stack.pool.fetchval(
+        "SELECT id FROM staff_accounts WHERE login = $1", college_admin.login
+    )
+    outsider_id = await stack.pool.fetchval(
+        "SELECT id FROM staff_accounts WHERE login = $1", lycee_admin.login
+    )
+    decisions = [
+        (e["actor_id"], e["action"], e["outcome"])
+        for e in entries
+        if e["action"] == "correction.approve"
+    ]
+    assert decisions == [
+        (outsider_id, "correction.approve", "refused"),
+        (admin_id, "correction.approve", "accepted"),
+    ]
     [change] = [e for e in entries if e["action"] == "pupil.birthdate_corrected"]
     assert change["actor_id"] == admin_id and college_admin.display_name in change["actor_label"]
-    assert guardian["birthdate"].isoformat() in change["details"] and believed.isoformat() in change["details"]
+    assert (
+        guardian["birthdate"].isoformat() in change["details"]
+        and believed.isoformat() in change["details"]
+    )
 
     # No staff password and no session token reached Temporal; the history
     # replays deterministically on the current code.
     history = await handle.fetch_history()
     raw = history.to_json()
-    for secret in (college_admin.password, lycee_admin.password, staff_token, provisional, NEW_PASSWORD):
+    for secret in (
+        college_admin.password,
+        lycee_admin.password,
+        staff_token,
+        provisional,
+        NEW_PASSWORD,
+    ):
         assert secret not in raw
     assert "$argon2" not in raw
     replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from educonnect import demo_data
+from educonnect.devtools import demo_data
 from tests.e2e.conftest import E2E_DEMO_PUPILS
 from tests.support.mail import Mailbox
 from workflows.activation import ActivationWorkflow
@@ -35,14 +35,20 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 NEW_PASSWORD = "Falsifiee27z"
 
 
-async def signal_from_web_ui(ui_url: str, workflow: str, signal: str, argument: dict) -> httpx.Response:
+async def signal_from_web_ui(
+    ui_url: str, workflow: str, signal: str, argument: dict
+) -> httpx.Response:
     """What the Web UI does for "Send a signal": its page (for the CSRF
     cookie), then its API, with the argument typed as JSON. No sign-in."""
     payload = {
         "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
         "data": base64.b64encode(json.dumps(argument).encode()).decode(),
     }
-    body = {"signalName": signal, "workflowExecution": {"workflowId": workflow}, "input": {"payloads": [payload]}}
+    body = {
+        "signalName": signal,
+        "workflowExecution": {"workflowId": workflow},
+        "input": {"payloads": [payload]},
+    }
     async with httpx.AsyncClient(base_url=ui_url, timeout=10) as ui:
         assert (await ui.get("/")).status_code == 200
         for _ in range(60):  # the UI connects to the server on first use: 503 until then
@@ -57,7 +63,9 @@ async def signal_from_web_ui(ui_url: str, workflow: str, signal: str, argument: 
     return answer
 
 
-async def a_blocked_guardian_with_a_request(stack, family: httpx.AsyncClient, mailbox: Mailbox, college_uai: str):
+async def a_blocked_guardian_with_a_request(
+    stack, family: httpx.AsyncClient, mailbox: Mailbox, college_uai: str
+):
     """A notified demo guardian, signed in on `family`, blocked after three
     wrong birthdates, who filed a correction for a child outside the collège
     (whose staff the other correction test watches), and who is not the one
@@ -70,10 +78,17 @@ async def a_blocked_guardian_with_a_request(stack, family: httpx.AsyncClient, ma
         ORDER BY a.identifier DESC, p.id
         """
     )
-    notified = [(r, m) for r in rows for m in mailbox.to(r["email"]) if m.subject == "Vos identifiants EduConnect"]
+    notified = [
+        (r, m)
+        for r in rows
+        for m in mailbox.to(r["email"])
+        if m.subject == "Vos identifiants EduConnect"
+    ]
     taken_by_the_other_test = notified[0][0]["id"]
     guardian, notification = next(
-        (r, m) for r, m in notified if r["uai"] != college_uai and r["id"] != taken_by_the_other_test
+        (r, m)
+        for r, m in notified
+        if r["uai"] != college_uai and r["id"] != taken_by_the_other_test
     )
     provisional = notification.text.split("Mot de passe provisoire : ", 1)[1].split()[0]
     siblings = {
@@ -87,8 +102,12 @@ async def a_blocked_guardian_with_a_request(stack, family: httpx.AsyncClient, ma
     wrong = guardian["birthdate"] + timedelta(days=1)
     while wrong in siblings:
         wrong += timedelta(days=1)
-    signed = await family.post("/sign-in", json={"identifier": guardian["identifier"], "password": provisional})
-    assert signed.status_code == 200 and signed.json()["status"] == "activation_required", signed.text
+    signed = await family.post(
+        "/sign-in", json={"identifier": guardian["identifier"], "password": provisional}
+    )
+    assert signed.status_code == 200 and signed.json()["status"] == "activation_required", (
+        signed.text
+    )
     profile = {"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD, "email": guardian["email"],
                "child_birthdate": wrong.isoformat()}  # fmt: skip
     answers = [await family.post("/activation/profile", json=profile) for _ in range(3)]
@@ -112,7 +131,9 @@ async def handled(handle, decision_id: str):
     raise AssertionError(f"the workflow never handled decision {decision_id}")
 
 
-async def test_a_decision_forged_from_the_web_ui_changes_nothing(stack, mailbox: Mailbox, temporal_ui_url):
+async def test_a_decision_forged_from_the_web_ui_changes_nothing(
+    stack, mailbox: Mailbox, temporal_ui_url
+):
     data = demo_data.generate(n_pupils=E2E_DEMO_PUPILS)
     staff = demo_data.demo_staff(data)
 
@@ -126,24 +147,42 @@ async def test_a_decision_forged_from_the_web_ui_changes_nothing(stack, mailbox:
         }  # fmt: skip
 
     async with stack.http() as family:
-        guardian, wrong, request_id = await a_blocked_guardian_with_a_request(stack, family, mailbox, data.college.uai)
+        guardian, wrong, request_id = await a_blocked_guardian_with_a_request(
+            stack, family, mailbox, data.college.uai
+        )
         school = next(s for s in data.schools if s.uai == guardian["uai"])
         school_admin = next(s for s in staff if s.uai == school.uai)
-        admin_id = await stack.pool.fetchval("SELECT id FROM staff_accounts WHERE login = $1", school_admin.login)
-        handle = stack.temporal.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
-        activation = stack.temporal.get_workflow_handle_for(ActivationWorkflow.run, activation_id(guardian["id"]))
+        admin_id = await stack.pool.fetchval(
+            "SELECT id FROM staff_accounts WHERE login = $1", school_admin.login
+        )
+        handle = stack.temporal.get_workflow_handle_for(
+            BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+        )
+        activation = stack.temporal.get_workflow_handle_for(
+            ActivationWorkflow.run, activation_id(guardian["id"])
+        )
         forged_date = (guardian["birthdate"] - timedelta(days=400)).isoformat()
-        signals = [forged(admin_id), forged(uuid.uuid4())]  # the real administrator; a random staff id
+        signals = [
+            forged(admin_id),
+            forged(uuid.uuid4()),
+        ]  # the real administrator; a random staff id
         for argument in signals:
-            sent = await signal_from_web_ui(temporal_ui_url, workflow_id(request_id), "decide", argument)
-            assert sent.status_code == 200, sent.text  # Temporal took it: the workflow is what refuses
+            sent = await signal_from_web_ui(
+                temporal_ui_url, workflow_id(request_id), "decide", argument
+            )
+            assert sent.status_code == 200, (
+                sent.text
+            )  # Temporal took it: the workflow is what refuses
         for argument in signals:
             refused = await handled(handle, argument["decision_id"])
             assert refused.outcome == "refused_unknown" and refused.staff is None
 
         # Nothing changed; nothing is retried; the request still waits on staff.
-        assert await stack.pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", guardian["pupil_id"]) == (
-            guardian["birthdate"]
+        assert (
+            await stack.pool.fetchval(
+                "SELECT birthdate FROM pupils WHERE id = $1", guardian["pupil_id"]
+            )
+            == (guardian["birthdate"])
         )
         forged_ids = [a["decision_id"] for a in signals]
         named = await stack.pool.fetchval(
@@ -153,7 +192,8 @@ async def test_a_decision_forged_from_the_web_ui_changes_nothing(stack, mailbox:
         )  # fmt: skip
         assert named == 0
         refusals = await stack.pool.fetch(
-            "SELECT actor_kind, outcome FROM audit_log WHERE details->>'decision_id' = ANY($1::text[])", forged_ids
+            "SELECT actor_kind, outcome FROM audit_log WHERE details->>'decision_id' = ANY($1::text[])",
+            forged_ids,
         )
         assert [tuple(r) for r in refusals] == [("system", "refused")] * 2
         status = await handle.query(BirthdateCorrectionWorkflow.status)
@@ -165,11 +205,13 @@ async def test_a_decision_forged_from_the_web_ui_changes_nothing(stack, mailbox:
         # The administrator's real approval goes through, and the activation resumes.
         async with stack.http() as admin:
             signed = await admin.post(
-                "/staff/sign-in", json={"login": school_admin.login, "password": school_admin.password}
+                "/staff/sign-in",
+                json={"login": school_admin.login, "password": school_admin.password},
             )
             assert signed.status_code == 200, signed.text
             approved = await admin.post(
-                f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": wrong.isoformat()}
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": wrong.isoformat()},
             )
             assert approved.status_code == 200, approved.text
             assert approved.json()["pupil"]["birthdate_on_record"] == wrong.isoformat()

@@ -90,19 +90,24 @@ async def test_first_visit_then_direct_sign_in(stack, oidc_provider, sms_gateway
         assert coded.json()["step"] == "awaiting_birthdate"
 
         linked = await http.post(
-            f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": children[0]["birthdate"].isoformat()}
+            f"/franceconnect/link/{link_id}/birthdate",
+            json={"child_birthdate": children[0]["birthdate"].isoformat()},
         )
         assert linked.status_code == 200, linked.text
         identifier = linked.json()["identifier"]
         secrets_seen.add(http.cookies["educonnect_session"])
-        account = await stack.pool.fetchrow("SELECT * FROM accounts WHERE identifier = $1", identifier)
+        account = await stack.pool.fetchrow(
+            "SELECT * FROM accounts WHERE identifier = $1", identifier
+        )
         assert account["guardian_id"] == guardian["id"] and account["state"] == "active"
         assert account["mobile_verified_at"] is not None
         portal = await http.get("/portal")
         assert portal.status_code == 200, portal.text
         assert children[0]["first_name"] in portal.text
 
-    handle = stack.temporal.get_workflow_handle_for(FranceConnectLinkWorkflow.run, workflow_id(link_id))
+    handle = stack.temporal.get_workflow_handle_for(
+        FranceConnectLinkWorkflow.run, workflow_id(link_id)
+    )
     assert (await handle.result()).step == LinkStep.LINKED
 
     # Second visit, another day, another browser: straight in.
@@ -112,13 +117,18 @@ async def test_first_visit_then_direct_sign_in(stack, oidc_provider, sms_gateway
         assert second.json()["status"] == "signed_in" and second.json()["identifier"] == identifier
         secrets_seen |= {query["state"], query["nonce"], http.cookies["educonnect_session"]}
         assert (await http.get("/portal")).status_code == 200
-    assert await stack.pool.fetchval(
-        "SELECT count(*) FROM franceconnect_links l JOIN franceconnect_identities i ON i.id = l.identity_id "
-        "WHERE i.sub = $1",
-        identity.sub,
-    ) == 1, "the second visit started no first-visit process"
+    assert (
+        await stack.pool.fetchval(
+            "SELECT count(*) FROM franceconnect_links l JOIN franceconnect_identities i ON i.id = l.identity_id "
+            "WHERE i.sub = $1",
+            identity.sub,
+        )
+        == 1
+    ), "the second visit started no first-visit process"
 
     history = await handle.fetch_history()
     raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
     for secret in secrets_seen:
-        assert secret.encode() not in raw, "a secret of the FranceConnect exchange reached the history"
+        assert secret.encode() not in raw, (
+            "a secret of the FranceConnect exchange reached the history"
+        )

@@ -27,7 +27,9 @@ async def test_the_schedule_is_created_once_and_runs_at_half_past_three_paris_ti
         schedule = (await handle.describe()).schedule
         assert schedule.spec.time_zone_name == "Europe/Paris"
         [calendar] = schedule.spec.calendars
-        assert [r.start for r in calendar.hour] == [3] and [r.start for r in calendar.minute] == [30]
+        assert [r.start for r in calendar.hour] == [3] and [r.start for r in calendar.minute] == [
+            30
+        ]
         action = schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert action.workflow == "Housekeeping" and action.id == "housekeeping/nightly"

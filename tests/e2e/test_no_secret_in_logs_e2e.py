@@ -9,7 +9,11 @@ import asyncio
 
 import pytest
 
-from tests.e2e.test_activation_e2e import a_notified_guardian, confirmations, sign_in_and_fill_profile
+from tests.e2e.test_activation_e2e import (
+    a_notified_guardian,
+    confirmations,
+    sign_in_and_fill_profile,
+)
 from tests.support.mail import Mailbox, link_in, token_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -24,15 +28,23 @@ async def log_text(stack, must_hold: str) -> str:
         if must_hold in (stack.log_dir / "api.log").read_text(errors="replace"):
             break
         await asyncio.sleep(0.05)
-    return "\n".join(path.read_text(errors="replace") for path in sorted(stack.log_dir.glob("*.log")))
+    return "\n".join(
+        path.read_text(errors="replace") for path in sorted(stack.log_dir.glob("*.log"))
+    )
 
 
-async def test_no_token_in_the_logs_after_an_activation_and_a_reset_by_link(stack, mailbox: Mailbox):
-    email, identifier, provisional, birthdate = await a_notified_guardian(stack, mailbox, GUARDIAN_INDEX)
+async def test_no_token_in_the_logs_after_an_activation_and_a_reset_by_link(
+    stack, mailbox: Mailbox
+):
+    email, identifier, provisional, birthdate = await a_notified_guardian(
+        stack, mailbox, GUARDIAN_INDEX
+    )
     secrets = {provisional, NEW_PASSWORD, RESET_PASSWORD}
     async with stack.http() as http:
         # Activation: the confirmation link, opened then confirmed.
-        await sign_in_and_fill_profile(http, identifier, provisional, birthdate, NEW_PASSWORD, email)
+        await sign_in_and_fill_profile(
+            http, identifier, provisional, birthdate, NEW_PASSWORD, email
+        )
         await mailbox.wait_for(email, 2)
         [confirmation] = confirmations(mailbox, email)
         activation_token = token_of(link_in(confirmation))
@@ -43,7 +55,9 @@ async def test_no_token_in_the_logs_after_an_activation_and_a_reset_by_link(stac
 
         # Lost password by email link.
         before = len(mailbox.to(email))
-        asked = await http.post("/recovery/password/email", json={"identifier": identifier, "email": email})
+        asked = await http.post(
+            "/recovery/password/email", json={"identifier": identifier, "email": email}
+        )
         assert asked.status_code == 202, asked.text
         link = link_in((await mailbox.wait_for(email, before + 1, timeout=30))[before])
         reset_token = token_of(link)
@@ -51,7 +65,11 @@ async def test_no_token_in_the_logs_after_an_activation_and_a_reset_by_link(stac
         assert form.status_code == 200 and form.headers["referrer-policy"] == "no-referrer"
         reset = await http.post(
             "/recovery/password/link",
-            data={"jeton": reset_token, "password": RESET_PASSWORD, "password_confirmation": RESET_PASSWORD},
+            data={
+                "jeton": reset_token,
+                "password": RESET_PASSWORD,
+                "password_confirmation": RESET_PASSWORD,
+            },
         )
         assert reset.status_code == 200 and "Mot de passe modifié" in reset.text, reset.text
     assert len(activation_token) >= 22 and len(reset_token) >= 22

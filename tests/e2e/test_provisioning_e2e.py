@@ -29,9 +29,9 @@ import re
 import time
 import uuid
 from collections import Counter
-from datetime import date
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -70,7 +70,9 @@ class Lycee:
 
 
 def _message_files(folder: Path) -> list[Path]:
-    return [p for sub in ("new", "cur") if (folder / sub).is_dir() for p in (folder / sub).iterdir()]
+    return [
+        p for sub in ("new", "cur") if (folder / sub).is_dir() for p in (folder / sub).iterdir()
+    ]
 
 
 def stored_to(folder: Path, domain: str) -> list[Path]:
@@ -101,7 +103,6 @@ def parsed(paths: list[Path]):
     return out
 
 
-
 # --- fixtures and helpers -------------------------------------------------------
 
 
@@ -110,7 +111,10 @@ async def lycee(stack, smtp_sink):
     tag = uuid.uuid4().hex[:8]
     uai = f"069{int(tag[:4], 16) % 10_000:04d}"
     uai += "ABCDEFGHJKLMNPRSTUVWXYZ"[int(uai) % 23]
-    await stack.pool.execute("DELETE FROM schools WHERE uai = $1 AND NOT EXISTS (SELECT 1 FROM pupils WHERE uai = $1)", uai)
+    await stack.pool.execute(
+        "DELETE FROM schools WHERE uai = $1 AND NOT EXISTS (SELECT 1 FROM pupils WHERE uai = $1)",
+        uai,
+    )
     await stack.pool.execute(
         "INSERT INTO schools (uai, name, kind, degree, academie, city) VALUES ($1, $2, 'lycee', 2, 'Lyon', 'Lyon')",
         uai,
@@ -125,21 +129,28 @@ async def lycee(stack, smtp_sink):
     rows = generate_export(N_PUPILS, seed=int(tag[:6], 16), kind="lycee", email_domain=domain)
     yield Lycee(uai, domain, rows, login, password, [])
     # Keep the shared mailbox small for the tests that read it after this module.
-    for path in [p for d in (domain, "new." + domain, "ecole." + domain) for p in stored_to(smtp_sink.folder, d)]:
+    for path in [
+        p
+        for d in (domain, "new." + domain, "ecole." + domain)
+        for p in stored_to(smtp_sink.folder, d)
+    ]:
         path.unlink(missing_ok=True)
 
 
 @asynccontextmanager
 async def staff_client(stack, lycee: Lycee):
     async with stack.http() as http:
-        signed = await http.post("/staff/sign-in", json={"login": lycee.login, "password": lycee.password})
+        signed = await http.post(
+            "/staff/sign-in", json={"login": lycee.login, "password": lycee.password}
+        )
         assert signed.status_code == 200, signed.text
         yield http
 
 
 async def upload(http: httpx.AsyncClient, lycee: Lycee, content: bytes, filename: str) -> str:
     started = await http.post(
-        f"/staff/provisioning/{lycee.uai}/imports", files={"fichier": (filename, content, "text/csv")}
+        f"/staff/provisioning/{lycee.uai}/imports",
+        files={"fichier": (filename, content, "text/csv")},
     )
     assert started.status_code == 202, started.text
     import_id = started.json()["import_id"]
@@ -147,7 +158,9 @@ async def upload(http: httpx.AsyncClient, lycee: Lycee, content: bytes, filename
     return import_id
 
 
-async def wait_done(http: httpx.AsyncClient, lycee: Lycee, import_id: str, seen: list | None = None) -> dict:
+async def wait_done(
+    http: httpx.AsyncClient, lycee: Lycee, import_id: str, seen: list | None = None
+) -> dict:
     deadline = time.monotonic() + IMPORT_TIMEOUT_S
     while time.monotonic() < deadline:
         status = await http.get(f"/staff/provisioning/{lycee.uai}/imports/{import_id}")
@@ -178,7 +191,12 @@ async def test_import_of_2000_pupils_then_a_guardian_activates(stack, lycee: Lyc
 
     guardians = expected_guardian_records(lycee.rows)
     c = status["counts"]
-    assert (status["rows_total"], status["rows_valid"], status["rows_invalid"], status["rows_done"]) == (2000,) * 2 + (0, 2000)
+    assert (
+        status["rows_total"],
+        status["rows_valid"],
+        status["rows_invalid"],
+        status["rows_done"],
+    ) == (2000,) * 2 + (0, 2000)
     assert c["pupils_created"] == 2000 and c["pupil_accounts_created"] == 2000
     assert c["guardian_accounts_created"] == guardians
     with_email = {g[3] for g in guardians_of(lycee.rows) if g[3]}
@@ -209,7 +227,11 @@ async def test_import_of_2000_pupils_then_a_guardian_activates(stack, lycee: Lyc
         await sign_in_and_fill_profile(http, identifier, password, birthdate, NEW_PASSWORD, to)
         confirmation = None
         for _ in range(100):
-            later = [m for m in parsed(stored_to(smtp_sink.folder, lycee.domain)) if m[0] == to and m[1] != NOTIFICATION_SUBJECT]
+            later = [
+                m
+                for m in parsed(stored_to(smtp_sink.folder, lycee.domain))
+                if m[0] == to and m[1] != NOTIFICATION_SUBJECT
+            ]
             if later:
                 confirmation = later[0]
                 break
@@ -218,7 +240,9 @@ async def test_import_of_2000_pupils_then_a_guardian_activates(stack, lycee: Lyc
         link = re.search(r"https?://\S+jeton=[A-Za-z0-9_\-]+", confirmation[2]).group(0)
         done = await http.post("/activation/confirmation", data={"jeton": token_of(link)})
         assert done.status_code == 200 and "Compte activé" in done.text
-        signed = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD})
+        signed = await http.post(
+            "/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD}
+        )
         assert signed.status_code == 200 and signed.json()["status"] == "signed_in"
     lycee.activated = (identifier, to)
 
@@ -237,7 +261,12 @@ async def test_the_same_file_again_creates_and_sends_nothing(stack, lycee: Lycee
         status = await wait_done(http, lycee, import_id)
     c = status["counts"]
     assert (c["pupils_created"], c["pupils_updated"], c["pupils_unchanged"]) == (0, 0, 2000)
-    assert (c["guardian_accounts_created"], c["pupil_accounts_created"], c["emails_sent"], c["letters_created"]) == (0, 0, 0, 0)
+    assert (
+        c["guardian_accounts_created"],
+        c["pupil_accounts_created"],
+        c["emails_sent"],
+        c["letters_created"],
+    ) == (0, 0, 0, 0)
     assert c["existing_accounts_attached"] == expected_guardian_records(lycee.rows)
     assert await stack.pool.fetchval("SELECT count(*) FROM accounts") == before_accounts
     await asyncio.sleep(1)
@@ -247,7 +276,14 @@ async def test_the_same_file_again_creates_and_sends_nothing(stack, lycee: Lycee
 async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee, smtp_sink):
     assert lycee.import_ids, "runs after the first import"
     new_domain = "new." + lycee.domain
-    next_rows = changed(lycee.rows, seed=99, new_pupils=150, class_changes=100, kind="lycee", email_domain=new_domain)
+    next_rows = changed(
+        lycee.rows,
+        seed=99,
+        new_pupils=150,
+        class_changes=100,
+        kind="lycee",
+        email_domain=new_domain,
+    )
     arrivals = next_rows[N_PUPILS:]
     new_guardian_records = expected_guardian_records(arrivals)
     new_addresses = {g[3] for g in guardians_of(arrivals) if g[3]}
@@ -258,7 +294,9 @@ async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee
     async with staff_client(stack, lycee) as http:
         with HoldAfter(smtp_sink, new_domain, taken=KILL_AFTER_EMAILS) as gate:
             import_id = await upload(http, lycee, to_csv(next_rows), "rentree-2026-modifie.csv")
-            assert await gate.wait_holding(IMPORT_TIMEOUT_S), "no notification held: the import never got that far"
+            assert await gate.wait_holding(IMPORT_TIMEOUT_S), (
+                "no notification held: the import never got that far"
+            )
             # Every stored message committed (the others wait in the sink): kill.
             emails_committed = -1
             for _ in range(600):
@@ -275,8 +313,12 @@ async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee
                 "SELECT count(*) FROM provisioning_notifications WHERE import_id = $1 AND delivered_at IS NOT NULL",
                 uuid.UUID(import_id),
             )
-            assert 0 < delivered < total_new and gate.held >= 1  # killed mid-batch, with emails in flight
-            status = (await http.get(f"/staff/provisioning/{lycee.uai}/imports/{import_id}")).status_code
+            assert (
+                0 < delivered < total_new and gate.held >= 1
+            )  # killed mid-batch, with emails in flight
+            status = (
+                await http.get(f"/staff/provisioning/{lycee.uai}/imports/{import_id}")
+            ).status_code
             assert status in (200, 503)  # no worker to answer the query: a clean 503, never a 500
         # The sink refused what it held and takes everything again; a new worker takes over.
         stack.start_worker()
@@ -284,11 +326,19 @@ async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee
 
     c = done["counts"]
     assert (c["pupils_created"], c["pupils_updated"], c["pupils_unchanged"]) == (150, 100, 1900)
-    assert c["pupil_accounts_created"] == 150 and c["guardian_accounts_created"] == new_guardian_records
+    assert (
+        c["pupil_accounts_created"] == 150
+        and c["guardian_accounts_created"] == new_guardian_records
+    )
     # No duplicate record or account: exactly the new ones, each new pupil with its own guardians.
-    assert await stack.pool.fetchval("SELECT count(*) FROM guardians") == guardians_before + new_guardian_records
+    assert (
+        await stack.pool.fetchval("SELECT count(*) FROM guardians")
+        == guardians_before + new_guardian_records
+    )
     assert await stack.pool.fetchval("SELECT count(*) FROM accounts") == accounts_before + total_new
-    assert await stack.pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", lycee.uai) == 2150
+    assert (
+        await stack.pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", lycee.uai) == 2150
+    )
     linked = await stack.pool.fetch(
         """
         SELECT p.external_id, count(gp.guardian_id) AS guardians, count(DISTINCT a.id) AS accounts
@@ -305,9 +355,15 @@ async def test_worker_killed_midway_through_a_changed_import(stack, lycee: Lycee
         r.external_id: (len(r.guardians), len(r.guardians)) for r in arrivals
     }
     # No duplicate email: exactly one notification per new address, none to the others.
-    notified = Counter(to for to, subject, _ in parsed(stored_to(smtp_sink.folder, new_domain)) if subject == NOTIFICATION_SUBJECT)
+    notified = Counter(
+        to
+        for to, subject, _ in parsed(stored_to(smtp_sink.folder, new_domain))
+        if subject == NOTIFICATION_SUBJECT
+    )
     assert set(notified) == new_addresses and set(notified.values()) == {1}
-    assert c["emails_sent"] == len(new_addresses) and c["letters_created"] == total_new - len(new_addresses)
+    assert c["emails_sent"] == len(new_addresses) and c["letters_created"] == total_new - len(
+        new_addresses
+    )
 
 
 async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee: Lycee, smtp_sink):
@@ -333,28 +389,47 @@ async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee:
     little = ExportRow(f"E{tag.upper()}", parent.last_name, "Petitefleur", date(2019, 5, 4), "CP A", "CP",
                        (Guardian(parent.last_name.upper(), parent.first_name, "", other_email),))  # fmt: skip
     async with stack.http() as http:
-        assert (await http.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
-        started = await http.post(f"/staff/provisioning/{ecole}/imports", files={"fichier": ("ecole.csv", to_csv([little]), "text/csv")})
+        assert (
+            await http.post("/staff/sign-in", json={"login": login, "password": password})
+        ).status_code == 200
+        started = await http.post(
+            f"/staff/provisioning/{ecole}/imports",
+            files={"fichier": ("ecole.csv", to_csv([little]), "text/csv")},
+        )
         assert started.status_code == 202, started.text
-        status = await wait_done(http, Lycee(ecole, "", [], "", "", []), started.json()["import_id"])
-        assert status["counts"]["guardian_accounts_created"] == 1  # another email: not recognised, a second account
+        status = await wait_done(
+            http, Lycee(ecole, "", [], "", "", []), started.json()["import_id"]
+        )
+        assert (
+            status["counts"]["guardian_accounts_created"] == 1
+        )  # another email: not recognised, a second account
     [(_, _, text)] = parsed(stored_to(smtp_sink.folder, "ecole." + lycee.domain))
     other_identifier, other_password = provisional_credentials(text)
 
     async with stack.http() as http:
-        signed = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD})
+        signed = await http.post(
+            "/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD}
+        )
         assert signed.json()["status"] == "signed_in"
         before = [c["first_name"] for c in (await http.get("/portal")).json()["children"]]
         assert "Petitefleur" not in before
-        merged = await http.post("/account/merge", json={"identifier": other_identifier, "password": other_password})
+        merged = await http.post(
+            "/account/merge", json={"identifier": other_identifier, "password": other_password}
+        )
         assert merged.status_code == 200, merged.text
         assert merged.json()["children_moved"] == 1
         after = [c["first_name"] for c in (await http.get("/portal")).json()["children"]]
         assert sorted(after) == sorted(before + ["Petitefleur"])
-        closed = await http.post("/sign-in", json={"identifier": other_identifier, "password": other_password})
+        closed = await http.post(
+            "/sign-in", json={"identifier": other_identifier, "password": other_password}
+        )
         assert closed.status_code == 403 and closed.json()["code"] == "account_merged"
         assert identifier in closed.json()["message"]
-    told = [m for m in parsed(stored_to(smtp_sink.folder, "ecole." + lycee.domain)) if m[1] != NOTIFICATION_SUBJECT]
+    told = [
+        m
+        for m in parsed(stored_to(smtp_sink.folder, "ecole." + lycee.domain))
+        if m[1] != NOTIFICATION_SUBJECT
+    ]
     assert [subject for _, subject, _ in told] == ["Regroupement de vos comptes EduConnect"]
 
 
@@ -369,8 +444,14 @@ async def test_provisioning_histories_replay(stack, lycee: Lycee):
     assert len(lycee.import_ids) == 3
     replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
     histories = []
-    async for execution in stack.temporal.list_workflows(f"WorkflowType = 'SchoolProvisioning' AND EduSchoolUai = '{lycee.uai}'"):
-        histories.append(await stack.temporal.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history())
+    async for execution in stack.temporal.list_workflows(
+        f"WorkflowType = 'SchoolProvisioning' AND EduSchoolUai = '{lycee.uai}'"
+    ):
+        histories.append(
+            await stack.temporal.get_workflow_handle(
+                execution.id, run_id=execution.run_id
+            ).fetch_history()
+        )
     assert len(histories) >= 6  # every import continued as new at least once
     for history in histories:
         await replayer.replay_workflow(history)

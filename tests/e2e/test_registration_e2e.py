@@ -66,12 +66,15 @@ async def test_demo_guardian_registers_by_sms_then_signs_in(stack, sms_gateway):
         assert after_code.status_code == 200, after_code.text
         assert after_code.json()["step"] == "birthdate"
 
-        after_birthdate = await http.post(f"/registration/{rid}/birthdate", json={"birthdate": birthdates[0].isoformat()})
+        after_birthdate = await http.post(
+            f"/registration/{rid}/birthdate", json={"birthdate": birthdates[0].isoformat()}
+        )
         assert after_birthdate.status_code == 200, after_birthdate.text
         assert after_birthdate.json()["step"] == "password"
 
         done = await http.post(
-            f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+            f"/registration/{rid}/password",
+            json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
         )
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "signed_in"
@@ -88,7 +91,9 @@ async def test_demo_guardian_registers_by_sms_then_signs_in(stack, sms_gateway):
         http.cookies.clear()
         assert (await http.get("/portal")).status_code == 401
 
-        signed_in = await http.post("/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD})
+        signed_in = await http.post(
+            "/sign-in", json={"identifier": identifier, "password": NEW_PASSWORD}
+        )
         assert signed_in.status_code == 200, signed_in.text
         assert signed_in.json()["status"] == "signed_in"
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -97,10 +97,14 @@ async def children_of(pool: asyncpg.Pool, family: Family) -> list[asyncpg.Record
     )
 
 
-async def block_activation(http: httpx.AsyncClient, family: Family, wrong: date = WRONG_BIRTHDATE) -> None:
+async def block_activation(
+    http: httpx.AsyncClient, family: Family, wrong: date = WRONG_BIRTHDATE
+) -> None:
     """Sign in with the school's credentials and type a wrong birthdate three times."""
     http.cookies.clear()
-    signed = await http.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    signed = await http.post(
+        "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
+    )
     assert signed.status_code == 200, signed.text
     profile = {
         "password": NEW_PASSWORD,
@@ -158,7 +162,9 @@ async def school_scene(pool: asyncpg.Pool) -> SchoolScene:
 async def signed_in_staff(make_client, staff: StaffUser):
     """An HTTP client signed in as `staff` (`make_client()` gives a fresh client)."""
     async with make_client() as http:
-        signed = await http.post("/staff/sign-in", json={"login": staff.login, "password": staff.password})
+        signed = await http.post(
+            "/staff/sign-in", json={"login": staff.login, "password": staff.password}
+        )
         assert signed.status_code == 200, signed.text
         yield http
 

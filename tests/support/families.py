@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -52,7 +52,11 @@ async def make_family(pool: asyncpg.Pool, *, provisional_password: str = "Bienve
                 birthdate,
                 SCHOOL_UAI,
             )
-            await conn.execute("INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)", guardian_id, pupil_id)
+            await conn.execute(
+                "INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)",
+                guardian_id,
+                pupil_id,
+            )
         identifier = f"c.famille{tag}"
         await conn.execute(
             "INSERT INTO accounts (id, kind, identifier, guardian_id, state, provisional_password_hash, "
@@ -61,17 +65,26 @@ async def make_family(pool: asyncpg.Pool, *, provisional_password: str = "Bienve
             identifier,
             guardian_id,
             await hash_password_async(provisional_password),
-            datetime.now(timezone.utc) + timedelta(days=92),
+            datetime.now(UTC) + timedelta(days=92),
             f"camille.{tag}@example.fr",
         )
-    return Family(account_id, identifier, provisional_password, f"camille.{tag}@example.fr", birthdates, guardian_id)
+    return Family(
+        account_id,
+        identifier,
+        provisional_password,
+        f"camille.{tag}@example.fr",
+        birthdates,
+        guardian_id,
+    )
 
 
 async def activation_awaiting_the_click(http, family: Family, new_password: str) -> None:
     """Sign in with the school's credentials and fill "Gérer mon compte" right:
     the activation now waits for the click on the link sent to `family.email`."""
     http.cookies.clear()
-    signed = await http.post("/sign-in", json={"identifier": family.identifier, "password": family.provisional_password})
+    signed = await http.post(
+        "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
+    )
     assert signed.status_code == 200, signed.text
     profile = await http.post(
         "/activation/profile",
@@ -82,4 +95,6 @@ async def activation_awaiting_the_click(http, family: Family, new_password: str)
             "child_birthdate": family.child_birthdates[0].isoformat(),
         },
     )
-    assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", profile.text
+    assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", (
+        profile.text
+    )

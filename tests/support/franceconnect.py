@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -36,7 +36,9 @@ def unique_mobile() -> str:
 def identity_for(first_name: str, last_name: str, **extra) -> ProviderIdentity:
     """How FranceConnect would name this guardian: all given names, the
     family name in capitals without accents."""
-    return ProviderIdentity(sub=new_sub(), given_name=f"{first_name} Marie", family_name=last_name.upper(), **extra)
+    return ProviderIdentity(
+        sub=new_sub(), given_name=f"{first_name} Marie", family_name=last_name.upper(), **extra
+    )
 
 
 def edit_query(url: str, **changes: str) -> str:
@@ -117,7 +119,9 @@ async def fc_api(fc_temporal, db_pool, smtp_sink, sms_gateway):
         app = create_app()
         app.state.pool = db_pool
         app.state.temporal = fc_temporal.client
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
             client.task_queue = task_queue
             yield client
 

@@ -16,5 +16,7 @@ def answer_headers(response: httpx.Response) -> dict[str, str]:
     request that matched someone and one that matched nobody."""
     headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "date")}
     if "set-cookie" in headers:
-        headers["set-cookie"] = _UUID.sub("<id>", re.sub(r"^([^=]+)=[^;]*", r"\1=<jeton>", headers["set-cookie"]))
+        headers["set-cookie"] = _UUID.sub(
+            "<id>", re.sub(r"^([^=]+)=[^;]*", r"\1=<jeton>", headers["set-cookie"])
+        )
     return headers

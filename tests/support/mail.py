@@ -17,7 +17,9 @@ class Mailbox:
 
     def to(self, address: str) -> list[MailboxMessage]:
         """Messages to `address`, oldest first."""
-        return sorted((m for m in read_mailbox(self.folder) if address in m.to), key=lambda m: (m.date, m.id))
+        return sorted(
+            (m for m in read_mailbox(self.folder) if address in m.to), key=lambda m: (m.date, m.id)
+        )
 
     async def wait_for(self, address: str, count: int, timeout: float = 15) -> list[MailboxMessage]:
         """Wait (in real time) until `address` has received `count` messages."""

@@ -20,7 +20,11 @@ async def odd_gateway(answer: Callable[[dict], tuple[bytes, bytes]]) -> AsyncIte
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
         message = json.loads(await reader.readexactly(length))
         received.append(message)
         status, body = answer(message)

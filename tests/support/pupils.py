@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -74,14 +74,23 @@ async def make_pupil(
             identifier,
             pupil_id,
             await hash_password_async(provisional_password),
-            datetime.now(timezone.utc) + timedelta(days=92),
+            datetime.now(UTC) + timedelta(days=92),
         )
     return PupilAccount(
-        account_id, pupil_id, identifier, provisional_password, "Inès", f"Eleve{tag}", birthdate, uai
+        account_id,
+        pupil_id,
+        identifier,
+        provisional_password,
+        "Inès",
+        f"Eleve{tag}",
+        birthdate,
+        uai,
     )
 
 
-async def make_active(pool: asyncpg.Pool, account_id: uuid.UUID, *, email_verified: bool = True) -> None:
+async def make_active(
+    pool: asyncpg.Pool, account_id: uuid.UUID, *, email_verified: bool = True
+) -> None:
     """Turn a provisioned account into an active one whose own password is the
     provisional one (as if activated with it)."""
     await pool.execute(

@@ -35,7 +35,9 @@ async def make_school(pool: asyncpg.Pool, *, kind: str = "college", name: str | 
             return uai
 
 
-async def store_import(pool: asyncpg.Pool, uai: str, content: bytes, filename: str = "export.csv") -> uuid.UUID:
+async def store_import(
+    pool: asyncpg.Pool, uai: str, content: bytes, filename: str = "export.csv"
+) -> uuid.UUID:
     import_id = uuid.uuid4()
     await pool.execute(
         "INSERT INTO provisioning_imports (id, uai, filename, content, content_sha256) VALUES ($1, $2, $3, $4, $5)",
@@ -52,6 +54,11 @@ def expected_guardian_records(rows) -> int:
     """Guardian records an import of `rows` (school_export.ExportRow) makes for
     new families: one per person recognised by names + mobile or email, and one
     per line for a guardian with neither (never matched across lines)."""
-    with_contact = {(g.last_name, g.first_name, g.mobile, g.email) for r in rows for g in r.guardians if g.mobile or g.email}
+    with_contact = {
+        (g.last_name, g.first_name, g.mobile, g.email)
+        for r in rows
+        for g in r.guardians
+        if g.mobile or g.email
+    }
     without = sum(1 for r in rows for g in r.guardians if not (g.mobile or g.email))
     return len(with_contact) + without

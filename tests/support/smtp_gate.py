@@ -29,7 +29,7 @@ class HoldAfter:
         self.held = 0  # messages to the domain held (never stored)
         self.holding = threading.Event()  # set once the first message is held
 
-    def __enter__(self) -> "HoldAfter":
+    def __enter__(self) -> HoldAfter:
         self._sink.set_gate(self._gate)
         return self
 
@@ -70,7 +70,7 @@ class HoldReply:
         self._released = threading.Event()
         self.stored = threading.Event()  # set once a message to the address is stored and held
 
-    def __enter__(self) -> "HoldReply":
+    def __enter__(self) -> HoldReply:
         self._sink.set_on_stored(self._hold)
         return self
 
@@ -85,7 +85,9 @@ class HoldReply:
         return await asyncio.to_thread(self.stored.wait, timeout)
 
     async def _hold(self, envelope: Envelope) -> None:
-        if self._released.is_set() or not any(self._address == r.lower() for r in envelope.rcpt_tos):
+        if self._released.is_set() or not any(
+            self._address == r.lower() for r in envelope.rcpt_tos
+        ):
             return
         self.stored.set()
         await asyncio.get_running_loop().run_in_executor(None, self._released.wait)

@@ -15,7 +15,12 @@ from educonnect.emails.corrections import requester_email, requester_sms
 from educonnect.models.corrections import filed_label
 
 KINDS_OF_NOTICE = ["received", "information_requested", "approved", "rejected", "expired"]
-FACTS = dict(request_id=uuid.uuid4(), child_first_name="Inès", corrected_birthdate=date(2012, 9, 4), text="Pièce ?")
+FACTS = dict(
+    request_id=uuid.uuid4(),
+    child_first_name="Inès",
+    corrected_birthdate=date(2012, 9, 4),
+    text="Pièce ?",
+)
 
 
 @pytest.mark.parametrize("kind", KINDS_OF_NOTICE)
@@ -32,7 +37,9 @@ def test_a_pupil_reads_about_their_own_birthdate(kind):
 @pytest.mark.parametrize("kind", KINDS_OF_NOTICE)
 def test_a_guardian_reads_about_their_child(kind, process):
     email = requester_email(kind, to="parent@example.fr", process=KINDS[process], **FACTS)
-    assert "la date de naissance d'Inès" in email.text and "votre date de naissance" not in email.text
+    assert (
+        "la date de naissance d'Inès" in email.text and "votre date de naissance" not in email.text
+    )
 
 
 def test_the_sms_words_follow_the_reader():

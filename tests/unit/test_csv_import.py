@@ -13,7 +13,9 @@ HEADER = (
     "identifiant_eleve;nom_eleve;prenom_eleve;date_naissance;classe;niveau;"
     "resp1_nom;resp1_prenom;resp1_mobile;resp1_email;resp2_nom;resp2_prenom;resp2_mobile;resp2_email"
 )
-GOOD = "123456789AB;Lefèvre;Zoé;04/03/2013;5e A;5e;Lefèvre;Hélène;06 12 34 56 78;helene@example.fr;;;;"
+GOOD = (
+    "123456789AB;Lefèvre;Zoé;04/03/2013;5e A;5e;Lefèvre;Hélène;06 12 34 56 78;helene@example.fr;;;;"
+)
 
 
 def test_a_good_line_is_normalised():
@@ -21,7 +23,12 @@ def test_a_good_line_is_normalised():
     assert parsed.errors == [] and parsed.rows_total == 1
     [(line_no, row)] = parsed.rows
     assert line_no == 2
-    assert (row.external_id, row.first_name, row.birthdate, row.class_name) == ("123456789AB", "Zoé", date(2013, 3, 4), "5e A")
+    assert (row.external_id, row.first_name, row.birthdate, row.class_name) == (
+        "123456789AB",
+        "Zoé",
+        date(2013, 3, 4),
+        "5e A",
+    )
     [guardian] = row.guardians
     assert guardian.mobile == "+33612345678" and guardian.email == "helene@example.fr"
 
@@ -43,7 +50,9 @@ def test_each_bad_line_is_reported_with_its_number_and_the_others_go_through():
     assert [n for n, _ in parsed.rows] == [2, 9]
     errors = {(e.line_no, e.field): e.message for e in parsed.errors}
     assert "n'est pas une date valide" in errors[(4, "date_naissance")]
-    assert "01 45 67 89 10" in errors[(5, "resp1_mobile")] and "mobile" in errors[(5, "resp1_mobile")]
+    assert (
+        "01 45 67 89 10" in errors[(5, "resp1_mobile")] and "mobile" in errors[(5, "resp1_mobile")]
+    )
     assert "adresse électronique" in errors[(5, "resp1_email")]
     assert errors[(6, "resp1_nom")] == "Le nom du responsable 1 est obligatoire."
     assert errors[(6, "resp2_prenom")] == "Le prénom du responsable 2 est obligatoire."
@@ -62,7 +71,9 @@ def test_windows_1252_comma_separated_and_aliases():
 def test_quoted_multiline_cell_keeps_the_line_numbers_right():
     content = f'{HEADER}\n"X1";"Martin";"Léo";"01/02/2013";"5e A";"5e";"Martin";"Paul\nJean";"";"";;;;\nX2;Bad;Date;xx;5e;5e;A;B;;;;;;\n'
     parsed = parse(content.encode())
-    assert [(e.line_no, e.field) for e in parsed.errors if e.field == "date_naissance"] == [(4, "date_naissance")]
+    assert [(e.line_no, e.field) for e in parsed.errors if e.field == "date_naissance"] == [
+        (4, "date_naissance")
+    ]
 
 
 @pytest.mark.parametrize(

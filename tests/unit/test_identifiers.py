@@ -56,7 +56,9 @@ def test_base_identifier(first, last, expected):
     assert base_identifier(first, last) == expected
 
 
-@pytest.mark.parametrize("first, last", [("", "Dupont"), ("Marie", ""), ("--", "Dupont"), ("Marie", "'")])
+@pytest.mark.parametrize(
+    "first, last", [("", "Dupont"), ("Marie", ""), ("--", "Dupont"), ("Marie", "'")]
+)
 def test_base_identifier_needs_letters(first, last):
     with pytest.raises(ValueError):
         base_identifier(first, last)

@@ -53,8 +53,18 @@ def test_characters_accepted(password):
 
 @pytest.mark.parametrize(
     "password",
-    ["élodie123", "abcdef 12", "abcdef-12", "abcdef_12", "abc.def12", "abcdéf12", "abcdef12!",
-     "abcdefç12", "abcdef\t12", "abcdef١٢3"],  # the last has Arabic-Indic digits
+    [
+        "élodie123",
+        "abcdef 12",
+        "abcdef-12",
+        "abcdef_12",
+        "abc.def12",
+        "abcdéf12",
+        "abcdef12!",
+        "abcdefç12",
+        "abcdef\t12",
+        "abcdef١٢3",
+    ],  # the last has Arabic-Indic digits
 )
 def test_characters_refused(password):
     assert codes(password) == {"password_characters"}

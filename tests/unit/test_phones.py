@@ -12,13 +12,22 @@ from educonnect.phones import e164_mobile
 
 @pytest.mark.parametrize(
     "typed",
-    ["06 12 34 56 78", "0612345678", "06.12.34.56.78", "+33 6 12 34 56 78", "+33612345678", "0033612345678"],
+    [
+        "06 12 34 56 78",
+        "0612345678",
+        "06.12.34.56.78",
+        "+33 6 12 34 56 78",
+        "+33612345678",
+        "0033612345678",
+    ],
 )
 def test_the_ways_people_type_a_mobile(typed):
     assert e164_mobile(typed) == "+33612345678"
 
 
-@pytest.mark.parametrize("typed", ["04 78 12 34 56", "06 12 34", "pas un numéro", "", "+33 8 00 00 00 00"])
+@pytest.mark.parametrize(
+    "typed", ["04 78 12 34 56", "06 12 34", "pas un numéro", "", "+33 8 00 00 00 00"]
+)
 def test_landlines_and_non_numbers_are_refused_naming_the_field(typed):
     with pytest.raises(DomainError) as refused:
         e164_mobile(typed, field="telephone")

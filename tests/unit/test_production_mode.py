@@ -9,7 +9,11 @@ import sys
 
 import pytest
 
-from educonnect.production_mode import ProductionSettingsError, development_defaults, require_production_ready
+from educonnect.production_mode import (
+    ProductionSettingsError,
+    development_defaults,
+    require_production_ready,
+)
 from educonnect.settings import PROJECT_ROOT, Environment, Settings
 
 # A production configuration with nothing left at its development default.
@@ -104,7 +108,9 @@ def test_production_on_development_defaults_names_every_one(make_settings):
     assert "EDUCONNECT_ENV=development" in message  # and what to do on a development machine
 
 
-@pytest.mark.parametrize("change, name", DEFAULTS, ids=[f"{n}-{i}" for i, (_, n) in enumerate(DEFAULTS)])
+@pytest.mark.parametrize(
+    "change, name", DEFAULTS, ids=[f"{n}-{i}" for i, (_, n) in enumerate(DEFAULTS)]
+)
 def test_each_development_default_is_refused_by_name(make_settings, change, name):
     found = development_defaults(make_settings({**PRODUCTION, **change}))
     assert len(found) == 1 and found[0].startswith(name), found
@@ -112,21 +118,44 @@ def test_each_development_default_is_refused_by_name(make_settings, change, name
 
 @pytest.mark.parametrize(
     "time_cost, memory_kib, accepted",
-    [(2, 19456, True), (1, 47104, True), (5, 7168, True), (3, 12288, True), (1, 19456, False), (4, 8192, False)],
+    [
+        (2, 19456, True),
+        (1, 47104, True),
+        (5, 7168, True),
+        (3, 12288, True),
+        (1, 19456, False),
+        (4, 8192, False),
+    ],
 )
 def test_argon2_at_least_one_owasp_minimum_profile(make_settings, time_cost, memory_kib, accepted):
-    settings = make_settings({**PRODUCTION, "ARGON2_TIME_COST": str(time_cost), "ARGON2_MEMORY_KIB": str(memory_kib)})
+    settings = make_settings(
+        {**PRODUCTION, "ARGON2_TIME_COST": str(time_cost), "ARGON2_MEMORY_KIB": str(memory_kib)}
+    )
     assert (development_defaults(settings) == []) is accepted
 
 
-@pytest.mark.parametrize("command", [["-m", "api"], [str(PROJECT_ROOT / "worker.py")]], ids=["api", "worker"])
+@pytest.mark.parametrize(
+    "command", [["-m", "api"], [str(PROJECT_ROOT / "worker.py")]], ids=["api", "worker"]
+)
 def test_api_and_worker_refuse_to_start_on_development_defaults(tmp_path, command):
     """The real entry points, in production mode on the development defaults:
     they stop at once (before connecting anywhere) and say what is missing."""
     env = {k: v for k, v in os.environ.items() if k not in _env_names()}
     env.update(EDUCONNECT_ENV="production", PYTHONPATH=str(PROJECT_ROOT))
-    done = subprocess.run([sys.executable, *command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, *command],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
-    for name in ("SECRET_KEY", "FRANCECONNECT_CLIENT_SECRET", "SMS_GATEWAY_TOKEN", "SECURE_COOKIES"):
+    for name in (
+        "SECRET_KEY",
+        "FRANCECONNECT_CLIENT_SECRET",
+        "SMS_GATEWAY_TOKEN",
+        "SECURE_COOKIES",
+    ):
         assert name in done.stderr, done.stderr
     assert "Traceback" not in done.stderr  # a sentence for the operator, not a crash

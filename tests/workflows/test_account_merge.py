@@ -5,7 +5,7 @@ server with the real activities."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -38,7 +38,7 @@ async def other_account(
         pupil_id, last_name, child, date(2014, 6, 1), SCHOOL_UAI,
     )  # fmt: skip
     identifier = f"x.autre{tag}"
-    expires = datetime.now(timezone.utc) + timedelta(days=92)
+    expires = datetime.now(UTC) + timedelta(days=92)
     hashed = await hash_password_async(OTHER_PASSWORD)
     if kind == "guardian":
         guardian_id = uuid.uuid4()
@@ -46,7 +46,11 @@ async def other_account(
             "INSERT INTO guardians (id, last_name, first_name, email) VALUES ($1, $2, $3, $4)",
             guardian_id, last_name, first_name, email,
         )  # fmt: skip
-        await pool.execute("INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)", guardian_id, pupil_id)
+        await pool.execute(
+            "INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)",
+            guardian_id,
+            pupil_id,
+        )
         await pool.execute(
             "INSERT INTO accounts (id, kind, identifier, guardian_id, state, provisional_password_hash, "
             "provisional_expires_at, email) VALUES ($1, 'guardian', $2, $3, 'provisioned', $4, $5, $6)",
@@ -85,7 +89,9 @@ async def test_merge_moves_the_children_closes_the_other_and_tells_both(
         db_pool, last_name=last.upper(), first_name="CAMILLÉ".replace("É", "E"), email=other_email
     )
     before = await portal_children(api)
-    merged = await api.post("/account/merge", json={"identifier": other_identifier, "password": OTHER_PASSWORD})
+    merged = await api.post(
+        "/account/merge", json={"identifier": other_identifier, "password": OTHER_PASSWORD}
+    )
     assert merged.status_code == 200, merged.text
     body = merged.json()
     assert body["step"] == "merged" and body["children_moved"] == 1
@@ -112,7 +118,9 @@ async def test_merge_moves_the_children_closes_the_other_and_tells_both(
     assert [(a["outcome"], a["moved"]) for a in audit] == [("accepted", "1")]
 
     # Running the same request again changes nothing more, sends nothing more.
-    merge_id = await db_pool.fetchval("SELECT id FROM account_merges WHERE other_account_id = $1", other_id)
+    merge_id = await db_pool.fetchval(
+        "SELECT id FROM account_merges WHERE other_account_id = $1", other_id
+    )
     again = await time_skipping_env.client.execute_workflow(
         AccountMergeWorkflow.run,
         MergeInput(merge_id=merge_id, kept_account_id=kept.account_id, other_account_id=other_id),
@@ -125,7 +133,9 @@ async def test_merge_moves_the_children_closes_the_other_and_tells_both(
     assert await db_pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'account.merge' AND target_id = $1",
                                   str(other_id)) == 1  # fmt: skip
     # And asking again through the API: that account is merged already.
-    twice = await api.post("/account/merge", json={"identifier": other_identifier, "password": OTHER_PASSWORD})
+    twice = await api.post(
+        "/account/merge", json={"identifier": other_identifier, "password": OTHER_PASSWORD}
+    )
     assert twice.status_code == 409 and twice.json()["code"] == "merge_already_merged"
 
 
@@ -135,31 +145,50 @@ async def test_merge_refusals(api, db_pool, mailbox: Mailbox):
     before = await portal_children(api)
 
     stranger_id, stranger, _ = await other_account(db_pool, last_name=last, first_name="Dominique")
-    refused = await api.post("/account/merge", json={"identifier": stranger, "password": OTHER_PASSWORD})
+    refused = await api.post(
+        "/account/merge", json={"identifier": stranger, "password": OTHER_PASSWORD}
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "merge_not_same_person"
     assert "même personne" in refused.json()["message"]
-    assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", stranger_id) == "provisioned"
-    assert await db_pool.fetchval(
-        "SELECT outcome FROM audit_log WHERE action = 'account.merge' AND target_id = $1", str(stranger_id)
-    ) == "refused"
+    assert (
+        await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", stranger_id)
+        == "provisioned"
+    )
+    assert (
+        await db_pool.fetchval(
+            "SELECT outcome FROM audit_log WHERE action = 'account.merge' AND target_id = $1",
+            str(stranger_id),
+        )
+        == "refused"
+    )
 
-    same = await api.post("/account/merge", json={"identifier": kept.identifier, "password": kept.password})
+    same = await api.post(
+        "/account/merge", json={"identifier": kept.identifier, "password": kept.password}
+    )
     assert same.status_code == 422 and same.json()["code"] == "merge_same_account"
 
     _, pupil, _ = await other_account(db_pool, last_name=last, first_name="Camille", kind="pupil")
-    pupil_refused = await api.post("/account/merge", json={"identifier": pupil, "password": OTHER_PASSWORD})
-    assert pupil_refused.status_code == 422 and pupil_refused.json()["code"] == "merge_pupil_account"
+    pupil_refused = await api.post(
+        "/account/merge", json={"identifier": pupil, "password": OTHER_PASSWORD}
+    )
+    assert (
+        pupil_refused.status_code == 422 and pupil_refused.json()["code"] == "merge_pupil_account"
+    )
 
     # Wrong credentials count against the other account's sign-in limits.
     _, twin, _ = await other_account(db_pool, last_name=last, first_name="Camille")
     wrong = await api.post("/account/merge", json={"identifier": twin, "password": "Mauvais123"})
     assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
-    assert await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", twin) == 1
+    assert (
+        await db_pool.fetchval("SELECT failures FROM sign_in_failures WHERE identifier = $1", twin)
+        == 1
+    )
     assert await portal_children(api) == before
 
     # A sign-in older than 15 minutes: sign in again first.
     await db_pool.execute(
-        "UPDATE sessions SET created_at = now() - interval '16 minutes' WHERE account_id = $1", kept.account_id
+        "UPDATE sessions SET created_at = now() - interval '16 minutes' WHERE account_id = $1",
+        kept.account_id,
     )
     stale = await api.post("/account/merge", json={"identifier": twin, "password": OTHER_PASSWORD})
     assert stale.status_code == 401 and stale.json()["code"] == "recent_sign_in_required"
@@ -181,13 +210,18 @@ async def test_not_my_child_hides_it_until_the_school_decides(api, db_pool):
 
     # The school's staff see it in their queue, then decide.
     uai = wrong["school"]["uai"]
-    login, password = f"ce.{uuid.uuid4().hex[:8]}@ac-test.example.fr", f"Essai-{uuid.uuid4().hex[:6]}-Fort!9"
+    login, password = (
+        f"ce.{uuid.uuid4().hex[:8]}@ac-test.example.fr",
+        f"Essai-{uuid.uuid4().hex[:6]}-Fort!9",
+    )
     academie = await db_pool.fetchval("SELECT academie FROM schools WHERE uai = $1", uai)
     await create_staff_account(db_pool, login=login, email=login, display_name="Agent", role=StaffRole.SCHOOL_ADMIN,
                                password=password, uai=uai, academie=academie)  # fmt: skip
     family_cookies = dict(api.cookies)
     api.cookies.clear()
-    assert (await api.post("/staff/sign-in", json={"login": login, "password": password})).status_code == 200
+    assert (
+        await api.post("/staff/sign-in", json={"login": login, "password": password})
+    ).status_code == 200
     queue = (await api.get("/staff/attachment-disputes")).json()
     [mine] = [d for d in queue if d["dispute_id"] == flagged.json()["dispute_id"]]
     assert mine["status"] == "awaiting_review" and mine["account_identifier"] == kept.identifier

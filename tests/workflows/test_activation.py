@@ -11,7 +11,12 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from educonnect.errors import ErrorCode
-from educonnect.models.activation import ActivationStep, BirthdateUnblocked, EmailCorrection, ResendRequest
+from educonnect.models.activation import (
+    ActivationStep,
+    BirthdateUnblocked,
+    EmailCorrection,
+    ResendRequest,
+)
 from educonnect.search_attributes import PROCESS_STEP
 from tests.support.corrections import approved_correction, eventually
 from tests.support.families import Family, make_family
@@ -29,7 +34,9 @@ async def sign_in(api: httpx.AsyncClient, identifier: str, password: str) -> htt
     return await api.post("/sign-in", json={"identifier": identifier, "password": password})
 
 
-async def start_and_submit(api: httpx.AsyncClient, family: Family, *, email: str | None = None) -> httpx.Response:
+async def start_and_submit(
+    api: httpx.AsyncClient, family: Family, *, email: str | None = None
+) -> httpx.Response:
     signed = await sign_in(api, family.identifier, family.provisional_password)
     assert signed.status_code == 200, signed.text
     assert signed.json()["status"] == "activation_required"
@@ -56,17 +63,24 @@ async def account_state(db_pool, family: Family) -> str:
     return await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
 
 
-async def test_reminder_after_three_days_and_not_before(api, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_reminder_after_three_days_and_not_before(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
     family = await make_family(db_pool)
     submitted = await start_and_submit(api, family)
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["step"] == "awaiting_confirmation"
     [confirmation] = await mailbox.wait_for(family.email, 1)
-    assert confirmation.subject == "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+    assert (
+        confirmation.subject
+        == "Mise à disposition de services en ligne pour suivre la scolarité de votre enfant"
+    )
     assert "Administrateur des services en ligne" in confirmation.sender
 
     await time_skipping_env.sleep(timedelta(days=2, hours=23))
-    assert len(await mailbox.wait_for(family.email, 2, timeout=1)) == 1, "reminder sent before 3 days"
+    assert len(await mailbox.wait_for(family.email, 2, timeout=1)) == 1, (
+        "reminder sent before 3 days"
+    )
 
     await time_skipping_env.sleep(timedelta(hours=1, minutes=1))
     messages = await mailbox.wait_for(family.email, 2)
@@ -83,10 +97,14 @@ async def test_link_expires_after_seven_days(api, db_pool, mailbox: Mailbox, tim
     family = await make_family(db_pool)
     assert (await start_and_submit(api, family)).status_code == 200
     await mailbox.wait_for(family.email, 1)
-    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
 
     await time_skipping_env.sleep(timedelta(days=6, hours=23))
-    assert (await handle.query(ActivationWorkflow.status)).step == ActivationStep.AWAITING_CONFIRMATION
+    assert (
+        await handle.query(ActivationWorkflow.status)
+    ).step == ActivationStep.AWAITING_CONFIRMATION
 
     await time_skipping_env.sleep(timedelta(hours=1, minutes=1))
     result = await handle.result()
@@ -135,8 +153,14 @@ async def test_corrected_address_gets_the_new_link(api, db_pool, mailbox: Mailbo
 
     assert (await click(api, link_in(to_typo))).status_code == 410
     assert (await click(api, link_in(to_right))).status_code == 200
-    row = await db_pool.fetchrow("SELECT state, email, email_verified_at FROM accounts WHERE id = $1", family.account_id)
-    assert row["state"] == "active" and row["email"] == family.email and row["email_verified_at"] is not None
+    row = await db_pool.fetchrow(
+        "SELECT state, email, email_verified_at FROM accounts WHERE id = $1", family.account_id
+    )
+    assert (
+        row["state"] == "active"
+        and row["email"] == family.email
+        and row["email_verified_at"] is not None
+    )
 
 
 async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping_env):
@@ -151,7 +175,9 @@ async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping
     first = await api.post("/activation/profile", json=profile)
     assert first.status_code == 422 and first.json()["code"] == "birthdate_incorrect"
     assert "2 essai" in first.json()["message"]
-    assert (await api.post("/activation/profile", json=profile)).json()["details"][0]["attempts_left"] == 1
+    assert (await api.post("/activation/profile", json=profile)).json()["details"][0][
+        "attempts_left"
+    ] == 1
     third = await api.post("/activation/profile", json=profile)
     assert third.status_code == 423 and third.json()["code"] == "birthdate_blocked"
     assert "formulaire d'assistance" in third.json()["message"]
@@ -160,13 +186,19 @@ async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping
     # Blocked: even the right date is refused now.
     right = dict(profile, child_birthdate=family.child_birthdates[0].isoformat())
     assert (await api.post("/activation/profile", json=right)).json()["code"] == "birthdate_blocked"
-    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
-    assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "birthdate_blocked"
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
+    assert (await handle.describe()).typed_search_attributes.get(
+        PROCESS_STEP
+    ) == "birthdate_blocked"
 
     # The seam for the correction process: once unblocked (an approved correction
     # this process joined, read back), the step starts afresh.
     correction_id = await approved_correction(db_pool, handle.id)
-    await handle.signal(ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+    await handle.signal(
+        ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id)
+    )
 
     async def resumed() -> bool:
         return (await api.get("/activation")).json()["step"] == "profile"
@@ -217,14 +249,20 @@ async def test_link_requests_while_a_link_is_on_its_way_keep_the_cooldown_and_th
         corrected = await api.post("/activation/email", json={"email": address(n)})
         assert corrected.status_code == 200, corrected.text
     await time_skipping_env.sleep(timedelta(seconds=61))
-    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
     accepted = dict(wait_for_stage=WorkflowUpdateStage.ACCEPTED)
 
     with HoldAfter(smtp_sink, family.email.split("@")[1], 0) as gate:
-        await handle.start_update(ActivationWorkflow.resend_link, ResendRequest(), **accepted)  # the 9th link
+        await handle.start_update(
+            ActivationWorkflow.resend_link, ResendRequest(), **accepted
+        )  # the 9th link
         assert await gate.wait_holding(10), "the 9th link never reached the mail server"
         refused = lambda update, arg: asyncio.wait_for(handle.execute_update(update, arg), 5)  # noqa: E731
-        with pytest.raises(WorkflowUpdateFailedError) as again:  # (queued, it would not answer in time)
+        with pytest.raises(
+            WorkflowUpdateFailedError
+        ) as again:  # (queued, it would not answer in time)
             await refused(ActivationWorkflow.resend_link, ResendRequest())
         assert again.value.cause.type == ErrorCode.RESEND_TOO_SOON
         # A corrected address still gets its link, the one on its way counted in the cap.
@@ -238,7 +276,9 @@ async def test_link_requests_while_a_link_is_on_its_way_keep_the_cooldown_and_th
     assert (await tenth.result()).email == address(10)
     status = (await api.get("/activation")).json()
     assert status["links_sent"] == 10 and status["email"] == address(10)
-    assert len(await mailbox.wait_for(address(8), 3, timeout=3)) == 2  # the correction's link and the 9th
+    assert (
+        len(await mailbox.wait_for(address(8), 3, timeout=3)) == 2
+    )  # the correction's link and the 9th
     assert len(await mailbox.wait_for(address(10), 1)) == 1
     assert mailbox.to(address(11)) == []
 
@@ -246,10 +286,13 @@ async def test_link_requests_while_a_link_is_on_its_way_keep_the_cooldown_and_th
 async def test_activation_ends_when_the_schools_credentials_expire(api, db_pool, time_skipping_env):
     family = await make_family(db_pool)
     await db_pool.execute(
-        "UPDATE accounts SET provisional_expires_at = now() + interval '2 days' WHERE id = $1", family.account_id
+        "UPDATE accounts SET provisional_expires_at = now() + interval '2 days' WHERE id = $1",
+        family.account_id,
     )
     assert (await sign_in(api, family.identifier, family.provisional_password)).status_code == 200
-    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(family.account_id))
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
     await time_skipping_env.sleep(timedelta(days=1, hours=23))
     assert (await handle.query(ActivationWorkflow.status)).step == ActivationStep.PROFILE
     await time_skipping_env.sleep(timedelta(hours=2))

@@ -15,7 +15,13 @@ import pytest
 import pytest_asyncio
 
 from educonnect.models.activation import ActivationStep
-from educonnect.models.corrections import CorrectionStep, DecisionKind, StaffDecision, StaffRef, StaffRole
+from educonnect.models.corrections import (
+    CorrectionStep,
+    DecisionKind,
+    StaffDecision,
+    StaffRef,
+    StaffRole,
+)
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP, SCHOOL_UAI
 from tests.support.corrections import (
@@ -39,8 +45,6 @@ from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def scene(db_pool):
     """A school of its own with its administrator, its académie support, and a family."""
@@ -53,11 +57,15 @@ async def scene(db_pool):
 
 
 def correction(env, request_id):
-    return env.client.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+    return env.client.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+    )
 
 
 def activation(env, family: Family):
-    return env.client.get_workflow_handle_for(ActivationWorkflow.run, activation_id(family.account_id))
+    return env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, activation_id(family.account_id)
+    )
 
 
 async def step_attribute(handle) -> str:
@@ -116,7 +124,9 @@ async def test_staff_reminded_after_two_days_then_escalated_after_five(
     status = await handle.query(BirthdateCorrectionWorkflow.status)
     assert status.step == CorrectionStep.AWAITING_REVIEW and status.reminded
 
-    await time_skipping_env.sleep(timedelta(days=2, hours=22, minutes=58))  # 4 d 22 h 59 min after filing
+    await time_skipping_env.sleep(
+        timedelta(days=2, hours=22, minutes=58)
+    )  # 4 d 22 h 59 min after filing
     assert await step_attribute(handle) == "awaiting_review"
     assert mailbox.to(support.email) == []
 
@@ -125,9 +135,13 @@ async def test_staff_reminded_after_two_days_then_escalated_after_five(
     assert "transmise à l'assistance académique" in escalation.subject
     await wait_for_step(handle, CorrectionStep.ESCALATED)
     assert await step_attribute(handle) == "escalated"
-    row = await db_pool.fetchrow("SELECT status, escalated FROM correction_requests WHERE id = $1", uuid.UUID(request_id))
+    row = await db_pool.fetchrow(
+        "SELECT status, escalated FROM correction_requests WHERE id = $1", uuid.UUID(request_id)
+    )
     assert row["status"] == "escalated" and row["escalated"]
-    assert len(await mailbox.wait_for(admin.email, 3)) == 3  # the school is told too; one reminder only
+    assert (
+        len(await mailbox.wait_for(admin.email, 3)) == 3
+    )  # the school is told too; one reminder only
     kinds = [e.kind for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline]
     assert kinds == ["filed", "reminder_sent", "escalated"]
 
@@ -139,7 +153,9 @@ async def test_staff_reminded_after_two_days_then_escalated_after_five(
     await handle.terminate("test done")
 
 
-async def test_closed_after_thirty_days_and_the_person_told(api, db_pool, mailbox: Mailbox, time_skipping_env, scene):
+async def test_closed_after_thirty_days_and_the_person_told(
+    api, db_pool, mailbox: Mailbox, time_skipping_env, scene
+):
     school, admin, support, family, lea = scene
     request_id = await file_blocked_request(api, family, lea, mailbox, admin)
     handle = correction(time_skipping_env, request_id)
@@ -155,18 +171,26 @@ async def test_closed_after_thirty_days_and_the_person_told(api, db_pool, mailbo
     result = await handle.result()
     assert result.step == CorrectionStep.EXPIRED
     assert await step_attribute(handle) == "expired"
-    row = await db_pool.fetchrow("SELECT status, closed_at FROM correction_requests WHERE id = $1", uuid.UUID(request_id))
+    row = await db_pool.fetchrow(
+        "SELECT status, closed_at FROM correction_requests WHERE id = $1", uuid.UUID(request_id)
+    )
     assert row["status"] == "expired" and row["closed_at"] is not None
     assert (await activation(time_skipping_env, family).query(ActivationWorkflow.status)).step == (
         ActivationStep.BIRTHDATE_BLOCKED
     )
-    assert [(e["action"], e["actor_kind"]) for e in await audit_of(db_pool, request_id, lea["id"])][-1] == (
+    assert [(e["action"], e["actor_kind"]) for e in await audit_of(db_pool, request_id, lea["id"])][
+        -1
+    ] == (
         "correction.expired",
         "system",
     )
     # Closed: a new request for the child may be filed.
     again = await file_request(api, lea["id"], WRONG_BIRTHDATE)
-    assert again.status_code == 201 and again.json()["request_id"] != request_id and not again.json()["joined"]
+    assert (
+        again.status_code == 201
+        and again.json()["request_id"] != request_id
+        and not again.json()["joined"]
+    )
     await correction(time_skipping_env, again.json()["request_id"]).terminate("test done")
 
 
@@ -179,13 +203,19 @@ async def test_approval_resumes_the_blocked_activation_which_then_completes(
 
     async with signed_in_staff(make_client, admin) as http:
         decided = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert decided.status_code == 200, decided.text
         body = decided.json()
-        assert body["status"] == "approved" and body["pupil"]["birthdate_on_record"] == WRONG_BIRTHDATE.isoformat()
+        assert (
+            body["status"] == "approved"
+            and body["pupil"]["birthdate_on_record"] == WRONG_BIRTHDATE.isoformat()
+        )
         assert body["previous_birthdate"] == lea["birthdate"].isoformat()
-        assert [e["outcome"] for e in body["process"]["timeline"] if e["kind"] == "decision"] == ["applied"]
+        assert [e["outcome"] for e in body["process"]["timeline"] if e["kind"] == "decision"] == [
+            "applied"
+        ]
         again = await http.post(
             f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": "2013-05-05"}
         )
@@ -194,25 +224,41 @@ async def test_approval_resumes_the_blocked_activation_which_then_completes(
     handle = correction(time_skipping_env, request_id)
     assert (await handle.result()).step == CorrectionStep.APPROVED
     assert await step_attribute(handle) == "approved"
-    assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == WRONG_BIRTHDATE
+    assert (
+        await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"])
+        == WRONG_BIRTHDATE
+    )
 
     # The audit log: the decision and the record's change, each with its author.
     entries = await audit_of(db_pool, request_id, lea["id"])
-    decision = next(e for e in entries if e["action"] == "correction.approve" and e["outcome"] == "accepted")
+    decision = next(
+        e for e in entries if e["action"] == "correction.approve" and e["outcome"] == "accepted"
+    )
     corrected = next(e for e in entries if e["action"] == "pupil.birthdate_corrected")
     assert decision["actor_id"] == admin.id == corrected["actor_id"]
-    assert '"old_birthdate": "%s"' % lea["birthdate"].isoformat() in corrected["details"]
-    assert '"new_birthdate": "%s"' % WRONG_BIRTHDATE.isoformat() in corrected["details"]
-    refused_again = [e for e in entries if e["action"] == "correction.approve" and e["outcome"] == "refused"]
+    assert f'"old_birthdate": "{lea["birthdate"].isoformat()}"' in corrected["details"]
+    assert f'"new_birthdate": "{WRONG_BIRTHDATE.isoformat()}"' in corrected["details"]
+    refused_again = [
+        e for e in entries if e["action"] == "correction.approve" and e["outcome"] == "refused"
+    ]
     assert len(refused_again) == 1
 
     # The person is told, and the activation starts its birthdate step afresh.
     _, told = await mailbox.wait_for(family.email, 2)
-    assert "date de naissance corrigée" in told.subject and WRONG_BIRTHDATE.strftime("%d/%m/%Y") in told.text
+    assert (
+        "date de naissance corrigée" in told.subject
+        and WRONG_BIRTHDATE.strftime("%d/%m/%Y") in told.text
+    )
     view = (await api.get(f"/assistance/requests/{request_id}")).json()
-    assert view["status"] == "approved" and view["corrected_birthdate"] == WRONG_BIRTHDATE.isoformat()
+    assert (
+        view["status"] == "approved" and view["corrected_birthdate"] == WRONG_BIRTHDATE.isoformat()
+    )
     status = (await api.get("/activation")).json()
-    assert status["step"] == "profile" and status["attempts_left"] == 3 and status["assistance_url"] is None
+    assert (
+        status["step"] == "profile"
+        and status["attempts_left"] == 3
+        and status["assistance_url"] is None
+    )
     submitted = await api.post(
         "/activation/profile",
         json={
@@ -227,7 +273,10 @@ async def test_approval_resumes_the_blocked_activation_which_then_completes(
     messages = await mailbox.wait_for(family.email, 3)
     done = await click(api, link_in(messages[2]))
     assert done.status_code == 200 and "Compte activé" in done.text
-    assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "active"
+    assert (
+        await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+        == "active"
+    )
     assert (await activation(time_skipping_env, family).result()).step == ActivationStep.ACTIVE
 
 
@@ -253,10 +302,16 @@ async def test_rejection_leaves_the_activation_blocked_with_the_reason(
     assert "refusée" in told.subject and reason in told.text
     view = (await api.get(f"/assistance/requests/{request_id}")).json()
     assert view["status"] == "rejected" and view["reason"] == reason
-    assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == lea["birthdate"]
+    assert (
+        await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"])
+        == lea["birthdate"]
+    )
 
     status = (await api.get("/activation")).json()
-    assert status["step"] == "birthdate_blocked" and status["assistance_url"] == "/assistance/date-de-naissance"
+    assert (
+        status["step"] == "birthdate_blocked"
+        and status["assistance_url"] == "/assistance/date-de-naissance"
+    )
     still = await api.post(
         "/activation/profile",
         json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD, "email": family.email,
@@ -264,7 +319,9 @@ async def test_rejection_leaves_the_activation_blocked_with_the_reason(
     )  # fmt: skip
     assert still.status_code == 423 and still.json()["code"] == "birthdate_blocked"
     entries = await audit_of(db_pool, request_id, lea["id"])
-    assert {(e["action"], e["actor_id"]) for e in entries if e["action"].startswith("correction.reject")} == {
+    assert {
+        (e["action"], e["actor_id"]) for e in entries if e["action"].startswith("correction.reject")
+    } == {
         ("correction.reject", support.id),
         ("correction.rejected", support.id),
     }
@@ -278,13 +335,19 @@ async def test_information_requested_answered_and_review_restarts(
     request_id = await file_blocked_request(api, family, lea, mailbox, admin)
     handle = correction(time_skipping_env, request_id)
     early = await api.post(f"/assistance/requests/{request_id}/answer", json={"message": "Bonjour"})
-    assert early.status_code == 409 and early.json()["code"] == "correction_not_awaiting_information"
+    assert (
+        early.status_code == 409 and early.json()["code"] == "correction_not_awaiting_information"
+    )
 
     await time_skipping_env.sleep(timedelta(days=1))
     question = "Pouvez-vous nous transmettre une copie du livret de famille ?"
     async with signed_in_staff(make_client, admin) as http:
-        asked = await http.post(f"/staff/requests/{request_id}/ask-information", json={"question": question})
-        assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", asked.text
+        asked = await http.post(
+            f"/staff/requests/{request_id}/ask-information", json={"question": question}
+        )
+        assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", (
+            asked.text
+        )
     assert await step_attribute(handle) == "awaiting_information"
     _, asking = await mailbox.wait_for(family.email, 2)
     assert question in asking.text
@@ -295,7 +358,8 @@ async def test_information_requested_answered_and_review_restarts(
     assert len(await mailbox.wait_for(admin.email, 2, timeout=1)) == 1
 
     answered = await api.post(
-        f"/assistance/requests/{request_id}/answer", json={"message": "Je l'apporte au secrétariat demain."}
+        f"/assistance/requests/{request_id}/answer",
+        json={"message": "Je l'apporte au secrétariat demain."},
     )
     assert answered.status_code == 202, answered.text
     await wait_for_step(handle, CorrectionStep.AWAITING_REVIEW)
@@ -316,7 +380,8 @@ async def test_information_requested_answered_and_review_restarts(
         ]  # fmt: skip
         assert any(a["action"] == "correction.ask_information" for a in detail["audit"])
         approved = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert approved.json()["status"] == "approved"
     assert (await handle.result()).step == CorrectionStep.APPROVED
@@ -351,7 +416,9 @@ async def second_guardian(db_pool, family: Family) -> Family:
             await hash_password_async(password),
             email,
         )
-    return Family(account_id, f"d.famille{tag}", password, email, family.child_birthdates, guardian_id)
+    return Family(
+        account_id, f"d.famille{tag}", password, email, family.child_birthdates, guardian_id
+    )
 
 
 async def test_duplicate_request_joins_the_open_one_and_approval_unblocks_both(
@@ -362,7 +429,11 @@ async def test_duplicate_request_joins_the_open_one_and_approval_unblocks_both(
     request_id = await file_blocked_request(api, family, lea, mailbox, admin)
     # The same guardian again: the same request, nothing new.
     same = await file_request(api, lea["id"], WRONG_BIRTHDATE)
-    assert same.status_code == 201 and same.json()["request_id"] == request_id and same.json()["joined"]
+    assert (
+        same.status_code == 201
+        and same.json()["request_id"] == request_id
+        and same.json()["joined"]
+    )
 
     await block_activation(api, other)
     joined = await file_request(api, lea["id"], WRONG_BIRTHDATE)
@@ -373,25 +444,37 @@ async def test_duplicate_request_joins_the_open_one_and_approval_unblocks_both(
         "SELECT blocked_process_id FROM correction_participants WHERE request_id = $1 ORDER BY created_at",
         uuid.UUID(request_id),
     )
-    assert [p["blocked_process_id"] for p in participants] == [activation_id(family.account_id), activation_id(other.account_id)]
+    assert [p["blocked_process_id"] for p in participants] == [
+        activation_id(family.account_id),
+        activation_id(other.account_id),
+    ]
     handle = correction(time_skipping_env, request_id)
     await asyncio.sleep(0.2)
-    assert "joined" in [e.kind for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline]
+    assert "joined" in [
+        e.kind for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline
+    ]
 
     async with signed_in_staff(make_client, admin) as http:
         queue = (await http.get("/staff/requests")).json()
         assert [q["request_id"] for q in queue] == [request_id] and queue[0]["requesters"] == 2
         approved = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert approved.status_code == 200, approved.text
     assert (await handle.result()).step == CorrectionStep.APPROVED
-    unblocked = [e.label for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline if e.kind == "unblocked"]
+    unblocked = [
+        e.label
+        for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline
+        if e.kind == "unblocked"
+    ]
     assert len(unblocked) == 2
     for guardian in (family, other):
         status = await activation(time_skipping_env, guardian).query(ActivationWorkflow.status)
         assert status.step == ActivationStep.PROFILE and status.attempts_left == 3
-        assert "date de naissance corrigée" in (await mailbox.wait_for(guardian.email, 2))[-1].subject
+        assert (
+            "date de naissance corrigée" in (await mailbox.wait_for(guardian.email, 2))[-1].subject
+        )
         await activation(time_skipping_env, guardian).terminate("test done")
 
 
@@ -405,11 +488,17 @@ async def test_filing_again_from_the_same_process_signals_nothing(
     request_id = await file_blocked_request(api, family, lea, mailbox, admin)
     for _ in range(3):
         same = await file_request(api, lea["id"], WRONG_BIRTHDATE)
-        assert same.status_code == 201 and same.json()["request_id"] == request_id and same.json()["joined"]
+        assert (
+            same.status_code == 201
+            and same.json()["request_id"] == request_id
+            and same.json()["joined"]
+        )
     handle = correction(time_skipping_env, request_id)
     await asyncio.sleep(0.2)
     history = await handle.fetch_history()
-    signals = [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+    signals = [
+        e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
     assert signals == []
     status = await handle.query(BirthdateCorrectionWorkflow.status)
     assert [e.kind for e in status.timeline if e.kind == "joined"] == []
@@ -422,7 +511,9 @@ async def test_decision_from_outside_the_scope_is_refused(
 ):
     school, admin, support, family, lea = scene
     request_id = await file_blocked_request(api, family, lea, mailbox, admin)
-    neighbour = await make_school(db_pool, academie=school.academie)  # same académie, another school
+    neighbour = await make_school(
+        db_pool, academie=school.academie
+    )  # same académie, another school
     neighbour_admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, neighbour)
     elsewhere = await make_school(db_pool)  # another académie
     elsewhere_support = await make_staff(db_pool, StaffRole.ACADEMIE_SUPPORT, elsewhere)
@@ -430,24 +521,35 @@ async def test_decision_from_outside_the_scope_is_refused(
     for outsider in (neighbour_admin, elsewhere_support):
         async with signed_in_staff(make_client, outsider) as http:
             refused = await http.post(
-                f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
             )
             # Out of scope answers like unknown: nothing learnt about another school's families.
             assert refused.status_code == 404 and refused.json()["code"] == "correction_not_found"
             assert (await http.get(f"/staff/requests/{request_id}")).status_code == 404
             assert (await http.get("/staff/requests")).json() == []
     handle = correction(time_skipping_env, request_id)
-    assert (await handle.query(BirthdateCorrectionWorkflow.status)).step == CorrectionStep.AWAITING_REVIEW
+    assert (
+        await handle.query(BirthdateCorrectionWorkflow.status)
+    ).step == CorrectionStep.AWAITING_REVIEW
     entries = await audit_of(db_pool, request_id, lea["id"])
     refusals = {(e["actor_id"], e["action"]) for e in entries if e["outcome"] == "refused"}
-    assert {(neighbour_admin.id, "correction.approve"), (elsewhere_support.id, "correction.approve")} <= refusals
+    assert {
+        (neighbour_admin.id, "correction.approve"),
+        (elsewhere_support.id, "correction.approve"),
+    } <= refusals
 
     # The workflow refuses too, whatever reaches it.
     forged = StaffDecision(
         decision_id=uuid.uuid4(),
         kind=DecisionKind.APPROVE,
-        staff=StaffRef(staff_id=neighbour_admin.id, role=StaffRole.SCHOOL_ADMIN, uai=neighbour.uai,
-                       academie=neighbour.academie, label="Agent hors périmètre"),  # fmt: skip
+        staff=StaffRef(
+            staff_id=neighbour_admin.id,
+            role=StaffRole.SCHOOL_ADMIN,
+            uai=neighbour.uai,
+            academie=neighbour.academie,
+            label="Agent hors périmètre",
+        ),  # fmt: skip
         corrected_birthdate=date(2013, 1, 1),
     )
     await handle.signal(BirthdateCorrectionWorkflow.decide, forged)
@@ -458,8 +560,13 @@ async def test_decision_from_outside_the_scope_is_refused(
         await asyncio.sleep(0.05)
     [event] = [e for e in timeline if e.decision_id == forged.decision_id]
     assert event.outcome == "refused_scope"
-    assert (await handle.query(BirthdateCorrectionWorkflow.status)).step == CorrectionStep.AWAITING_REVIEW
-    assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == lea["birthdate"]
+    assert (
+        await handle.query(BirthdateCorrectionWorkflow.status)
+    ).step == CorrectionStep.AWAITING_REVIEW
+    assert (
+        await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"])
+        == lea["birthdate"]
+    )
     for _ in range(100):
         checked = await db_pool.fetchval(
             "SELECT count(*) FROM audit_log WHERE target_id = $1 AND outcome = 'refused' "
@@ -481,7 +588,9 @@ async def test_the_person_is_told_by_sms_when_they_chose_it(
     mobile = f"+3366{secrets.randbelow(10**7):07d}"
     local = "0" + mobile[3:]  # typed the French way
     await block_activation(api, family)
-    landline = await file_request(api, lea["id"], WRONG_BIRTHDATE, contact="sms", mobile="04 78 12 34 56")
+    landline = await file_request(
+        api, lea["id"], WRONG_BIRTHDATE, contact="sms", mobile="04 78 12 34 56"
+    )
     assert landline.status_code == 422 and landline.json()["code"] == "phone_invalid"
     filed = await file_request(api, lea["id"], WRONG_BIRTHDATE, contact="sms", mobile=local)
     assert filed.status_code == 201, filed.text
@@ -492,7 +601,8 @@ async def test_the_person_is_told_by_sms_when_they_chose_it(
 
     async with signed_in_staff(make_client, admin) as http:
         approved = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert approved.status_code == 200, approved.text
     _, told = await outbox.wait_for(mobile, 2)

@@ -17,8 +17,8 @@ from educonnect.models.email_change import EmailChangeStep, ResendValidation
 from educonnect.search_attributes import PROCESS_STEP
 from tests.support.accounts import ActiveAccount, make_active_account, random_mobile, sign_in
 from tests.support.mail import Mailbox, link_in, token_of
-from tests.support.smtp_gate import HoldAfter
 from tests.support.sms import SmsOutbox
+from tests.support.smtp_gate import HoldAfter
 from workflows.email_change import EmailChangeWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -39,8 +39,12 @@ async def signed_in(api: httpx.AsyncClient, account: ActiveAccount) -> httpx.Res
     return response
 
 
-async def ask_change(api: httpx.AsyncClient, email: str, confirmation: str | None = None) -> httpx.Response:
-    return await api.post("/account/email", json={"email": email, "email_confirmation": confirmation or email})
+async def ask_change(
+    api: httpx.AsyncClient, email: str, confirmation: str | None = None
+) -> httpx.Response:
+    return await api.post(
+        "/account/email", json={"email": email, "email_confirmation": confirmation or email}
+    )
 
 
 async def click(api: httpx.AsyncClient, link: str) -> httpx.Response:
@@ -55,16 +59,21 @@ async def click(api: httpx.AsyncClient, link: str) -> httpx.Response:
 
 async def account_email(db_pool, account: ActiveAccount) -> tuple[str | None, bool]:
     row = await db_pool.fetchrow(
-        "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1", account.account_id
+        "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1",
+        account.account_id,
     )
     return row["email"], row["verified"]
 
 
 def handle_of(env, account: ActiveAccount):
-    return env.client.get_workflow_handle_for(EmailChangeWorkflow.run, workflow_id(account.account_id))
+    return env.client.get_workflow_handle_for(
+        EmailChangeWorkflow.run, workflow_id(account.account_id)
+    )
 
 
-async def test_change_tells_the_old_address_twice_and_validates_the_new_one(api, db_pool, mailbox: Mailbox):
+async def test_change_tells_the_old_address_twice_and_validates_the_new_one(
+    api, db_pool, mailbox: Mailbox
+):
     account = await make_active_account(db_pool)
     await signed_in(api, account)
     target = new_address()
@@ -110,8 +119,12 @@ async def test_link_expires_after_72_hours_and_the_person_is_told_at_next_sign_i
     handle = handle_of(time_skipping_env, account)
 
     await time_skipping_env.sleep(timedelta(hours=71, minutes=58))
-    assert (await handle.query(EmailChangeWorkflow.status)).step == EmailChangeStep.AWAITING_VALIDATION
-    page = await api.get("/account/email/validation", params={"jeton": token_of(link_in(validation))})
+    assert (
+        await handle.query(EmailChangeWorkflow.status)
+    ).step == EmailChangeStep.AWAITING_VALIDATION
+    page = await api.get(
+        "/account/email/validation", params={"jeton": token_of(link_in(validation))}
+    )
     assert page.status_code == 200 and "Valider cette adresse" in page.text
 
     await time_skipping_env.sleep(timedelta(minutes=3))
@@ -136,7 +149,9 @@ async def test_resend_kills_the_old_link(api, db_pool, mailbox: Mailbox, time_sk
 
     too_soon = await api.post("/account/email/resend")
     assert too_soon.status_code == 429 and too_soon.json()["code"] == "resend_too_soon"
-    again_too_soon = await ask_change(api, target)  # typing the same address again is a resend (FAQ 8)
+    again_too_soon = await ask_change(
+        api, target
+    )  # typing the same address again is a resend (FAQ 8)
     assert again_too_soon.status_code == 429 and again_too_soon.json()["code"] == "resend_too_soon"
 
     await time_skipping_env.sleep(timedelta(seconds=61))
@@ -191,7 +206,10 @@ async def test_first_validation_of_an_unvalidated_address(api, db_pool, mailbox:
 
     entry = await api.get("/account/email")
     assert entry.status_code == 200
-    assert entry.json()["email_validation_required"] is True and "pas encore été validée" in entry.json()["message"]
+    assert (
+        entry.json()["email_validation_required"] is True
+        and "pas encore été validée" in entry.json()["message"]
+    )
 
     confirmed = await ask_change(api, account.email)
     assert confirmed.status_code == 200, confirmed.text
@@ -199,11 +217,16 @@ async def test_first_validation_of_an_unvalidated_address(api, db_pool, mailbox:
     [validation] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     assert validation.subject == FIRST_VALIDATION_SUBJECT
     assert "Administrateur des services en ligne" in validation.sender
-    assert FIRST_VALIDATION_SUBJECT in (await api.get("/account")).json()["pending_email_change"]["message"]
+    assert (
+        FIRST_VALIDATION_SUBJECT
+        in (await api.get("/account")).json()["pending_email_change"]["message"]
+    )
 
     assert (await click(api, link_in(validation))).status_code == 200
     assert await account_email(db_pool, account) == (account.email, True)
-    assert len(await mailbox.wait_for(account.email, 2, timeout=1)) == 1  # no "changed" notice to itself
+    assert (
+        len(await mailbox.wait_for(account.email, 2, timeout=1)) == 1
+    )  # no "changed" notice to itself
     after = (await signed_in(api, account)).json()
     assert after["email_validation_required"] is False and after["next"] == "/portal"
 
@@ -233,7 +256,9 @@ async def test_without_a_validated_address_the_verified_number_is_told_by_sms(
     assert await mailbox.wait_for(account.email, 1, timeout=1) == []
 
 
-async def test_cancel_leaves_the_address_unchanged(api, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_cancel_leaves_the_address_unchanged(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
     account = await make_active_account(db_pool)
     await signed_in(api, account)
     target = new_address()
@@ -242,7 +267,10 @@ async def test_cancel_leaves_the_address_unchanged(api, db_pool, mailbox: Mailbo
 
     cancelled = await api.post("/account/email/cancel")
     assert cancelled.status_code == 200, cancelled.text
-    assert cancelled.json()["pending_email_change"] is None and "annulée" in cancelled.json()["message"]
+    assert (
+        cancelled.json()["pending_email_change"] is None
+        and "annulée" in cancelled.json()["message"]
+    )
     assert (await handle_of(time_skipping_env, account).result()).step == EmailChangeStep.CANCELLED
     assert (await click(api, link_in(validation))).status_code == 410
     assert await account_email(db_pool, account) == (account.email, True)
@@ -279,9 +307,16 @@ async def test_refusals(api, db_pool):
     assert stale.status_code == 401 and stale.json()["code"] == "recent_sign_in_required"
     stale_password = await api.post(
         "/account/password",
-        json={"current_password": account.password, "new_password": "Nuage2028k", "new_password_confirmation": "Nuage2028k"},
+        json={
+            "current_password": account.password,
+            "new_password": "Nuage2028k",
+            "new_password_confirmation": "Nuage2028k",
+        },
     )
-    assert stale_password.status_code == 401 and stale_password.json()["code"] == "recent_sign_in_required"
+    assert (
+        stale_password.status_code == 401
+        and stale_password.json()["code"] == "recent_sign_in_required"
+    )
     assert (await api.get("/account")).status_code == 200  # reading is fine
 
     api.cookies.clear()
@@ -304,14 +339,23 @@ async def test_a_resend_while_a_link_is_on_its_way_is_refused_at_once(
     handle = handle_of(time_skipping_env, account)
     with HoldAfter(smtp_sink, domain, 0) as gate:
         first = await handle.start_update(
-            EmailChangeWorkflow.resend_link, ResendValidation(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+            EmailChangeWorkflow.resend_link,
+            ResendValidation(),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
         assert await gate.wait_holding(10), "the resent link never reached the mail server"
-        with pytest.raises(WorkflowUpdateFailedError) as again:  # (queued, it would not answer in time)
-            await asyncio.wait_for(handle.execute_update(EmailChangeWorkflow.resend_link, ResendValidation()), 5)
+        with pytest.raises(
+            WorkflowUpdateFailedError
+        ) as again:  # (queued, it would not answer in time)
+            await asyncio.wait_for(
+                handle.execute_update(EmailChangeWorkflow.resend_link, ResendValidation()), 5
+            )
         assert again.value.cause.type == ErrorCode.RESEND_TOO_SOON
     await first.result()  # the held link goes out once the server answers again
     assert len(await mailbox.wait_for(target, 2, timeout=WAIT_S)) == 2
-    accepted = [e for e in (await handle.fetch_history()).events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    accepted = [
+        e
+        for e in (await handle.fetch_history()).events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
     assert len(accepted) == 2  # the first request and the resend: the refused one left no trace
-

@@ -42,8 +42,13 @@ def forged_decision(school, staff_id, decision_id=None) -> dict:
     return {
         "decision_id": str(decision_id or uuid.uuid4()),
         "kind": "approve",
-        "staff": {"staff_id": str(staff_id), "role": "school_admin", "uai": school.uai, "academie": school.academie,
-                  "label": "Agent Secretariat (administrateur d'établissement)"},  # fmt: skip
+        "staff": {
+            "staff_id": str(staff_id),
+            "role": "school_admin",
+            "uai": school.uai,
+            "academie": school.academie,
+            "label": "Agent Secretariat (administrateur d'établissement)",
+        },  # fmt: skip
         "corrected_birthdate": FORGED_DATE,
     }
 
@@ -60,7 +65,11 @@ async def timeline_event(handle, decision_id: str):
 
 async def timeline_kinds(handle, kind: str, count: int) -> list:
     for _ in range(200):
-        events = [e for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline if e.kind == kind]
+        events = [
+            e
+            for e in (await handle.query(BirthdateCorrectionWorkflow.status)).timeline
+            if e.kind == kind
+        ]
         if len(events) >= count:
             return events
         await asyncio.sleep(0.05)
@@ -76,7 +85,9 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
 ):
     school, admin, family, lea, sibling = scene
     request_id = await blocked_and_filed(api, family, lea["id"])
-    handle = time_skipping_env.client.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+    )
 
     # Another request's real decision (in scope, written by the API, not yet applied).
     other_request, other_decision = uuid.uuid4(), uuid.uuid4()
@@ -107,45 +118,66 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
     status = await handle.query(BirthdateCorrectionWorkflow.status)
     assert status.step == CorrectionStep.AWAITING_REVIEW and status.decided_by is None
     assert await no_activity_pending(handle)
-    assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == lea["birthdate"]
+    assert (
+        await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"])
+        == lea["birthdate"]
+    )
     row = await db_pool.fetchrow(
         "SELECT status, decided_by FROM correction_requests WHERE id = $1", uuid.UUID(request_id)
     )
     assert (row["status"], row["decided_by"]) == ("awaiting_review", None)
-    assert await db_pool.fetchval("SELECT applied_at FROM staff_decisions WHERE id = $1", other_decision) is None
+    assert (
+        await db_pool.fetchval(
+            "SELECT applied_at FROM staff_decisions WHERE id = $1", other_decision
+        )
+        is None
+    )
     forged_ids = [p["decision_id"] for p in forged]
     audit = await db_pool.fetch(
         "SELECT actor_kind, actor_id, action, outcome, details->>'code' AS code FROM audit_log "
         "WHERE details->>'decision_id' = ANY($1::text[]) OR (target_kind = 'pupil' AND target_id = $2)",
         forged_ids, str(lea["id"]),
     )  # fmt: skip
-    assert sorted((e["actor_kind"], e["actor_id"], e["action"], e["outcome"], e["code"]) for e in audit) == [
-        ("system", None, "correction.decision", "refused", "decision_unknown")
-    ] * 4
+    assert (
+        sorted(
+            (e["actor_kind"], e["actor_id"], e["action"], e["outcome"], e["code"]) for e in audit
+        )
+        == [("system", None, "correction.decision", "refused", "decision_unknown")] * 4
+    )
     activation = time_skipping_env.client.get_workflow_handle_for(
         ActivationWorkflow.run, activation_id(family.account_id)
     )
-    assert (await activation.query(ActivationWorkflow.status)).step == ActivationStep.BIRTHDATE_BLOCKED
+    assert (
+        await activation.query(ActivationWorkflow.status)
+    ).step == ActivationStep.BIRTHDATE_BLOCKED
 
     # The administrator's real decision goes through.
     async with signed_in_staff(make_client, admin) as http:
         approved = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert approved.status_code == 200, approved.text
         assert approved.json()["status"] == "approved"
     result = await handle.result()
     assert result.step == CorrectionStep.APPROVED and result.decided_by.staff_id == admin.id
-    assert await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"]) == WRONG_BIRTHDATE
+    assert (
+        await db_pool.fetchval("SELECT birthdate FROM pupils WHERE id = $1", lea["id"])
+        == WRONG_BIRTHDATE
+    )
     [corrected] = await db_pool.fetch(
         "SELECT actor_id, details->>'decision_id' AS decision_id FROM audit_log "
         "WHERE target_kind = 'pupil' AND target_id = $1 AND action = 'pupil.birthdate_corrected'",
         str(lea["id"]),
     )
     decision = await db_pool.fetchrow(
-        "SELECT id, staff_id, applied_at FROM staff_decisions WHERE request_id = $1", uuid.UUID(request_id)
+        "SELECT id, staff_id, applied_at FROM staff_decisions WHERE request_id = $1",
+        uuid.UUID(request_id),
     )
-    assert corrected["actor_id"] == admin.id == decision["staff_id"] and decision["applied_at"] is not None
+    assert (
+        corrected["actor_id"] == admin.id == decision["staff_id"]
+        and decision["applied_at"] is not None
+    )
     assert corrected["decision_id"] == str(decision["id"])
     status = await activation.query(ActivationWorkflow.status)
     assert status.step == ActivationStep.PROFILE and status.attempts_left == 3
@@ -155,17 +187,23 @@ async def test_forged_decisions_are_refused_and_a_real_one_still_works(
     await db_pool.execute("DELETE FROM correction_requests WHERE id = $1", other_request)
 
 
-async def test_a_forged_answer_or_requester_is_refused(api, db_pool, time_skipping_env, scene, make_client):
+async def test_a_forged_answer_or_requester_is_refused(
+    api, db_pool, time_skipping_env, scene, make_client
+):
     school, admin, family, lea, sibling = scene
     request_id = await blocked_and_filed(api, family, lea["id"])
     handle = time_skipping_env.client.get_workflow_handle(workflow_id(request_id))
     async with signed_in_staff(make_client, admin) as http:
         asked = await http.post(
-            f"/staff/requests/{request_id}/ask-information", json={"question": "Quel justificatif ?"}
+            f"/staff/requests/{request_id}/ask-information",
+            json={"question": "Quel justificatif ?"},
         )
-        assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", asked.text
+        assert asked.status_code == 200 and asked.json()["status"] == "awaiting_information", (
+            asked.text
+        )
     question = await db_pool.fetchval(
-        "SELECT id FROM correction_messages WHERE request_id = $1 AND kind = 'question'", uuid.UUID(request_id)
+        "SELECT id FROM correction_messages WHERE request_id = $1 AND kind = 'question'",
+        uuid.UUID(request_id),
     )
 
     for message_id in (uuid.uuid4(), question):  # made up; staff's own question
@@ -177,13 +215,21 @@ async def test_a_forged_answer_or_requester_is_refused(api, db_pool, time_skippi
     assert status.step == CorrectionStep.AWAITING_INFORMATION
     assert [e.kind for e in status.timeline if e.kind in ("answered", "joined")] == []
     assert await no_activity_pending(handle)
-    row_status = await db_pool.fetchval("SELECT status FROM correction_requests WHERE id = $1", uuid.UUID(request_id))
+    row_status = await db_pool.fetchval(
+        "SELECT status FROM correction_requests WHERE id = $1", uuid.UUID(request_id)
+    )
     assert row_status == "awaiting_information"
 
     # The person's real answer restarts the review.
-    answered = await api.post(f"/assistance/requests/{request_id}/answer", json={"message": "Le livret de famille."})
+    answered = await api.post(
+        f"/assistance/requests/{request_id}/answer", json={"message": "Le livret de famille."}
+    )
     assert answered.status_code == 202, answered.text
     assert len(await timeline_kinds(handle, "answered", 1)) == 1
-    assert (await handle.query(BirthdateCorrectionWorkflow.status)).step == CorrectionStep.AWAITING_REVIEW
+    assert (
+        await handle.query(BirthdateCorrectionWorkflow.status)
+    ).step == CorrectionStep.AWAITING_REVIEW
     await handle.terminate("test done")
-    await time_skipping_env.client.get_workflow_handle(activation_id(family.account_id)).terminate("test done")
+    await time_skipping_env.client.get_workflow_handle(activation_id(family.account_id)).terminate(
+        "test done"
+    )

@@ -41,7 +41,9 @@ async def scene(db_pool):
 
 async def operator_details(handle) -> str:
     """The Web UI's "Current details"."""
-    return (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+    return (
+        await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    ).current_details
 
 
 async def no_activity_pending(handle) -> bool:
@@ -63,7 +65,9 @@ async def test_forged_unblocks_are_ignored_and_the_real_approval_unblocks(
     other_process = activation_id(uuid.uuid4())
     forged = [str(uuid.uuid4()), "test", await approved_correction(db_pool, other_process)]
     for n, correction_id in enumerate(forged, start=1):
-        await activation.signal("birthdate_unblocked", {"correction_id": correction_id})  # as the Web UI sends it
+        await activation.signal(
+            "birthdate_unblocked", {"correction_id": correction_id}
+        )  # as the Web UI sends it
 
         async def refused(n=n) -> bool:
             return (await operator_details(activation)).count(REFUSED_NOTE) == n
@@ -87,12 +91,15 @@ async def test_forged_unblocks_are_ignored_and_the_real_approval_unblocks(
     still = await api.post("/activation/profile", json=right)
     assert still.status_code == 423 and still.json()["code"] == "birthdate_blocked"
     request = correction_handle(time_skipping_env, request_id)
-    assert (await request.query(BirthdateCorrectionWorkflow.status)).step == CorrectionStep.AWAITING_REVIEW
+    assert (
+        await request.query(BirthdateCorrectionWorkflow.status)
+    ).step == CorrectionStep.AWAITING_REVIEW
 
     # Staff's real approval unblocks it, visibly so as soon as the approval is answered.
     async with signed_in_staff(make_client, admin) as http:
         approved = await http.post(
-            f"/staff/requests/{request_id}/approve", json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()}
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
         )
         assert approved.status_code == 200, approved.text
         assert approved.json()["status"] == "approved"
@@ -112,10 +119,14 @@ async def test_forged_unblocks_are_ignored_and_the_real_approval_unblocks(
     for _ in range(3):
         answer = await api.post("/activation/profile", json=wrong)
     assert answer.status_code == 423 and answer.json()["code"] == "birthdate_blocked"
-    await activation.signal(ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=request_id))
+    await activation.signal(
+        ActivationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=request_id)
+    )
 
     async def refused_again() -> bool:
-        return (await operator_details(activation)).count(REFUSED_NOTE) == 1  # the step's details were rewritten
+        return (await operator_details(activation)).count(
+            REFUSED_NOTE
+        ) == 1  # the step's details were rewritten
 
     await eventually(refused_again, "replayed approval noted")
     status = await activation.query(ActivationWorkflow.status)
@@ -124,4 +135,6 @@ async def test_forged_unblocks_are_ignored_and_the_real_approval_unblocks(
 
 
 def correction_handle(env, request_id: str):
-    return env.client.get_workflow_handle_for(BirthdateCorrectionWorkflow.run, workflow_id(request_id))
+    return env.client.get_workflow_handle_for(
+        BirthdateCorrectionWorkflow.run, workflow_id(request_id)
+    )

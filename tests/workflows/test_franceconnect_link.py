@@ -44,14 +44,20 @@ def outbox(sms_gateway) -> SmsOutbox:
 async def family_with_mobile(db_pool, *, with_account: bool = True) -> tuple[Family, str]:
     family = await make_family(db_pool)
     mobile = unique_mobile()
-    await db_pool.execute("UPDATE guardians SET mobile = $2 WHERE id = $1", family.guardian_id, mobile)
+    await db_pool.execute(
+        "UPDATE guardians SET mobile = $2 WHERE id = $1", family.guardian_id, mobile
+    )
     if not with_account:
         await db_pool.execute("DELETE FROM accounts WHERE id = $1", family.account_id)
     return family, mobile
 
 
-async def first_visit(api: httpx.AsyncClient, provider: LoopbackOidcProvider, family: Family) -> tuple[uuid.UUID, ProviderIdentity]:
-    guardian = await app_pool(api).fetchrow("SELECT first_name, last_name FROM guardians WHERE id = $1", family.guardian_id)
+async def first_visit(
+    api: httpx.AsyncClient, provider: LoopbackOidcProvider, family: Family
+) -> tuple[uuid.UUID, ProviderIdentity]:
+    guardian = await app_pool(api).fetchrow(
+        "SELECT first_name, last_name FROM guardians WHERE id = $1", family.guardian_id
+    )
     identity = identity_for(guardian["first_name"], guardian["last_name"])
     provider.add_identity(identity)
     answer = await fc_login(api, identity.sub)
@@ -73,7 +79,9 @@ def national(mobile: str) -> str:
 
 
 async def enter_mobile_and_code(api, outbox: SmsOutbox, link_id, mobile: str) -> httpx.Response:
-    entered = await api.post(f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(mobile)})
+    entered = await api.post(
+        f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(mobile)}
+    )
     assert entered.status_code == 200, entered.text
     assert entered.json()["step"] == "awaiting_code"
     [sms] = await outbox.wait_for(mobile, 1)
@@ -94,11 +102,15 @@ async def test_first_visit_links_the_identity_then_later_visits_sign_in_directly
     assert coded.status_code == 200, coded.text
     assert coded.json()["step"] == "awaiting_birthdate"
 
-    wrong = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": WRONG_BIRTHDATE.isoformat()})
+    wrong = await api.post(
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": WRONG_BIRTHDATE.isoformat()},
+    )
     assert wrong.status_code == 422 and wrong.json()["code"] == "birthdate_incorrect"
     assert "Il vous reste 2 essais." in wrong.json()["message"]
     linked = await api.post(
-        f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[0].isoformat()}
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": family.child_birthdates[0].isoformat()},
     )
     assert linked.status_code == 200, linked.text
     assert linked.json()["step"] == "linked" and linked.json()["identifier"] == family.identifier
@@ -111,13 +123,19 @@ async def test_first_visit_links_the_identity_then_later_visits_sign_in_directly
     )
     assert row["account_id"] == family.account_id
     assert row["state"] == "active" and row["mobile_verified_at"] is not None
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM sessions WHERE account_id = $1 AND scope = 'portal'", family.account_id
-    ) == 1
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM sessions WHERE account_id = $1 AND scope = 'portal'",
+            family.account_id,
+        )
+        == 1
+    )
     result = await handle(time_skipping_env, link_id).result()
     assert result.step == LinkStep.LINKED and result.account_id == family.account_id
     attributes = (await handle(time_skipping_env, link_id).describe()).typed_search_attributes
-    assert attributes.get(PROCESS_STEP) == "linked" and attributes.get(ACCOUNT_ID) == str(family.account_id)
+    assert attributes.get(PROCESS_STEP) == "linked" and attributes.get(ACCOUNT_ID) == str(
+        family.account_id
+    )
 
     # A later visit: FranceConnect signs in directly, no new process.
     api.cookies.clear()
@@ -130,11 +148,14 @@ async def test_first_visit_links_the_identity_then_later_visits_sign_in_directly
         "link": None,
     }
     assert api.cookies.get("educonnect_session")
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM franceconnect_links l JOIN franceconnect_identities i ON i.id = l.identity_id "
-        "WHERE i.sub = $1",
-        identity.sub,
-    ) == 1
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM franceconnect_links l JOIN franceconnect_identities i ON i.id = l.identity_id "
+            "WHERE i.sub = $1",
+            identity.sub,
+        )
+        == 1
+    )
 
 
 async def test_account_created_for_a_guardian_without_one(api, db_pool, provider, outbox):
@@ -142,21 +163,29 @@ async def test_account_created_for_a_guardian_without_one(api, db_pool, provider
     link_id, identity = await first_visit(api, provider, family)
     assert (await enter_mobile_and_code(api, outbox, link_id, mobile)).status_code == 200
     linked = await api.post(
-        f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[1].isoformat()}
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": family.child_birthdates[1].isoformat()},
     )
     assert linked.status_code == 200, linked.text
-    account = await db_pool.fetchrow("SELECT * FROM accounts WHERE guardian_id = $1", family.guardian_id)
+    account = await db_pool.fetchrow(
+        "SELECT * FROM accounts WHERE guardian_id = $1", family.guardian_id
+    )
     assert linked.json()["identifier"] == account["identifier"]
     assert account["identifier"].startswith("c.famille")
     assert account["state"] == "active" and account["kind"] == "guardian"
     assert account["mobile"] == mobile and account["mobile_verified_at"] is not None
     assert account["password_hash"] is None and account["provisional_password_hash"] is None
-    assert await db_pool.fetchval(
-        "SELECT account_id FROM franceconnect_identities WHERE sub = $1", identity.sub
-    ) == account["id"]
+    assert (
+        await db_pool.fetchval(
+            "SELECT account_id FROM franceconnect_identities WHERE sub = $1", identity.sub
+        )
+        == account["id"]
+    )
 
 
-async def test_the_answer_is_the_same_whether_or_not_the_mobile_matches(api, db_pool, provider, outbox):
+async def test_the_answer_is_the_same_whether_or_not_the_mobile_matches(
+    api, db_pool, provider, outbox
+):
     family, mobile = await family_with_mobile(db_pool)
     other_family, other_mobile = await family_with_mobile(db_pool)
     stranger = unique_mobile()  # on file for nobody
@@ -164,7 +193,9 @@ async def test_the_answer_is_the_same_whether_or_not_the_mobile_matches(api, db_
     for typed in (mobile, stranger, other_mobile):  # match; unknown number; number of someone else
         api.cookies.clear()
         link_id, _ = await first_visit(api, provider, family)
-        answer = await api.post(f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(typed)})
+        answer = await api.post(
+            f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(typed)}
+        )
         assert answer.status_code == 200, answer.text
         body = answer.json()
         for moving in ("link_id", "expires_at"):
@@ -211,7 +242,9 @@ async def test_first_visit_expires_after_30_minutes_without_progress(
 
     await time_skipping_env.sleep(timedelta(minutes=29))
     assert (await wf.query(FranceConnectLinkWorkflow.status)).step == LinkStep.AWAITING_MOBILE
-    entered = await api.post(f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(mobile)})
+    entered = await api.post(
+        f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(mobile)}
+    )
     assert entered.json()["step"] == "awaiting_code"  # progress: a new 30 minutes
 
     await time_skipping_env.sleep(timedelta(minutes=29))
@@ -225,7 +258,10 @@ async def test_first_visit_expires_after_30_minutes_without_progress(
     late = await api.post(f"/franceconnect/link/{link_id}/code", json={"code": code_in(sms)})
     assert late.status_code == 410 and late.json()["code"] == "franceconnect_link_expired"
     assert "30 minutes" in late.json()["message"]
-    assert await db_pool.fetchval("SELECT ended_at FROM franceconnect_links WHERE id = $1", link_id) is not None
+    assert (
+        await db_pool.fetchval("SELECT ended_at FROM franceconnect_links WHERE id = $1", link_id)
+        is not None
+    )
 
 
 async def test_code_rules_apply(api, db_pool, provider, outbox, time_skipping_env):
@@ -256,22 +292,34 @@ async def test_code_rules_apply(api, db_pool, provider, outbox, time_skipping_en
     assert result.step == LinkStep.CODE_LOCKED and result.account_id is None
 
 
-async def test_birthdate_blocks_after_three_tries_until_a_correction(api, db_pool, provider, outbox, time_skipping_env):
+async def test_birthdate_blocks_after_three_tries_until_a_correction(
+    api, db_pool, provider, outbox, time_skipping_env
+):
     family, mobile = await family_with_mobile(db_pool)
     link_id, _ = await first_visit(api, provider, family)
     assert (await enter_mobile_and_code(api, outbox, link_id, mobile)).status_code == 200
 
     for left in (2, 1):
-        wrong = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": WRONG_BIRTHDATE.isoformat()})
+        wrong = await api.post(
+            f"/franceconnect/link/{link_id}/birthdate",
+            json={"child_birthdate": WRONG_BIRTHDATE.isoformat()},
+        )
         assert wrong.status_code == 422 and wrong.json()["details"][0]["attempts_left"] == left
-    blocked = await api.post(f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": WRONG_BIRTHDATE.isoformat()})
+    blocked = await api.post(
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": WRONG_BIRTHDATE.isoformat()},
+    )
     assert blocked.status_code == 423 and blocked.json()["code"] == "birthdate_blocked"
-    assert blocked.json()["details"][0]["assistance_url"] == f"/franceconnect/link/{link_id}/correction"
+    assert (
+        blocked.json()["details"][0]["assistance_url"]
+        == f"/franceconnect/link/{link_id}/correction"
+    )
     status = (await api.get(f"/franceconnect/link/{link_id}")).json()
     assert status["step"] == "birthdate_blocked"
     assert status["assistance_url"] == f"/franceconnect/link/{link_id}/correction"
     refused = await api.post(
-        f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[0].isoformat()}
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": family.child_birthdates[0].isoformat()},
     )
     assert refused.status_code == 423, "blocked: even the right date waits for the correction"
 
@@ -281,10 +329,15 @@ async def test_birthdate_blocks_after_three_tries_until_a_correction(api, db_poo
     assert (await wf.query(FranceConnectLinkWorkflow.status)).step == LinkStep.BIRTHDATE_BLOCKED
     # An approved correction this process joined, read back before the step starts afresh.
     correction_id = await approved_correction(db_pool, wf.id)
-    await wf.signal(FranceConnectLinkWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+    await wf.signal(
+        FranceConnectLinkWorkflow.birthdate_unblocked,
+        BirthdateUnblocked(correction_id=correction_id),
+    )
 
     async def resumed() -> bool:
-        return (await wf.query(FranceConnectLinkWorkflow.status)).step == LinkStep.AWAITING_BIRTHDATE
+        return (
+            await wf.query(FranceConnectLinkWorkflow.status)
+        ).step == LinkStep.AWAITING_BIRTHDATE
 
     await eventually(resumed, "link unblocked")
     status = await wf.query(FranceConnectLinkWorkflow.status)
@@ -302,7 +355,8 @@ async def test_birthdate_blocks_after_three_tries_until_a_correction(api, db_poo
     assert back.json()["link"]["link_id"] == str(link_id)
     assert back.json()["link"]["step"] == "awaiting_birthdate"
     linked = await api.post(
-        f"/franceconnect/link/{link_id}/birthdate", json={"child_birthdate": family.child_birthdates[0].isoformat()}
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": family.child_birthdates[0].isoformat()},
     )
     assert linked.status_code == 200, linked.text
     assert (await wf.result()).step == LinkStep.LINKED

@@ -73,8 +73,13 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
         ended_at = f"now() - interval '{ended}'"
         expires_at = "now() + interval '1 hour'" if revoked else ended_at
         revoked_at = ended_at if revoked else "NULL"
-        created_at = f"now() - interval '{created}'" if created else f"{ended_at} - interval '1 hour'"
-        columns, values = f"id, token_hash, {owner_column}, created_at, expires_at, revoked_at", "$1, $2, $3"
+        created_at = (
+            f"now() - interval '{created}'" if created else f"{ended_at} - interval '1 hour'"
+        )
+        columns, values = (
+            f"id, token_hash, {owner_column}, created_at, expires_at, revoked_at",
+            "$1, $2, $3",
+        )
         if scope is not None:
             columns, values = columns + ", scope", values + ", $4"
         await pool.execute(
@@ -86,12 +91,32 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
 
     # Families' sessions: 30 days after expiry or revocation.
     await session("sessions", "account_id", account, "31 days", old=True, scope="portal")
-    await session("sessions", "account_id", account, "31 days", old=True, scope="portal", revoked=True)
+    await session(
+        "sessions", "account_id", account, "31 days", old=True, scope="portal", revoked=True
+    )
     await session("sessions", "account_id", account, "29 days", old=False, scope="portal")
-    await session("sessions", "account_id", account, "29 days", old=False, scope="portal", revoked=True)
+    await session(
+        "sessions", "account_id", account, "29 days", old=False, scope="portal", revoked=True
+    )
     # Activation sessions: the older one goes, the account's latest stays however old.
-    await session("sessions", "account_id", account, "60 days", old=True, scope="activation", created="61 days")
-    await session("sessions", "account_id", account, "50 days", old=False, scope="activation", created="51 days")
+    await session(
+        "sessions",
+        "account_id",
+        account,
+        "60 days",
+        old=True,
+        scope="activation",
+        created="61 days",
+    )
+    await session(
+        "sessions",
+        "account_id",
+        account,
+        "50 days",
+        old=False,
+        scope="activation",
+        created="51 days",
+    )
 
     staff = await make_staff(pool, StaffRole.SCHOOL_ADMIN, await make_school(pool))
     await session("staff_sessions", "staff_id", staff.id, "31 days", old=True)
@@ -181,7 +206,8 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
     for age, old in (("11 minutes", True), ("5 minutes", False)):
         ip = f"test-{uuid.uuid4()}"
         await pool.execute(
-            f"INSERT INTO sign_in_ip_failures (ip, failed_at) VALUES ($1, now() - interval '{age}')", ip
+            f"INSERT INTO sign_in_ip_failures (ip, failed_at) VALUES ($1, now() - interval '{age}')",
+            ip,
         )
         rows.add("sign_in_ip_failures", ip, old=old)
 
@@ -225,11 +251,15 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
     return rows
 
 
-async def test_housekeeping_removes_exactly_the_old_rows(time_skipping_env, workflow_worker, db_pool):
+async def test_housekeeping_removes_exactly_the_old_rows(
+    time_skipping_env, workflow_worker, db_pool
+):
     client = time_skipping_env.client
     # A process still running: no worker serves its task queue, so it just waits.
     running_process = f"sms-registration/{uuid.uuid4()}"
-    waiting = await client.start_workflow("SmsRegistration", id=running_process, task_queue=f"nobody-{uuid.uuid4()}")
+    waiting = await client.start_workflow(
+        "SmsRegistration", id=running_process, task_queue=f"nobody-{uuid.uuid4()}"
+    )
     rows = await insert_rows(db_pool, running_process)
 
     handle = await client.start_workflow(
@@ -247,7 +277,9 @@ async def test_housekeeping_removes_exactly_the_old_rows(time_skipping_env, work
     assert first.total >= sum(len(keys) for keys in rows.old.values())
 
     # What an operator reads in the Web UI: counts, in French.
-    details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+    details = (
+        await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    ).current_details
     assert f"**Terminé : {first.total} lignes supprimées**" in details, details
     assert f"- {PURGE_LABELS[Purge.SESSIONS]} : {first.removed[Purge.SESSIONS]}" in details, details
     assert (await handle.query(HousekeepingWorkflow.status)).removed == first.removed
@@ -267,10 +299,14 @@ async def test_housekeeping_removes_exactly_the_old_rows(time_skipping_env, work
         HousekeepingWorkflow.run, HousekeepingInput(), id=workflow_id(f"test-{uuid.uuid4()}"),
         task_queue=workflow_worker,
     )  # fmt: skip
-    assert third.removed[Purge.SMS_CODES] == 1 and third.removed[Purge.PENDING_PASSWORDS] == 1, third
+    assert third.removed[Purge.SMS_CODES] == 1 and third.removed[Purge.PENDING_PASSWORDS] == 1, (
+        third
+    )
 
 
-async def test_large_backlogs_go_in_batches(time_skipping_env, workflow_worker, db_pool, monkeypatch):
+async def test_large_backlogs_go_in_batches(
+    time_skipping_env, workflow_worker, db_pool, monkeypatch
+):
     """More rows than one batch: several statements, every row gone, the count exact."""
     import activities.housekeeping as housekeeping
 
@@ -284,7 +320,10 @@ async def test_large_backlogs_go_in_batches(time_skipping_env, workflow_worker, 
         task_queue=workflow_worker,
     )  # fmt: skip
     assert result.removed[Purge.SIGN_IN_IP_FAILURES] >= 30
-    assert await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip LIKE 'batch-%'") == 0
+    assert (
+        await db_pool.fetchval("SELECT count(*) FROM sign_in_ip_failures WHERE ip LIKE 'batch-%'")
+        == 0
+    )
 
 
 async def test_binding_lifetimes_are_the_cookies_lifetimes(db_pool):
@@ -300,10 +339,14 @@ async def test_binding_lifetimes_are_the_cookies_lifetimes(db_pool):
         cookie = response.headers["set-cookie"]
         token = cookie.split("=", 1)[1].split(";", 1)[0]
         assert f"Max-Age={int(binding.max_age.total_seconds())}" in cookie
-        left = await db_pool.fetchval("SELECT expires_at - now() FROM process_bindings WHERE process_id = $1", process_id)
+        left = await db_pool.fetchval(
+            "SELECT expires_at - now() FROM process_bindings WHERE process_id = $1", process_id
+        )
         assert abs(left - binding.max_age) < timedelta(seconds=5)
         await binding.require(db_pool, process_id, token)  # bound: accepted
-        await db_pool.execute("UPDATE process_bindings SET expires_at = now() WHERE process_id = $1", process_id)
+        await db_pool.execute(
+            "UPDATE process_bindings SET expires_at = now() WHERE process_id = $1", process_id
+        )
         with pytest.raises(DomainError) as refused:
             await binding.require(db_pool, process_id, token)
         assert refused.value.code == binding.not_found

@@ -22,8 +22,8 @@ import asyncio
 import json
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 import httpx
 import pytest
@@ -41,8 +41,8 @@ from tests.support.pupils import make_pupil
 from tests.support.smtp_gate import HoldReply
 from workflows import ALL_WORKFLOWS
 from workflows.activation import ActivationWorkflow
-from workflows.confirmation_link_step import EARLY_CLICK_PATCH
-from workflows.link_clicks import CLICK_READ_BACK_PATCH
+from workflows.steps.confirmation_link_step import EARLY_CLICK_PATCH
+from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -61,7 +61,10 @@ class SplitWorkers:
 
     async def start_workflows(self) -> None:
         self._workflows = Worker(
-            self._client, task_queue=self._task_queue, workflows=ALL_WORKFLOWS, max_cached_workflows=0
+            self._client,
+            task_queue=self._task_queue,
+            workflows=ALL_WORKFLOWS,
+            max_cached_workflows=0,
         )
         self._running = asyncio.create_task(self._workflows.run())
 
@@ -79,7 +82,9 @@ async def workers(time_skipping_env, db_pool, smtp_sink):
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     os.environ["TASK_QUEUE"] = task_queue
     get_settings.cache_clear()
-    async with Worker(time_skipping_env.client, task_queue=task_queue, activities=all_activities(db_pool)):
+    async with Worker(
+        time_skipping_env.client, task_queue=task_queue, activities=all_activities(db_pool)
+    ):
         split = SplitWorkers(time_skipping_env.client, task_queue)
         await split.start_workflows()
         yield split
@@ -94,9 +99,14 @@ async def web(time_skipping_env, db_pool, workers):
     app = create_app()
     app.state.pool = db_pool
     app.state.temporal = time_skipping_env.client
-    client_address = (f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}", 123)
+    client_address = (
+        f"127.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}",
+        123,
+    )
     transport = httpx.ASGITransport(app=app, client=client_address)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=60
+    ) as client:
         yield client
 
 
@@ -117,7 +127,8 @@ class Flow:
 
 async def _process_of_link(db_pool, address: str) -> str:
     return await db_pool.fetchval(
-        "SELECT process_id FROM email_links WHERE email = $1 ORDER BY created_at DESC LIMIT 1", address
+        "SELECT process_id FROM email_links WHERE email = $1 ORDER BY created_at DESC LIMIT 1",
+        address,
     )
 
 
@@ -129,7 +140,10 @@ async def guardian_activation(web: httpx.AsyncClient, db_pool) -> Flow:
 
     async def check(page: httpx.Response) -> None:
         assert page.status_code == 200 and "Compte activé" in page.text, page.text
-        assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id) == "active"
+        assert (
+            await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", family.account_id)
+            == "active"
+        )
 
     return Flow(
         family.email,
@@ -146,13 +160,23 @@ async def pupil_activation(web: httpx.AsyncClient, db_pool) -> Flow:
     assert (await sign_in(web, pupil.identifier, pupil.provisional_password)).status_code == 200
 
     async def start() -> None:
-        body = {"password": "Cartable2027", "password_confirmation": "Cartable2027", "email": address}
-        profile = await web.post("/pupil-activation/profile", json=body | {"birthdate": pupil.birthdate.isoformat()})
-        assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", profile.text
+        body = {
+            "password": "Cartable2027",
+            "password_confirmation": "Cartable2027",
+            "email": address,
+        }
+        profile = await web.post(
+            "/pupil-activation/profile", json=body | {"birthdate": pupil.birthdate.isoformat()}
+        )
+        assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", (
+            profile.text
+        )
 
     async def check(page: httpx.Response) -> None:
         assert page.status_code == 200 and "Compte activé" in page.text, page.text
-        row = await db_pool.fetchrow("SELECT state, email FROM accounts WHERE id = $1", pupil.account_id)
+        row = await db_pool.fetchrow(
+            "SELECT state, email FROM accounts WHERE id = $1", pupil.account_id
+        )
         assert (row["state"], row["email"]) == ("active", address)
 
     return Flow(
@@ -170,12 +194,16 @@ async def email_change(web: httpx.AsyncClient, db_pool) -> Flow:
     target = f"nouvelle.{uuid.uuid4().hex[:10]}@example.org"
 
     async def ask() -> None:
-        asked = await web.post("/account/email", json={"email": target, "email_confirmation": target})
+        asked = await web.post(
+            "/account/email", json={"email": target, "email_confirmation": target}
+        )
         assert asked.status_code == 200, asked.text
 
     async def check(page: httpx.Response) -> None:
         assert page.status_code == 200 and "Adresse validée" in page.text, page.text
-        row = await db_pool.fetchrow("SELECT email, email_verified_at FROM accounts WHERE id = $1", account.account_id)
+        row = await db_pool.fetchrow(
+            "SELECT email, email_verified_at FROM accounts WHERE id = $1", account.account_id
+        )
         assert row["email"] == target and row["email_verified_at"] is not None
 
     return Flow(
@@ -191,7 +219,10 @@ async def password_reset(web: httpx.AsyncClient, db_pool) -> Flow:
     account = await make_active_account(db_pool)
 
     async def ask() -> None:
-        asked = await web.post("/recovery/password/email", json={"identifier": account.identifier, "email": account.email})
+        asked = await web.post(
+            "/recovery/password/email",
+            json={"identifier": account.identifier, "email": account.email},
+        )
         assert asked.status_code == 202, asked.text
 
     async def check(page: httpx.Response) -> None:
@@ -352,7 +383,9 @@ async def test_a_click_in_the_same_workflow_task_as_the_send_completion_wins(
 
     page = await asyncio.wait_for(clicked, WAIT_S)
     await flow.check(page)
-    assert one_task_delivered_both(await events(handle), sends_done + 1, UPDATE_ACCEPTED, accepted + 1)
+    assert one_task_delivered_both(
+        await events(handle), sends_done + 1, UPDATE_ACCEPTED, accepted + 1
+    )
     if flow.asked is not None:
         await asyncio.wait_for(flow.asked, WAIT_S)
 
@@ -366,7 +399,9 @@ async def test_a_click_signalled_as_before_the_update_is_not_lost_either(
     flow = await guardian_activation(web, db_pool)
     with HoldReply(smtp_sink, flow.address) as hold:
         _, handle = await _link_on_its_way(flow, hold, mailbox, time_skipping_env.client)
-        link_id = await db_pool.fetchval("SELECT id FROM email_links WHERE email = $1", flow.address)
+        link_id = await db_pool.fetchval(
+            "SELECT id FROM email_links WHERE email = $1", flow.address
+        )
         # The link page records the click before it signals (a click nobody made is not read back).
         await db_pool.execute("UPDATE email_links SET clicked_at = now() WHERE id = $1", link_id)
         history = await events(handle)
@@ -392,7 +427,9 @@ async def test_a_click_signalled_as_before_the_update_is_not_lost_either(
     await asyncio.wait_for(flow.asked, WAIT_S)
 
 
-async def test_a_link_counts_as_sent_once_it_went_out(web, db_pool, smtp_sink, mailbox: Mailbox, time_skipping_env):
+async def test_a_link_counts_as_sent_once_it_went_out(
+    web, db_pool, smtp_sink, mailbox: Mailbox, time_skipping_env
+):
     """`links_sent` (status, operators' details) counts a link once its email
     is out, not when its sending begins (a slow mail server showed 1 too early)."""
     flow = await guardian_activation(web, db_pool)
@@ -400,16 +437,24 @@ async def test_a_link_counts_as_sent_once_it_went_out(web, db_pool, smtp_sink, m
         token, handle = await _link_on_its_way(flow, hold, mailbox, time_skipping_env.client)
         await asyncio.wait_for(flow.asked, WAIT_S)
         status = (await web.get("/activation")).json()
-        assert (status["step"], status["links_sent"], status["link_clicked"]) == ("awaiting_confirmation", 0, False)
+        assert (status["step"], status["links_sent"], status["link_clicked"]) == (
+            "awaiting_confirmation",
+            0,
+            False,
+        )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_S
-    while (status := (await web.get("/activation")).json())["links_sent"] == 0 and loop.time() < deadline:
+    while (status := (await web.get("/activation")).json())[
+        "links_sent"
+    ] == 0 and loop.time() < deadline:
         await asyncio.sleep(0.05)
     assert status["links_sent"] == 1 and status["last_link_sent_at"] is not None
     await flow.check(await flow.click(token))
 
 
-async def test_a_click_nobody_made_changes_nothing(web, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_a_click_nobody_made_changes_nothing(
+    web, db_pool, mailbox: Mailbox, time_skipping_env
+):
     """A link id is readable in the history: a click sent straight to Temporal
     (the Web UI, the CLI), by update or by signal, without the link's token
     shown to the API, is refused or ignored; the real click then works."""
@@ -421,7 +466,9 @@ async def test_a_click_nobody_made_changes_nothing(web, db_pool, mailbox: Mailbo
     await asyncio.wait_for(flow.asked, WAIT_S)
     [mail] = await mailbox.wait_for(flow.address, 1, timeout=WAIT_S)
     link_id = await db_pool.fetchval("SELECT id FROM email_links WHERE email = $1", flow.address)
-    handle = time_skipping_env.client.get_workflow_handle_for(ActivationWorkflow.run, await flow.process_of())
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, await flow.process_of()
+    )
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ActivationWorkflow.confirm_link, LinkClick(link_id=link_id))
@@ -432,16 +479,23 @@ async def test_a_click_nobody_made_changes_nothing(web, db_pool, mailbox: Mailbo
     deadline = loop.time() + WAIT_S
     while True:
         history = await events(handle)
-        answered = [i for i in range(len(history)) if i not in completed_activities(history)
-                    and history[i].event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
-        if len(answered) == 2 and count(history[answered[1]:], EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED):
+        answered = [
+            i
+            for i in range(len(history))
+            if i not in completed_activities(history)
+            and history[i].event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        ]
+        if len(answered) == 2 and count(
+            history[answered[1] :], EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        ):
             break
         assert loop.time() < deadline, "the clicks were not read back"
         await asyncio.sleep(0.05)
     status = await handle.query(ActivationWorkflow.status)
     assert (status.step, status.link_clicked) == (ActivationStep.AWAITING_CONFIRMATION, False)
     row = await db_pool.fetchrow(
-        "SELECT state, clicked_at FROM accounts a JOIN email_links l ON l.account_id = a.id WHERE l.id = $1", link_id
+        "SELECT state, clicked_at FROM accounts a JOIN email_links l ON l.account_id = a.id WHERE l.id = $1",
+        link_id,
     )
     assert (row["state"], row["clicked_at"]) == ("activating", None)
 

@@ -46,10 +46,16 @@ async def two_sessions(api: httpx.AsyncClient, account: ActiveAccount) -> tuple[
     return first, session_cookie(api)
 
 
-async def change_password(api, current: str, new: str, confirmation: str | None = None) -> httpx.Response:
+async def change_password(
+    api, current: str, new: str, confirmation: str | None = None
+) -> httpx.Response:
     return await api.post(
         "/account/password",
-        json={"current_password": current, "new_password": new, "new_password_confirmation": confirmation or new},
+        json={
+            "current_password": current,
+            "new_password": new,
+            "new_password_confirmation": confirmation or new,
+        },
     )
 
 
@@ -67,10 +73,16 @@ async def open_reset_link(api: httpx.AsyncClient, link: str) -> httpx.Response:
     return await api.get("/recovery/password/link", params={"jeton": token_of(link)})
 
 
-async def submit_reset_link(api, link: str, password: str, confirmation: str | None = None) -> httpx.Response:
+async def submit_reset_link(
+    api, link: str, password: str, confirmation: str | None = None
+) -> httpx.Response:
     return await api.post(
         "/recovery/password/link",
-        data={"jeton": token_of(link), "password": password, "password_confirmation": confirmation or password},
+        data={
+            "jeton": token_of(link),
+            "password": password,
+            "password_confirmation": confirmation or password,
+        },
     )
 
 
@@ -87,8 +99,12 @@ async def test_password_change_ends_the_other_sessions(api, db_pool, mailbox: Ma
     weak = await change_password(api, account.password, "court1")
     assert weak.status_code == 422 and weak.json()["code"] == "password_policy"
     assert {d["code"] for d in weak.json()["details"]} == {"password_length"}
-    named = await change_password(api, account.password, f"{account.family.child_birthdates[0]:%d%m%Y}ab")
-    assert named.status_code == 422 and "password_birthdate" in {d["code"] for d in named.json()["details"]}
+    named = await change_password(
+        api, account.password, f"{account.family.child_birthdates[0]:%d%m%Y}ab"
+    )
+    assert named.status_code == 422 and "password_birthdate" in {
+        d["code"] for d in named.json()["details"]
+    }
     mismatch = await change_password(api, account.password, NEW_PASSWORD, "Nuage2028x")
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "password_mismatch"
     same = await change_password(api, account.password, account.password)
@@ -108,7 +124,12 @@ async def test_password_change_ends_the_other_sessions(api, db_pool, mailbox: Ma
     assert notice.subject == PASSWORD_CHANGED_SUBJECT and "gestion de votre compte" in notice.text
     assert (await sign_in(api, account.identifier, account.password)).status_code == 401
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
-    assert await db_pool.fetchval("SELECT count(*) FROM pending_passwords WHERE account_id = $1", account.account_id) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM pending_passwords WHERE account_id = $1", account.account_id
+        )
+        == 0
+    )
 
 
 # --- lost password by email -------------------------------------------------------------------
@@ -120,12 +141,14 @@ async def test_reset_by_email_link_ends_every_session_and_unlocks(api, db_pool, 
     # Locked by 100 failures (sign-in limits): a new password lifts the lock.
     await db_pool.execute("UPDATE accounts SET state = 'locked' WHERE id = $1", account.account_id)
     await db_pool.execute(
-        "INSERT INTO sign_in_failures (identifier, failures, locked_at) VALUES ($1, 100, now())", account.identifier
+        "INSERT INTO sign_in_failures (identifier, failures, locked_at) VALUES ($1, 100, now())",
+        account.identifier,
     )
     api.cookies.clear()
 
     asked = await api.post(
-        "/recovery/password/email", json={"identifier": account.identifier.upper(), "email": account.email}
+        "/recovery/password/email",
+        json={"identifier": account.identifier.upper(), "email": account.email},
     )
     assert asked.status_code == 202, asked.text
     [mail] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
@@ -149,21 +172,28 @@ async def test_reset_by_email_link_ends_every_session_and_unlocks(api, db_pool, 
     assert (await api.get("/account")).status_code == 401
     _, notice = await mailbox.wait_for(account.email, 2, timeout=WAIT_S)
     assert notice.subject == PASSWORD_CHANGED_SUBJECT and "Mot de passe perdu" in notice.text
-    assert await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", account.account_id) == "active"
+    assert (
+        await db_pool.fetchval("SELECT state FROM accounts WHERE id = $1", account.account_id)
+        == "active"
+    )
     assert (await sign_in(api, account.identifier, account.password)).status_code == 401
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
 
 
 async def test_reset_link_expires_after_one_hour(api, db_pool, mailbox: Mailbox, time_skipping_env):
     account = await make_active_account(db_pool)
-    asked = await api.post("/recovery/password/email", json={"identifier": account.identifier, "email": account.email})
+    asked = await api.post(
+        "/recovery/password/email", json={"identifier": account.identifier, "email": account.email}
+    )
     assert asked.status_code == 202
     [mail] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
     link = link_in(mail)
     handle = await reset_handle(time_skipping_env, db_pool, account)
 
     await time_skipping_env.sleep(timedelta(minutes=59))
-    assert (await handle.query(PasswordResetWorkflow.status)).step == PasswordResetStep.AWAITING_LINK
+    assert (
+        await handle.query(PasswordResetWorkflow.status)
+    ).step == PasswordResetStep.AWAITING_LINK
     assert (await open_reset_link(api, link)).status_code == 200
 
     await time_skipping_env.sleep(timedelta(minutes=2))
@@ -172,7 +202,9 @@ async def test_reset_link_expires_after_one_hour(api, db_pool, mailbox: Mailbox,
     assert page.status_code == 410 and "valable une heure" in page.text
     late = await submit_reset_link(api, link, NEW_PASSWORD)
     assert late.status_code == 410
-    assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
+    assert (await sign_in(api, account.identifier, account.password)).json()[
+        "status"
+    ] == "signed_in"
 
 
 # --- lost password by SMS ----------------------------------------------------------------------
@@ -184,33 +216,46 @@ async def test_reset_by_sms_code(api, db_pool, mailbox: Mailbox, sms_gateway, ti
     outbox = SmsOutbox(sms_gateway.outbox_path)
     national = "0" + mobile[3:]
 
-    asked = await api.post("/recovery/password/sms", json={"identifier": account.identifier, "mobile": national})
+    asked = await api.post(
+        "/recovery/password/sms", json={"identifier": account.identifier, "mobile": national}
+    )
     assert asked.status_code == 202, asked.text
     reset_id = asked.json()["reset_id"]
     [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
     code = code_in(sms)
 
-    too_early = await api.post(f"/recovery/password/{reset_id}/new-password",
-                               json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD})
+    too_early = await api.post(
+        f"/recovery/password/{reset_id}/new-password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
+    )
     assert too_early.status_code == 409 and too_early.json()["code"] == "reset_wrong_step"
-    wrong = await api.post(f"/recovery/password/{reset_id}/code", json={"code": "000000" if code != "000000" else "111111"})
+    wrong = await api.post(
+        f"/recovery/password/{reset_id}/code",
+        json={"code": "000000" if code != "000000" else "111111"},
+    )
     assert wrong.status_code == 422 and wrong.json()["details"][0]["attempts_left"] == 4
     status = (await api.get(f"/recovery/password/{reset_id}")).json()
     assert status["step"] == "awaiting_code" and status["code"]["attempts_left"] == 4
     # What an operator reads in the Web UI ("Current details"), in French.
     handle = time_skipping_env.client.get_workflow_handle(workflow_id(reset_id))
-    details = (await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)).current_details
+    details = (
+        await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    ).current_details
     assert "erreurs : 1/5 (dernier envoi : code envoyé)" in details, details
 
     right = await api.post(f"/recovery/password/{reset_id}/code", json={"code": code})
     assert right.status_code == 200 and right.json()["step"] == "new_password", right.text
-    done = await api.post(f"/recovery/password/{reset_id}/new-password",
-                          json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD})
+    done = await api.post(
+        f"/recovery/password/{reset_id}/new-password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
+    )
     assert done.status_code == 200, done.text
     assert done.json()["identifier"] == account.identifier
     assert "educonnect_session" not in done.headers.get("set-cookie", "")
-    twice = await api.post(f"/recovery/password/{reset_id}/new-password",
-                           json={"password": "Autre2029pp", "password_confirmation": "Autre2029pp"})
+    twice = await api.post(
+        f"/recovery/password/{reset_id}/new-password",
+        json={"password": "Autre2029pp", "password_confirmation": "Autre2029pp"},
+    )
     assert twice.status_code == 409 and twice.json()["code"] == "reset_completed"
 
     [notice] = await mailbox.wait_for(account.email, 1, timeout=WAIT_S)
@@ -225,11 +270,15 @@ async def test_sms_reset_is_bound_to_the_browser_that_asked(api, db_pool, sms_ga
     mobile = random_mobile()
     account = await make_active_account(db_pool, mobile=mobile)
     outbox = SmsOutbox(sms_gateway.outbox_path)
-    asked = await api.post("/recovery/password/sms", json={"identifier": account.identifier, "mobile": mobile})
+    asked = await api.post(
+        "/recovery/password/sms", json={"identifier": account.identifier, "mobile": mobile}
+    )
     reset_id = asked.json()["reset_id"]
     [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
     code = code_in(sms)
-    assert (await api.post(f"/recovery/password/{reset_id}/code", json={"code": code})).json()["step"] == "new_password"
+    assert (await api.post(f"/recovery/password/{reset_id}/code", json={"code": code})).json()[
+        "step"
+    ] == "new_password"
 
     stranger = make_client()
     unknown = (await stranger.get(f"/recovery/password/{uuid.uuid4()}")).json()
@@ -243,12 +292,21 @@ async def test_sms_reset_is_bound_to_the_browser_that_asked(api, db_pool, sms_ga
     for refused in refusals:
         assert refused.status_code == 404 and refused.json() == unknown, refused.text
     await stranger.aclose()
-    before = await db_pool.fetchval("SELECT password_hash FROM accounts WHERE id = $1", account.account_id)
+    before = await db_pool.fetchval(
+        "SELECT password_hash FROM accounts WHERE id = $1", account.account_id
+    )
 
-    done = await api.post(f"/recovery/password/{reset_id}/new-password",
-                          json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD})
+    done = await api.post(
+        f"/recovery/password/{reset_id}/new-password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
+    )
     assert done.status_code == 200, done.text
-    assert await db_pool.fetchval("SELECT password_hash FROM accounts WHERE id = $1", account.account_id) != before
+    assert (
+        await db_pool.fetchval(
+            "SELECT password_hash FROM accounts WHERE id = $1", account.account_id
+        )
+        != before
+    )
     assert (await sign_in(api, account.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
 
 
@@ -256,7 +314,9 @@ async def test_sms_reset_for_no_account_reads_the_same_and_sends_nothing(api, sm
     outbox = SmsOutbox(sms_gateway.outbox_path)
     mobile = random_mobile()
     account = await make_active_account(db_pool, mobile=random_mobile())  # another number
-    asked = await api.post("/recovery/password/sms", json={"identifier": account.identifier, "mobile": mobile})
+    asked = await api.post(
+        "/recovery/password/sms", json={"identifier": account.identifier, "mobile": mobile}
+    )
     assert asked.status_code == 202
     reset_id = asked.json()["reset_id"]
     for _ in range(200):  # the (absent) code goes out in the background
@@ -299,29 +359,44 @@ async def test_lost_identifier_by_email_and_by_sms(api, db_pool, mailbox: Mailbo
     assert by_page.status_code == 202 and "courriel contenant votre identifiant" in by_page.text
     assert len(await mailbox.wait_for(account.email, 2, timeout=WAIT_S)) == 2
     bad = await api.post("/identifiant-oublie", data={"mobile": "123"})
-    assert bad.status_code == 422 and "numéro de téléphone mobile saisi n'est pas valide" in bad.text
+    assert (
+        bad.status_code == 422 and "numéro de téléphone mobile saisi n'est pas valide" in bad.text
+    )
 
     # An address that was never validated gets nothing.
     unvalidated = await make_active_account(db_pool, email_verified=False)
-    assert (await api.post("/recovery/identifier/email", json={"email": unvalidated.email})).status_code == 202
+    assert (
+        await api.post("/recovery/identifier/email", json={"email": unvalidated.email})
+    ).status_code == 202
     assert await mailbox.wait_for(unvalidated.email, 1, timeout=1) == []
 
 
-async def test_requests_are_limited_per_address_and_ip_without_locking(api, db_pool, mailbox: Mailbox):
+async def test_requests_are_limited_per_address_and_ip_without_locking(
+    api, db_pool, mailbox: Mailbox
+):
     account = await make_active_account(db_pool)
     unknown = f"inconnu.{uuid.uuid4().hex[:8]}@example.org"
     for address in (account.email, unknown):  # the same limit, known address or not
         for _ in range(5):
-            assert (await api.post("/recovery/identifier/email", json={"email": address})).status_code == 202
-        refused = await api.post("/recovery/password/email", json={"identifier": "x.y", "email": address})
+            assert (
+                await api.post("/recovery/identifier/email", json={"email": address})
+            ).status_code == 202
+        refused = await api.post(
+            "/recovery/password/email", json={"identifier": "x.y", "email": address}
+        )
         assert refused.status_code == 429 and refused.json()["code"] == "recovery_rate_limited"
     assert len(await mailbox.wait_for(account.email, 5, timeout=WAIT_S)) == 5
     # Nothing here locks an account.
-    assert (await sign_in(api, account.identifier, account.password)).json()["status"] == "signed_in"
+    assert (await sign_in(api, account.identifier, account.password)).json()[
+        "status"
+    ] == "signed_in"
 
     # Per IP: 30 requests an hour, whatever the addresses (10 were counted above).
     for i in range(20):
-        ok = await api.post("/recovery/identifier/email", json={"email": f"ip{i}.{uuid.uuid4().hex[:6]}@example.org"})
+        ok = await api.post(
+            "/recovery/identifier/email",
+            json={"email": f"ip{i}.{uuid.uuid4().hex[:6]}@example.org"},
+        )
         assert ok.status_code == 202, (i, ok.text)
     refused = await api.post("/recovery/identifier/sms", json={"mobile": random_mobile()})
     assert refused.status_code == 429 and refused.json()["code"] == "recovery_rate_limited"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -17,16 +17,16 @@ from educonnect.devtools.school_export import ExportRow, Guardian, changed, gene
 from educonnect.models.provisioning import ProvisioningInput, ProvisioningResult, ProvisioningStep
 from educonnect.passwords import verify_password
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL
-from tests.support.mail import Mailbox, NOTIFICATION_SUBJECT, provisional_credentials
+from tests.support.mail import NOTIFICATION_SUBJECT, Mailbox, provisional_credentials
 from tests.support.schools import expected_guardian_records, make_school, store_import
 from workflows.provisioning import ProvisioningWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-
-
-async def run_import(env, task_queue: str, pool, uai: str, content: bytes, **options) -> tuple[ProvisioningResult, str]:
+async def run_import(
+    env, task_queue: str, pool, uai: str, content: bytes, **options
+) -> tuple[ProvisioningResult, str]:
     import_id = await store_import(pool, uai, content)
     wid = workflow_id(uai, import_id)
     handle = await env.client.start_workflow(
@@ -63,7 +63,9 @@ async def accounts_of_school(pool, uai: str) -> list:
     )
 
 
-async def test_import_validates_creates_accounts_and_notifies(time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox):
+async def test_import_validates_creates_accounts_and_notifies(
+    time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox
+):
     uai = await make_school(db_pool, kind="college")
     mail_domain = domain()
     rows = generate_export(12, seed=11, kind="college", email_domain=mail_domain)
@@ -73,20 +75,28 @@ async def test_import_validates_creates_accounts_and_notifies(time_skipping_env,
     lines[2] = lines[2].replace(rows[1].birthdate.strftime("%d/%m/%Y"), "31/02/2012")
     bad_mobile_row = rows[4]
     lines[5] = ";".join([*lines[5].split(";")[:8], "01 23", *lines[5].split(";")[9:]])
-    result, wid = await run_import(time_skipping_env, workflow_worker, db_pool, uai, "\r\n".join(lines).encode())
+    result, wid = await run_import(
+        time_skipping_env, workflow_worker, db_pool, uai, "\r\n".join(lines).encode()
+    )
 
     assert (result.rows_total, result.rows_valid, result.rows_invalid) == (12, 10, 2)
     import_id = result.import_id
     errors = await db_pool.fetch(
-        "SELECT line_no, field, message FROM provisioning_import_errors WHERE import_id = $1 ORDER BY line_no", import_id
+        "SELECT line_no, field, message FROM provisioning_import_errors WHERE import_id = $1 ORDER BY line_no",
+        import_id,
     )
-    assert [(e["line_no"], e["field"]) for e in errors] == [(3, "date_naissance"), (6, "resp1_mobile")]
+    assert [(e["line_no"], e["field"]) for e in errors] == [
+        (3, "date_naissance"),
+        (6, "resp1_mobile"),
+    ]
     assert "n'est pas une date valide" in errors[0]["message"]
     assert "mobile" in errors[1]["message"] and "01 23" in errors[1]["message"]
     # The bad lines' pupils are not in the records; the others are.
     assert await db_pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", uai) == 10
     assert not await db_pool.fetchval(
-        "SELECT count(*) FROM pupils WHERE uai = $1 AND external_id = $2", uai, bad_mobile_row.external_id
+        "SELECT count(*) FROM pupils WHERE uai = $1 AND external_id = $2",
+        uai,
+        bad_mobile_row.external_id,
     )
 
     good = [r for i, r in enumerate(rows) if i not in (1, 4)]
@@ -101,7 +111,7 @@ async def test_import_validates_creates_accounts_and_notifies(time_skipping_env,
 
     # Each guardian with an email got the school's notification, whose
     # provisional password works (valid 3 months) and which lists the children.
-    for _, first, _, email in with_email:
+    for _, _first, _, email in with_email:
         [notification] = [m for m in mailbox.to(email) if m.subject == NOTIFICATION_SUBJECT]
         identifier, password = provisional_credentials(notification.text)
         account = await db_pool.fetchrow(
@@ -110,7 +120,7 @@ async def test_import_validates_creates_accounts_and_notifies(time_skipping_env,
         )
         assert account["state"] == "provisioned"
         assert verify_password(account["provisional_password_hash"], password)
-        validity = account["provisional_expires_at"] - datetime.now(timezone.utc)
+        validity = account["provisional_expires_at"] - datetime.now(UTC)
         assert timedelta(days=91) < validity <= timedelta(days=92)
         children = [r.first_name for r in good if any(g.email == email for g in r.guardians)]
         assert all(child in notification.text for child in children)
@@ -153,10 +163,17 @@ async def test_reimport_of_the_same_file_creates_and_sends_nothing(
     again, _ = await run_import(time_skipping_env, workflow_worker, db_pool, uai, content)
     c = again.counts
     assert (c.pupils_created, c.pupils_updated, c.pupils_unchanged) == (0, 0, 15)
-    assert (c.guardian_accounts_created, c.pupil_accounts_created, c.emails_sent, c.letters_created) == (0, 0, 0, 0)
+    assert (
+        c.guardian_accounts_created,
+        c.pupil_accounts_created,
+        c.emails_sent,
+        c.letters_created,
+    ) == (0, 0, 0, 0)
     assert c.existing_accounts_attached == first.counts.guardian_accounts_created
     accounts_after = await accounts_of_school(db_pool, uai)
-    assert sorted(map(tuple, accounts_after)) == sorted(map(tuple, accounts_before))  # same accounts, same hashes
+    assert sorted(map(tuple, accounts_after)) == sorted(
+        map(tuple, accounts_before)
+    )  # same accounts, same hashes
     assert len(mailbox.to(mail_domain)) == mails_before
     assert await db_pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", uai) == 15
 
@@ -170,20 +187,34 @@ async def test_changed_file_updates_records_and_notifies_only_new_accounts(
     first, _ = await run_import(time_skipping_env, workflow_worker, db_pool, uai, to_csv(rows))
     mails_before = {m.id for m in mailbox.to(mail_domain)}
 
-    next_rows = changed(rows, seed=14, new_pupils=4, class_changes=5, kind="college", email_domain=mail_domain)
-    second, _ = await run_import(time_skipping_env, workflow_worker, db_pool, uai, to_csv(next_rows))
+    next_rows = changed(
+        rows, seed=14, new_pupils=4, class_changes=5, kind="college", email_domain=mail_domain
+    )
+    second, _ = await run_import(
+        time_skipping_env, workflow_worker, db_pool, uai, to_csv(next_rows)
+    )
     c = second.counts
     assert (c.pupils_created, c.pupils_updated, c.pupils_unchanged) == (4, 5, 15)
-    new_guardians = {(g.last_name, g.first_name, g.email) for r in next_rows[20:] for g in r.guardians}
-    assert c.pupil_accounts_created == 4 and c.guardian_accounts_created == expected_guardian_records(next_rows[20:])
+    new_guardians = {
+        (g.last_name, g.first_name, g.email) for r in next_rows[20:] for g in r.guardians
+    }
+    assert (
+        c.pupil_accounts_created == 4
+        and c.guardian_accounts_created == expected_guardian_records(next_rows[20:])
+    )
     new_mails = [m for m in mailbox.to(mail_domain) if m.id not in mails_before]
     assert sorted(m.to for m in new_mails) == sorted(e for _, _, e in new_guardians if e)
     moved = [r for r in next_rows[:20] if r.class_name.endswith("b")]
     assert len(moved) == 5
     for r in moved:
-        assert await db_pool.fetchval(
-            "SELECT class_name FROM pupils WHERE uai = $1 AND external_id = $2", uai, r.external_id
-        ) == r.class_name
+        assert (
+            await db_pool.fetchval(
+                "SELECT class_name FROM pupils WHERE uai = $1 AND external_id = $2",
+                uai,
+                r.external_id,
+            )
+            == r.class_name
+        )
 
 
 async def test_guardian_known_through_another_school_gets_the_child_attached(
@@ -198,7 +229,9 @@ async def test_guardian_known_through_another_school_gets_the_child_attached(
     father = Guardian(f"Lefèvre{tag}", "Marc", "", "")  # no contact: never matched across schools
     little = ExportRow("E1" + tag[:6].upper(), mother.last_name, "Zoé", datetime(2018, 3, 4).date(), "CE2 A", "CE2",
                        (mother, father))  # fmt: skip
-    first, _ = await run_import(time_skipping_env, workflow_worker, db_pool, ecole, to_csv([little]))
+    first, _ = await run_import(
+        time_skipping_env, workflow_worker, db_pool, ecole, to_csv([little])
+    )
     assert first.counts.guardian_accounts_created == 2
     [notification] = mailbox.to(mother.email)
 
@@ -206,7 +239,9 @@ async def test_guardian_known_through_another_school_gets_the_child_attached(
     same_mother = Guardian(f"LEFEVRE{tag}", "helene", "", mother.email.upper())
     big = ExportRow("C1" + tag[:6].upper(), mother.last_name, "Louis", datetime(2013, 5, 6).date(), "5e A", "5e",
                     (same_mother,))  # fmt: skip
-    second, _ = await run_import(time_skipping_env, workflow_worker, db_pool, college, to_csv([big]))
+    second, _ = await run_import(
+        time_skipping_env, workflow_worker, db_pool, college, to_csv([big])
+    )
     c = second.counts
     assert c.guardian_accounts_created == 0 and c.existing_accounts_attached == 1
     assert c.pupil_accounts_created == 1 and c.emails_sent == 0
@@ -218,12 +253,18 @@ async def test_guardian_known_through_another_school_gets_the_child_attached(
         identifier,
     )
     assert [r["first_name"] for r in children] == ["Louis", "Zoé"]
-    assert await db_pool.fetchval(
-        "SELECT count(*) FROM guardians WHERE last_name ILIKE $1 AND first_name = 'Hélène'", f"lef%vre{tag}"
-    ) == 1
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM guardians WHERE last_name ILIKE $1 AND first_name = 'Hélène'",
+            f"lef%vre{tag}",
+        )
+        == 1
+    )
 
 
-async def test_batches_and_continue_as_new(time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox):
+async def test_batches_and_continue_as_new(
+    time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox
+):
     uai = await make_school(db_pool, kind="lycee")
     mail_domain = domain()
     content = to_csv(generate_export(23, seed=15, kind="lycee", email_domain=mail_domain))
@@ -246,7 +287,9 @@ async def test_batches_and_continue_as_new(time_skipping_env, workflow_worker, d
     assert emails == result.counts.emails_sent
 
 
-async def test_a_retried_batch_creates_and_sends_nothing_twice(time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox):
+async def test_a_retried_batch_creates_and_sends_nothing_twice(
+    time_skipping_env, workflow_worker, db_pool, mailbox: Mailbox
+):
     """A batch retried after a crash (same activity, same rows) finds every
     account delivered; an account left undelivered gets a new password, once."""
     uai = await make_school(db_pool, kind="college")
@@ -257,7 +300,9 @@ async def test_a_retried_batch_creates_and_sends_nothing_twice(time_skipping_env
     from educonnect.models.provisioning import RowRange
 
     activities = ProvisioningActivities(db_pool)
-    again = await activities.provision_accounts(RowRange(import_id=result.import_id, uai=uai, start=0, end=6))
+    again = await activities.provision_accounts(
+        RowRange(import_id=result.import_id, uai=uai, start=0, end=6)
+    )
     assert again == result.counts
     assert len(mailbox.to(mail_domain)) == sent
 
@@ -269,25 +314,36 @@ async def test_a_retried_batch_creates_and_sends_nothing_twice(time_skipping_env
         result.import_id,
     )
     await db_pool.execute(
-        "UPDATE provisioning_notifications SET delivered_at = NULL, channel = NULL WHERE account_id = $1", account["id"]
+        "UPDATE provisioning_notifications SET delivered_at = NULL, channel = NULL WHERE account_id = $1",
+        account["id"],
     )
-    await db_pool.execute("DELETE FROM sent_emails WHERE idempotency_key = $1", notification_key(account["id"]))
-    await activities.provision_accounts(RowRange(import_id=result.import_id, uai=uai, start=0, end=6))
-    await activities.provision_accounts(RowRange(import_id=result.import_id, uai=uai, start=0, end=6))
+    await db_pool.execute(
+        "DELETE FROM sent_emails WHERE idempotency_key = $1", notification_key(account["id"])
+    )
+    await activities.provision_accounts(
+        RowRange(import_id=result.import_id, uai=uai, start=0, end=6)
+    )
+    await activities.provision_accounts(
+        RowRange(import_id=result.import_id, uai=uai, start=0, end=6)
+    )
     messages = mailbox.to(account["email"])
     assert len(messages) == 2  # the first (its password now dead) and exactly one new one
     _, new_password = provisional_credentials(messages[-1].text)
     _, old_password = provisional_credentials(messages[0].text)
-    new_hash = await db_pool.fetchval("SELECT provisional_password_hash FROM accounts WHERE id = $1", account["id"])
+    new_hash = await db_pool.fetchval(
+        "SELECT provisional_password_hash FROM accounts WHERE id = $1", account["id"]
+    )
     assert new_hash != account["provisional_password_hash"]
     assert verify_password(new_hash, new_password) and not verify_password(new_hash, old_password)
     assert len(mailbox.to(mail_domain)) == sent + 1
 
 
-async def test_a_file_without_the_required_columns_is_reported(time_skipping_env, workflow_worker, db_pool):
+async def test_a_file_without_the_required_columns_is_reported(
+    time_skipping_env, workflow_worker, db_pool
+):
     uai = await make_school(db_pool, kind="college")
     result, _ = await run_import(
-        time_skipping_env, workflow_worker, db_pool, uai, "nom;prenom\r\nDupont;Marie\r\n".encode()
+        time_skipping_env, workflow_worker, db_pool, uai, b"nom;prenom\r\nDupont;Marie\r\n"
     )
     assert result.rows_valid == 0
     [error] = await db_pool.fetch("SELECT line_no, message FROM provisioning_import_errors WHERE import_id = $1",

@@ -36,16 +36,28 @@ async def staff_of(pool, uai: str, api: httpx.AsyncClient) -> None:
 
 
 async def finished(time_skipping_env, workflow_id: str):
-    return await time_skipping_env.client.get_workflow_handle_for(ProvisioningWorkflow.run, workflow_id).result()
+    return await time_skipping_env.client.get_workflow_handle_for(
+        ProvisioningWorkflow.run, workflow_id
+    ).result()
 
 
 async def test_staff_upload_status_report_and_letters(api, db_pool, time_skipping_env):
     uai = await make_school(db_pool, kind="college")
     await staff_of(db_pool, uai, api)
-    rows = generate_export(8, seed=21, kind="college", email_domain=f"t{uuid.uuid4().hex[:8]}.example.fr")
-    content = to_csv(rows).decode().replace(rows[2].birthdate.strftime("%d/%m/%Y"), "2012-13-45", 1).encode()
+    rows = generate_export(
+        8, seed=21, kind="college", email_domain=f"t{uuid.uuid4().hex[:8]}.example.fr"
+    )
+    content = (
+        to_csv(rows)
+        .decode()
+        .replace(rows[2].birthdate.strftime("%d/%m/%Y"), "2012-13-45", 1)
+        .encode()
+    )
 
-    started = await api.post(f"/staff/provisioning/{uai}/imports", files={"fichier": ("rentree.csv", content, "text/csv")})
+    started = await api.post(
+        f"/staff/provisioning/{uai}/imports",
+        files={"fichier": ("rentree.csv", content, "text/csv")},
+    )
     assert started.status_code == 202, started.text
     body = started.json()
     assert body["workflow_id"] == f"provisioning/{uai}/{body['import_id']}"
@@ -53,7 +65,12 @@ async def test_staff_upload_status_report_and_letters(api, db_pool, time_skippin
 
     status = (await api.get(f"/staff/provisioning/{uai}/imports/{body['import_id']}")).json()
     assert status["step"] == "done" and status["step_label"] == "Import terminé"
-    assert (status["rows_total"], status["rows_valid"], status["rows_invalid"], status["rows_done"]) == (8, 7, 1, 7)
+    assert (
+        status["rows_total"],
+        status["rows_valid"],
+        status["rows_invalid"],
+        status["rows_done"],
+    ) == (8, 7, 1, 7)
     assert status["counts"]["pupil_accounts_created"] == 7
 
     report = (await api.get(f"/staff/provisioning/{uai}/imports/{body['import_id']}/errors")).json()
@@ -61,7 +78,9 @@ async def test_staff_upload_status_report_and_letters(api, db_pool, time_skippin
         {"ligne": 4, "colonne": "date_naissance",
          "message": "La date de naissance « 2012-13-45 » n'est pas une date valide (format attendu JJ/MM/AAAA)."}
     ]  # fmt: skip
-    as_csv = await api.get(f"/staff/provisioning/{uai}/imports/{body['import_id']}/errors", params={"format": "csv"})
+    as_csv = await api.get(
+        f"/staff/provisioning/{uai}/imports/{body['import_id']}/errors", params={"format": "csv"}
+    )
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "ligne;colonne;message" in as_csv.text and "4;date_naissance;" in as_csv.text
 
@@ -70,7 +89,10 @@ async def test_staff_upload_status_report_and_letters(api, db_pool, time_skippin
     pages = PdfReader(io.BytesIO(letters.content)).pages
     assert len(pages) == status["counts"]["letters_created"]
     one_class = rows[0].class_name
-    by_class = await api.get(f"/staff/provisioning/{uai}/imports/{body['import_id']}/letters.pdf", params={"classe": one_class})
+    by_class = await api.get(
+        f"/staff/provisioning/{uai}/imports/{body['import_id']}/letters.pdf",
+        params={"classe": one_class},
+    )
     assert 0 < len(PdfReader(io.BytesIO(by_class.content)).pages) < len(pages)
 
     pupil_account = await db_pool.fetchval(
@@ -90,7 +112,10 @@ async def test_staff_upload_status_report_and_letters(api, db_pool, time_skippin
     audited = await db_pool.fetch(
         "SELECT action FROM audit_log WHERE target_id = $1 ORDER BY id", body["import_id"]
     )
-    assert [a["action"] for a in audited][:2] == ["provisioning.upload", "provisioning.letters_download"]
+    assert [a["action"] for a in audited][:2] == [
+        "provisioning.upload",
+        "provisioning.letters_download",
+    ]
 
 
 async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
@@ -99,17 +124,30 @@ async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
     content = to_csv(generate_export(3, seed=22, kind="lycee", email_domain="t22.example.fr"))
 
     api.cookies.clear()
-    anonymous = await api.post(f"/staff/provisioning/{uai}/imports", content=content, headers={"content-type": "text/csv"})
+    anonymous = await api.post(
+        f"/staff/provisioning/{uai}/imports", content=content, headers={"content-type": "text/csv"}
+    )
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "staff_session_required"
 
     await staff_of(db_pool, uai, api)
     # Another school reads like an unknown code (issue 19: 404 as on every staff route, not 403);
     # the audit log keeps the real reason.
-    elsewhere = await api.post(f"/staff/provisioning/{other}/imports", content=content, headers={"content-type": "text/csv"})
-    unknown = await api.post("/staff/provisioning/0000000A/imports", content=content, headers={"content-type": "text/csv"})
+    elsewhere = await api.post(
+        f"/staff/provisioning/{other}/imports",
+        content=content,
+        headers={"content-type": "text/csv"},
+    )
+    unknown = await api.post(
+        "/staff/provisioning/0000000A/imports",
+        content=content,
+        headers={"content-type": "text/csv"},
+    )
     assert unknown.status_code == 404 and unknown.json()["code"] == "provisioning_school_unknown"
     assert (elsewhere.status_code, elsewhere.json()) == (unknown.status_code, unknown.json())
-    for path in (f"/staff/provisioning/{other}/imports", f"/staff/provisioning/{other}/imports/{uuid.uuid4()}"):
+    for path in (
+        f"/staff/provisioning/{other}/imports",
+        f"/staff/provisioning/{other}/imports/{uuid.uuid4()}",
+    ):
         assert (await api.get(path)).json() == unknown.json(), path
     audited = await db_pool.fetchval(
         "SELECT count(*) FROM audit_log WHERE target_id = $1 AND outcome = 'refused' "
@@ -119,21 +157,34 @@ async def test_text_csv_body_and_refusals(api, db_pool, time_skipping_env):
     assert audited == 3
 
     bad_header = await api.post(
-        f"/staff/provisioning/{uai}/imports", content=b"nom;prenom\nDupont;Marie\n", headers={"content-type": "text/csv"}
+        f"/staff/provisioning/{uai}/imports",
+        content=b"nom;prenom\nDupont;Marie\n",
+        headers={"content-type": "text/csv"},
     )
-    assert bad_header.status_code == 422 and bad_header.json()["code"] == "provisioning_file_invalid"
+    assert (
+        bad_header.status_code == 422 and bad_header.json()["code"] == "provisioning_file_invalid"
+    )
     assert "identifiant_eleve" in bad_header.json()["message"]
-    empty = await api.post(f"/staff/provisioning/{uai}/imports", content=b"  \n", headers={"content-type": "text/csv"})
+    empty = await api.post(
+        f"/staff/provisioning/{uai}/imports", content=b"  \n", headers={"content-type": "text/csv"}
+    )
     assert empty.status_code == 422 and "vide" in empty.json()["message"]
-    binary = await api.post(f"/staff/provisioning/{uai}/imports", files={"fichier": ("x.xlsx", b"PK\x03\x04\x00\x00", "application/octet-stream")})
+    binary = await api.post(
+        f"/staff/provisioning/{uai}/imports",
+        files={"fichier": ("x.xlsx", b"PK\x03\x04\x00\x00", "application/octet-stream")},
+    )
     assert binary.status_code == 422 and binary.json()["code"] == "provisioning_file_invalid"
     # A NUL past the first 4 kB: refused at the door, or the import would retry its validation forever.
     nul = content + b"\n" * 5000 + b"Y1;Mar\x00tin;Leo;01/02/2010;2nde A;2nde;Martin;Paul;;;;;;\n"
-    refused = await api.post(f"/staff/provisioning/{uai}/imports", content=nul, headers={"content-type": "text/csv"})
+    refused = await api.post(
+        f"/staff/provisioning/{uai}/imports", content=nul, headers={"content-type": "text/csv"}
+    )
     assert refused.status_code == 422 and "caractère nul" in refused.json()["message"]
 
     started = await api.post(
-        f"/staff/provisioning/{uai}/imports", content=content, headers={"content-type": "text/csv", "x-filename": "lycee.csv"}
+        f"/staff/provisioning/{uai}/imports",
+        content=content,
+        headers={"content-type": "text/csv", "x-filename": "lycee.csv"},
     )
     assert started.status_code == 202, started.text
     result = await finished(time_skipping_env, started.json()["workflow_id"])
@@ -150,8 +201,15 @@ async def test_letters_of_a_class_named_outside_plain_ascii(api, db_pool, time_s
     uai = await make_school(db_pool, kind="college")
     await staff_of(db_pool, uai, api)
     class_name = "5ᵉ “B”"
-    rows = [replace(r, class_name=class_name) for r in generate_export(3, seed=23, kind="college", email_domain="t23.example.fr")]
-    started = await api.post(f"/staff/provisioning/{uai}/imports", content=to_csv(rows), headers={"content-type": "text/csv"})
+    rows = [
+        replace(r, class_name=class_name)
+        for r in generate_export(3, seed=23, kind="college", email_domain="t23.example.fr")
+    ]
+    started = await api.post(
+        f"/staff/provisioning/{uai}/imports",
+        content=to_csv(rows),
+        headers={"content-type": "text/csv"},
+    )
     assert started.status_code == 202, started.text
     await finished(time_skipping_env, started.json()["workflow_id"])
 
@@ -159,4 +217,6 @@ async def test_letters_of_a_class_named_outside_plain_ascii(api, db_pool, time_s
     letters = await api.get(url, params={"classe": class_name})
     assert letters.status_code == 200, letters.text
     assert len(PdfReader(io.BytesIO(letters.content)).pages) >= 3  # one per pupil at least
-    assert letters.headers["content-disposition"] == f'attachment; filename="courriers-{uai}-5e_B.pdf"'
+    assert (
+        letters.headers["content-disposition"] == f'attachment; filename="courriers-{uai}-5e_B.pdf"'
+    )

@@ -48,7 +48,9 @@ async def account(db_pool, pupil: PupilAccount):
 
 
 def handle_of(env, pupil: PupilAccount):
-    return env.client.get_workflow_handle_for(PupilActivationWorkflow.run, workflow_id(pupil.account_id))
+    return env.client.get_workflow_handle_for(
+        PupilActivationWorkflow.run, workflow_id(pupil.account_id)
+    )
 
 
 async def test_without_email_the_account_is_active_at_once(api, db_pool, time_skipping_env):
@@ -63,7 +65,9 @@ async def test_without_email_the_account_is_active_at_once(api, db_pool, time_sk
 
     row = await account(db_pool, pupil)
     assert row["state"] == "active" and row["email"] is None and row["email_verified_at"] is None
-    assert row["provisional_password_hash"] is None and row["password_hash"].startswith("$argon2id$")
+    assert row["provisional_password_hash"] is None and row["password_hash"].startswith(
+        "$argon2id$"
+    )
     handle = handle_of(time_skipping_env, pupil)
     assert (await handle.result()).step == ActivationStep.ACTIVE
     assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "active"
@@ -75,23 +79,37 @@ async def test_without_email_the_account_is_active_at_once(api, db_pool, time_sk
     assert old.status_code == 401 and old.json()["code"] == "invalid_credentials"
 
 
-async def test_with_email_the_shared_link_page_activates(api, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_with_email_the_shared_link_page_activates(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
     pupil = await make_pupil(db_pool)
     address = f"{pupil.identifier.replace('.', '-')}@example.fr"
     await start(api, pupil)
     submitted = await api.post("/pupil-activation/profile", json=profile(pupil, email=address))
     assert submitted.status_code == 200, submitted.text
-    assert submitted.json()["step"] == "awaiting_confirmation" and submitted.json()["email"] == address
+    assert (
+        submitted.json()["step"] == "awaiting_confirmation" and submitted.json()["email"] == address
+    )
     assert (await account(db_pool, pupil))["state"] == "activating"
 
     [confirmation] = await mailbox.wait_for(address, 1)
-    assert confirmation.subject == "Confirmez votre adresse électronique pour activer votre compte élève EduConnect"
-    assert "Administrateur des services en ligne" in confirmation.sender and pupil.identifier in confirmation.text
+    assert (
+        confirmation.subject
+        == "Confirmez votre adresse électronique pour activer votre compte élève EduConnect"
+    )
+    assert (
+        "Administrateur des services en ligne" in confirmation.sender
+        and pupil.identifier in confirmation.text
+    )
     page = await click(api, link_in(confirmation))
     assert page.status_code == 200 and "Compte activé" in page.text, page.text
 
     row = await account(db_pool, pupil)
-    assert row["state"] == "active" and row["email"] == address and row["email_verified_at"] is not None
+    assert (
+        row["state"] == "active"
+        and row["email"] == address
+        and row["email_verified_at"] is not None
+    )
     status = await handle_of(time_skipping_env, pupil).query(PupilActivationWorkflow.status)
     assert status.email_confirmed and status.recovery_notice is None
     twice = await click(api, link_in(confirmation))
@@ -99,11 +117,15 @@ async def test_with_email_the_shared_link_page_activates(api, db_pool, mailbox: 
     assert (await sign_in(api, pupil.identifier, NEW_PASSWORD)).json()["status"] == "signed_in"
 
 
-async def test_reminder_then_expiry_puts_the_account_back(api, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_reminder_then_expiry_puts_the_account_back(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
     pupil = await make_pupil(db_pool)
     address = f"{pupil.identifier.replace('.', '-')}@example.fr"
     await start(api, pupil)
-    assert (await api.post("/pupil-activation/profile", json=profile(pupil, email=address))).status_code == 200
+    assert (
+        await api.post("/pupil-activation/profile", json=profile(pupil, email=address))
+    ).status_code == 200
     [first] = await mailbox.wait_for(address, 1)
 
     await time_skipping_env.sleep(timedelta(days=2, hours=23))
@@ -123,12 +145,16 @@ async def test_reminder_then_expiry_puts_the_account_back(api, db_pool, mailbox:
     assert again["pupil_activation"]["attempts_left"] == 3
 
 
-async def test_correct_the_address_or_go_on_without(api, db_pool, mailbox: Mailbox, time_skipping_env):
+async def test_correct_the_address_or_go_on_without(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
     pupil = await make_pupil(db_pool)
     typo = f"{pupil.identifier.replace('.', '-')}@gmial.example.fr"
     right = f"{pupil.identifier.replace('.', '-')}@example.fr"
     await start(api, pupil)
-    assert (await api.post("/pupil-activation/profile", json=profile(pupil, email=typo))).status_code == 200
+    assert (
+        await api.post("/pupil-activation/profile", json=profile(pupil, email=typo))
+    ).status_code == 200
     [to_typo] = await mailbox.wait_for(typo, 1)
     corrected = await api.post("/pupil-activation/email", json={"email": right})
     assert corrected.status_code == 200 and corrected.json()["email"] == right
@@ -154,9 +180,16 @@ async def test_own_birthdate_three_tries_and_password_rules(api, db_pool, time_s
     await start(api, pupil)
     named = dict(profile(pupil), password="Ines2024ab", password_confirmation="Ines2024ab")
     refused = await api.post("/pupil-activation/profile", json=named)
-    assert refused.status_code == 422 and {d["code"] for d in refused.json()["details"]} == {"password_name"}
-    assert refused.json()["details"][0]["message"] == "Le mot de passe ne doit contenir ni votre nom ni votre prénom."
-    empty_email = await api.post("/pupil-activation/profile", json=profile(pupil, email="pas-une-adresse"))
+    assert refused.status_code == 422 and {d["code"] for d in refused.json()["details"]} == {
+        "password_name"
+    }
+    assert (
+        refused.json()["details"][0]["message"]
+        == "Le mot de passe ne doit contenir ni votre nom ni votre prénom."
+    )
+    empty_email = await api.post(
+        "/pupil-activation/profile", json=profile(pupil, email="pas-une-adresse")
+    )
     assert empty_email.status_code == 422 and empty_email.json()["code"] == "email_invalid"
 
     wrong = profile(pupil, birthdate=pupil.birthdate.replace(year=pupil.birthdate.year + 1))
@@ -164,11 +197,15 @@ async def test_own_birthdate_three_tries_and_password_rules(api, db_pool, time_s
     assert first.status_code == 422 and first.json()["code"] == "birthdate_incorrect"
     assert first.json()["message"].endswith("Il vous reste 2 essais.")
     second = (await api.post("/pupil-activation/profile", json=wrong)).json()
-    assert second["details"][0]["attempts_left"] == 1 and second["message"].endswith("Il vous reste 1 essai.")
+    assert second["details"][0]["attempts_left"] == 1 and second["message"].endswith(
+        "Il vous reste 1 essai."
+    )
     third = await api.post("/pupil-activation/profile", json=wrong)
     assert third.status_code == 423 and third.json()["code"] == "birthdate_blocked"
     assert third.json()["details"][0]["assistance_url"]
-    assert (await api.post("/pupil-activation/profile", json=profile(pupil))).json()["code"] == "birthdate_blocked"
+    assert (await api.post("/pupil-activation/profile", json=profile(pupil))).json()[
+        "code"
+    ] == "birthdate_blocked"
     assert (await account(db_pool, pupil))["state"] == "provisioned"
     status = (await api.get("/pupil-activation")).json()
     assert status["step"] == "birthdate_blocked" and status["assistance_url"]
@@ -187,8 +224,13 @@ async def test_links_are_capped_as_for_a_guardian(api, db_pool, mailbox: Mailbox
     pupil = await make_pupil(db_pool)
     address = f"{pupil.identifier.replace('.', '-')}@example.fr"
     await start(api, pupil)
-    assert (await api.post("/pupil-activation/profile", json=profile(pupil, email=address))).status_code == 200
-    answers = [await api.post("/pupil-activation/email", json={"email": f"n{n}.{address}"}) for n in range(2, 12)]
+    assert (
+        await api.post("/pupil-activation/profile", json=profile(pupil, email=address))
+    ).status_code == 200
+    answers = [
+        await api.post("/pupil-activation/email", json={"email": f"n{n}.{address}"})
+        for n in range(2, 12)
+    ]
     assert [a.status_code for a in answers] == [200] * 9 + [429], answers[-1].text
     assert answers[-1].json()["code"] == "too_many_links" and mailbox.to(f"n11.{address}") == []
     assert (await api.get("/pupil-activation")).json()["links_sent"] == 10

@@ -37,8 +37,17 @@ async def test_recorded_histories_replay_on_the_current_code():
         recorded = json.loads(path.read_text())
         history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
         histories[history.run_id] = (path.name, history)
-    types = {h.events[0].workflow_execution_started_event_attributes.workflow_type.name for _, h in histories.values()}
-    assert {"Activation", "PupilActivation", "SmsRegistration", "FranceConnectLink", "BirthdateCorrection"} <= types
+    types = {
+        h.events[0].workflow_execution_started_event_attributes.workflow_type.name
+        for _, h in histories.values()
+    }
+    assert {
+        "Activation",
+        "PupilActivation",
+        "SmsRegistration",
+        "FranceConnectLink",
+        "BirthdateCorrection",
+    } <= types
 
     async def all_histories():
         for _, history in histories.values():
@@ -46,5 +55,7 @@ async def test_recorded_histories_replay_on_the_current_code():
 
     replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
     results = await replayer.replay_workflows(all_histories(), raise_on_replay_failure=False)
-    failures = {histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()}
+    failures = {
+        histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()
+    }
     assert failures == {}

@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -51,7 +51,9 @@ def a_mobile() -> str:
 
 async def make_guardian(pool: asyncpg.Pool, *, with_account: bool = False) -> Guardian:
     tag = uuid.uuid4().hex[:8]
-    guardian = Guardian(uuid.uuid4(), f"Lefèvre-{tag}", "Hélène", a_mobile(), [date(2014, 3, 9), date(2017, 12, 30)])
+    guardian = Guardian(
+        uuid.uuid4(), f"Lefèvre-{tag}", "Hélène", a_mobile(), [date(2014, 3, 9), date(2017, 12, 30)]
+    )
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO schools (uai, name, kind, degree, academie, city) "
@@ -66,7 +68,7 @@ async def make_guardian(pool: asyncpg.Pool, *, with_account: bool = False) -> Gu
             guardian.mobile,
             f"helene.{tag}@example.fr",
         )
-        for first_name, birthdate in zip(["Zoé", "Noé"], guardian.child_birthdates):
+        for first_name, birthdate in zip(["Zoé", "Noé"], guardian.child_birthdates, strict=True):
             pupil_id = uuid.uuid4()
             await conn.execute(
                 "INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level) "
@@ -78,7 +80,9 @@ async def make_guardian(pool: asyncpg.Pool, *, with_account: bool = False) -> Gu
                 SCHOOL_UAI,
             )
             await conn.execute(
-                "INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)", guardian.guardian_id, pupil_id
+                "INSERT INTO guardian_pupils (guardian_id, pupil_id) VALUES ($1, $2)",
+                guardian.guardian_id,
+                pupil_id,
             )
         if with_account:
             guardian.account_id = uuid.uuid4()
@@ -143,7 +147,9 @@ async def unblock(pool: asyncpg.Pool, handle, status) -> None:
     """The seam for the correction process: `birthdate_unblocked` with an approved
     correction this registration joined; back at the birthdate step once read back."""
     correction_id = await approved_correction(pool, handle.id)
-    await handle.signal(SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id))
+    await handle.signal(
+        SmsRegistrationWorkflow.birthdate_unblocked, BirthdateUnblocked(correction_id=correction_id)
+    )
 
     async def resumed() -> bool:
         return (await status()).json()["step"] == "birthdate"
@@ -163,13 +169,18 @@ async def sms_api(sms_gateway, api):
     return api
 
 
-async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, outbox, time_skipping_env):
+async def test_registration_creates_the_account_and_signs_in(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
     code = await wait_for_code(outbox, guardian)
     [sms] = outbox.to(guardian.mobile)
-    assert sms["text"] == f"Votre code EduConnect est {code}. Il est valable 10 minutes. Ne le communiquez à personne."
+    assert (
+        sms["text"]
+        == f"Votre code EduConnect est {code}. Il est valable 10 minutes. Ne le communiquez à personne."
+    )
 
     status = (await api.get(f"/registration/{rid}")).json()
     assert status["step"] == "awaiting_code" and status["code"]["sends_left"] == 2
@@ -186,16 +197,19 @@ async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, o
     assert birthdate.status_code == 200 and birthdate.json()["step"] == "password"
 
     weak = await api.post(
-        f"/registration/{rid}/password", json={"password": "Lefevre2024", "password_confirmation": "Lefevre2024"}
+        f"/registration/{rid}/password",
+        json={"password": "Lefevre2024", "password_confirmation": "Lefevre2024"},
     )
     assert weak.status_code == 422 and weak.json()["code"] == "password_policy"
     assert {d["code"] for d in weak.json()["details"]} == {"password_name"}
     mismatch = await api.post(
-        f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD + "x"}
+        f"/registration/{rid}/password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD + "x"},
     )
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "password_mismatch"
     done = await api.post(
-        f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+        f"/registration/{rid}/password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
     )
     assert done.status_code == 200, done.text
     identifier = done.json()["identifier"]
@@ -218,7 +232,8 @@ async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, o
     )
     assert session_account == account["id"]
     pending = await db_pool.fetchrow(
-        "SELECT password_hash, account_id FROM registrations WHERE process_id = $1", workflow_id(rid)
+        "SELECT password_hash, account_id FROM registrations WHERE process_id = $1",
+        workflow_id(rid),
     )
     assert pending["password_hash"] is None and pending["account_id"] == account["id"]
 
@@ -233,7 +248,9 @@ async def test_registration_creates_the_account_and_signs_in(sms_api, db_pool, o
     assert signed.status_code == 200 and signed.json()["status"] == "signed_in"
 
 
-async def test_only_the_browser_that_started_may_continue(sms_api, db_pool, outbox, make_client, time_skipping_env):
+async def test_only_the_browser_that_started_may_continue(
+    sms_api, db_pool, outbox, make_client, time_skipping_env
+):
     """The registration id shows in the address bar, the history, a shared
     screen: another browser holding it is told the same as for an unknown id.
     It cannot read the step, answer a step, file or read a correction, nor
@@ -252,10 +269,13 @@ async def test_only_the_browser_that_started_may_continue(sms_api, db_pool, outb
             await stranger.post(f"/registration/{rid}/resend-code"),
             await stranger.post(f"/registration/{rid}/birthdate", json={"birthdate": "2015-01-01"}),
             await stranger.post(
-                f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+                f"/registration/{rid}/password",
+                json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
             ),
             await stranger.get(f"/registration/{rid}/correction"),
-            await stranger.post(f"/registration/{rid}/correction/{uuid.uuid4()}/answer", json={"message": "Bonjour"}),
+            await stranger.post(
+                f"/registration/{rid}/correction/{uuid.uuid4()}/answer", json={"message": "Bonjour"}
+            ),
         ]
 
     unknown = (await stranger.get(f"/registration/{uuid.uuid4()}")).json()
@@ -273,20 +293,34 @@ async def test_only_the_browser_that_started_may_continue(sms_api, db_pool, outb
         assert "Zoé" not in refused.text and "•" not in refused.text
 
     # Unblocked, at the password step: only the guardian's browser finishes and is signed in.
-    await unblock(db_pool, handle_of(time_skipping_env, rid), lambda: api.get(f"/registration/{rid}"))
-    assert (await api.post(f"/registration/{rid}/birthdate", json={"birthdate": "2014-03-09"})).json()["step"] == "password"
+    await unblock(
+        db_pool, handle_of(time_skipping_env, rid), lambda: api.get(f"/registration/{rid}")
+    )
+    assert (
+        await api.post(f"/registration/{rid}/birthdate", json={"birthdate": "2014-03-09"})
+    ).json()["step"] == "password"
     for refused in await refusals():
         assert refused.status_code == 404 and refused.json() == unknown, refused.text
     assert "educonnect_session" not in stranger.cookies
-    assert await db_pool.fetchval("SELECT count(*) FROM accounts WHERE guardian_id = $1", guardian.guardian_id) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = $1", guardian.guardian_id
+        )
+        == 0
+    )
     done = await api.post(
-        f"/registration/{rid}/password", json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD}
+        f"/registration/{rid}/password",
+        json={"password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD},
     )
     assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
     # Ended: the guardian's browser is told how; another still reads "unknown".
     assert (await api.get(f"/registration/{rid}")).json()["step"] == "completed"
     ended = await stranger.get(f"/registration/{rid}")
-    assert ended.status_code == 404 and ended.json() == unknown and done.json()["identifier"] not in ended.text
+    assert (
+        ended.status_code == 404
+        and ended.json() == unknown
+        and done.json()["identifier"] not in ended.text
+    )
     await stranger.aclose()
 
 
@@ -311,7 +345,9 @@ async def test_code_expires_after_ten_minutes(sms_api, db_pool, outbox, time_ski
     assert (await submit_code(api, rid, second)).json()["step"] == "birthdate"
 
 
-async def test_resend_cooldown_send_cap_and_old_code_dies(sms_api, db_pool, outbox, time_skipping_env):
+async def test_resend_cooldown_send_cap_and_old_code_dies(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
@@ -320,7 +356,9 @@ async def test_resend_cooldown_send_cap_and_old_code_dies(sms_api, db_pool, outb
     too_soon = await api.post(f"/registration/{rid}/resend-code")
     assert too_soon.status_code == 429 and too_soon.json()["code"] == "sms_resend_too_soon"
     await time_skipping_env.sleep(timedelta(seconds=55))
-    assert (await api.post(f"/registration/{rid}/resend-code")).json()["code"] == "sms_resend_too_soon"
+    assert (await api.post(f"/registration/{rid}/resend-code")).json()[
+        "code"
+    ] == "sms_resend_too_soon"
 
     await time_skipping_env.sleep(timedelta(seconds=6))
     resent = await api.post(f"/registration/{rid}/resend-code")
@@ -341,7 +379,9 @@ async def test_resend_cooldown_send_cap_and_old_code_dies(sms_api, db_pool, outb
     assert (await submit_code(api, rid, third)).json()["step"] == "birthdate"
 
 
-async def test_failures_are_kept_across_resends_and_the_sixth_is_refused(sms_api, db_pool, outbox, time_skipping_env):
+async def test_failures_are_kept_across_resends_and_the_sixth_is_refused(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
@@ -363,13 +403,24 @@ async def test_failures_are_kept_across_resends_and_the_sixth_is_refused(sms_api
     handle = handle_of(time_skipping_env, rid)
     assert (await handle.result()).step == RegistrationStep.CODE_LOCKED
     assert (await api.get(f"/registration/{rid}")).json()["step"] == "code_locked"
-    assert await db_pool.fetchval("SELECT count(*) FROM accounts WHERE guardian_id = $1", guardian.guardian_id) == 0
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = $1", guardian.guardian_id
+        )
+        == 0
+    )
     # The right code was never even compared (its row is unused), and it died with the attempt.
-    codes = await db_pool.fetch("SELECT used_at, revoked_at FROM sms_codes WHERE process_id = $1", workflow_id(rid))
-    assert len(codes) == 2 and all(c["used_at"] is None and c["revoked_at"] is not None for c in codes)
+    codes = await db_pool.fetch(
+        "SELECT used_at, revoked_at FROM sms_codes WHERE process_id = $1", workflow_id(rid)
+    )
+    assert len(codes) == 2 and all(
+        c["used_at"] is None and c["revoked_at"] is not None for c in codes
+    )
 
 
-async def test_attempt_expires_after_thirty_minutes_without_progress(sms_api, db_pool, outbox, time_skipping_env):
+async def test_attempt_expires_after_thirty_minutes_without_progress(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
@@ -378,12 +429,16 @@ async def test_attempt_expires_after_thirty_minutes_without_progress(sms_api, db
     assert (await api.post(f"/registration/{rid}/resend-code")).status_code == 200
     code = await wait_for_code(outbox, guardian, 2)
     await time_skipping_env.sleep(timedelta(minutes=5))
-    assert (await submit_code(api, rid, code)).json()["step"] == "birthdate"  # progress at minute 20
+    assert (await submit_code(api, rid, code)).json()[
+        "step"
+    ] == "birthdate"  # progress at minute 20
 
     await time_skipping_env.sleep(timedelta(minutes=25))  # minute 45: alive, the deadline moved
     assert (await api.get(f"/registration/{rid}")).json()["step"] == "birthdate"
 
-    await time_skipping_env.sleep(timedelta(minutes=5, seconds=1))  # minute 50: 30 min without progress
+    await time_skipping_env.sleep(
+        timedelta(minutes=5, seconds=1)
+    )  # minute 50: 30 min without progress
     handle = handle_of(time_skipping_env, rid)
     assert (await handle.result()).step == RegistrationStep.EXPIRED
     assert (await handle.describe()).typed_search_attributes.get(PROCESS_STEP) == "expired"
@@ -391,7 +446,9 @@ async def test_attempt_expires_after_thirty_minutes_without_progress(sms_api, db
     assert late.status_code == 410 and late.json()["code"] == "registration_expired"
 
 
-async def test_an_untouched_attempt_expires_after_thirty_minutes(sms_api, db_pool, outbox, time_skipping_env):
+async def test_an_untouched_attempt_expires_after_thirty_minutes(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
@@ -402,7 +459,9 @@ async def test_an_untouched_attempt_expires_after_thirty_minutes(sms_api, db_poo
     assert (await handle_of(time_skipping_env, rid).result()).step == RegistrationStep.EXPIRED
 
 
-async def test_three_wrong_birthdates_block_until_a_correction(sms_api, db_pool, outbox, time_skipping_env):
+async def test_three_wrong_birthdates_block_until_a_correction(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     api = sms_api
     guardian = await make_guardian(db_pool)
     rid = await start(api, guardian)
@@ -412,28 +471,39 @@ async def test_three_wrong_birthdates_block_until_a_correction(sms_api, db_pool,
     first = await api.post(f"/registration/{rid}/birthdate", json=wrong_date)
     assert first.status_code == 422 and first.json()["code"] == "birthdate_incorrect"
     assert "2 essai" in first.json()["message"]
-    assert (await api.post(f"/registration/{rid}/birthdate", json=wrong_date)).json()["details"][0]["attempts_left"] == 1
+    assert (await api.post(f"/registration/{rid}/birthdate", json=wrong_date)).json()["details"][0][
+        "attempts_left"
+    ] == 1
     third = await api.post(f"/registration/{rid}/birthdate", json=wrong_date)
     assert third.status_code == 423 and third.json()["code"] == "birthdate_blocked"
     assert third.json()["details"][0]["assistance_url"] == f"/registration/{rid}/correction"
     assert "formulaire d'assistance" in third.json()["message"]
 
     right = {"birthdate": guardian.child_birthdates[0].isoformat()}
-    assert (await api.post(f"/registration/{rid}/birthdate", json=right)).json()["code"] == "birthdate_blocked"
+    assert (await api.post(f"/registration/{rid}/birthdate", json=right)).json()[
+        "code"
+    ] == "birthdate_blocked"
     # Blocked is not idle: the attempt waits for the correction for days.
     await time_skipping_env.sleep(timedelta(hours=3))
     status = (await api.get(f"/registration/{rid}")).json()
-    assert status["step"] == "birthdate_blocked" and status["assistance_url"] == f"/registration/{rid}/correction"
+    assert (
+        status["step"] == "birthdate_blocked"
+        and status["assistance_url"] == f"/registration/{rid}/correction"
+    )
 
     # The seam for the correction process (same signal as activation).
     handle = handle_of(time_skipping_env, rid)
     await unblock(db_pool, handle, lambda: api.get(f"/registration/{rid}"))
     status = (await api.get(f"/registration/{rid}")).json()
     assert status["step"] == "birthdate" and status["birthdate_attempts_left"] == 3
-    assert (await api.post(f"/registration/{rid}/birthdate", json=right)).json()["step"] == "password"
+    assert (await api.post(f"/registration/{rid}/birthdate", json=right)).json()[
+        "step"
+    ] == "password"
 
 
-async def test_a_guardian_with_an_account_gets_an_sms_not_a_new_account(sms_api, db_pool, outbox, time_skipping_env):
+async def test_a_guardian_with_an_account_gets_an_sms_not_a_new_account(
+    sms_api, db_pool, outbox, time_skipping_env
+):
     """Three people, three identical screens: a guardian with an account (told by
     SMS), a guardian without one (gets a code), and a name that matches no record
     on a number on file (nothing sent, no code can succeed)."""
@@ -442,9 +512,17 @@ async def test_a_guardian_with_an_account_gets_an_sms_not_a_new_account(sms_api,
     fresh = await make_guardian(db_pool)
     stranger = await make_guardian(db_pool)
     bodies = [
-        {"last_name": with_account.last_name, "first_name": with_account.first_name, "mobile": with_account.mobile},
+        {
+            "last_name": with_account.last_name,
+            "first_name": with_account.first_name,
+            "mobile": with_account.mobile,
+        },
         {"last_name": fresh.last_name, "first_name": fresh.first_name, "mobile": fresh.mobile},
-        {"last_name": stranger.last_name, "first_name": "Hélèna", "mobile": stranger.mobile},  # not the name on file
+        {
+            "last_name": stranger.last_name,
+            "first_name": "Hélèna",
+            "mobile": stranger.mobile,
+        },  # not the name on file
     ]
     answers = [await api.post("/registration", json=body) for body in bodies]
     assert [a.status_code for a in answers] == [201] * 3
@@ -463,7 +541,12 @@ async def test_a_guardian_with_an_account_gets_an_sms_not_a_new_account(sms_api,
     for rid in (rids[0], rids[2]):
         for guess in ("000000", "123456"):
             assert (await submit_code(api, rid, guess)).json()["code"] == "sms_code_incorrect"
-    assert await db_pool.fetchval("SELECT count(*) FROM accounts WHERE guardian_id = $1", with_account.guardian_id) == 1
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = $1", with_account.guardian_id
+        )
+        == 1
+    )
     assert outbox.to(stranger.mobile) == []
 
     await time_skipping_env.sleep(timedelta(minutes=31))
@@ -495,10 +578,13 @@ async def test_daily_cap_per_number(sms_api, db_pool, outbox):
 
 async def test_invalid_inputs_are_french_refusals(sms_api):
     api = sms_api
-    bad_phone = await api.post("/registration", json={"last_name": "Durand", "first_name": "Léa", "mobile": "12"})
+    bad_phone = await api.post(
+        "/registration", json={"last_name": "Durand", "first_name": "Léa", "mobile": "12"}
+    )
     assert bad_phone.status_code == 422 and bad_phone.json()["code"] == "phone_invalid"
     landline = await api.post(
-        "/registration", json={"last_name": "Durand", "first_name": "Léa", "mobile": "04 78 12 34 56"}
+        "/registration",
+        json={"last_name": "Durand", "first_name": "Léa", "mobile": "04 78 12 34 56"},
     )
     assert landline.json()["code"] == "phone_invalid"
     no_letters = await api.post(
@@ -522,13 +608,19 @@ def activity_env(process_id: str) -> ActivityEnvironment:
     return env
 
 
-async def test_send_code_is_idempotent_per_step_and_revokes_the_previous_code(sms_gateway, db_pool, outbox):
+async def test_send_code_is_idempotent_per_step_and_revokes_the_previous_code(
+    sms_gateway, db_pool, outbox
+):
     activities = SmsCodeActivities(db_pool)
     process_id = f"test-sms/{uuid.uuid4()}"
     mobile = a_mobile()
-    expires = datetime.now(timezone.utc) + timedelta(minutes=10)
+    expires = datetime.now(UTC) + timedelta(minutes=10)
     request = SendCodeRequest(
-        process_id=process_id, step="sms-code-1", purpose=SmsPurpose.FRANCECONNECT, mobile=mobile, expires_at=expires
+        process_id=process_id,
+        step="sms-code-1",
+        purpose=SmsPurpose.FRANCECONNECT,
+        mobile=mobile,
+        expires_at=expires,
     )
     env = activity_env(process_id)
     first = await env.run(activities.send_code, request)
@@ -541,7 +633,9 @@ async def test_send_code_is_idempotent_per_step_and_revokes_the_previous_code(sm
     check = CheckCodeRequest(process_id=process_id, submission_id=submission, code_id=first.code_id)
     assert await env.run(activities.check_code_submission, check) is True
     assert await env.run(activities.check_code_submission, check) is True  # a retry: same answer
-    stored = await db_pool.fetchrow("SELECT code_hash, matched FROM sms_code_submissions WHERE id = $1", submission)
+    stored = await db_pool.fetchrow(
+        "SELECT code_hash, matched FROM sms_code_submissions WHERE id = $1", submission
+    )
     assert stored["code_hash"] is None and stored["matched"] is True
     # Single use: the same code, submitted again, no longer matches.
     again = await store_code_submission(db_pool, process_id, code)
@@ -551,10 +645,14 @@ async def test_send_code_is_idempotent_per_step_and_revokes_the_previous_code(sm
     second = await env.run(activities.send_code, request.model_copy(update={"step": "sms-code-2"}))
     assert second.code_id != first.code_id
     assert len(await outbox.wait_for(mobile, 2)) == 2
-    revoked = await db_pool.fetchval("SELECT revoked_at FROM sms_codes WHERE id = $1", first.code_id)
+    revoked = await db_pool.fetchval(
+        "SELECT revoked_at FROM sms_codes WHERE id = $1", first.code_id
+    )
     assert revoked is None  # a used code stays used, not revoked
     # A code typed for another process never matches this one (salted hash).
-    other = await store_code_submission(db_pool, "another/process", code_in((await outbox.wait_for(mobile, 2))[-1]))
+    other = await store_code_submission(
+        db_pool, "another/process", code_in((await outbox.wait_for(mobile, 2))[-1])
+    )
     cross = CheckCodeRequest(process_id=process_id, submission_id=other, code_id=second.code_id)
     assert await env.run(activities.check_code_submission, cross) is False
 
@@ -574,7 +672,7 @@ async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_
         process_id, mobile = f"test-sms/{uuid.uuid4()}", a_mobile()
         request = SendCodeRequest(
             process_id=process_id, step="sms-code-1", purpose=SmsPurpose.PASSWORD_RESET, mobile=mobile,
-            expires_at=datetime.now(timezone.utc) + timedelta(minutes=10),
+            expires_at=datetime.now(UTC) + timedelta(minutes=10),
         )  # fmt: skip
         env = activity_env(process_id)
         failures = 0
@@ -591,6 +689,7 @@ async def test_retries_after_an_unclear_gateway_answer_stop_at_the_daily_cap(db_
         assert failures == len(received) == policies.SMS_DAILY_CAP_PER_NUMBER
         assert {m["to"] for m in received} == {mobile}
         live = await db_pool.fetchval(
-            "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL", process_id
+            "SELECT count(*) FROM sms_codes WHERE process_id = $1 AND code_hash IS NOT NULL",
+            process_id,
         )
         assert live == 0  # none of the codes sent can be used any more

@@ -12,7 +12,7 @@ already there), provisions the selected accounts and sends their notification
 emails, idempotently: calling it again inserts and sends nothing new, but
 retries the emails a previous call could not send (SMTP down).
 
-Run `python -m educonnect.demo_data` to seed DATABASE_URL and print demo
+Run `python -m educonnect.devtools.demo_data` to seed DATABASE_URL and print demo
 credentials.
 """
 
@@ -26,7 +26,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 from faker import Faker
@@ -58,31 +58,119 @@ ALL_LEVELS = LEVELS_ECOLE + LEVELS_COLLEGE + LEVELS_LYCEE
 CLASS_SIZE = 28
 # Weights of the eldest child's level: fewer families with their eldest in the
 # collège keeps the demo's provisioned accounts (collège families) near 100.
-_ELDEST_LEVEL_WEIGHTS = [10] * len(LEVELS_ECOLE) + [3] * len(LEVELS_COLLEGE) + [12] * len(LEVELS_LYCEE)
+_ELDEST_LEVEL_WEIGHTS = (
+    [10] * len(LEVELS_ECOLE) + [3] * len(LEVELS_COLLEGE) + [12] * len(LEVELS_LYCEE)
+)
 
 # UAI: 3-digit département + 4 digits + a check letter (the 7 digits modulo 23).
 _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _DEPARTEMENTS = {"Lyon": "069", "Villeurbanne": "069", "Vénissieux": "069", "Bron": "069"}
 
 _ECOLE_NAMES = [
-    "Jean Moulin", "Jules Ferry", "Louis Pasteur", "Marie Curie", "Victor Hugo",
-    "Jacques Prévert", "Anatole France", "Paul Bert", "Condorcet", "Lucie Aubrac",
+    "Jean Moulin",
+    "Jules Ferry",
+    "Louis Pasteur",
+    "Marie Curie",
+    "Victor Hugo",
+    "Jacques Prévert",
+    "Anatole France",
+    "Paul Bert",
+    "Condorcet",
+    "Lucie Aubrac",
 ]
-_COLLEGE_NAMES = ["Jean Jaurès", "Gabriel Rosset", "Georges Clemenceau", "Simone Veil", "Henri Longchambon"]
+_COLLEGE_NAMES = [
+    "Jean Jaurès",
+    "Gabriel Rosset",
+    "Georges Clemenceau",
+    "Simone Veil",
+    "Henri Longchambon",
+]
 _LYCEE_NAMES = ["Ampère", "Édouard Herriot", "Lumière", "Jean Perrin", "Saint-Exupéry"]
 # Children's first names: among the most given in France in 2009-2020 (Faker's
 # fr_FR first names are their parents' and grand-parents').
 _GIRL_NAMES = [
-    "Emma", "Jade", "Louise", "Alice", "Chloé", "Lina", "Léa", "Rose", "Anna", "Mila",
-    "Inès", "Ambre", "Julia", "Mia", "Léna", "Manon", "Juliette", "Lou", "Zoé", "Camille",
-    "Sarah", "Lola", "Agathe", "Jeanne", "Lucie", "Éva", "Nina", "Romane", "Inaya", "Clémence",
-    "Margaux", "Océane", "Clara", "Maëlys", "Laura", "Louna", "Capucine", "Léonie", "Salomé", "Héloïse",
+    "Emma",
+    "Jade",
+    "Louise",
+    "Alice",
+    "Chloé",
+    "Lina",
+    "Léa",
+    "Rose",
+    "Anna",
+    "Mila",
+    "Inès",
+    "Ambre",
+    "Julia",
+    "Mia",
+    "Léna",
+    "Manon",
+    "Juliette",
+    "Lou",
+    "Zoé",
+    "Camille",
+    "Sarah",
+    "Lola",
+    "Agathe",
+    "Jeanne",
+    "Lucie",
+    "Éva",
+    "Nina",
+    "Romane",
+    "Inaya",
+    "Clémence",
+    "Margaux",
+    "Océane",
+    "Clara",
+    "Maëlys",
+    "Laura",
+    "Louna",
+    "Capucine",
+    "Léonie",
+    "Salomé",
+    "Héloïse",
 ]
 _BOY_NAMES = [
-    "Gabriel", "Léo", "Raphaël", "Arthur", "Louis", "Lucas", "Adam", "Jules", "Hugo", "Maël",
-    "Liam", "Noah", "Paul", "Ethan", "Tiago", "Sacha", "Gabin", "Nathan", "Mohamed", "Aaron",
-    "Tom", "Éden", "Théo", "Noé", "Matteo", "Timéo", "Enzo", "Maxime", "Nolan", "Mathis",
-    "Clément", "Baptiste", "Antoine", "Axel", "Victor", "Samuel", "Valentin", "Yanis", "Evan", "Amir",
+    "Gabriel",
+    "Léo",
+    "Raphaël",
+    "Arthur",
+    "Louis",
+    "Lucas",
+    "Adam",
+    "Jules",
+    "Hugo",
+    "Maël",
+    "Liam",
+    "Noah",
+    "Paul",
+    "Ethan",
+    "Tiago",
+    "Sacha",
+    "Gabin",
+    "Nathan",
+    "Mohamed",
+    "Aaron",
+    "Tom",
+    "Éden",
+    "Théo",
+    "Noé",
+    "Matteo",
+    "Timéo",
+    "Enzo",
+    "Maxime",
+    "Nolan",
+    "Mathis",
+    "Clément",
+    "Baptiste",
+    "Antoine",
+    "Axel",
+    "Victor",
+    "Samuel",
+    "Valentin",
+    "Yanis",
+    "Evan",
+    "Amir",
 ]
 _CITIES = ["Lyon", "Villeurbanne", "Vénissieux", "Bron"]
 
@@ -159,8 +247,12 @@ class DemoDataset:
     guardian_accounts: list[DemoAccount]
     pupil_accounts: list[DemoAccount]
     _pupils_by_id: dict[uuid.UUID, Pupil] = field(default_factory=dict, repr=False, compare=False)
-    _guardians_by_id: dict[uuid.UUID, Guardian] = field(default_factory=dict, repr=False, compare=False)
-    _children: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict, repr=False, compare=False)
+    _guardians_by_id: dict[uuid.UUID, Guardian] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _children: dict[uuid.UUID, list[uuid.UUID]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._pupils_by_id = {p.id: p for p in self.pupils}
@@ -208,15 +300,36 @@ def _schools(rng: random.Random) -> list[School]:
     for name in rng.sample(_ECOLE_NAMES, 2):
         city = rng.choice(_CITIES)
         schools.append(
-            School(_uai(rng, _DEPARTEMENTS[city], taken), f"École élémentaire {name}", "ecole", 1, ACADEMIE, city)
+            School(
+                _uai(rng, _DEPARTEMENTS[city], taken),
+                f"École élémentaire {name}",
+                "ecole",
+                1,
+                ACADEMIE,
+                city,
+            )
         )
     city = rng.choice(_CITIES)
     schools.append(
-        School(_uai(rng, _DEPARTEMENTS[city], taken), f"Collège {rng.choice(_COLLEGE_NAMES)}", "college", 2, ACADEMIE, city)
+        School(
+            _uai(rng, _DEPARTEMENTS[city], taken),
+            f"Collège {rng.choice(_COLLEGE_NAMES)}",
+            "college",
+            2,
+            ACADEMIE,
+            city,
+        )
     )
     city = rng.choice(_CITIES)
     schools.append(
-        School(_uai(rng, _DEPARTEMENTS[city], taken), f"Lycée {rng.choice(_LYCEE_NAMES)}", "lycee", 2, ACADEMIE, city)
+        School(
+            _uai(rng, _DEPARTEMENTS[city], taken),
+            f"Lycée {rng.choice(_LYCEE_NAMES)}",
+            "lycee",
+            2,
+            ACADEMIE,
+            city,
+        )
     )
     return schools
 
@@ -253,7 +366,9 @@ def _mobile(rng: random.Random, taken: set[str]) -> str:
             return number
 
 
-def demo_password(rng: random.Random, *, identifier: str | None = None, names=(), birthdates=()) -> str:
+def demo_password(
+    rng: random.Random, *, identifier: str | None = None, names=(), birthdates=()
+) -> str:
     """A provisional password drawn from `rng` with the alphabet and rules of
     `passwords.generate_provisional_password` (deterministic, for the demo
     only), redrawn until it passes the policy for this person."""
@@ -264,7 +379,9 @@ def demo_password(rng: random.Random, *, identifier: str | None = None, names=()
         chars += [rng.choice(alphabet) for _ in range(_PROVISIONAL_LENGTH - 4)]
         rng.shuffle(chars)
         password = "".join(chars)
-        if not check_password_policy(password, identifier=identifier, names=names, birthdates=birthdates):
+        if not check_password_policy(
+            password, identifier=identifier, names=names, birthdates=birthdates
+        ):
             return password
 
 
@@ -324,7 +441,15 @@ def generate(seed: int | None = None, n_pupils: int | None = None) -> DemoDatase
             else:
                 school = lycee
             children.append(
-                Pupil(_new_id(rng), family_name, first, _birthdate(rng, level_index), school.uai, "", level)
+                Pupil(
+                    _new_id(rng),
+                    family_name,
+                    first,
+                    _birthdate(rng, level_index),
+                    school.uai,
+                    "",
+                    level,
+                )
             )
 
         # One or two legal guardians; the mother sometimes keeps her own name.
@@ -344,7 +469,9 @@ def generate(seed: int | None = None, n_pupils: int | None = None) -> DemoDatase
 
         pupils.extend(children)
         guardians.extend(family_guardians)
-        families.append(Family(tuple(g.id for g in family_guardians), tuple(c.id for c in children)))
+        families.append(
+            Family(tuple(g.id for g in family_guardians), tuple(c.id for c in children))
+        )
         links.extend((g.id, c.id) for g in family_guardians for c in children)
 
     pupils = _assign_classes(pupils, schools)
@@ -353,11 +480,21 @@ def generate(seed: int | None = None, n_pupils: int | None = None) -> DemoDatase
     # Accounts: every guardian with an email in a family with a collège child,
     # one guardian without email (no-email path), a few secondary pupils.
     guardian_by_id = {g.id: g for g in guardians}
-    college_families = [f for f in families if any(by_id[p].uai == college.uai for p in f.pupil_ids)]
-    selected_guardians = [
-        guardian_by_id[g] for f in college_families for g in f.guardian_ids if guardian_by_id[g].email
+    college_families = [
+        f for f in families if any(by_id[p].uai == college.uai for p in f.pupil_ids)
     ]
-    without_email = [guardian_by_id[g] for f in college_families for g in f.guardian_ids if not guardian_by_id[g].email]
+    selected_guardians = [
+        guardian_by_id[g]
+        for f in college_families
+        for g in f.guardian_ids
+        if guardian_by_id[g].email
+    ]
+    without_email = [
+        guardian_by_id[g]
+        for f in college_families
+        for g in f.guardian_ids
+        if not guardian_by_id[g].email
+    ]
     without_email = without_email or [g for g in guardians if not g.email]
     if without_email:
         selected_guardians.append(without_email[0])
@@ -465,7 +602,9 @@ def _staff_password(rng: random.Random, login: str, names: list[str]) -> str:
     lower = "".join(c for c in _PROVISIONAL_LETTERS if c.islower())
     while True:
         chars = [rng.choice(upper) for _ in range(4)] + [rng.choice(lower) for _ in range(6)]
-        chars += [rng.choice(_PROVISIONAL_DIGITS) for _ in range(4)] + [rng.choice(_STAFF_SYMBOLS) for _ in range(2)]
+        chars += [rng.choice(_PROVISIONAL_DIGITS) for _ in range(4)] + [
+            rng.choice(_STAFF_SYMBOLS) for _ in range(2)
+        ]
         rng.shuffle(chars)
         password = "".join(chars)
         if not check_staff_password_policy(password, login=login, names=names):
@@ -578,7 +717,11 @@ async def _provision(pool: asyncpg.Pool, data: DemoDataset, now: datetime) -> di
 
     async def one(account: DemoAccount):
         async with sem, pool.acquire() as conn:
-            provision = provision_guardian_account if account.kind == "guardian" else provision_pupil_account
+            provision = (
+                provision_guardian_account
+                if account.kind == "guardian"
+                else provision_pupil_account
+            )
             return await provision(
                 conn, account.owner_id, now=now, provisional_password=account.provisional_password
             )
@@ -638,7 +781,7 @@ async def _send_notifications(
 
 
 def _describe_children(data: DemoDataset, children: list[Pupil]) -> str:
-    """"d'Aaron Martin (Collège …) et de Léa Martin (École …)"."""
+    """ "d'Aaron Martin (Collège …) et de Léa Martin (École …)"."""
     parts = [
         ("d'" if fold_text(c.first_name)[:1] in tuple("aeiouy") else "de ")
         + f"{c.first_name} {c.last_name} ({data.school(c.uai).name})"
@@ -689,7 +832,9 @@ async def _credentials(conn: asyncpg.Connection, data: DemoDataset) -> list[tupl
     return credentials
 
 
-async def seed(database_url: str, *, seed: int | None = None, n_pupils: int | None = None) -> SeedReport:
+async def seed(
+    database_url: str, *, seed: int | None = None, n_pupils: int | None = None
+) -> SeedReport:
     """Write the demo dataset into the (migrated) database, provision its
     accounts and send their notification emails; idempotent (see module doc)."""
     data = generate(seed, n_pupils)
@@ -699,7 +844,7 @@ async def seed(database_url: str, *, seed: int | None = None, n_pupils: int | No
             await conn.execute("SELECT pg_advisory_lock($1)", SEED_LOCK_ID)
             try:
                 inserted = await _insert_records(conn, data)
-                created_now = await _provision(pool, data, datetime.now(timezone.utc))
+                created_now = await _provision(pool, data, datetime.now(UTC))
                 emails_sent = await _send_notifications(conn, data, created_now)
                 credentials = await _credentials(conn, data)
                 staff_credentials = await _seed_staff(conn, data)

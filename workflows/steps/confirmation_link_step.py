@@ -19,7 +19,7 @@ Rules it enforces (numbers in `educonnect.policies`):
 
 Interface (for a workflow class that owns one step)::
 
-    from workflows.confirmation_link_step import ConfirmationLinkStep
+    from workflows.steps.confirmation_link_step import ConfirmationLinkStep
 
     # in __init__ (`send` is the activity that issues and emails one link):
     self._link = ConfirmationLinkStep(
@@ -83,8 +83,9 @@ The activity idempotency steps are "link-1", "link-2", ... (one per link).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
@@ -93,10 +94,9 @@ from temporalio.exceptions import ApplicationError
 from educonnect import policies
 from educonnect.errors import ErrorCode, message
 from educonnect.models.activation import LinkRequest, LinkSent
-
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.waiting import wait_until
 
 # A click by signal on a link whose send the workflow had not seen complete
 # was ignored before: runs recorded then replay without it.
@@ -154,7 +154,9 @@ class ConfirmationLinkStep:
         A click on a link not yet known while one is on its way waits for it."""
         if self.latest and link_id == self.latest.link_id:
             self._count(self.latest)
-        elif self._on_their_way and workflow.patched(EARLY_CLICK_PATCH):  # runs before it ignored such a click
+        elif self._on_their_way and workflow.patched(
+            EARLY_CLICK_PATCH
+        ):  # runs before it ignored such a click
             self._early_clicks.add(link_id)
 
     async def confirm(self, link_id: UUID) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from temporalio import workflow
 
 from educonnect.models.activation import ClickReadBack
-from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_links import EmailLinkActivities

@@ -24,7 +24,7 @@ Rules it enforces (numbers in `educonnect.policies`):
 
 Interface (for a workflow class that owns one step)::
 
-    from workflows.birthdate_step import BirthdateStep
+    from workflows.steps.birthdate_step import BirthdateStep
 
     # in __init__ (`check` is the activity: argument -> bool, the date matches):
     self._birthdate = BirthdateStep(
@@ -63,8 +63,9 @@ only); the tries are workflow state.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
@@ -73,11 +74,10 @@ from educonnect import policies
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import UnblockConfirmed, UnblockToCheck
-
-from workflows.activity_options import ACTIVITY_OPTIONS
 from workflows.birthdate_correction import UNBLOCK_CONFIRMED_SIGNAL
 from workflows.birthdate_correction import workflow_id as correction_workflow_id
-from workflows.waiting import wait_until
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
     from activities.correction_decisions import CorrectionDecisionActivities
@@ -90,7 +90,9 @@ READ_BACK_UNBLOCK_PATCH = "read-back-unblock"
 
 
 class BirthdateStep:
-    def __init__(self, *, check: Callable, on_blocked: Callable[[], None], on_failed: Callable[[], None]) -> None:
+    def __init__(
+        self, *, check: Callable, on_blocked: Callable[[], None], on_failed: Callable[[], None]
+    ) -> None:
         self._check_activity = check
         self._on_blocked = on_blocked
         self._on_failed = on_failed
@@ -107,7 +109,9 @@ class BirthdateStep:
     async def check(self, argument: Any) -> ErrorCode | None:
         """Check a submitted date (hold `lock`). None when it matches the
         records; otherwise the refusal, the wrong try counted."""
-        if await workflow.execute_activity_method(self._check_activity, argument, **ACTIVITY_OPTIONS):
+        if await workflow.execute_activity_method(
+            self._check_activity, argument, **ACTIVITY_OPTIONS
+        ):
             self.confirmed = True
             return None
         self.attempts_left -= 1
@@ -122,7 +126,11 @@ class BirthdateStep:
         self.attempts_left = policies.BIRTHDATE_MAX_ATTEMPTS
 
     async def unblock_if_approved(
-        self, event: BirthdateUnblocked, *, is_blocked: Callable[[], bool], resume: Callable[[], None]
+        self,
+        event: BirthdateUnblocked,
+        *,
+        is_blocked: Callable[[], bool],
+        resume: Callable[[], None],
     ) -> None:
         """The `birthdate_unblocked` signal: unblock (all tries back, then
         `resume()` enters the birthdate step) only if PostgreSQL holds the
@@ -136,10 +144,13 @@ class BirthdateStep:
             resume()
             return
         async with self.lock:
-            approved = event.correction_id not in self._used_corrections and await workflow.execute_activity_method(
-                CorrectionDecisionActivities.check_unblock,
-                UnblockToCheck(correction_id=event.correction_id),
-                **ACTIVITY_OPTIONS,
+            approved = (
+                event.correction_id not in self._used_corrections
+                and await workflow.execute_activity_method(
+                    CorrectionDecisionActivities.check_unblock,
+                    UnblockToCheck(correction_id=event.correction_id),
+                    **ACTIVITY_OPTIONS,
+                )
             )
             if not is_blocked():  # the process ended meanwhile
                 return
@@ -150,15 +161,21 @@ class BirthdateStep:
             self.unblock()
             resume()
         try:
-            await workflow.get_external_workflow_handle(correction_workflow_id(event.correction_id)).signal(
+            await workflow.get_external_workflow_handle(
+                correction_workflow_id(event.correction_id)
+            ).signal(
                 UNBLOCK_CONFIRMED_SIGNAL, UnblockConfirmed(process_id=workflow.info().workflow_id)
             )
         except FailureError:  # the correction ended without waiting: nothing to tell
-            workflow.logger.info("correction %s no longer waits for its unblock", event.correction_id)
+            workflow.logger.info(
+                "correction %s no longer waits for its unblock", event.correction_id
+            )
 
     def _refuse_unblock(self, correction_id: str) -> None:
         shown = correction_id[:64]
-        workflow.logger.warning("unblock refused: correction %r not approved for this process", shown)
+        workflow.logger.warning(
+            "unblock refused: correction %r not approved for this process", shown
+        )
         note = (
             f"Déblocage ignoré : la correction « {shown} » n'est pas une correction approuvée "
             "pour ce processus, ou elle a déjà servi"

@@ -5,7 +5,7 @@ process. Deterministic workflow-side code; the activities
 (`activities.accounts`) write the account.
 
 - "Gérer mon compte": a birthdate checked against the school records (the
-  birthdate step, `workflows.birthdate_step`: 3 tries, then blocked until a
+  birthdate step, `workflows.steps.birthdate_step`: 3 tries, then blocked until a
   correction is approved), then the activation begins: the new password,
   whose hash the API stored in PostgreSQL for this process, waits with it,
   and so does the address to confirm (optional for a pupil);
@@ -16,7 +16,7 @@ process. Deterministic workflow-side code; the activities
 
 Interface (for a workflow class that owns one)::
 
-    from workflows.account_activation import AccountActivation, refusal, refusal_for_step
+    from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
 
     # in __init__:
     self._activation = AccountActivation(
@@ -52,8 +52,8 @@ Validators raise `refusal(step)`: `ApplicationError(french_message, type=ErrorCo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 from uuid import UUID
 
 from temporalio import workflow
@@ -67,9 +67,8 @@ from educonnect.models.activation import (
     BirthdateCheck,
     CompleteActivation,
 )
-
-from workflows.activity_options import ACTIVITY_OPTIONS
-from workflows.birthdate_step import BirthdateStep
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.birthdate_step import BirthdateStep
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -100,7 +99,9 @@ class AccountActivation:
         on_failed: Callable[[], None],
     ) -> None:
         self._account_id = account_id
-        self.birthdate = BirthdateStep(check=check_birthdate, on_blocked=on_blocked, on_failed=on_failed)
+        self.birthdate = BirthdateStep(
+            check=check_birthdate, on_blocked=on_blocked, on_failed=on_failed
+        )
         self.profile_accepted = False
 
     @property
@@ -109,13 +110,17 @@ class AccountActivation:
         return self.birthdate.lock
 
     async def submit_profile(self, birthdate: date, email: str | None) -> ErrorCode | None:
-        """"Gérer mon compte" (hold `lock`): None once the birthdate matched and
+        """ "Gérer mon compte" (hold `lock`): None once the birthdate matched and
         the activation began; otherwise the birthdate's refusal."""
-        if error := await self.birthdate.check(BirthdateCheck(account_id=self._account_id, birthdate=birthdate)):
+        if error := await self.birthdate.check(
+            BirthdateCheck(account_id=self._account_id, birthdate=birthdate)
+        ):
             return error
         await workflow.execute_activity_method(
             AccountActivities.begin_activation,
-            BeginActivation(account_id=self._account_id, process_id=workflow.info().workflow_id, email=email),
+            BeginActivation(
+                account_id=self._account_id, process_id=workflow.info().workflow_id, email=email
+            ),
             **ACTIVITY_OPTIONS,
         )
         self.profile_accepted = True
@@ -126,7 +131,9 @@ class AccountActivation:
         password and the address the link went to."""
         await workflow.execute_activity_method(
             AccountActivities.complete_activation,
-            CompleteActivation(account_id=self._account_id, process_id=workflow.info().workflow_id, link_id=link_id),
+            CompleteActivation(
+                account_id=self._account_id, process_id=workflow.info().workflow_id, link_id=link_id
+            ),
             **ACTIVITY_OPTIONS,
         )
 

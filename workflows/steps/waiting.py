@@ -5,9 +5,8 @@ deadline" means the same thing in each of them."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from temporalio import workflow
 
@@ -25,5 +24,5 @@ async def wait_until(condition: Callable[[], bool], deadline: datetime | None) -
     try:
         await workflow.wait_condition(condition, timeout=remaining)
         return True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return condition()

@@ -16,7 +16,7 @@ Rules it enforces (numbers in `educonnect.policies`):
 
 Interface (for a workflow class that owns one step)::
 
-    from workflows.sms_code_step import SmsCodeStep
+    from workflows.steps.sms_code_step import SmsCodeStep
     from educonnect.models.sms_codes import CodeSubmission, CodeCheck, ResendCode, SmsPurpose
 
     # in run(), once the number on file is known (None: nothing is ever sent,
@@ -76,8 +76,7 @@ from educonnect.models.sms_codes import (
     SmsCodeStatus,
     SmsPurpose,
 )
-
-from workflows.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.activity_options import ACTIVITY_OPTIONS
 
 with workflow.unsafe.imports_passed_through():
     from activities.sms_codes import SmsCodeActivities
@@ -88,7 +87,9 @@ def _refuse(code: ErrorCode) -> ApplicationError:
 
 
 class SmsCodeStep:
-    def __init__(self, *, purpose: SmsPurpose, mobile: str | None, step_prefix: str = "sms-code") -> None:
+    def __init__(
+        self, *, purpose: SmsPurpose, mobile: str | None, step_prefix: str = "sms-code"
+    ) -> None:
         self._purpose = purpose
         self._mobile = mobile
         self._step_prefix = step_prefix
@@ -155,7 +156,10 @@ class SmsCodeStep:
             return ErrorCode.SMS_CODE_LOCKED
         if self.sends >= policies.SMS_MAX_SENDS:
             return ErrorCode.SMS_SEND_LIMIT
-        if self.last_sent_at is not None and workflow.now() - self.last_sent_at < policies.SMS_RESEND_COOLDOWN:
+        if (
+            self.last_sent_at is not None
+            and workflow.now() - self.last_sent_at < policies.SMS_RESEND_COOLDOWN
+        ):
             return ErrorCode.SMS_RESEND_TOO_SOON
         return None
 
@@ -184,7 +188,9 @@ class SmsCodeStep:
         enumeration by timing). A submission checked meanwhile waits for it."""
         self.validate_resend()
         self._count_send()
-        self._deliveries.append(asyncio.create_task(self._deliver(self.sends, self.code_expires_at)))
+        self._deliveries.append(
+            asyncio.create_task(self._deliver(self.sends, self.code_expires_at))
+        )
 
     async def close(self) -> None:
         """The process ends: wait for SMS on their way, then the live code dies
