@@ -51,9 +51,10 @@ workflow_id, typed_code)` then `execute_update(..., CodeSubmission(submission_id
 Validators raise `ApplicationError(french_message, type=ErrorCode.X)`; refusals
 inside `check` come back as `CodeCheck(accepted=False, error=...)`.
 Register `SmsCodeActivities` in `activities/__init__.py` (done once for all).
-One step per workflow run: the activity idempotency steps are
-"<step_prefix>-1", "<step_prefix>-2", ... (pass another `step_prefix` if a
-workflow ever needs two steps).
+One step per number: the activity idempotency steps are
+"<step_prefix>-1", "<step_prefix>-2", ... (pass another `step_prefix`, and the
+`failures` so far, for a step that replaces another: the FranceConnect first
+visit's "Modifier le numéro").
 """
 
 from __future__ import annotations
@@ -88,13 +89,20 @@ def _refuse(code: ErrorCode) -> ApplicationError:
 
 class SmsCodeStep:
     def __init__(
-        self, *, purpose: SmsPurpose, mobile: str | None, step_prefix: str = "sms-code"
+        self,
+        *,
+        purpose: SmsPurpose,
+        mobile: str | None,
+        step_prefix: str = "sms-code",
+        failures: int = 0,
     ) -> None:
+        """`failures`: wrong codes already typed in this process (a step that
+        replaces another, for another number, keeps counting them)."""
         self._purpose = purpose
         self._mobile = mobile
         self._step_prefix = step_prefix
         self.sends = 0
-        self.failures = 0
+        self.failures = failures
         self.verified = False
         self.last_sent_at: datetime | None = None  # workflow time
         self.code_expires_at: datetime | None = None
