@@ -12,8 +12,11 @@ workflow knew who filed; and a correction whose messages are read back from
 PostgreSQL (a forged decision and a forged answer refused, then a real
 question, answer and approval); an activation that reads
 `birthdate_unblocked` back (forged ones ignored, then the approval), and the
-correction that waited for its confirmation. Add one when a process gains a
-path worth guarding."""
+correction that waited for its confirmation; a FranceConnect first visit
+whose mobile was changed ("Modifier le numéro", a wrong code before the
+change) then linked, and one replaced at the code when the person came back
+through FranceConnect. Add one when a process gains a path worth guarding
+(`tests.support.histories.record_history`, run with RECORD_HISTORIES=1)."""
 
 from __future__ import annotations
 
