@@ -251,19 +251,12 @@ class RelyingParty:
 
     async def begin_login(self, pool: asyncpg.Pool) -> LoginStart:
         meta = await self.metadata()
-        state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)  # 43 characters (>= 22 required by FranceConnect)
-        browser_token = secrets.token_urlsafe(32)
-        await pool.execute(
-            "INSERT INTO franceconnect_logins (id, binding_hash, state_hash, nonce_hash, expires_at) "
-            "VALUES ($1, $2, $3, $4, now() + $5)",
-            uuid.uuid4(),
-            token_hash(browser_token),
-            token_hash(state),
-            token_hash(nonce),
-            policies.FRANCECONNECT_LOGIN_VALIDITY,
+        state, browser_token = await _pending(
+            pool, "franceconnect_logins", policies.FRANCECONNECT_LOGIN_VALIDITY, nonce
         )
-        query = urlencode(
+        url = _with_query(
+            meta.authorization_endpoint,
             {
                 "response_type": "code",
                 "client_id": self.client_id,
@@ -272,10 +265,9 @@ class RelyingParty:
                 "state": state,
                 "nonce": nonce,
                 "acr_values": policies.FRANCECONNECT_ACR_VALUES,
-            }
+            },
         )
-        separator = "&" if "?" in meta.authorization_endpoint else "?"
-        return LoginStart(f"{meta.authorization_endpoint}{separator}{query}", browser_token)
+        return LoginStart(url, browser_token)
 
     # --- step 2: back from the provider ---------------------------------------
 
@@ -482,25 +474,44 @@ class RelyingParty:
             return None
         if not meta.end_session_endpoint:
             return None
-        state = secrets.token_urlsafe(32)
-        browser_token = secrets.token_urlsafe(32)
-        await pool.execute(
-            "INSERT INTO franceconnect_logouts (id, binding_hash, state_hash, expires_at) "
-            "VALUES ($1, $2, $3, now() + $4)",
-            uuid.uuid4(),
-            token_hash(browser_token),
-            token_hash(state),
-            policies.FRANCECONNECT_LOGOUT_VALIDITY,
+        state, browser_token = await _pending(
+            pool, "franceconnect_logouts", policies.FRANCECONNECT_LOGOUT_VALIDITY
         )
-        query = urlencode(
+        url = _with_query(
+            meta.end_session_endpoint,
             {
                 "id_token_hint": id_token,
                 "state": state,
                 "post_logout_redirect_uri": self.post_logout_redirect_uri,
-            }
+            },
         )
-        separator = "&" if "?" in meta.end_session_endpoint else "?"
-        return LogoutStart(f"{meta.end_session_endpoint}{separator}{query}", browser_token)
+        return LogoutStart(url, browser_token)
+
+
+async def _pending(
+    pool: asyncpg.Pool, table: str, validity, nonce: str | None = None
+) -> tuple[str, str]:
+    """A request to the provider waiting for its answer (`franceconnect_logins`
+    or `_logouts`): a fresh state and browser token (and the nonce), only
+    their HMACs stored. Returns (state, browser token)."""
+    state, browser_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    hashes = {"binding_hash": browser_token, "state_hash": state}
+    if nonce is not None:
+        hashes["nonce_hash"] = nonce
+    places = ", ".join(f"${i}" for i in range(3, 3 + len(hashes)))
+    await pool.execute(
+        f"INSERT INTO {table} (id, expires_at, {', '.join(hashes)}) "
+        f"VALUES ($1, now() + $2, {places})",
+        uuid.uuid4(),
+        validity,
+        *(token_hash(secret) for secret in hashes.values()),
+    )
+    return state, browser_token
+
+
+def _with_query(endpoint: str, params: dict[str, str]) -> str:
+    separator = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{separator}{urlencode(params)}"
 
 
 async def complete_logout(pool: asyncpg.Pool, browser_token: str | None, state: str | None) -> None:

@@ -375,11 +375,19 @@ async def submit_mobile(
     temporal: Temporal,
     browser: LinkCookie = None,
 ) -> LinkView:
+    return await _enter_mobile(
+        FranceConnectLinkWorkflow.submit_mobile, link_id, body, pool, temporal, browser
+    )
+
+
+async def _enter_mobile(
+    update, link_id: uuid.UUID, body: MobileRequest, pool, temporal, browser: str | None
+) -> LinkView:
+    """A number typed (the first one, or "Modifier le numéro"): the workflow's
+    answer is the same whether or not it is on file."""
     await _bound_link(pool, link_id, browser)
     mobile = e164_mobile(body.mobile)
-    await LINK.update(
-        temporal, link_id, FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile)
-    )
+    await LINK.update(temporal, link_id, update, MobileSubmission(mobile=mobile))
     return _view(link_id, await LINK.status(temporal, link_id))
 
 
@@ -402,14 +410,10 @@ async def change_mobile(
     temporal: Temporal,
     browser: LinkCookie = None,
 ) -> LinkView:
-    """While waiting for the code: the number typed was wrong. The answer is
-    the same whether or not the new number is on file; the previous code dies."""
-    await _bound_link(pool, link_id, browser)
-    mobile = e164_mobile(body.mobile)
-    await LINK.update(
-        temporal, link_id, FranceConnectLinkWorkflow.change_mobile, MobileSubmission(mobile=mobile)
+    """While waiting for the code: the number typed was wrong. The previous code dies."""
+    return await _enter_mobile(
+        FranceConnectLinkWorkflow.change_mobile, link_id, body, pool, temporal, browser
     )
-    return _view(link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
