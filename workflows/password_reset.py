@@ -105,46 +105,67 @@ class PasswordResetWorkflow:
             self._enter(PasswordResetStep.AWAITING_CODE)
         else:
             self._enter(PasswordResetStep.LOOKING_UP)
-        self._target = await workflow.execute_activity_method(
+        self._target = await self._find_target(params)
+
+        by_email = params.channel == RecoveryChannel.EMAIL
+        ended = await (
+            self._send_link(self._target) if by_email else self._check_code(self._target)
+        )
+        if ended is not None:
+            return ended
+        return await self._apply_new_password(self._target)
+
+    async def _find_target(self, params: PasswordResetInput) -> ResetTarget:
+        """The account with this identifier and this address or number (or none)."""
+        target = await workflow.execute_activity_method(
             AccountManagementActivities.find_reset_target,
             FindResetTarget(
                 channel=params.channel, identifier=params.identifier, contact=params.contact
             ),
             **ACTIVITY_OPTIONS,
         )
-        if self._target.account_id is not None:
-            workflow.upsert_search_attributes([ACCOUNT_ID.value_set(str(self._target.account_id))])
+        if target.account_id is not None:
+            workflow.upsert_search_attributes([ACCOUNT_ID.value_set(str(target.account_id))])
+        return target
 
-        if params.channel == RecoveryChannel.EMAIL:
-            if self._target.account_id is None or self._target.email is None:
-                return await self._finish(PasswordResetStep.NO_MATCH)
-            self._expires_at = workflow.now() + policies.PASSWORD_RESET_LINK_VALIDITY
-            self._link_on_its_way = True
-            self._link = await workflow.execute_activity_method(
-                AccountManagementActivities.send_reset_link,
-                ResetLinkRequest(
-                    account_id=self._target.account_id,
-                    process_id=workflow.info().workflow_id,
-                    email=self._target.email,
-                    step="reset-link",
-                    expires_at=self._expires_at,
-                ),
-                **ACTIVITY_OPTIONS,
-            )
-            self._link_on_its_way = False
-            self._enter(PasswordResetStep.AWAITING_LINK)
-        else:
-            self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
-            await self._code.send()
-            self._set_details()
-            if not await wait_until(
-                lambda: self._code.verified or self._code.locked, self._expires_at
-            ):
-                return await self._expire()
-            if self._code.locked:
-                return await self._finish(PasswordResetStep.CODE_LOCKED)
-            self._enter(PasswordResetStep.NEW_PASSWORD)
+    async def _send_link(self, target: ResetTarget) -> PasswordResetResult | None:
+        """Email way: one single-use link to the validated address; the end of the
+        process when nothing matched (nothing goes anywhere)."""
+        if target.account_id is None or target.email is None:
+            return await self._finish(PasswordResetStep.NO_MATCH)
+        self._expires_at = workflow.now() + policies.PASSWORD_RESET_LINK_VALIDITY
+        self._link_on_its_way = True
+        self._link = await workflow.execute_activity_method(
+            AccountManagementActivities.send_reset_link,
+            ResetLinkRequest(
+                account_id=target.account_id,
+                process_id=workflow.info().workflow_id,
+                email=target.email,
+                step="reset-link",
+                expires_at=self._expires_at,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        self._link_on_its_way = False
+        self._enter(PasswordResetStep.AWAITING_LINK)
+        return None
 
+    async def _check_code(self, target: ResetTarget) -> PasswordResetResult | None:
+        """SMS way: a code to the verified number (none when nothing matched, every
+        answer the same); the end of the process when it expires or locks."""
+        self._code = code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=target.mobile)
+        await code.send()
+        self._set_details()
+        if not await wait_until(lambda: code.verified or code.locked, self._expires_at):
+            return await self._expire()
+        if code.locked:
+            return await self._finish(PasswordResetStep.CODE_LOCKED)
+        self._enter(PasswordResetStep.NEW_PASSWORD)
+        return None
+
+    async def _apply_new_password(self, target: ResetTarget) -> PasswordResetResult:
+        """The new password (typed on the link's page or after the code) becomes the
+        account's, then the account hears of it."""
         while self._done is None:
             if not await wait_until(
                 lambda: self._applying or self._done is not None, self._expires_at
@@ -156,7 +177,7 @@ class PasswordResetWorkflow:
         await workflow.execute_activity_method(
             AccountManagementActivities.send_password_notice,
             PasswordNotice(
-                account_id=self._target.account_id,
+                account_id=target.account_id,
                 process_id=workflow.info().workflow_id,
                 step="reset-notice",
                 kind=PasswordNoticeKind.RESET,

@@ -42,7 +42,20 @@ from educonnect.devtools import processes
 from educonnect.devtools.processes import Child, ChildExited
 from educonnect.settings import PROJECT_ROOT, Settings, get_settings
 
-console = Console(highlight=False)
+# Width when the output is not a terminal (a log file, a pipe): wide enough that
+# logins, passwords and URLs are printed whole rather than cut at 80 columns.
+NON_TERMINAL_WIDTH = 400
+
+
+def console_for(stream: Any = None) -> Console:
+    """A console on `stream` (stdout by default) that never cuts what a reader must
+    copy: a terminal folds long cells, anything else gets one wide line per row."""
+    stream = stream if stream is not None else sys.stdout
+    is_terminal = hasattr(stream, "isatty") and stream.isatty()
+    return Console(file=stream, highlight=False, width=None if is_terminal else NON_TERMINAL_WIDTH)
+
+
+console = console_for()
 
 TEMPORAL_HOST = "127.0.0.1"
 TEMPORAL_PORT = 7233
@@ -56,6 +69,28 @@ STOP_TIMEOUT = 10.0
 RESTART_DELAY_MIN = 1.0  # seconds before a dead child is started again...
 RESTART_DELAY_MAX = 30.0  # ...doubling up to this while it keeps dying
 HEALTHY_AFTER = 60.0  # a child that ran this long starts again from the minimum delay
+
+
+def demo_accounts_table(credentials: list[tuple[Any, ...]]) -> Table:
+    table = Table(title="Demo accounts", show_lines=False)
+    table.add_column("Identifier", style="bold", overflow="fold")
+    table.add_column("Password (provisional for families)", overflow="fold")
+    table.add_column("Who")
+    for identifier, password, label in credentials:
+        table.add_row(str(identifier), str(password), str(label))
+    return table
+
+
+def franceconnect_identities_table(identities: list[Any]) -> Table:
+    table = Table(
+        title="FranceConnect demo identities (GET /franceconnect/login, then pick the sub)"
+    )
+    table.add_column("sub", style="bold", overflow="fold")
+    table.add_column("Guardian")
+    table.add_column("First visit: mobile on file, a child's birthdate")
+    for identity in identities:
+        table.add_row(identity.sub, f"{identity.given_name} {identity.family_name}", identity.label)
+    return table
 
 
 class StackError(RuntimeError):
@@ -408,25 +443,9 @@ class Stack:
             Panel(urls, title="EduConnect is running", border_style="green", expand=False)
         )
         if self.credentials:
-            table = Table(title="Demo accounts", show_lines=False)
-            table.add_column("Identifier", style="bold")
-            table.add_column("Password (provisional for families)")
-            table.add_column("Who")
-            for identifier, password, label in self.credentials:
-                table.add_row(str(identifier), str(password), str(label))
-            console.print(table)
+            console.print(demo_accounts_table(self.credentials))
         if self.franceconnect_identities:
-            table = Table(
-                title="FranceConnect demo identities (GET /franceconnect/login, then pick the sub)"
-            )
-            table.add_column("sub", style="bold")
-            table.add_column("Guardian")
-            table.add_column("First visit: mobile on file, a child's birthdate")
-            for identity in self.franceconnect_identities:
-                table.add_row(
-                    identity.sub, f"{identity.given_name} {identity.family_name}", identity.label
-                )
-            console.print(table)
+            console.print(franceconnect_identities_table(self.franceconnect_identities))
         console.print("Press [bold]Ctrl-C[/bold] to stop everything (data is kept).")
 
     async def watch(self) -> None:

@@ -21,6 +21,7 @@ from educonnect.models.housekeeping import PURGE_LABELS, HousekeepingInput, Purg
 from tests.support.accounts import random_mobile
 from tests.support.corrections import make_school, make_staff
 from tests.support.families import make_family
+from tests.support.histories import record_history
 from workflows.housekeeping import HousekeepingWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -293,6 +294,7 @@ async def test_housekeeping_removes_exactly_the_old_rows(
         task_queue=workflow_worker,
     )  # fmt: skip
     first = await handle.result()
+    await record_history(handle, "housekeeping-with-franceconnect-purges")
 
     for table, keys in rows.old.items():
         assert await present(db_pool, table, keys) == set(), table

@@ -12,15 +12,23 @@ workflow knew who filed; and a correction whose messages are read back from
 PostgreSQL (a forged decision and a forged answer refused, then a real
 question, answer and approval); an activation that reads
 `birthdate_unblocked` back (forged ones ignored, then the approval), and the
-correction that waited for its confirmation; a FranceConnect first visit
-whose mobile was changed ("Modifier le numéro", a wrong code before the
-change) then linked, and one replaced at the code when the person came back
-through FranceConnect. Add one when a process gains a path worth guarding
+correction that waited for its confirmation; an email change told by SMS
+(`email-change-notice-by-sms`); activations clicked by signal, before their
+link was sent and by nobody (`click-read-back`, `early-click-waits-for-its-link`);
+a FranceConnect first visit whose mobile was changed ("Modifier le numéro", a
+wrong code before the change) then linked, and one replaced at the code when
+the person came back through FranceConnect; housekeeping runs recorded
+before the FranceConnect purges existed and with them
+(`purge-franceconnect-logouts-and-mobile-tries`).
+Every `workflow.patched` branch has at least one recorded history that took it.
+Add one when a process gains a path worth guarding
 (`tests.support.histories.record_history`, run with RECORD_HISTORIES=1)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +39,36 @@ from temporalio.worker import Replayer
 from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+WORKFLOWS_DIR = Path(__file__).parents[2] / "workflows"
+
+
+def patch_ids_in_code() -> set[str]:
+    """The patch ids the workflows' code declares (`X_PATCH = "..."` or a literal), without
+    the per-message suffix some add (`read-back-messages/<n>`)."""
+    ids = set()
+    for path in WORKFLOWS_DIR.rglob("*.py"):
+        source = path.read_text()
+        ids |= set(re.findall(r'^[A-Z_]+_PATCH = "([^"]+)"', source, re.MULTILINE))
+        ids |= set(re.findall(r'patched\(\s*"([^"]+)"', source))
+    return ids
+
+
+def patch_ids_recorded(history: dict) -> set[str]:
+    ids = set()
+    for event in history["events"]:
+        details = event.get("markerRecordedEventAttributes", {}).get("details", {})
+        for payload in details.get("patch-data", {}).get("payloads", []):
+            ids.add(json.loads(base64.b64decode(payload["data"]))["id"].split("/")[0])
+    return ids
+
+
+def test_every_patched_branch_has_a_recorded_history():
+    declared = patch_ids_in_code()
+    assert len(declared) >= 6  # the scan finds the declarations
+    recorded = set().union(
+        *(patch_ids_recorded(json.loads(p.read_text())["history"]) for p in HISTORIES)
+    )
+    assert declared - recorded == set()
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -14,40 +14,11 @@ process. Deterministic workflow-side code; the activities
   expires (its links die, the new password is forgotten, and the school's
   credentials work again for a later attempt).
 
-Interface (for a workflow class that owns one)::
-
-    from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
-
-    # in __init__:
-    self._activation = AccountActivation(
-        account_id=params.account_id,
-        check_birthdate=RecordActivities.check_child_birthdate,   # (BirthdateCheck) -> bool
-        on_blocked=lambda: self._enter(ActivationStep.BIRTHDATE_BLOCKED),
-        on_failed=self._set_details,
-    )
-
-    @workflow.update
-    async def submit_profile(self, profile) -> ...:
-        async with self._activation.lock:
-            if self._step != ActivationStep.PROFILE:           # a concurrent submission won
-                return <outcome>(error=refusal_for_step(self._step))
-            if error := await self._activation.submit_profile(profile.birthdate, profile.email):
-                return <outcome>(error=error)                  # BIRTHDATE_INCORRECT / _BLOCKED
-            ...
-
-    @workflow.signal
-    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        await self._activation.birthdate.unblock_if_approved(   # read back from PostgreSQL
-            event,
-            is_blocked=lambda: self._step == ActivationStep.BIRTHDATE_BLOCKED,
-            resume=lambda: self._enter(ActivationStep.PROFILE),
-        )
-
-    self._activation.profile_accepted, .birthdate.attempts_left
-    await self._activation.complete(link_id)    # the latest link was clicked
-    await self._activation.abandon()            # the process expired
-
-Validators raise `refusal(step)`: `ApplicationError(french_message, type=ErrorCode.X)`.
+A workflow owns one `AccountActivation`: `submit_profile` (under `lock`) checks
+the birthdate and keeps the address, `birthdate.unblock_if_approved` resumes a
+blocked process, `complete(link_id)` and `abandon()` end it. Validators raise
+`refusal(step)`; `refusal_for_step` gives the code for a submission that
+lost a race.
 """
 
 from __future__ import annotations

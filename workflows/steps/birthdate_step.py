@@ -22,42 +22,11 @@ Rules it enforces (numbers in `educonnect.policies`):
 - a process that waits for a correction waits at most a time of its own
   choosing (`wait_for_unblock`).
 
-Interface (for a workflow class that owns one step)::
-
-    from workflows.steps.birthdate_step import BirthdateStep
-
-    # in __init__ (`check` is the activity: argument -> bool, the date matches):
-    self._birthdate = BirthdateStep(
-        check=RecordActivities.check_child_birthdate,
-        on_blocked=lambda: self._enter(<blocked step>),   # the third wrong date
-        on_failed=self._set_details,                      # a wrong date, tries left
-    )
-
-    @workflow.update
-    async def submit_birthdate(self, submission: ...) -> ...:
-        async with self._birthdate.lock:
-            if self._step != <birthdate step>:           # a concurrent submission won
-                return <outcome>(error=<refusal for the step>)
-            if error := await self._birthdate.check(<activity argument>):
-                return <outcome>(error=error)            # BIRTHDATE_INCORRECT / _BLOCKED
-            <the date matched: the process goes on>
-
-    @workflow.signal
-    async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
-        await self._birthdate.unblock_if_approved(
-            event,
-            is_blocked=lambda: self._step == <blocked step>,  # ignored at any other step
-            resume=lambda: self._enter(<birthdate step>),
-        )
-
-    # in run(), when the process waits for a correction (False: none in time):
-    if not await self._birthdate.wait_for_unblock(max_wait): ...
-
-    self._birthdate.attempts_left, .blocked, .confirmed  # for the status query
-    self._birthdate.details() -> str | None              # for the operators' details
-
-The date's check and the unblock's read-back are activities here (reads
-only); the tries are workflow state.
+A workflow owns one `BirthdateStep`: `check()` inside `lock` from its
+`submit_birthdate` update (an error: BIRTHDATE_INCORRECT or _BLOCKED),
+`unblock_if_approved()` from its `birthdate_unblocked` signal,
+`wait_for_unblock(max_wait)` while it waits for a correction, and
+`attempts_left`, `blocked`, `details()` for the status and the operators.
 """
 
 from __future__ import annotations

@@ -17,67 +17,14 @@ Rules it enforces (numbers in `educonnect.policies`):
   new link on request while one is on its way: the cap and the cooldown hold
   against a burst of clicks or a script, even with a slow mail server.
 
-Interface (for a workflow class that owns one step)::
-
-    from workflows.steps.confirmation_link_step import ConfirmationLinkStep
-
-    # in __init__ (`send` is the activity that issues and emails one link):
-    self._link = ConfirmationLinkStep(
-        send=EmailLinkActivities.send_activation_link,
-        account_id=params.account_id,
-        on_sent=self._set_details,      # called after every link that went out
-    )
-    self._link.email = "..."            # the address to confirm (the person gave it)
-
-    # in run():
-    self._enter(<awaiting confirmation>)
-    if not await self._link.send_and_wait_for_click():   # False: the step expired
-        ...
-    # (`or_when=lambda: ...` ends the wait on the workflow's own way out too,
-    # e.g. a pupil going on without an address; then `self._link.clicked` is False)
-    # complete the process with self._link.latest.link_id (only ids in Temporal)
-
-    @workflow.update
-    async def resend_link(self, request: ResendRequest) -> LinkSent:
-        return await self._link.resend()
-    @resend_link.validator
-    def _validate_resend(self, request: ResendRequest) -> None:
-        <check your own step first>
-        self._link.validate_resend()       # raises TOO_MANY_LINKS / RESEND_TOO_SOON
-
-    @workflow.update
-    async def correct_email(self, correction: EmailCorrection) -> LinkSent:
-        return await self._link.send_to(correction.email)
-    @correct_email.validator
-    def _validate_correction(self, correction: EmailCorrection) -> None:
-        <check your own step first>
-        self._link.validate_new_link()     # raises TOO_MANY_LINKS
-
-    @workflow.update
-    async def confirm_link(self, click: LinkClick) -> ActivationResult:
-        await self._link.confirm(click.link_id)   # raises LINK_REPLACED
-        <wait for the end of the process, answer with it>
-    @confirm_link.validator
-    def _validate_click(self, click: LinkClick) -> None:
-        <check your own step first>
-        self._link.validate_click(click.link_id)  # raises LINK_REPLACED
-
-    @workflow.signal                        # durable at once: the page's way when the
-    async def link_clicked(self, event: LinkClicked) -> None:   # update is not answered in time
-        await self._link.click_by_signal(event.link_id)
-
-    self._link.status_fields() -> dict      # for the status query (flat fields)
-    self._link.details() -> str | None      # for the operators' current details
-    self._link.clicked, .clicked_link, .latest, .email, .sent
-
-A click may come before the workflow has seen the completion of the activity
-that sent its link (the email leaves inside the activity; the person is
-quick, or both reach the worker in one workflow task): a click on a link not
-yet known while a link is on its way is looked at once that send completed,
-so it is never lost.
-
-Validators raise `ApplicationError(french_message, type=ErrorCode.X)`.
-The activity idempotency steps are "link-1", "link-2", ... (one per link).
+A workflow owns one `ConfirmationLinkStep`: `send_and_wait_for_click()` in
+run() (False: the step expired), `resend()` / `send_to(email)` /
+`confirm(link_id)` from its updates, each validator calling `validate_resend()` /
+`validate_new_link()` / `validate_click()` after its own step check, and
+`click_by_signal()` from the `link_clicked` signal (the page's durable way when
+the update is not answered in time). A click on a link not yet known while a
+link is on its way is looked at once that send completed, so it is never lost.
+Activity idempotency steps are "link-1", "link-2", ... (one per link).
 """
 
 from __future__ import annotations

@@ -14,47 +14,16 @@ Rules it enforces (numbers in `educonnect.policies`):
 - the number's daily cap is applied by the activity (a capped send still
   counts as a send here, and no code can then match).
 
-Interface (for a workflow class that owns one step)::
-
-    from workflows.steps.sms_code_step import SmsCodeStep
-    from educonnect.models.sms_codes import CodeSubmission, CodeCheck, ResendCode, SmsPurpose
-
-    # in run(), once the number on file is known (None: nothing is ever sent,
-    # every submission is wrong, all counts and answers stay the same):
-    self._code = SmsCodeStep(purpose=SmsPurpose.FRANCECONNECT, mobile=mobile_or_none)
-    await self._code.send()                      # the first code
-    await workflow.wait_condition(lambda: self._code.verified or self._code.locked, timeout=...)
-
-    @workflow.update
-    async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
-        return await self._code.check(submission)   # counts the failure if wrong
-    @submit_code.validator
-    def _validate_code(self, submission: CodeSubmission) -> None:
-        <check your own step first>
-        self._code.validate_submission()   # raises SMS_CODE_LOCKED / _EXPIRED / _ALREADY_USED
-
-    @workflow.update
-    async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
-        await self._code.resend()    # re-validates, counts, sends in the background
-        return self._code.status()
-    @resend_code.validator
-    def _validate_resend(self, request: ResendCode) -> None:
-        <check your own step first>
-        self._code.validate_resend()       # raises SMS_RESEND_TOO_SOON / SMS_SEND_LIMIT / ...
-
-    self._code.status() -> SmsCodeStatus    # for the status query (no delivery outcome in it)
-    self._code.verified, .locked, .failures, .sends, .last_outcome (for operators' details)
-    await self._code.close()     # when the process ends (waits for SMS in flight, kills the live code)
-
-API side: `code_id = await activities.sms_codes.store_code_submission(pool,
-workflow_id, typed_code)` then `execute_update(..., CodeSubmission(submission_id=code_id))`.
-Validators raise `ApplicationError(french_message, type=ErrorCode.X)`; refusals
-inside `check` come back as `CodeCheck(accepted=False, error=...)`.
-Register `SmsCodeActivities` in `activities/__init__.py` (done once for all).
-One step per number: the activity idempotency steps are
-"<step_prefix>-1", "<step_prefix>-2", ... (pass another `step_prefix`, and the
-`failures` so far, for a step that replaces another: the FranceConnect first
-visit's "Modifier le numéro").
+A workflow owns one `SmsCodeStep` (mobile None: nothing is ever sent, and every
+answer stays the same): `send()` the first code, `check()` in the `submit_code`
+update, `resend()` in `resend_code`, each validator calling
+`validate_submission()` / `validate_resend()` after its own step check;
+`status()` for the status query, `close()` when the process ends. The API
+stores the typed code in PostgreSQL and passes only its id
+(`CodeSubmission.submission_id`). Activity idempotency steps are
+"<step_prefix>-1", "<step_prefix>-2", ...; a step that replaces another (the
+FranceConnect first visit's "Modifier le numéro") takes another `step_prefix`
+and the `failures` so far.
 """
 
 from __future__ import annotations
