@@ -29,6 +29,7 @@ from api.routers import (
 )
 from api.security_headers import SecurityHeaders
 from educonnect import db
+from educonnect.franceconnect import check_provider_scopes
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
@@ -43,6 +44,7 @@ un workflow Temporal durable. Chaque refus renvoie `{"code", "message", "details
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     require_production_ready()  # however the app is served (api/__main__.py checks first)
+    await check_provider_scopes()  # FRANCECONNECT_SCOPES must be the provider's scope names
     await db.migrate_url()
     app.state.pool = await db.create_pool()
     app.state.temporal = await connect()

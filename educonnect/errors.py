@@ -42,6 +42,10 @@ class ErrorCode(StrEnum):
     FRANCECONNECT_LINK_NOT_FOUND = "franceconnect_link_not_found"
     FRANCECONNECT_LINK_WRONG_STEP = "franceconnect_link_wrong_step"
     FRANCECONNECT_LINK_EXPIRED = "franceconnect_link_expired"
+    FRANCECONNECT_CANCELLED = "franceconnect_cancelled"
+    FRANCECONNECT_MOBILE_LIMIT = "franceconnect_mobile_limit"
+    FRANCECONNECT_MOBILE_DAILY_LIMIT = "franceconnect_mobile_daily_limit"
+    FRANCECONNECT_LOGOUT_STATE_INVALID = "franceconnect_logout_state_invalid"
     # SMS codes (DESIGN §4) and SMS self-registration (DESIGN §3.2)
     PHONE_INVALID = "phone_invalid"
     SMS_CODE_INCORRECT = "sms_code_incorrect"
@@ -199,6 +203,25 @@ MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.FRANCECONNECT_LINK_EXPIRED: (
         "Votre première connexion avec FranceConnect a expiré (30 minutes sans action). "
         "Cliquez à nouveau sur « S'identifier avec FranceConnect » pour recommencer."
+    ),
+    ErrorCode.FRANCECONNECT_CANCELLED: (
+        "La connexion avec FranceConnect a été annulée : vous n'êtes pas connecté. "
+        "Pour vous connecter, cliquez à nouveau sur « S'identifier avec FranceConnect » "
+        "ou utilisez votre identifiant EduConnect."
+    ),
+    ErrorCode.FRANCECONNECT_MOBILE_LIMIT: (
+        "Vous avez déjà essayé 3 numéros de téléphone mobile pour cette première connexion avec "
+        "FranceConnect. Vérifiez le numéro indiqué sur la fiche de renseignements auprès de "
+        "l'établissement de votre enfant, puis cliquez à nouveau sur « S'identifier avec FranceConnect »."
+    ),
+    ErrorCode.FRANCECONNECT_MOBILE_DAILY_LIMIT: (
+        "Trop de numéros de téléphone mobile ont été essayés aujourd'hui avec votre identité "
+        "FranceConnect. Réessayez demain, après avoir vérifié le numéro indiqué sur la fiche de "
+        "renseignements auprès de l'établissement de votre enfant."
+    ),
+    ErrorCode.FRANCECONNECT_LOGOUT_STATE_INVALID: (
+        "Vous êtes déconnecté d'EduConnect, mais la déconnexion de FranceConnect n'a pas pu être "
+        "vérifiée. Fermez votre navigateur pour terminer votre session FranceConnect."
     ),
     ErrorCode.PHONE_INVALID: "Le numéro de téléphone mobile saisi n'est pas valide (exemple : 06 12 34 56 78).",
     ErrorCode.SMS_CODE_INCORRECT: "Le code saisi est incorrect.",
@@ -392,6 +415,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FRANCECONNECT_LINK_NOT_FOUND: 404,
     ErrorCode.FRANCECONNECT_LINK_WRONG_STEP: 409,
     ErrorCode.FRANCECONNECT_LINK_EXPIRED: 410,
+    ErrorCode.FRANCECONNECT_CANCELLED: 401,
+    ErrorCode.FRANCECONNECT_MOBILE_LIMIT: 429,
+    ErrorCode.FRANCECONNECT_MOBILE_DAILY_LIMIT: 429,
+    ErrorCode.FRANCECONNECT_LOGOUT_STATE_INVALID: 400,
     ErrorCode.PHONE_INVALID: 422,
     ErrorCode.SMS_CODE_INCORRECT: 422,
     ErrorCode.SMS_CODE_EXPIRED: 410,

@@ -71,6 +71,13 @@ FRANCECONNECT_LINK_IDLE_TIMEOUT = timedelta(minutes=30)  # first visit, without 
 # how long the person has to come back (through FranceConnect) once it is approved.
 FRANCECONNECT_BLOCKED_MAX_WAIT = timedelta(days=31)
 FRANCECONNECT_RESUME_WINDOW = timedelta(days=7)
+# "Modifier le numéro": mobile numbers tried per first visit (the first one
+# included), and per FranceConnect identity per day (Europe/Paris) over all its
+# first visits (a fresh one after an expired one does not start the count again).
+FRANCECONNECT_MOBILES_PER_LINK = 3
+FRANCECONNECT_MOBILES_PER_IDENTITY_PER_DAY = 6
+FRANCECONNECT_LOGOUT_VALIDITY = timedelta(minutes=10)  # from sign-out to the provider's return
+FRANCECONNECT_LOGOUT_RETENTION = timedelta(days=1)  # a logout's state, after it expired
 
 # Account management (DESIGN §3.6, §3.8, §3.9, §4; FAQ 4, 5, 7–11).
 RECENT_SIGN_IN_MAX_AGE = timedelta(minutes=15)  # email and password changes

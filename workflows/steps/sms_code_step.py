@@ -21,7 +21,9 @@ update, `resend()` in `resend_code`, each validator calling
 `status()` for the status query, `close()` when the process ends. The API
 stores the typed code in PostgreSQL and passes only its id
 (`CodeSubmission.submission_id`). Activity idempotency steps are
-"<step_prefix>-1", "<step_prefix>-2", ...
+"<step_prefix>-1", "<step_prefix>-2", ...; a step that replaces another (the
+FranceConnect first visit's "Modifier le numéro") takes another `step_prefix`
+and the `failures` so far.
 """
 
 from __future__ import annotations
@@ -56,13 +58,20 @@ def _refuse(code: ErrorCode) -> ApplicationError:
 
 class SmsCodeStep:
     def __init__(
-        self, *, purpose: SmsPurpose, mobile: str | None, step_prefix: str = "sms-code"
+        self,
+        *,
+        purpose: SmsPurpose,
+        mobile: str | None,
+        step_prefix: str = "sms-code",
+        failures: int = 0,
     ) -> None:
+        """`failures`: wrong codes already typed in this process (a step that
+        replaces another, for another number, keeps counting them)."""
         self._purpose = purpose
         self._mobile = mobile
         self._step_prefix = step_prefix
         self.sends = 0
-        self.failures = 0
+        self.failures = failures
         self.verified = False
         self.last_sent_at: datetime | None = None  # workflow time
         self.code_expires_at: datetime | None = None
