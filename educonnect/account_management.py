@@ -17,7 +17,7 @@ import asyncpg
 from email_validator import EmailNotValidError, validate_email
 
 from educonnect import policies
-from educonnect.errors import DomainError, ErrorCode, message
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.passwords import check_password_policy
 
 # --- typed input -------------------------------------------------------------------
@@ -69,7 +69,7 @@ def check_new_password(
         details = [{"field": field, "code": v.code, "message": v.message} for v in violations]
         if mismatch:
             details.append({"field": f"{field}_confirmation", "code": ErrorCode.PASSWORD_MISMATCH.value,
-                            "message": message(ErrorCode.PASSWORD_MISMATCH)})  # fmt: skip
+                            "message": ErrorCode.PASSWORD_MISMATCH.message})  # fmt: skip
         raise DomainError(ErrorCode.PASSWORD_POLICY, details)
     if mismatch:
         raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": f"{field}_confirmation"}])

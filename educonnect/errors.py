@@ -605,10 +605,6 @@ PUPIL_MESSAGES: dict[ErrorCode, str] = {
 }
 
 
-def message(code: ErrorCode) -> str:
-    return code.message
-
-
 class DomainError(Exception):
     """A refusal the person must read, with its stable code (raised outside workflows)."""
 

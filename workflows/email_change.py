@@ -24,10 +24,9 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import LinkClick, LinkSent
 from educonnect.models.email_change import (
     ENDED_STEPS,
@@ -52,6 +51,7 @@ from educonnect.models.email_change import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.refusals import refusal
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -72,10 +72,6 @@ def workflow_id(account_id) -> str:
 
 def summary(identifier: str) -> str:
     return f"Modification de l'adresse électronique du compte {identifier}"
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
 
 
 @workflow.defn(name="EmailChange")
@@ -202,7 +198,7 @@ class EmailChangeWorkflow:
     @resend_link.validator
     def _validate_resend(self, request: ResendValidation) -> None:
         if self._lock.locked():  # a link is on its way (a slow mail server): not queued behind it
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
         self._check_resend()
 
     # --- cancel -------------------------------------------------------------------------
@@ -225,7 +221,7 @@ class EmailChangeWorkflow:
         """The click on a validation link, looked at once any link on its way
         is sent (only the latest counts), answered once the process ended."""
         if not await click_was_made(click.link_id):
-            raise _refuse(ErrorCode.LINK_INVALID)
+            raise refusal(ErrorCode.LINK_INVALID)
         async with self._lock:
             self._check_click(click)
             if self._clicked_link is None:
@@ -341,12 +337,12 @@ class EmailChangeWorkflow:
 
     def _require_open(self) -> None:
         if self._ending or self._step in ENDED_STEPS:
-            raise _refuse(ErrorCode.EMAIL_CHANGE_ENDED)
+            raise refusal(ErrorCode.EMAIL_CHANGE_ENDED)
 
     def _check_request(self, request: EmailChangeRequest) -> None:
         self._require_open()
         if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_EMAIL_LINKS)
         if request.email == self._email:
             self._require_cooldown()
 
@@ -355,20 +351,20 @@ class EmailChangeWorkflow:
             return  # a second click on the link that counted: harmless
         self._require_open()
         if self._current_link is None or click.link_id != self._current_link.link_id:
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
 
     def _check_resend(self) -> None:
         self._require_open()
         if self._current_link is None:  # the first link is on its way
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
         if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_EMAIL_LINKS)
         self._require_cooldown()
 
     def _require_cooldown(self) -> None:
         last = self._last_link_at
         if last is not None and workflow.now() - last < policies.LINK_RESEND_COOLDOWN:
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
 
     def _enter(self, step: EmailChangeStep) -> None:
         self._step = step

@@ -30,7 +30,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.franceconnect import (
     STEP_LABELS,
     BirthdateOutcome,
@@ -60,6 +60,7 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
@@ -323,4 +324,4 @@ class FranceConnectLinkWorkflow:
 
     def _refusal(self) -> ApplicationError:
         code = self._refusal_code()
-        return ApplicationError(message(code), type=code)
+        return refusal(code)

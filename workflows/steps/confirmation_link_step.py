@@ -36,13 +36,13 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import LinkRequest, LinkSent
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.refusals import refusal
 from workflows.steps.waiting import wait_until
 
 # A click by signal on a link whose send the workflow had not seen complete
@@ -111,13 +111,13 @@ class ConfirmationLinkStep:
         `link_id` is the latest link, once every link on its way went out;
         otherwise LINK_INVALID (nobody showed its token) or LINK_REPLACED."""
         if not await click_was_made(link_id):
-            raise _refuse(ErrorCode.LINK_INVALID)
+            raise refusal(ErrorCode.LINK_INVALID)
         if not (self.latest and link_id == self.latest.link_id):
             await workflow.wait_condition(lambda: not self._on_their_way)
         if self.clicked_link is not None and self.clicked_link.link_id == link_id:
             return  # a second click on the link that counted: harmless
         if self.clicked or not (self.latest and link_id == self.latest.link_id):
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
         self._count(self.latest)
 
     def _count(self, link: LinkSent) -> None:
@@ -138,21 +138,21 @@ class ConfirmationLinkStep:
 
     def validate_new_link(self) -> None:
         if self._requested >= policies.ACTIVATION_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_LINKS)
 
     def validate_resend(self) -> None:
         self.validate_new_link()
         if self._on_their_way or (
             self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN
         ):
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
 
     def validate_click(self, link_id: UUID) -> None:
         """A click on the latest link, on the one that counted, or on a link
         that may be the one on its way; anything else was replaced."""
         known = (self.latest, self.clicked_link)
         if not (self._on_their_way or any(link and link.link_id == link_id for link in known)):
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
 
     # --- what people and operators see -------------------------------------------
 
@@ -207,7 +207,3 @@ class ConfirmationLinkStep:
                 self._count(sent)
             self._on_sent()
             return sent
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
