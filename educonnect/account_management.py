@@ -14,20 +14,12 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
 
 from educonnect import policies
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.passwords import check_password_policy
 
 # --- typed input -------------------------------------------------------------------
-
-
-def normalized_email(address: str, field: str = "email") -> str:
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise DomainError(ErrorCode.EMAIL_INVALID, [{"field": field}]) from None
 
 
 def normalized_identifier(identifier: str) -> str:

@@ -26,6 +26,7 @@ from uuid import UUID
 from temporalio import workflow
 
 from educonnect import policies
+from educonnect.email_addresses import email_key
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import LinkClick, LinkSent
 from educonnect.models.email_change import (
@@ -299,7 +300,7 @@ class EmailChangeWorkflow:
         Without a validated address, the verified number hears of it by SMS
         (DESIGN §4: a sensitive change is told to the previous contact)."""
         old = self._facts
-        if old is None or (old.email and old.email.lower() == new_email.lower()):
+        if old is None or (old.email and email_key(old.email) == email_key(new_email)):
             return
         if old.verified and old.email:
             to = old.email

@@ -31,7 +31,8 @@ from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
-from educonnect.account_management import check_new_password, normalized_email, password_context
+from educonnect.account_management import check_new_password, password_context
+from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import LinkClick
@@ -361,10 +362,10 @@ async def change_email(
 ) -> EmailView:
     email = normalized_email(body.email)
     confirmation = normalized_email(body.email_confirmation, field="email_confirmation")
-    if email.lower() != confirmation.lower():
+    if email_key(email) != email_key(confirmation):
         raise DomainError(ErrorCode.EMAIL_MISMATCH, [{"field": "email_confirmation"}])
     row = await _account_row(pool, session.account_id)
-    if row["email_verified"] and row["email"] and row["email"].lower() == email.lower():
+    if row["email_verified"] and row["email"] and email_key(row["email"]) == email_key(email):
         raise DomainError(ErrorCode.EMAIL_UNCHANGED, [{"field": "email"}])
     status = await _request_change(temporal, session.account_id, row["identifier"], email)
     view = _email_view(row, status)
