@@ -39,7 +39,7 @@ from temporalio import workflow
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
-from educonnect.models.activation import LinkRequest, LinkSent
+from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
 from workflows.steps.refusals import refusal
@@ -82,12 +82,12 @@ class ConfirmationLinkStep:
         True once clicked (or `or_when()`); False when the step expired."""
         self.reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
         self.expires_at = workflow.now() + policies.ACTIVATION_LINK_VALIDITY
-        await self._send("confirmation")
+        await self._send(LinkRequestKind.CONFIRMATION)
 
         decided = lambda: self.clicked or or_when()  # noqa: E731
         if await wait_until(decided, self.reminder_due_at):
             return True
-        await self._send("reminder")
+        await self._send(LinkRequestKind.REMINDER)
         return await wait_until(decided, self.expires_at)
 
     async def click_by_signal(self, link_id: UUID) -> None:
@@ -127,12 +127,12 @@ class ConfirmationLinkStep:
 
     async def resend(self) -> LinkSent:
         """A new link to the same address, at the person's request."""
-        return await self._send("resend")
+        return await self._send(LinkRequestKind.RESEND)
 
     async def send_to(self, email: str) -> LinkSent:
         """The person corrected the address: a new link goes to the new one."""
         self.email = email
-        return await self._send("new_address")
+        return await self._send(LinkRequestKind.NEW_ADDRESS)
 
     # --- refusals (for update validators) -----------------------------------------
 
@@ -175,7 +175,7 @@ class ConfirmationLinkStep:
 
     # --- sending -------------------------------------------------------------------
 
-    async def _send(self, kind: str) -> LinkSent:
+    async def _send(self, kind: LinkRequestKind) -> LinkSent:
         # Synchronous (no await before): a concurrent request's validator sees it.
         self._requested += 1
         self._on_their_way += 1
@@ -184,7 +184,7 @@ class ConfirmationLinkStep:
         finally:
             self._on_their_way -= 1
 
-    async def _send_in_turn(self, kind: str) -> LinkSent:
+    async def _send_in_turn(self, kind: LinkRequestKind) -> LinkSent:
         async with self._lock:
             assert self.email is not None and self.expires_at is not None
             self._issued += 1
