@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError
+from educonnect.french_dates import french_date
 from educonnect.identifiers import fold_text, normalize_name
 from educonnect.phones import e164_mobile
 
@@ -387,7 +388,7 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
             RowError(
                 line_no,
                 "date_naissance",
-                f"La date de naissance {birthdate:%d/%m/%Y} n'est pas plausible.",
+                f"La date de naissance {french_date(birthdate)} n'est pas plausible.",
             )
         )
 

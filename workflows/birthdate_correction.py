@@ -45,6 +45,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from educonnect import policies
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import (
     DECISION_REFUSAL_OUTCOMES,
@@ -599,14 +600,14 @@ class BirthdateCorrectionWorkflow:
         details = (
             f"**{STEP_LABELS[self._step]}**\n\n"
             f"Établissement : {p.uai} (académie de {p.academie})\n\n"
-            f"Déposée par {filer(p.filed_by_pupil)} le {self._filed_at:%d/%m/%Y à %H:%M} UTC"
+            f"Déposée par {filer(p.filed_by_pupil)} le {utc_date_time(self._filed_at)}"
         )
         if self._step in OPEN_STEPS:
             if self._step == CorrectionStep.AWAITING_REVIEW and not self._reminded:
-                details += f" ; rappel au personnel le {self._reminder_due():%d/%m/%Y à %H:%M} UTC"
+                details += f" ; rappel au personnel le {utc_date_time(self._reminder_due())}"
             if self._step == CorrectionStep.AWAITING_REVIEW and not self._escalated:
-                details += f" ; transmission à l'assistance académique le {self._escalation_due():%d/%m/%Y à %H:%M} UTC"
-            details += f" ; clôture sans décision le {self._closes_at:%d/%m/%Y à %H:%M} UTC"
+                details += f" ; transmission à l'assistance académique le {utc_date_time(self._escalation_due())}"
+            details += f" ; clôture sans décision le {utc_date_time(self._closes_at)}"
         elif self._decided_by is not None:
             details += f"\n\nDécision de {self._decided_by.label}"
         workflow.set_current_details(details)

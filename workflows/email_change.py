@@ -28,6 +28,7 @@ from temporalio import workflow
 from educonnect import policies
 from educonnect.email_addresses import email_key
 from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import LinkClick, LinkSent
 from educonnect.models.email_change import (
     ENDED_STEPS,
@@ -384,7 +385,7 @@ class EmailChangeWorkflow:
             details += f"\n\nNouvelle adresse demandée : {self._email}"
         if self._current_link is not None and self._step == EmailChangeStep.AWAITING_VALIDATION:
             details += (
-                f"\n\nLiens envoyés : {self._links_sent}, le dernier le {self._last_link_at:%d/%m/%Y à %H:%M} UTC ; "
-                f"expiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+                f"\n\nLiens envoyés : {self._links_sent}, le dernier le {utc_date_time(self._last_link_at)} ; "
+                f"expiration le {utc_date_time(self._expires_at)}"
             )
         workflow.set_current_details(details)

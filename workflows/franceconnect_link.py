@@ -31,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.franceconnect import (
     STEP_LABELS,
     BirthdateOutcome,
@@ -295,7 +296,7 @@ class FranceConnectLinkWorkflow:
         if self._step == LinkStep.AWAITING_BIRTHDATE and (tries := self._birthdate.details()):
             details += f"\n\n{tries}"
         if self._step in _WAITING_ON_PERSON:
-            details += f"\n\nExpire sans action le {self._deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpire sans action le {utc_date_time(self._deadline)}"
         if self._account is not None:
             details += f"\n\nCompte : {self._account.account_id}"
         workflow.set_current_details(details)

@@ -29,6 +29,7 @@ from temporalio.exceptions import ActivityError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import LinkSent
 from educonnect.models.recovery import (
     RESET_ENDED_STEPS,
@@ -305,5 +306,5 @@ class PasswordResetWorkflow:
             if code.last_outcome is not None:
                 details += f" (dernier envoi : {SEND_OUTCOME_LABELS[code.last_outcome]})"
         if self._expires_at is not None and self._step not in RESET_ENDED_STEPS:
-            details += f"\n\nExpiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpiration le {utc_date_time(self._expires_at)}"
         workflow.set_current_details(details)

@@ -32,6 +32,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.registration import (
     ENDED_STEPS,
     STEP_LABELS,
@@ -363,7 +364,7 @@ class SmsRegistrationWorkflow:
             details += f"\n\n{tries}"
         deadline = self._current_deadline()
         if deadline is not None and self._step not in ENDED_STEPS:
-            details += f"\n\nExpiration sans action le {deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpiration sans action le {utc_date_time(deadline)}"
         workflow.set_current_details(details)
 
     def _birthdate_outcome(

@@ -12,7 +12,6 @@ import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Form, Query, Request
@@ -35,6 +34,7 @@ from educonnect.account_management import check_new_password, password_context
 from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.french_dates import paris_date_time
 from educonnect.models.activation import LinkClick
 from educonnect.models.email_change import (
     CancelEmailChange,
@@ -57,7 +57,6 @@ from workflows.password_change import PasswordChangeWorkflow
 
 router = APIRouter(prefix="/account", tags=["Gérer mon compte"])
 
-PARIS = ZoneInfo("Europe/Paris")
 EMAIL_CHANGE_PURPOSE = "email_change"
 
 
@@ -122,17 +121,12 @@ class PasswordChanged(BaseModel):
     sessions_ended: int
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
-
-
 def _change_view(status: EmailChangeStatus) -> EmailChangeView:
     assert status.email is not None
     where = "Cherchez un courriel de l'expéditeur « Administrateur des services en ligne »"
     if status.first_validation:
         where += f" dont l'objet est « {FIRST_VALIDATION_SUBJECT} »"
-    until = f" (valable jusqu'au {_when(status.expires_at)})" if status.expires_at else ""
+    until = f" (valable jusqu'au {paris_date_time(status.expires_at)})" if status.expires_at else ""
     message = (
         f"Une demande de modification de votre adresse électronique est en cours : pour valider l'adresse "
         f"{status.email}, cliquez sur le lien du courriel qui lui a été envoyé{until}. "

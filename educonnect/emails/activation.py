@@ -8,18 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from educonnect.emails import Email
+from educonnect.french_dates import paris_date_time
 from educonnect.models.activation import LinkRequestKind
 
-PARIS = ZoneInfo("Europe/Paris")
 SENDER = "Administrateur des services en ligne"
-
-
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +73,7 @@ Pour terminer l'activation, cliquez sur le lien ci-dessous (ou copiez-le dans vo
 
 {url}
 {replaced}
-Ce lien est valable jusqu'au {_when(expires_at)}. Il ne peut être utilisé qu'une seule fois.
+Ce lien est valable jusqu'au {paris_date_time(expires_at)}. Il ne peut être utilisé qu'une seule fois.
 Votre compte ne sera activé qu'après ce clic.{wording.after_click}
 
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.

@@ -10,6 +10,7 @@ from datetime import date
 
 from educonnect.blocked_processes import KINDS, BlockedProcess
 from educonnect.emails import Email
+from educonnect.french_dates import french_date
 from educonnect.models.corrections import RequesterNoticeKind, StaffNoticeKind
 
 SENDER = "Assistance EduConnect"
@@ -21,10 +22,6 @@ FOOTER = (
 def reference(request_id: uuid.UUID | str) -> str:
     """The short reference a person and staff quote: "N° 3F2A9C1B"."""
     return str(request_id).replace("-", "")[:8].upper()
-
-
-def french_date(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
 
 
 # --- to the person who asked ---------------------------------------------------------

@@ -39,6 +39,7 @@ from temporalio import workflow
 
 from educonnect import policies
 from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
@@ -170,7 +171,7 @@ class ConfirmationLinkStep:
             return None
         return (
             f"Liens envoyés : {self.sent}, le dernier le "
-            f"{self.latest.sent_at:%d/%m/%Y à %H:%M} UTC ; expiration le {self.expires_at:%d/%m/%Y à %H:%M} UTC"
+            f"{utc_date_time(self.latest.sent_at)} ; expiration le {utc_date_time(self.expires_at)}"
         )
 
     # --- sending -------------------------------------------------------------------
