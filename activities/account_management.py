@@ -23,7 +23,7 @@ from educonnect import policies
 from educonnect.emails import Email
 from educonnect.emails import account as texts
 from educonnect.emails.sender import send_email
-from educonnect.models.activation import LinkRequest, LinkSent
+from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from educonnect.models.email_change import (
     AccountEmailFacts,
     ApplyEmailChange,
@@ -154,7 +154,7 @@ class AccountManagementActivities:
                 process_id=request.process_id,
                 email=request.email,
                 step=request.step,
-                kind=request.kind.value,
+                kind=LinkRequestKind(request.kind),
                 expires_at=request.expires_at,
             ),
             lambda to, identifier, url: texts.email_validation(
@@ -163,7 +163,7 @@ class AccountManagementActivities:
                 url=url,
                 expires_at=request.expires_at,
                 first_validation=request.first_validation,
-                kind=request.kind.value,
+                kind=LinkRequestKind(request.kind),
             ),
             purpose=EMAIL_CHANGE_PURPOSE,
             path=EMAIL_VALIDATION_PATH,
@@ -382,7 +382,7 @@ class AccountManagementActivities:
                 process_id=request.process_id,
                 email=request.email,
                 step=request.step,
-                kind="reset",
+                kind=LinkRequestKind.RESET,
                 expires_at=request.expires_at,
             ),
             lambda to, identifier, url: texts.password_reset_link(

@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.client import Client
@@ -25,6 +24,7 @@ from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls, wrong_answer
+from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
 from educonnect.passwords import hash_password_async
@@ -42,13 +42,6 @@ class LinkSentView(BaseModel):
     email: str
     sent_at: datetime
     message: str
-
-
-def normalized_email(address: str) -> str:
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise DomainError(ErrorCode.EMAIL_INVALID) from None
 
 
 @dataclass(frozen=True)
@@ -188,7 +181,7 @@ def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) 
     async def correct_email(
         body: EmailRequest, session: ActivationSession, temporal: Temporal
     ) -> LinkSentView:
-        correction = EmailCorrection(email=normalized_email(body.email))
+        correction = EmailCorrection(email=normalized_email(body.email, field=None))
         return _link_sent(
             await process.update(temporal, session, process.workflow.correct_email, correction)
         )

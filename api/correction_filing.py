@@ -29,6 +29,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from educonnect import audit
 from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.french_dates import french_date
 from educonnect.models.corrections import CorrectionInput, CorrectionStep, ParticipantJoined
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 from educonnect.settings import get_settings
@@ -208,7 +209,9 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
 
 
 def _proposal_text(filing: Filing) -> str:
-    return f"Date de naissance proposée : {filing.proposed_birthdate:%d/%m/%Y}\n\n{filing.message}"
+    return (
+        f"Date de naissance proposée : {french_date(filing.proposed_birthdate)}\n\n{filing.message}"
+    )
 
 
 def check_plausible_birthdate(value: date, field: str) -> None:

@@ -14,7 +14,7 @@ from datetime import date
 
 from fpdf import FPDF
 
-from educonnect.emails.provisioning import french_date
+from educonnect.french_dates import french_date
 
 # Core PDF fonts cover Latin-1 only: letters outside it get a close spelling.
 _OUTSIDE_LATIN1 = str.maketrans(

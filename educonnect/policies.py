@@ -7,7 +7,9 @@ the environment could differ between a run and its replay.
 from datetime import timedelta
 
 # Activation with school-issued credentials (DESIGN §3.1, FAQ 2.2).
-PROVISIONAL_CREDENTIALS_VALIDITY = timedelta(days=92)  # "valable 3 mois"
+# "valables 3 mois" (what families read): 92 days, so that no 3 months are shorter.
+PROVISIONAL_CREDENTIALS_VALIDITY_MONTHS = 3
+PROVISIONAL_CREDENTIALS_VALIDITY = timedelta(days=92)
 ACTIVATION_REMINDER_AFTER = timedelta(days=3)
 ACTIVATION_LINK_VALIDITY = timedelta(days=7)
 LINK_RESEND_COOLDOWN = timedelta(seconds=60)

@@ -38,7 +38,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.franceconnect import (
     STEP_LABELS,
     BirthdateOutcome,
@@ -68,6 +69,7 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
@@ -189,12 +191,9 @@ class FranceConnectLinkWorkflow:
         ):
             raise self._refusal()
         if self._code.locked:
-            raise ApplicationError(
-                message(ErrorCode.SMS_CODE_LOCKED), type=ErrorCode.SMS_CODE_LOCKED
-            )
+            raise refusal(ErrorCode.SMS_CODE_LOCKED)
         if len(self._mobiles_tried) >= policies.FRANCECONNECT_MOBILES_PER_LINK:
-            code = ErrorCode.FRANCECONNECT_MOBILE_LIMIT
-            raise ApplicationError(message(code), type=code)
+            raise refusal(ErrorCode.FRANCECONNECT_MOBILE_LIMIT)
 
     async def _match(self, mobile: str) -> GuardianMatch:
         """The guardian of this number (or none); refused past the identity's
@@ -207,8 +206,7 @@ class FranceConnectLinkWorkflow:
             **ACTIVITY_OPTIONS,
         )
         if match.daily_limit_reached:
-            code = ErrorCode.FRANCECONNECT_MOBILE_DAILY_LIMIT
-            raise ApplicationError(message(code), type=code)
+            raise refusal(ErrorCode.FRANCECONNECT_MOBILE_DAILY_LIMIT)
         self._mobiles_tried.append(mobile)
         return match
 
@@ -379,7 +377,7 @@ class FranceConnectLinkWorkflow:
         if self._step == LinkStep.AWAITING_BIRTHDATE and (tries := self._birthdate.details()):
             details += f"\n\n{tries}"
         if self._step in _WAITING_ON_PERSON:
-            details += f"\n\nExpire sans action le {self._deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpire sans action le {utc_date_time(self._deadline)}"
         if self._account is not None:
             details += f"\n\nCompte : {self._account.account_id}"
         workflow.set_current_details(details)
@@ -408,4 +406,4 @@ class FranceConnectLinkWorkflow:
 
     def _refusal(self) -> ApplicationError:
         code = self._refusal_code()
-        return ApplicationError(message(code), type=code)
+        return refusal(code)

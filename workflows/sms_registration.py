@@ -31,7 +31,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.registration import (
     ENDED_STEPS,
     STEP_LABELS,
@@ -62,6 +63,7 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 from workflows.steps.waiting import wait_until
 
@@ -195,9 +197,7 @@ class SmsRegistrationWorkflow:
     def _validate_resend(self, request: ResendCode) -> None:
         self._require_step(RegistrationStep.AWAITING_CODE)
         if self._code is None:  # the first code is on its way
-            raise ApplicationError(
-                message(ErrorCode.SMS_RESEND_TOO_SOON), type=ErrorCode.SMS_RESEND_TOO_SOON
-            )
+            raise refusal(ErrorCode.SMS_RESEND_TOO_SOON)
         self._code.validate_resend()
 
     # --- step: a child's birthdate ----------------------------------------------
@@ -250,7 +250,7 @@ class SmsRegistrationWorkflow:
                     if self._account
                     else ErrorCode.REGISTRATION_ACCOUNT_EXISTS
                 )
-                raise ApplicationError(message(code), type=code)
+                raise refusal(code)
             assert self._registrant is not None
             try:
                 account = await workflow.execute_activity_method(
@@ -269,10 +269,7 @@ class SmsRegistrationWorkflow:
                 # A school import gave the guardian an account meanwhile.
                 await self._notify_existing_account(self._registrant)
                 self._account_exists_meanwhile = True
-                raise ApplicationError(
-                    message(ErrorCode.REGISTRATION_ACCOUNT_EXISTS),
-                    type=ErrorCode.REGISTRATION_ACCOUNT_EXISTS,
-                ) from None
+                raise refusal(ErrorCode.REGISTRATION_ACCOUNT_EXISTS) from None
             self._account = account
             return account
 
@@ -280,9 +277,7 @@ class SmsRegistrationWorkflow:
     def _validate_password(self, ready: PasswordReady) -> None:
         self._require_step(RegistrationStep.PASSWORD)
         if self._account is not None:  # one account, one sign-in per registration
-            raise ApplicationError(
-                message(ErrorCode.REGISTRATION_COMPLETED), type=ErrorCode.REGISTRATION_COMPLETED
-            )
+            raise refusal(ErrorCode.REGISTRATION_COMPLETED)
 
     @workflow.query
     def status(self) -> RegistrationStatus:
@@ -369,7 +364,7 @@ class SmsRegistrationWorkflow:
             details += f"\n\n{tries}"
         deadline = self._current_deadline()
         if deadline is not None and self._step not in ENDED_STEPS:
-            details += f"\n\nExpiration sans action le {deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpiration sans action le {utc_date_time(deadline)}"
         workflow.set_current_details(details)
 
     def _birthdate_outcome(
@@ -394,4 +389,4 @@ class SmsRegistrationWorkflow:
     def _require_step(self, step: RegistrationStep) -> None:
         if self._step != step:
             code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+            raise refusal(code)

@@ -458,7 +458,7 @@ async def test_three_numbers_per_first_visit(api, db_pool, provider, outbox):
     assert (await change_mobile(api, link_id, unique_mobile())).status_code == 200
     fourth = await change_mobile(api, link_id, mobile)
     assert fourth.status_code == 429 and fourth.json()["code"] == "franceconnect_mobile_limit"
-    assert "3 numéros" in fourth.json()["message"]
+    assert "numéros de téléphone mobile (3)" in fourth.json()["message"]
     assert outbox.to(mobile) == [], "refused before anything was sent"
     status = (await api.get(f"/franceconnect/link/{link_id}")).json()
     assert status["step"] == "awaiting_code"

@@ -32,10 +32,9 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.sms_codes import (
     CheckCodeRequest,
     CloseCodes,
@@ -47,13 +46,10 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.refusals import refusal
 
 with workflow.unsafe.imports_passed_through():
     from activities.sms_codes import SmsCodeActivities
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
 
 
 class SmsCodeStep:
@@ -142,11 +138,11 @@ class SmsCodeStep:
 
     def validate_submission(self) -> None:
         if (code := self.submission_refusal()) is not None:
-            raise _refuse(code)
+            raise refusal(code)
 
     def validate_resend(self) -> None:
         if (code := self.resend_refusal()) is not None:
-            raise _refuse(code)
+            raise refusal(code)
 
     # --- actions ----------------------------------------------------------------
 
@@ -188,9 +184,9 @@ class SmsCodeStep:
         """Compare a submitted code (by its row id) with the live code."""
         await workflow.wait_condition(self.all_sent)  # the latest code must be issued first
         async with self._lock:
-            refusal = self.submission_refusal()
-            if refusal is not None:
-                return CodeCheck(accepted=False, error=refusal, attempts_left=self.attempts_left)
+            refused = self.submission_refusal()
+            if refused is not None:
+                return CodeCheck(accepted=False, error=refused, attempts_left=self.attempts_left)
             matched = await workflow.execute_activity_method(
                 SmsCodeActivities.check_code_submission,
                 CheckCodeRequest(
