@@ -112,7 +112,7 @@ class EmailChangeWorkflow:
         while True:
             deadline = self._expires_at
             await wait_until(
-                lambda deadline=deadline: (
+                lambda deadline=deadline: (  # type: ignore[misc]  # mypy cannot type a lambda's default argument
                     self._click is not None
                     or self._cancel_requested
                     or self._expires_at != deadline

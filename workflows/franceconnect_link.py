@@ -128,6 +128,7 @@ class FranceConnectLinkWorkflow:
                 MatchGuardian(identity_id=self._params.identity_id, mobile=submission.mobile),
                 **ACTIVITY_OPTIONS,
             )
+            assert self._guardian is not None  # the activity always answers (empty: no match)
             # No match: no number, nothing is sent and no code can succeed, but
             # every count and answer is the same as with a match.
             self._code = SmsCodeStep(
@@ -238,7 +239,9 @@ class FranceConnectLinkWorkflow:
             expires_at=self._deadline
             if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED)
             else None,
-            guardian_id=self._guardian.guardian_id if verified else None,
+            guardian_id=self._guardian.guardian_id
+            if verified and self._guardian is not None
+            else None,
         )
 
     # --- helpers ----------------------------------------------------------------

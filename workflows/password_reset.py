@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import cast
+from uuid import UUID
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -112,6 +114,7 @@ class PasswordResetWorkflow:
             ),
             **ACTIVITY_OPTIONS,
         )
+        assert self._target is not None  # the activity always answers (empty: no match)
         if self._target.account_id is not None:
             workflow.upsert_search_attributes([ACCOUNT_ID.value_set(str(self._target.account_id))])
 
@@ -134,14 +137,14 @@ class PasswordResetWorkflow:
             self._link_on_its_way = False
             self._enter(PasswordResetStep.AWAITING_LINK)
         else:
-            self._code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile)
-            await self._code.send()
+            self._code = code = SmsCodeStep(
+                purpose=SmsPurpose.PASSWORD_RESET, mobile=self._target.mobile
+            )
+            await code.send()
             self._set_details()
-            if not await wait_until(
-                lambda: self._code.verified or self._code.locked, self._expires_at
-            ):
+            if not await wait_until(lambda: code.verified or code.locked, self._expires_at):
                 return await self._expire()
-            if self._code.locked:
+            if code.locked:
                 return await self._finish(PasswordResetStep.CODE_LOCKED)
             self._enter(PasswordResetStep.NEW_PASSWORD)
 
@@ -156,7 +159,8 @@ class PasswordResetWorkflow:
         await workflow.execute_activity_method(
             AccountManagementActivities.send_password_notice,
             PasswordNotice(
-                account_id=self._target.account_id,
+                # Done: a new password was applied to the account found.
+                account_id=cast(UUID, self._target.account_id),
                 process_id=workflow.info().workflow_id,
                 step="reset-notice",
                 kind=PasswordNoticeKind.RESET,
@@ -170,6 +174,7 @@ class PasswordResetWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
         await workflow.wait_condition(lambda: self._code is not None)
+        assert self._code is not None
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != PasswordResetStep.AWAITING_CODE)

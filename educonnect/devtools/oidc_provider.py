@@ -33,10 +33,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
@@ -45,6 +46,9 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
@@ -91,11 +95,11 @@ class MockProvider:
     Nonces are required; any client id and secret are accepted."""
 
     def __init__(
-        self, identities: list[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0
+        self, identities: Iterable[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.identities = list(identities)
         self.host, self.port = host, port
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -180,7 +184,7 @@ class LoopbackOidcProvider:
 
     def __init__(
         self,
-        identities: list[ProviderIdentity] = (),
+        identities: Iterable[ProviderIdentity] = (),
         *,
         client_id: str = "educonnect-dev",
         client_secret: str = "dev-franceconnect-secret",
@@ -194,7 +198,8 @@ class LoopbackOidcProvider:
             2048, parameters={"kid": secrets.token_hex(4), "use": "sig", "alg": "RS256"}
         )
         self._foreign_key = RSAKey.generate_key(
-            2048, parameters={"kid": self.key.kid, "alg": "RS256"}
+            2048,
+            parameters={"kid": self.key.kid, "alg": "RS256"},  # type: ignore[arg-type]  # kid is set
         )
         self._grants: dict[str, _Grant] = {}
         self._access_tokens: dict[str, str] = {}
@@ -233,7 +238,7 @@ class LoopbackOidcProvider:
         )
 
         class _Server(uvicorn.Server):
-            def capture_signals(self):  # type: ignore[override]
+            def capture_signals(self):
                 return contextlib.nullcontext()
 
         self._server = _Server(config)
@@ -289,7 +294,7 @@ class LoopbackOidcProvider:
 
         @app.get("/jwks")
         def jwks() -> dict:
-            return KeySet([self.key]).as_dict(private=False)
+            return dict(KeySet([self.key]).as_dict(private=False))
 
         def _check_request(params) -> tuple[str | None, str]:
             if params.get("client_id") != self.client_id:
