@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import cast
 
 import asyncpg
 from temporalio import activity
@@ -187,7 +188,7 @@ class AccountManagementActivities:
                 )
                 return False
             return await send_sms_once(
-                self._pool, idempotency_key(notice.step), activity.info().workflow_id, account["mobile"],
+                self._pool, idempotency_key(notice.step), cast(str, activity.info().workflow_id), account["mobile"],
                 f"email_change_{notice.kind.value}", texts.sms_email_change(notice.kind.value, notice.new_email),
             )  # fmt: skip
         compose = (

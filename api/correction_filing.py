@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -91,11 +92,13 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
         account_id=first_account,
         filed_by_pupil=blocked_process(first["blocked_process_id"]).own_birthdate,
     )
-    attributes = [SearchAttributePair(PROCESS_STEP, CorrectionStep.AWAITING_REVIEW.value)]
+    attributes: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(PROCESS_STEP, CorrectionStep.AWAITING_REVIEW.value)
+    ]
     attributes.append(SearchAttributePair(SCHOOL_UAI, [uai]))
     if first_account is not None:
         attributes.append(SearchAttributePair(ACCOUNT_ID, str(first_account)))
-    extra = {}
+    extra: dict[str, Any] = {}
     if filed.joined and new_participant:
         # Signal-with-start: also starts the workflow if an earlier start never reached Temporal.
         # Only for a process joining: the same one filing again is no news to the

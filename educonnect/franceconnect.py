@@ -359,7 +359,8 @@ class RelyingParty:
             data |= {"client_id": self.client_id, "client_secret": self.client_secret}
         try:
             async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
-                response = await client.post(meta.token_endpoint, data=data, auth=auth)
+                # auth=None: no client authentication (httpx accepts it; its hints do not say so).
+                response = await client.post(meta.token_endpoint, data=data, auth=auth)  # type: ignore[arg-type]
         except httpx.HTTPError as err:
             raise refuse(
                 ErrorCode.FRANCECONNECT_UNAVAILABLE, f"token endpoint unreachable: {err!r}"
@@ -448,18 +449,19 @@ class RelyingParty:
         if response.headers.get("content-type", "").startswith("application/jwt"):
             # Signed userinfo (FranceConnect v2): same keys, same issuer and audience.
             claims = await self._decode(meta, response.text.strip())
+            audience = claims.get("aud")
             if claims.get("iss") != meta.issuer or self.client_id not in (
-                claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+                audience if isinstance(audience, list) else [audience]
             ):
                 raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "userinfo issuer or audience")
             return claims
         try:
-            claims = response.json()
+            body = response.json()
         except ValueError:
-            claims = None
-        if not isinstance(claims, dict):
+            body = None
+        if not isinstance(body, dict):
             raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, "userinfo is not JSON")
-        return claims
+        return body
 
     # --- step 3: sign-out, at the provider too ----------------------------------
 

@@ -42,6 +42,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from educonnect import policies
@@ -153,7 +154,7 @@ class BirthdateCorrectionWorkflow:
         self._seen_participants: set[UUID] = set()
         self._timeline: list[TimelineEvent] = []
         self._decided_by: StaffRef | None = None
-        self._corrected = None
+        self._corrected: date | None = None
         self._resumed: set[str] = set()  # processes that confirmed their unblock
 
     # --- the process ------------------------------------------------------------
@@ -589,7 +590,10 @@ class BirthdateCorrectionWorkflow:
 
     def _enter(self, step: CorrectionStep) -> None:
         self._step = step
-        attributes = [PROCESS_STEP.value_set(step.value), SCHOOL_UAI.value_set([self._params.uai])]
+        attributes: list[SearchAttributeUpdate] = [
+            PROCESS_STEP.value_set(step.value),
+            SCHOOL_UAI.value_set([self._params.uai]),
+        ]
         if self._params.account_id is not None:
             attributes.append(ACCOUNT_ID.value_set(str(self._params.account_id)))
         workflow.upsert_search_attributes(attributes)

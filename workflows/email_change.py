@@ -110,7 +110,7 @@ class EmailChangeWorkflow:
         while True:
             deadline = self._expires_at
             await wait_until(
-                lambda deadline=deadline: (
+                lambda deadline=deadline: (  # type: ignore[misc]  # mypy cannot type a lambda's default argument
                     self._click is not None
                     or self._cancel_requested
                     or self._expires_at != deadline
@@ -383,7 +383,12 @@ class EmailChangeWorkflow:
             details += f"\n\nAdresse actuelle : {current} ({state})"
         if self._email:
             details += f"\n\nNouvelle adresse demandée : {self._email}"
-        if self._current_link is not None and self._step == EmailChangeStep.AWAITING_VALIDATION:
+        if (
+            self._current_link is not None
+            and self._step == EmailChangeStep.AWAITING_VALIDATION
+            and self._last_link_at is not None
+            and self._expires_at is not None
+        ):
             details += (
                 f"\n\nLiens envoyés : {self._links_sent}, le dernier le {utc_date_time(self._last_link_at)} ; "
                 f"expiration le {utc_date_time(self._expires_at)}"

@@ -217,9 +217,11 @@ class FranceConnectLinkWorkflow:
         code = self._code  # the number may change while the check runs
         assert code is not None
         check = await code.check(submission)
-        if code is not self._code:  # "Modifier le numéro" meanwhile: this code died
-            self._code.failures = max(self._code.failures, code.failures)
-            if self._code.locked and self._step == LinkStep.AWAITING_CODE:
+        current = self._code
+        assert current is not None
+        if code is not current:  # "Modifier le numéro" meanwhile: this code died
+            current.failures = max(current.failures, code.failures)
+            if current.locked and self._step == LinkStep.AWAITING_CODE:
                 self._enter(LinkStep.CODE_LOCKED)
             return check
         if self._step == LinkStep.AWAITING_CODE:
@@ -316,7 +318,9 @@ class FranceConnectLinkWorkflow:
             expires_at=self._deadline
             if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED)
             else None,
-            guardian_id=self._guardian.guardian_id if verified else None,
+            guardian_id=self._guardian.guardian_id
+            if verified and self._guardian is not None
+            else None,
         )
 
     # --- helpers ----------------------------------------------------------------

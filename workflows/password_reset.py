@@ -172,6 +172,7 @@ class PasswordResetWorkflow:
             # Being applied: wait for the outcome (a failure lets the person try again).
             await workflow.wait_condition(lambda: self._done is not None or not self._applying)
 
+        assert target.account_id is not None  # a new password was applied to this account
         await workflow.execute_activity_method(
             AccountManagementActivities.send_password_notice,
             PasswordNotice(
@@ -189,6 +190,7 @@ class PasswordResetWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
         await workflow.wait_condition(lambda: self._code is not None)
+        assert self._code is not None
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != PasswordResetStep.AWAITING_CODE)

@@ -104,13 +104,13 @@ class SmsRegistrationWorkflow:
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
         self._enter(RegistrationStep.AWAITING_CODE)
         mobile = await self._number_for_the_code(params)
-        self._code = SmsCodeStep(purpose=SmsPurpose.REGISTRATION, mobile=mobile)
-        await self._code.send()
+        self._code = code = SmsCodeStep(purpose=SmsPurpose.REGISTRATION, mobile=mobile)
+        await code.send()
         self._set_details()
 
-        if not await self._wait_with_idle_timeout(lambda: self._code.verified or self._code.locked):
+        if not await self._wait_with_idle_timeout(lambda: code.verified or code.locked):
             return await self._finish(RegistrationStep.EXPIRED)
-        if self._code.locked:
+        if code.locked:
             return await self._finish(RegistrationStep.CODE_LOCKED)
 
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
@@ -172,6 +172,7 @@ class SmsRegistrationWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
         await workflow.wait_condition(lambda: self._code is not None)
+        assert self._code is not None
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != RegistrationStep.AWAITING_CODE)
@@ -187,6 +188,7 @@ class SmsRegistrationWorkflow:
 
     @workflow.update
     async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
+        assert self._code is not None  # the validator refuses a resend before the first code
         await (
             self._code.resend()
         )  # the SMS goes out in the background: same answer time with or without a number
@@ -327,7 +329,8 @@ class SmsRegistrationWorkflow:
             deadline = self._idle_deadline
             assert deadline is not None
             if await wait_until(
-                lambda deadline=deadline: condition() or self._idle_deadline != deadline,
+                # (mypy cannot type a lambda's default argument)
+                lambda deadline=deadline: condition() or self._idle_deadline != deadline,  # type: ignore[misc]
                 deadline,
             ):
                 if condition():

@@ -54,9 +54,10 @@ def linkify(text: str) -> str:
 def _format_date(value: datetime | str | None) -> str:
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if value is None:
         return ""
     if value.tzinfo is None:

@@ -689,7 +689,7 @@ async def _decision_outcome(
     return None
 
 
-_DECISION_RESPONSES = {
+_DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Décision enregistrée, traitement en cours"},
     403: {"model": ErrorBody},
     404: {"model": ErrorBody},

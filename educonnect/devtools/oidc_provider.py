@@ -36,10 +36,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
@@ -48,6 +49,9 @@ from fastapi import FastAPI, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
@@ -100,11 +104,11 @@ class MockProvider:
     Nonces are required; any client id and secret are accepted."""
 
     def __init__(
-        self, identities: list[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0
+        self, identities: Iterable[ProviderIdentity] = (), host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.identities = list(identities)
         self.host, self.port = host, port
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -247,7 +251,7 @@ class LoopbackOidcProvider:
 
     def __init__(
         self,
-        identities: list[ProviderIdentity] = (),
+        identities: Iterable[ProviderIdentity] = (),
         *,
         client_id: str = "educonnect-dev",
         client_secret: str = "dev-franceconnect-secret",
@@ -312,7 +316,7 @@ class LoopbackOidcProvider:
         )
 
         class _Server(uvicorn.Server):
-            def capture_signals(self):  # type: ignore[override]
+            def capture_signals(self):
                 return contextlib.nullcontext()
 
         self._server = _Server(config)
@@ -378,7 +382,7 @@ class LoopbackOidcProvider:
 
         @app.get(prefix + "/jwks")
         def jwks() -> dict:
-            return KeySet([self.key]).as_dict(private=False)
+            return dict(KeySet([self.key]).as_dict(private=False))
 
         def _check_request(params) -> tuple[str | None, str]:
             """(redirect_uri, "") for a request to answer, (None, why) otherwise."""
@@ -527,7 +531,7 @@ class LoopbackOidcProvider:
             identity = self.identities[granted.sub]
             available = identity.claims()
             wanted = {c for s in granted.scopes for c in FRANCECONNECT_SCOPE_CLAIMS.get(s, ())}
-            claims = {"sub": granted.sub}
+            claims: dict[str, Any] = {"sub": granted.sub}
             claims |= {k: v for k, v in available.items() if k in wanted and k != "sub"}
             wrong = granted.misbehaviour
             if not self.signed_userinfo:

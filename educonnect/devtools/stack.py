@@ -355,15 +355,15 @@ class Stack:
 
     async def _seed_demo_data(self) -> None:
         try:
-            from educonnect.devtools import demo_data  # type: ignore[attr-defined]
+            from educonnect.devtools import demo_data
         except ImportError as err:
             _warn(f"no demo data ({err})")
             return
         _step("Demo data: seeding")
         result = await demo_data.seed(self.database_url)
-        self.credentials = [tuple(c) for c in getattr(result, "credentials", []) or []]  # type: ignore[misc]
+        self.credentials = [tuple(c) for c in getattr(result, "credentials", []) or []]
         # Demo staff (school administrators, académie support) for corrections and tickets.
-        self.credentials += [tuple(c) for c in getattr(result, "staff_credentials", []) or []]  # type: ignore[misc]
+        self.credentials += [tuple(c) for c in getattr(result, "staff_credentials", []) or []]
         _ok(f"Demo data ready ({len(self.credentials)} demo accounts)")
 
     def _child_env(self, **extra: str) -> dict[str, str]:

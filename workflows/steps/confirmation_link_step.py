@@ -167,7 +167,7 @@ class ConfirmationLinkStep:
         )
 
     def details(self) -> str | None:
-        if self.latest is None:
+        if self.latest is None or self.expires_at is None:
             return None
         return (
             f"Liens envoyés : {self.sent}, le dernier le "

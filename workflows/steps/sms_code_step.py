@@ -150,6 +150,7 @@ class SmsCodeStep:
         """Issue and send a new code and wait until it went out; the previous
         one dies. For the first code; for "renvoyer le code" use `resend()`."""
         self._count_send()
+        assert self.code_expires_at is not None  # set by _count_send
         await self._deliver(self.sends, self.code_expires_at)
 
     async def resend(self) -> None:
@@ -161,6 +162,7 @@ class SmsCodeStep:
         enumeration by timing). A submission checked meanwhile waits for it."""
         self.validate_resend()
         self._count_send()
+        assert self.code_expires_at is not None  # set by _count_send
         self._deliveries.append(
             asyncio.create_task(self._deliver(self.sends, self.code_expires_at))
         )
