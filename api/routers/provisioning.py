@@ -26,13 +26,12 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.provisioning import content_sha256
 from api import pages
 from api.deps import Pool, Temporal
 from api.errors import ErrorBody
 from api.routers.staff import Staff
 from educonnect import audit, letters
-from educonnect.csv_import import MAX_FILE_BYTES, FileRefused, check_file
+from educonnect.csv_import import MAX_FILE_BYTES, FileRefused, check_file, content_sha256
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.provisioning import (
     STEP_LABELS,
