@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.corrections import send_email_once
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
 from api.deps import Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
@@ -31,6 +30,7 @@ from educonnect import staff as staff_accounts
 from educonnect.blocked_processes import blocked_process
 from educonnect.emails import corrections as correction_emails
 from educonnect.emails.corrections import reference
+from educonnect.emails.delivery import send_email_once
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.corrections import (
     ROLE_LABELS,
