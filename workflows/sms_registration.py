@@ -33,6 +33,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from educonnect import policies
 from educonnect.errors import ErrorCode, message
 from educonnect.models.registration import (
+    ACCOUNT_EXISTS,
     ENDED_STEPS,
     STEP_LABELS,
     AbandonRegistration,
@@ -66,7 +67,7 @@ from workflows.steps.sms_code_step import SmsCodeStep
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
-    from activities.registration import ACCOUNT_EXISTS, RegistrationActivities
+    from activities.registration import RegistrationActivities
 
 
 SUMMARY = "Inscription par SMS (« Je n'ai pas de compte »)"
