@@ -23,10 +23,17 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
+from api.deps import (
+    Pool,
+    PortalSession,
+    RecentPortalSession,
+    Staff,
+    Temporal,
+    refuse_audited,
+    request_client_ip,
+)
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls
-from api.routers.staff import Staff, refuse_audited
 from educonnect import audit
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep

@@ -27,9 +27,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import pages
-from api.deps import Pool, Temporal
+from api.deps import Pool, Staff, Temporal
 from api.errors import ErrorBody
-from api.routers.staff import Staff
 from educonnect import audit, letters
 from educonnect.csv_import import MAX_FILE_BYTES, FileRefused, check_file, content_sha256
 from educonnect.errors import DomainError, ErrorCode

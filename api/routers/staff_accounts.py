@@ -23,9 +23,8 @@ from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api import pages
-from api.deps import Pool, Temporal
+from api.deps import Pool, Staff, Temporal, refuse_audited
 from api.errors import ErrorBody
-from api.routers.staff import Staff, refuse_audited
 from educonnect import audit, reissue
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.identifiers import fold_text
