@@ -1,7 +1,8 @@
-"""Assistance tickets (DESIGN §3.7: the questions that are not a correction)
-as staff read and answer them: the tickets of a staff member's scope, one
-ticket with its replies, and a reply once it was emailed. The staff API
-calls these; scope checks and the audit stay with the caller."""
+"""Assistance tickets (DESIGN §3.7: the questions that are not a correction):
+opened by anyone from the assistance form, for a school or an académie; read
+and answered by staff: the tickets of a staff member's scope, one ticket
+with its replies, and a reply once it was emailed. The API calls these;
+limits, scope checks and the audit stay with the caller."""
 
 from __future__ import annotations
 
@@ -10,6 +11,44 @@ import uuid
 import asyncpg
 
 from educonnect.staff import StaffMember
+
+
+async def school_academie(conn: asyncpg.Pool | asyncpg.Connection, uai: str) -> str | None:
+    """The académie of the school `uai`, or None for an unknown school."""
+    return await conn.fetchval("SELECT academie FROM schools WHERE uai = $1", uai)
+
+
+async def academie_named(conn: asyncpg.Pool | asyncpg.Connection, name: str) -> str | None:
+    """The académie called `name` (case aside) as the school records spell it, or None."""
+    return await conn.fetchval(
+        "SELECT academie FROM schools WHERE lower(academie) = lower($1) LIMIT 1", name
+    )
+
+
+async def open_ticket(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    ticket_id: uuid.UUID,
+    *,
+    last_name: str,
+    first_name: str,
+    email: str,
+    category: str,
+    message: str,
+    uai: str | None,
+    academie: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO assistance_tickets (id, last_name, first_name, email, category, message, uai, academie) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        ticket_id,
+        last_name,
+        first_name,
+        email,
+        category,
+        message,
+        uai,
+        academie,
+    )
 
 
 async def tickets_in_scope(
