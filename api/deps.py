@@ -68,12 +68,7 @@ PortalSession = Annotated[sessions.Session, Depends(require_session("portal"))]
 async def require_recent_sign_in(session: PortalSession, pool: Pool) -> sessions.Session:
     """A portal session opened less than RECENT_SIGN_IN_MAX_AGE ago (15 min):
     sensitive changes (email, password) need a recent sign-in (DESIGN §4)."""
-    recent = await pool.fetchval(
-        "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1",
-        session.id,
-        RECENT_SIGN_IN_MAX_AGE,
-    )
-    if not recent:
+    if not await sessions.opened_since(pool, session.id, RECENT_SIGN_IN_MAX_AGE):
         raise DomainError(ErrorCode.RECENT_SIGN_IN_REQUIRED)
     return session
 
