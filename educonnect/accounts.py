@@ -58,3 +58,28 @@ async def children(
         """,
         account_id,
     )
+
+
+async def guardian_of(
+    conn: asyncpg.Pool | asyncpg.Connection, account_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """A guardian's account: the school record's `id`, names, `email` and
+    `mobile`, and the account's own address (`account_email`); None for a
+    pupil's account."""
+    return await conn.fetchrow(
+        "SELECT g.id, a.email AS account_email, g.first_name, g.last_name, g.email, g.mobile "
+        "FROM accounts a JOIN guardians g ON g.id = a.guardian_id WHERE a.id = $1",
+        account_id,
+    )
+
+
+async def pupil_of(
+    conn: asyncpg.Pool | asyncpg.Connection, account_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """A pupil's account: the pupil's `id`, names and school, and the
+    account's `email`; None for a guardian's account."""
+    return await conn.fetchrow(
+        "SELECT p.id, p.first_name, p.last_name, s.name AS school_name, a.email FROM accounts a "
+        "JOIN pupils p ON p.id = a.pupil_id JOIN schools s ON s.uai = p.uai WHERE a.id = $1",
+        account_id,
+    )

@@ -40,7 +40,7 @@ from api.correction_form import (
 from api.deps import ActivationSession, Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.routers.activation import ASSISTANCE_URL, PROCESS
-from educonnect import assistance_tickets, policies
+from educonnect import accounts, assistance_tickets, policies
 from educonnect.account_management import admit_request, normalized_email
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
@@ -68,11 +68,7 @@ class CorrectionRequestBody(ChildCorrectionRequest):
 
 
 async def _guardian(pool: asyncpg.Pool, account_id: uuid.UUID) -> tuple[Requester, asyncpg.Record]:
-    guardian = await pool.fetchrow(
-        "SELECT g.id, a.email AS account_email, g.first_name, g.last_name, g.email, g.mobile "
-        "FROM accounts a JOIN guardians g ON g.id = a.guardian_id WHERE a.id = $1",
-        account_id,
-    )
+    guardian = await accounts.guardian_of(pool, account_id)
     if guardian is None:  # a pupil's own account: /pupil-activation/correction is theirs
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     requester = Requester(
