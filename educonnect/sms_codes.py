@@ -24,3 +24,14 @@ async def store_code_submission(
         code_hash(code, salt=process_id),
     )
     return submission_id
+
+
+async def accepted_code_mobile(
+    conn: asyncpg.Connection | asyncpg.Pool, process_id: str
+) -> str | None:
+    """The number the process's latest accepted code went to (the person
+    proved it is theirs), or None when no code was accepted."""
+    return await conn.fetchval(
+        "SELECT mobile FROM sms_codes WHERE process_id = $1 AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1",
+        process_id,
+    )
