@@ -13,11 +13,11 @@ from temporalio.worker import Worker
 
 from activities import all_activities
 from educonnect import db
-from educonnect.housekeeping_schedule import ensure_housekeeping_schedule
 from educonnect.production_mode import ProductionSettingsError, require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
 from workflows import ALL_WORKFLOWS
+from workflows.housekeeping_schedule import ensure_housekeeping_schedule
 
 log = logging.getLogger("educonnect.worker")
 

@@ -21,9 +21,8 @@ from activities.email_links import issue_and_send_link
 from activities.idempotency import idempotency_key
 from activities.sms_codes import reserve_daily_sms
 from educonnect import policies
-from educonnect.emails import Email
 from educonnect.emails import account as texts
-from educonnect.emails.sender import send_email
+from educonnect.emails.delivery import send_email_once
 from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from educonnect.models.email_change import (
     AccountEmailFacts,
@@ -60,30 +59,6 @@ PASSWORD_RESET_PURPOSE = "password_reset"
 # Accounts that have a password of their own (what lost identifier / lost
 # password can help with). A locked account unlocks with a new password.
 RECOVERABLE_STATES = ("active", "locked")
-
-
-async def send_email_once(
-    pool: asyncpg.Pool, key: str, account_id: uuid.UUID | None, email: Email, template: str
-) -> bool:
-    """Send `email` at most once under `key` (table `sent_emails`, row locked
-    while sending); True when it was sent now."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO sent_emails (idempotency_key, account_id, to_address, subject, template) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-            key,
-            account_id,
-            email.to,
-            email.subject,
-            template,
-        )
-        if await conn.fetchval(
-            "SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key
-        ):
-            return False
-        await send_email(email)
-        await conn.execute("UPDATE sent_emails SET sent_at = now() WHERE idempotency_key = $1", key)
-    return True
 
 
 async def send_sms_once(
@@ -200,9 +175,9 @@ class AccountManagementActivities:
         return await send_email_once(
             self._pool,
             idempotency_key(notice.step),
-            notice.account_id,
             email,
             f"email_change_{notice.kind.value}",
+            account_id=notice.account_id,
         )
 
     @activity.defn
@@ -332,7 +307,11 @@ class AccountManagementActivities:
                 to=account["email"], identifier=account["identifier"], kind=notice.kind.value
             )
             return await send_email_once(
-                self._pool, key, notice.account_id, email, f"password_{notice.kind.value}"
+                self._pool,
+                key,
+                email,
+                f"password_{notice.kind.value}",
+                account_id=notice.account_id,
             )
         if account["mobile"] and account["mobile_ok"]:
             return await send_sms_once(
@@ -436,7 +415,9 @@ class AccountManagementActivities:
         key = idempotency_key("identifier-reminder")
         if request.channel == RecoveryChannel.EMAIL:
             email = texts.identifier_reminder(to=rows[0]["email"], identifiers=identifiers)
-            await send_email_once(self._pool, key, rows[0]["id"], email, "identifier_reminder")
+            await send_email_once(
+                self._pool, key, email, "identifier_reminder", account_id=rows[0]["id"]
+            )
         else:
             await send_sms_once(
                 self._pool,

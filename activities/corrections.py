@@ -18,9 +18,8 @@ from temporalio.exceptions import ApplicationError
 from activities.idempotency import idempotency_key
 from educonnect import audit
 from educonnect.blocked_processes import blocked_process
-from educonnect.emails import Email
 from educonnect.emails import corrections as correction_emails
-from educonnect.emails.sender import send_email
+from educonnect.emails.delivery import send_email_once
 from educonnect.models.corrections import (
     ApplyCorrection,
     CloseRequest,
@@ -39,31 +38,6 @@ log = logging.getLogger(__name__)
 
 def staff_actor(staff: StaffRef) -> audit.Actor:
     return audit.Actor("staff", staff.staff_id, staff.label)
-
-
-async def send_email_once(
-    pool: asyncpg.Pool, key: str, email: Email, template: str, account_id: uuid.UUID | None = None
-) -> bool:
-    """Send `email` unless the email of `key` already went out (table
-    `sent_emails`, row locked while sending). True when sent now."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO sent_emails (idempotency_key, account_id, to_address, subject, template) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
-            key,
-            account_id,
-            email.to,
-            email.subject,
-            template,
-        )
-        sent_at = await conn.fetchval(
-            "SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE", key
-        )
-        if sent_at is not None:
-            return False
-        await send_email(email)
-        await conn.execute("UPDATE sent_emails SET sent_at = now() WHERE idempotency_key = $1", key)
-    return True
 
 
 class CorrectionActivities:

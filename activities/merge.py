@@ -18,10 +18,10 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.corrections import send_email_once
 from educonnect import audit, sessions
 from educonnect.email_addresses import email_key
 from educonnect.emails import merge as merge_emails
+from educonnect.emails.delivery import send_email_once
 from educonnect.errors import ErrorCode
 from educonnect.identifiers import normalize_name
 from educonnect.models.merge import MergeCheck, MergeOutcome, MergeRef

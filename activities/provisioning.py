@@ -23,7 +23,6 @@ the letter: never in Temporal.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -476,7 +475,3 @@ class ProvisioningActivities:
             json.dumps(counts.model_dump()),
         )
         return counts
-
-
-def content_sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()

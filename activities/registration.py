@@ -16,6 +16,7 @@ from activities.sms_codes import reserve_daily_sms
 from educonnect import sms_texts
 from educonnect.identifiers import allocate_identifier
 from educonnect.models.registration import (
+    ACCOUNT_EXISTS,
     AbandonRegistration,
     AccountCreated,
     CreateRegisteredAccount,
@@ -30,9 +31,6 @@ from educonnect.sms import send_sms
 log = logging.getLogger(__name__)
 
 MAX_IDENTIFIER_TRIES = 5
-# Error type when the guardian got an account (e.g. a school import) while
-# registering: the workflow tells the person by SMS instead.
-ACCOUNT_EXISTS = "account_exists"
 
 
 def recovery_url() -> str:

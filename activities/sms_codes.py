@@ -4,9 +4,10 @@ self-registration and the FranceConnect first visit.
 - A code is 6 digits from `secrets`; only its HMAC is stored, salted with the
   process id (`educonnect.tokens.code_hash`); issuing a code revokes the
   previous codes of the process.
-- The code a person types is stored hashed by the API (`store_code_submission`),
-  the workflow passes the row id to `check_code_submission`, which compares in
-  constant time and answers a boolean. Counting failures, sends, cooldown and
+- The code a person types is stored hashed by the API
+  (`educonnect.sms_codes.store_code_submission`), the workflow passes the row
+  id to `check_code_submission`, which compares in constant time and answers a
+  boolean. Counting failures, sends, cooldown and
   expiry is the workflow's job (`workflows.steps.sms_code_step.SmsCodeStep`).
 - Every SMS to a number counts against its daily cap (`reserve_daily_sms`).
 """
@@ -54,21 +55,6 @@ async def reserve_daily_sms(conn: asyncpg.Connection, mobile: str) -> bool:
         SMS_DAILY_CAP_PER_NUMBER,
     )
     return counted is not None
-
-
-async def store_code_submission(
-    conn: asyncpg.Connection | asyncpg.Pool, process_id: str, code: str
-) -> uuid.UUID:
-    """API side: keep the HMAC of a code the person typed; return the row id to
-    send to the workflow (`CodeSubmission(submission_id=...)`)."""
-    submission_id = uuid.uuid4()
-    await conn.execute(
-        "INSERT INTO sms_code_submissions (id, process_id, code_hash) VALUES ($1, $2, $3)",
-        submission_id,
-        process_id,
-        code_hash(code, salt=process_id),
-    )
-    return submission_id
 
 
 def gateway_key(key: str) -> str:

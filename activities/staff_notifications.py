@@ -10,10 +10,10 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.corrections import send_email_once
 from activities.idempotency import idempotency_key
 from educonnect import staff as staff_accounts
 from educonnect.emails import corrections as correction_emails
+from educonnect.emails.delivery import send_email_once
 from educonnect.models.corrections import NoticeOutcome, StaffNotice, StaffNoticeKind
 from educonnect.settings import get_settings
 

@@ -25,10 +25,10 @@ from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls, wrong_answer
+from educonnect import pending_passwords
 from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
-from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
 
@@ -136,14 +136,8 @@ class ActivationProcess(Generic[View]):
     ) -> None:
         """The new password never enters Temporal: its hash waits in PostgreSQL
         until the process makes it effective."""
-        await pool.execute(
-            """
-            INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
-            ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
-            """,
-            session.account_id,
-            self.workflow_id(session.account_id),
-            await hash_password_async(password),
+        await pending_passwords.keep(
+            pool, session.account_id, self.workflow_id(session.account_id), password
         )
 
     def raise_birthdate_refusal(self, outcome: Any, *, field: str) -> None:

@@ -24,8 +24,10 @@ from api.routers import (
     recovery,
     registration,
     sign_in,
-    staff,
     staff_accounts,
+    staff_corrections,
+    staff_session,
+    staff_tickets,
 )
 from api.security_headers import SecurityHeaders
 from educonnect import db
@@ -73,7 +75,9 @@ def create_app() -> FastAPI:
     app.include_router(registration.router)
     app.include_router(franceconnect.router)
     app.include_router(assistance.router)
-    app.include_router(staff.router)
+    app.include_router(staff_session.router)
+    app.include_router(staff_corrections.router)
+    app.include_router(staff_tickets.router)
     app.include_router(account.router)
     app.include_router(recovery.router)
     app.include_router(recovery.page_router)

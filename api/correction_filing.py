@@ -27,7 +27,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from educonnect import audit
+from educonnect import audit, correction_requests
 from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.french_dates import french_date
@@ -130,66 +130,35 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
 
 async def _record_filing(pool: asyncpg.Pool, filing: Filing):
     async with pool.acquire() as conn, conn.transaction():
-        school = await conn.fetchrow(
-            "SELECT p.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai WHERE p.id = $1",
-            filing.pupil_id,
-        )
+        school = await correction_requests.pupil_school(conn, filing.pupil_id)
         if school is None:
             raise DomainError(ErrorCode.CORRECTION_PUPIL_UNKNOWN)
-        open_request = await conn.fetchrow(
-            "SELECT id, uai, academie, status FROM correction_requests WHERE pupil_id = $1 AND closed_at IS NULL "
-            "FOR UPDATE",
-            filing.pupil_id,
-        )
+        open_request = await correction_requests.open_request_of(conn, filing.pupil_id)
         if open_request is None:
             request_id, joined, status_ = uuid.uuid4(), False, CorrectionStep.AWAITING_REVIEW
             uai, academie = school["uai"], school["academie"]
-            await conn.execute(
-                "INSERT INTO correction_requests (id, pupil_id, uai, academie, proposed_birthdate) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                request_id,
-                filing.pupil_id,
-                uai,
-                academie,
-                filing.proposed_birthdate,
+            await correction_requests.create_request(
+                conn, request_id, filing.pupil_id, uai, academie, filing.proposed_birthdate
             )
         else:
             request_id, joined = open_request["id"], True
             status_ = CorrectionStep(open_request["status"])
             uai, academie = open_request["uai"], open_request["academie"]
-        participant = await conn.fetchrow(
-            """
-            INSERT INTO correction_participants (id, request_id, account_id, blocked_process_id, requester_name,
-                                                 contact_channel, contact_email, contact_mobile)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (request_id, blocked_process_id) DO UPDATE
-                SET contact_channel = excluded.contact_channel, contact_email = excluded.contact_email,
-                    contact_mobile = excluded.contact_mobile
-            RETURNING id, (xmax = 0) AS inserted
-            """,
-            uuid.uuid4(),
+        participant = await correction_requests.add_participant(
+            conn,
             request_id,
-            filing.account_id,
-            filing.blocked_process_id,
-            filing.requester_name,
-            filing.contact_channel,
-            filing.contact_email,
-            filing.contact_mobile,
+            account_id=filing.account_id,
+            blocked_process_id=filing.blocked_process_id,
+            requester_name=filing.requester_name,
+            contact_channel=filing.contact_channel,
+            contact_email=filing.contact_email,
+            contact_mobile=filing.contact_mobile,
         )
         participant_id = participant["id"]
-        await conn.execute(
-            "INSERT INTO correction_messages (id, request_id, kind, participant_id, body) "
-            "VALUES ($1, $2, 'request', $3, $4)",
-            uuid.uuid4(),
-            request_id,
-            participant_id,
-            _proposal_text(filing),
+        await correction_requests.add_requester_message(
+            conn, uuid.uuid4(), request_id, "request", participant_id, _proposal_text(filing)
         )
-        first = await conn.fetchrow(
-            "SELECT account_id, blocked_process_id FROM correction_participants WHERE request_id = $1 "
-            "ORDER BY created_at, id LIMIT 1",
-            request_id,
-        )
+        first = await correction_requests.first_participant(conn, request_id)
         await audit.record(
             conn,
             audit.Actor("family", filing.account_id, filing.requester_name),

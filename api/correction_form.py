@@ -36,7 +36,7 @@ from api.correction_filing import (
     check_plausible_birthdate,
     file_birthdate_correction,
 )
-from educonnect import audit
+from educonnect import audit, correction_requests
 from educonnect.blocked_processes import blocked_process
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
@@ -46,6 +46,7 @@ from educonnect.models.corrections import (
     CorrectionStep,
     InformationReceived,
 )
+from educonnect.sms_codes import accepted_code_mobile
 from workflows.birthdate_correction import BirthdateCorrectionWorkflow
 from workflows.birthdate_correction import workflow_id as correction_workflow_id
 
@@ -80,14 +81,7 @@ SCHOOL_CONTACT = Contact("school")
 
 
 async def guardian_children(pool: asyncpg.Pool, guardian_id: uuid.UUID) -> list[Child]:
-    rows = await pool.fetch(
-        """
-        SELECT p.id, p.first_name, p.last_name, s.name AS school_name
-        FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id JOIN schools s ON s.uai = p.uai
-        WHERE gp.guardian_id = $1 ORDER BY p.first_name, p.id
-        """,
-        guardian_id,
-    )
+    rows = await correction_requests.guardian_children(pool, guardian_id)
     return [Child(pupil_id=r["id"], first_name=r["first_name"], last_name=r["last_name"],
                   school_name=r["school_name"]) for r in rows]  # fmt: skip
 
@@ -98,15 +92,10 @@ async def verified_guardian(
     """The guardian of a process that sent an SMS code to their mobile on file
     and accepted it (SMS registration, FranceConnect first visit): the decision
     goes by SMS to that number, which the person proved is theirs."""
-    mobile = await pool.fetchval(
-        "SELECT mobile FROM sms_codes WHERE process_id = $1 AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1",
-        process_id,
-    )
+    mobile = await accepted_code_mobile(pool, process_id)
     guardian = None
     if guardian_id is not None:
-        guardian = await pool.fetchrow(
-            "SELECT first_name, last_name FROM guardians WHERE id = $1", guardian_id
-        )
+        guardian = await correction_requests.guardian_name(pool, guardian_id)
     if mobile is None or guardian is None:  # no code accepted: nobody to reveal children to
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     assert guardian_id is not None  # the guardian was found by it
@@ -197,16 +186,7 @@ class CorrectionReceipt(BaseModel):
 
 async def requests_of(pool: asyncpg.Pool, process_id: str) -> list[RequestSummary]:
     """The requests this process took part in, oldest first."""
-    rows = await pool.fetch(
-        """
-        SELECT r.id, r.status,
-               (SELECT m.body FROM correction_messages m WHERE m.request_id = r.id AND m.kind = 'question'
-                ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS question
-        FROM correction_requests r JOIN correction_participants cp ON cp.request_id = r.id
-        WHERE cp.blocked_process_id = $1 ORDER BY r.created_at, r.id
-        """,
-        process_id,
-    )
+    rows = await correction_requests.requests_of_process(pool, process_id)
     return [
         RequestSummary(
             request_id=r["id"],
@@ -329,12 +309,7 @@ class AnswerBody(BaseModel):
 async def _participant(
     pool: asyncpg.Pool, request_id: uuid.UUID, process_id: str
 ) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        "SELECT id, account_id, requester_name FROM correction_participants "
-        "WHERE request_id = $1 AND blocked_process_id = $2",
-        request_id,
-        process_id,
-    )
+    row = await correction_requests.participant(pool, request_id, process_id)
     if row is None:  # unknown, or someone else's: the same answer
         raise DomainError(ErrorCode.CORRECTION_NOT_FOUND)
     return row
@@ -343,18 +318,9 @@ async def _participant(
 async def request_view(pool: asyncpg.Pool, request_id: uuid.UUID, process_id: str) -> RequestView:
     """A request as the person who filed it from `process_id` sees it."""
     await _participant(pool, request_id, process_id)
-    row = await pool.fetchrow(
-        "SELECT r.*, p.first_name FROM correction_requests r JOIN pupils p ON p.id = r.pupil_id WHERE r.id = $1",
-        request_id,
-    )
-    messages = await pool.fetch(
-        """
-        SELECT m.created_at, m.kind, m.body, m.staff_id, cp.blocked_process_id
-        FROM correction_messages m LEFT JOIN correction_participants cp ON cp.id = m.participant_id
-        WHERE m.request_id = $1 ORDER BY m.created_at, m.id
-        """,
-        request_id,
-    )
+    row = await correction_requests.request_for_requester(pool, request_id)
+    assert row is not None  # `_participant` found it
+    messages = await correction_requests.messages_for_requester(pool, request_id)
     step = CorrectionStep(row["status"])
 
     def author(m) -> str:
@@ -392,9 +358,7 @@ async def answer_staff(
     """The person answers staff's request for information."""
     participant = await _participant(pool, request_id, process_id)
     text = required_text(body.message)
-    current = await pool.fetchval(
-        "SELECT status FROM correction_requests WHERE id = $1", request_id
-    )
+    current = await correction_requests.request_status(pool, request_id)
     if current != CorrectionStep.AWAITING_INFORMATION:
         closed = current not in OPEN_STEPS
         raise DomainError(
@@ -403,12 +367,8 @@ async def answer_staff(
     message_id = uuid.uuid4()
     actor = audit.Actor("family", participant["account_id"], participant["requester_name"])
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO correction_messages (id, request_id, kind, participant_id, body) VALUES ($1, $2, 'answer', $3, $4)",
-            message_id,
-            request_id,
-            participant["id"],
-            text,
+        await correction_requests.add_requester_message(
+            conn, message_id, request_id, "answer", participant["id"], text
         )
         await audit.record(conn, actor, "correction.answered", "correction_request", request_id,
                            details={"message_id": str(message_id)})  # fmt: skip

@@ -1,20 +1,27 @@
-"""Shared dependencies: the database pool, the Temporal client, the session."""
+"""Shared dependencies: the database pool, the Temporal client, the family's
+session, and the staff member signed in (with the audited refusal of what is
+out of their scope)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import asyncpg
 from fastapi import Cookie, Depends, Request, Response
 from temporalio.client import Client
 
-from educonnect import sessions
+from educonnect import audit, sessions
+from educonnect import staff as staff_accounts
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.policies import RECENT_SIGN_IN_MAX_AGE
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import client_ip
+from educonnect.staff import StaffMember
 
 SESSION_COOKIE = "educonnect_session"
+STAFF_COOKIE = "educonnect_staff_session"
+# The most rows a staff list (corrections, tickets) answers at once.
+QUEUE_LIMIT = 500
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -61,12 +68,7 @@ PortalSession = Annotated[sessions.Session, Depends(require_session("portal"))]
 async def require_recent_sign_in(session: PortalSession, pool: Pool) -> sessions.Session:
     """A portal session opened less than RECENT_SIGN_IN_MAX_AGE ago (15 min):
     sensitive changes (email, password) need a recent sign-in (DESIGN §4)."""
-    recent = await pool.fetchval(
-        "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1",
-        session.id,
-        RECENT_SIGN_IN_MAX_AGE,
-    )
-    if not recent:
+    if not await sessions.opened_since(pool, session.id, RECENT_SIGN_IN_MAX_AGE):
         raise DomainError(ErrorCode.RECENT_SIGN_IN_REQUIRED)
     return session
 
@@ -104,3 +106,43 @@ def request_client_ip(request: Request) -> str:
     return client_ip(
         peer, request.headers.get("x-forwarded-for"), get_settings().forwarded_for_trusted_hops
     )
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+async def current_staff(
+    pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
+) -> StaffMember:
+    member = (
+        await staff_accounts.find_session(pool, educonnect_staff_session)
+        if educonnect_staff_session
+        else None
+    )
+    if member is None:
+        raise DomainError(ErrorCode.STAFF_SESSION_REQUIRED)
+    return member
+
+
+Staff = Annotated[StaffMember, Depends(current_staff)]
+
+
+async def refuse_audited(
+    pool, member: StaffMember, action: str, target_kind: str, target_id, code: ErrorCode,
+    answer: ErrorCode | None = None, **details,
+) -> NoReturn:  # fmt: skip
+    """Audit a refused staff action, then refuse it with its stable code.
+
+    `answer`: the code the staff member gets when it is not the audited one;
+    something out of scope answers like something unknown (staff learn
+    nothing about other schools' families), the log keeps the real reason."""
+    await audit.record(
+        pool,
+        member.actor,
+        action,
+        target_kind,
+        target_id,
+        outcome=audit.REFUSED,
+        details={"code": code.value, **details},
+    )
+    raise DomainError(answer or code)

@@ -40,8 +40,8 @@ from temporalio.workflow import UpdateMethodMultiParam
 from api import pages
 from api.errors import refusal_page, update_failure_code
 from api.process_calls import UPDATE_TIMEOUT_S
+from educonnect import email_links
 from educonnect.errors import HTTP_STATUS, MESSAGES, ErrorCode
-from educonnect.tokens import token_hash
 
 log = logging.getLogger("educonnect.api")
 
@@ -88,12 +88,7 @@ async def live_link(
 ) -> asyncpg.Record:
     """The link of this token and purpose if it can still be used; otherwise
     `LinkRefused` with the words of this kind of link."""
-    link = await pool.fetchrow(
-        "SELECT id, account_id, process_id, email, used_at, revoked_at, expires_at <= now() AS expired "
-        "FROM email_links WHERE token_hash = $1 AND purpose = $2",
-        token_hash(token),
-        purpose,
-    )
+    link = await email_links.link_for_token(pool, token, purpose)
     if link is None:
         raise words.refusal(ErrorCode.LINK_INVALID, 404)
     if link["used_at"] is not None:
@@ -132,10 +127,7 @@ class ClickPage:
         happened (`done(result)` when the workflow answered). `signal`: the
         process's durable way to hear of the click when the update is not
         answered in time."""
-        await self.pool.execute(
-            "UPDATE email_links SET clicked_at = coalesce(clicked_at, now()) WHERE token_hash = $1",
-            token_hash(self.token),
-        )
+        await email_links.record_click(self.pool, self.token)
         try:
             result = await asyncio.wait_for(handle.execute_update(update, arg), UPDATE_TIMEOUT_S)
         except WorkflowUpdateFailedError as err:

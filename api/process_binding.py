@@ -17,9 +17,10 @@ from datetime import timedelta
 import asyncpg
 from fastapi import Response
 
+from educonnect import process_bindings
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.settings import get_settings
-from educonnect.tokens import new_link_token, token_hash
+from educonnect.tokens import new_link_token
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,7 @@ class BrowserBinding:
     ) -> None:
         """Bind the process `process_id` (routes `<prefix>/<key>`) to this browser."""
         token = new_link_token()
-        await pool.execute(
-            "INSERT INTO process_bindings (process_id, binding_hash, expires_at) VALUES ($1, $2, now() + $3::interval)",
-            process_id,
-            token_hash(token),
-            self.max_age,
-        )
+        await process_bindings.bind(pool, process_id, token, self.max_age)
         response.set_cookie(
             self.cookie,
             token,
@@ -52,9 +48,5 @@ class BrowserBinding:
 
     async def require(self, pool: asyncpg.Pool, process_id: str, token: str | None) -> None:
         """Refuse, as for an unknown id, unless this browser started the process."""
-        if not token or not await pool.fetchval(
-            "SELECT 1 FROM process_bindings WHERE process_id = $1 AND binding_hash = $2 AND expires_at > now()",
-            process_id,
-            token_hash(token),
-        ):
+        if not token or not await process_bindings.is_bound(pool, process_id, token):
             raise DomainError(self.not_found)

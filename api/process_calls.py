@@ -31,10 +31,10 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from activities.sms_codes import store_code_submission
 from api.errors import update_failure_code
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.models.sms_codes import CodeCheck, CodeSubmission, ResendCode
+from educonnect.sms_codes import store_code_submission
 
 UPDATE_TIMEOUT_S = 20
 

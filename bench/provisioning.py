@@ -47,7 +47,8 @@ async def run(args) -> None:
 
 
 async def _import(args, pool) -> None:
-    from activities.provisioning import ProvisioningActivities, content_sha256
+    from activities.provisioning import ProvisioningActivities
+    from educonnect.csv_import import content_sha256
     from educonnect.devtools.school_export import generate_export, to_csv
     from educonnect.models.provisioning import ImportRef, RowRange
 

@@ -17,6 +17,7 @@ import asyncpg
 
 from educonnect import policies
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.identifiers import base_identifier
 from educonnect.passwords import check_password_policy
 
 # --- typed input -------------------------------------------------------------------
@@ -47,6 +48,31 @@ async def password_context(conn: asyncpg.Connection | asyncpg.Pool, account_id: 
         "names": names,
         "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
         "pupil": bool(rows and rows[0]["pupil"]),
+    }
+
+
+async def guardian_password_context(
+    conn: asyncpg.Connection | asyncpg.Pool, guardian_id: uuid.UUID
+) -> dict:
+    """The same for a guardian who has no account yet (SMS self-registration):
+    the guardian's and the children's names and birthdates, and the base of the
+    identifier to come (it is allocated at the end, e.g. "m.dupont")."""
+    rows = await conn.fetch(
+        """
+        SELECT g.first_name AS g_first, g.last_name AS g_last,
+               p.first_name AS p_first, p.last_name AS p_last, p.birthdate
+        FROM guardians g
+        LEFT JOIN guardian_pupils gp ON gp.guardian_id = g.id
+        LEFT JOIN pupils p ON p.id = gp.pupil_id
+        WHERE g.id = $1
+        """,
+        guardian_id,
+    )
+    names = {n for r in rows for n in (r["g_first"], r["g_last"], r["p_first"], r["p_last"]) if n}
+    return {
+        "identifier": base_identifier(rows[0]["g_first"], rows[0]["g_last"]) if rows else None,
+        "names": names,
+        "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
     }
 
 

@@ -9,6 +9,7 @@ through. Pure module: no I/O, no database.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,12 @@ MAX_ROWS = 60_000
 MAX_NAME_LENGTH = 100
 MAX_CLASS_LENGTH = 30
 OLDEST_BIRTHDATE = date(1990, 1, 1)
+
+
+def content_sha256(content: bytes) -> str:
+    """The file's fingerprint, stored with the import."""
+    return hashlib.sha256(content).hexdigest()
+
 
 PUPIL_COLUMNS = [
     "identifiant_eleve",

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from educonnect import letters
+from educonnect.emails.delivery import send_email_once
 from educonnect.emails.provisioning import account_notification
-from educonnect.emails.sender import send_email
 from educonnect.identifiers import allocate_identifier, fold_text
 from educonnect.passwords import generate_provisional_password, hash_password_async
 from educonnect.policies import PROVISIONAL_CREDENTIALS_VALIDITY
@@ -274,29 +274,8 @@ async def send_account_notification(
         reissued=reissued,
     )
 
-    async with conn.transaction():
-        await conn.execute(
-            """
-            INSERT INTO sent_emails (idempotency_key, account_id, to_address, subject, template)
-            VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (idempotency_key) DO NOTHING
-            """,
-            idempotency_key,
-            account_id,
-            email.to,
-            email.subject,
-            NOTIFICATION_TEMPLATE,
-        )
-        sent_at = await conn.fetchval(
-            "SELECT sent_at FROM sent_emails WHERE idempotency_key = $1 FOR UPDATE",
-            idempotency_key,
-        )
-        if sent_at is not None:
-            return False
-        await send_email(email)
-        await conn.execute(
-            "UPDATE sent_emails SET sent_at = now() WHERE idempotency_key = $1", idempotency_key
-        )
+    if not await send_email_once(conn, idempotency_key, email, NOTIFICATION_TEMPLATE, account_id):
+        return False
     log.info("sent account notification for account %s (%s)", account_id, idempotency_key)
     return True
 

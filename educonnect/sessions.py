@@ -54,6 +54,24 @@ async def revoke_session(conn: asyncpg.Connection | asyncpg.Pool, token: str) ->
     )
 
 
+async def end_session(conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID) -> None:
+    """End one session, known by its id (the account it opens may not be used)."""
+    await conn.execute("UPDATE sessions SET revoked_at = now() WHERE id = $1", session_id)
+
+
+async def opened_since(
+    conn: asyncpg.Connection | asyncpg.Pool, session_id: uuid.UUID, max_age: timedelta
+) -> bool:
+    """True when the session was opened (the person signed in) less than `max_age` ago."""
+    return bool(
+        await conn.fetchval(
+            "SELECT created_at > now() - $2::interval FROM sessions WHERE id = $1",
+            session_id,
+            max_age,
+        )
+    )
+
+
 async def activation_may_be_running(
     conn: asyncpg.Connection | asyncpg.Pool, account_id: uuid.UUID, state: str
 ) -> bool:

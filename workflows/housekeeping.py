@@ -4,7 +4,7 @@ browser bindings past their cookie...), with the retention of
 `educonnect.policies`.
 
 A short workflow started every night by the Temporal Schedule `housekeeping`
-(`educonnect/housekeeping_schedule.py`, created at worker start); its runs are
+(`workflows/housekeeping_schedule.py`, created at worker start); its runs are
 `housekeeping/nightly-<time>`. One activity per kind of data, in order, each
 deleting in small batches; the result and the Web UI details give how many
 rows each purge removed: counts only, nothing personal.

@@ -34,6 +34,7 @@ from educonnect import policies
 from educonnect.errors import ErrorCode
 from educonnect.french_dates import utc_date_time
 from educonnect.models.registration import (
+    ACCOUNT_EXISTS,
     ENDED_STEPS,
     STEP_LABELS,
     AbandonRegistration,
@@ -68,7 +69,7 @@ from workflows.steps.sms_code_step import SmsCodeStep
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
-    from activities.registration import ACCOUNT_EXISTS, RegistrationActivities
+    from activities.registration import RegistrationActivities
 
 
 SUMMARY = "Inscription par SMS (« Je n'ai pas de compte »)"

@@ -30,6 +30,7 @@ from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
+from educonnect import accounts, pending_passwords
 from educonnect.account_management import check_new_password, password_context
 from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
@@ -47,7 +48,6 @@ from educonnect.models.email_change import (
     ValidationLinkClicked,
 )
 from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
-from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import check_credentials_limited
@@ -212,18 +212,7 @@ def _email_message(email: str | None, verified: bool, pending: EmailChangeStatus
 
 
 async def _account_row(pool: asyncpg.Pool, account_id: uuid.UUID) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        """
-        SELECT a.identifier, a.kind, a.state, a.email, a.email_verified_at IS NOT NULL AS email_verified,
-               a.mobile, a.mobile_verified_at IS NOT NULL AS mobile_verified,
-               coalesce(g.first_name, p.first_name) AS first_name, coalesce(g.last_name, p.last_name) AS last_name
-        FROM accounts a
-        LEFT JOIN guardians g ON g.id = a.guardian_id
-        LEFT JOIN pupils p ON p.id = a.pupil_id
-        WHERE a.id = $1
-        """,
-        account_id,
-    )
+    row = await accounts.holder(pool, account_id)
     if row is None or row["state"] != "active":
         raise DomainError(ErrorCode.SESSION_REQUIRED)
     return row
@@ -524,12 +513,7 @@ async def change_password(
 
     # The password never enters Temporal: its hash waits here for the workflow.
     process_id = password_change.workflow_id(uuid.uuid4())
-    await pool.execute(
-        "INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)",
-        session.account_id,
-        process_id,
-        await hash_password_async(body.new_password),
-    )
+    await pending_passwords.keep(pool, session.account_id, process_id, body.new_password)
     start = WithStartWorkflowOperation(
         PasswordChangeWorkflow.run,
         PasswordChangeInput(

@@ -40,7 +40,7 @@ from api.correction_form import (
 from api.deps import ActivationSession, Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.routers.activation import ASSISTANCE_URL, PROCESS
-from educonnect import policies
+from educonnect import accounts, assistance_tickets, policies
 from educonnect.account_management import admit_request
 from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.corrections import reference
@@ -69,11 +69,7 @@ class CorrectionRequestBody(ChildCorrectionRequest):
 
 
 async def _guardian(pool: asyncpg.Pool, account_id: uuid.UUID) -> tuple[Requester, asyncpg.Record]:
-    guardian = await pool.fetchrow(
-        "SELECT g.id, a.email AS account_email, g.first_name, g.last_name, g.email, g.mobile "
-        "FROM accounts a JOIN guardians g ON g.id = a.guardian_id WHERE a.id = $1",
-        account_id,
-    )
+    guardian = await accounts.guardian_of(pool, account_id)
     if guardian is None:  # a pupil's own account: /pupil-activation/correction is theirs
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     requester = Requester(
@@ -232,14 +228,12 @@ async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketR
         raise DomainError(ErrorCode.INVALID_INPUT, empty)
     uai = body.uai.strip().upper() if body.uai and body.uai.strip() else None
     if uai:
-        academie = await pool.fetchval("SELECT academie FROM schools WHERE uai = $1", uai)
+        academie = await assistance_tickets.school_academie(pool, uai)
         if academie is None:
             raise DomainError(ErrorCode.ASSISTANCE_SCHOOL_UNKNOWN, [{"field": "uai"}])
     else:
         wanted = (body.academie or "").strip()
-        academie = await pool.fetchval(
-            "SELECT academie FROM schools WHERE lower(academie) = lower($1) LIMIT 1", wanted
-        ) if wanted else None  # fmt: skip
+        academie = await assistance_tickets.academie_named(pool, wanted) if wanted else None
         if academie is None:
             raise DomainError(ErrorCode.ASSISTANCE_ACADEMIE_UNKNOWN, [{"field": "academie"}])
     # Anyone may write, without a session: a few tickets per address and per
@@ -247,17 +241,16 @@ async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketR
     counters = [("ticket_email", email_key(email)), ("ticket_ip", request_client_ip(request))]
     await admit_request(pool, counters, refusal=ErrorCode.TICKETS_RATE_LIMITED)
     ticket_id = uuid.uuid4()
-    await pool.execute(
-        "INSERT INTO assistance_tickets (id, last_name, first_name, email, category, message, uai, academie) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    await assistance_tickets.open_ticket(
+        pool,
         ticket_id,
-        names["last_name"],
-        names["first_name"],
-        email,
-        body.category.value,
-        names["message"],
-        uai,
-        academie,
+        last_name=names["last_name"],
+        first_name=names["first_name"],
+        email=email,
+        category=body.category.value,
+        message=names["message"],
+        uai=uai,
+        academie=academie,
     )
     return TicketReceipt(
         ticket_id=ticket_id,

@@ -23,11 +23,19 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
+from api.deps import (
+    QUEUE_LIMIT,
+    Pool,
+    PortalSession,
+    RecentPortalSession,
+    Staff,
+    Temporal,
+    refuse_audited,
+    request_client_ip,
+)
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls
-from api.routers.staff import Staff, refuse_audited
-from educonnect import audit
+from educonnect import audit, child_attachments
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
@@ -119,16 +127,10 @@ async def merge(
         if refused.code == ErrorCode.ACCOUNT_MERGED:
             raise DomainError(ErrorCode.MERGE_ALREADY_MERGED) from None
         raise
-    kept_identifier = await pool.fetchval(
-        "SELECT identifier FROM accounts WHERE id = $1", session.account_id
-    )
+    kept_identifier = await child_attachments.account_identifier(pool, session.account_id)
+    assert kept_identifier is not None  # the account signed in
     merge_id = uuid.uuid4()
-    await pool.execute(
-        "INSERT INTO account_merges (id, kept_account_id, other_account_id) VALUES ($1, $2, $3)",
-        merge_id,
-        session.account_id,
-        other.account_id,
-    )
+    await child_attachments.record_merge(pool, merge_id, session.account_id, other.account_id)
     handle = await _start(
         temporal,
         MergeInput(
@@ -180,37 +182,10 @@ class DisputeFiled(BaseModel):
 )
 async def not_my_child(pupil_id: uuid.UUID, session: PortalSession, pool: Pool) -> DisputeFiled:
     async with pool.acquire() as conn, conn.transaction():
-        link = await conn.fetchrow(
-            """
-            SELECT a.identifier, gp.guardian_id, gp.disputed_at, p.uai, s.academie
-            FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id
-            JOIN pupils p ON p.id = gp.pupil_id JOIN schools s ON s.uai = p.uai
-            WHERE a.id = $1 AND gp.pupil_id = $2 FOR UPDATE OF gp
-            """,
-            session.account_id,
-            pupil_id,
-        )
+        link = await child_attachments.attached_child(conn, session.account_id, pupil_id)
         if link is None:
             raise DomainError(ErrorCode.CHILD_NOT_ATTACHED)
-        dispute_id = await conn.fetchval(
-            """
-            INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            ON CONFLICT (guardian_id, pupil_id) WHERE status = 'awaiting_review' DO UPDATE SET status = excluded.status
-            RETURNING id
-            """,
-            uuid.uuid4(),
-            link["guardian_id"],
-            pupil_id,
-            session.account_id,
-            link["uai"],
-            link["academie"],
-        )
-        await conn.execute(
-            "UPDATE guardian_pupils SET disputed_at = coalesce(disputed_at, now()) WHERE guardian_id = $1 AND pupil_id = $2",
-            link["guardian_id"],
-            pupil_id,
-        )
+        dispute_id = await child_attachments.file_dispute(conn, session.account_id, pupil_id, link)
         await audit.record(
             conn, audit.Actor("family", session.account_id, link["identifier"]), "attachment.dispute",
             "pupil", pupil_id, details={"dispute_id": str(dispute_id), "uai": link["uai"]},
@@ -240,15 +215,6 @@ class DisputeView(BaseModel):
     account_identifier: str
 
 
-_DISPUTE = """
-    SELECT d.id AS dispute_id, d.status, d.created_at, d.uai, d.academie, d.pupil_id, d.guardian_id,
-           p.first_name || ' ' || p.last_name AS pupil_name, p.class_name,
-           g.first_name || ' ' || g.last_name AS guardian_name, a.identifier AS account_identifier
-    FROM attachment_disputes d JOIN pupils p ON p.id = d.pupil_id JOIN guardians g ON g.id = d.guardian_id
-    JOIN accounts a ON a.id = d.account_id
-"""
-
-
 def _view(row: asyncpg.Record) -> DisputeView:
     return DisputeView(**{k: row[k] for k in DisputeView.model_fields})
 
@@ -259,11 +225,7 @@ def _view(row: asyncpg.Record) -> DisputeView:
     response_model=list[DisputeView],
 )
 async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
-    condition, value = member.scope_sql("d.uai", "d.academie")
-    rows = await pool.fetch(
-        f"{_DISPUTE} WHERE {condition} ORDER BY d.status <> 'awaiting_review', d.created_at LIMIT 500",
-        value,
-    )
+    rows = await child_attachments.disputes_in_scope(pool, member, QUEUE_LIMIT)
     await audit.record(
         pool,
         member.actor,
@@ -284,7 +246,7 @@ async def _decide(
     action = f"attachment.{decision}"
     refusal: ErrorCode | None = None
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1 FOR UPDATE OF d", dispute_id)
+        row = await child_attachments.dispute(conn, dispute_id, for_update=True)
         if row is None:
             refusal = ErrorCode.DISPUTE_NOT_FOUND
         elif not member.covers(row["uai"], row["academie"]):
@@ -312,27 +274,10 @@ async def _apply(
     action: str,
 ):
     """Confirm the link or detach the child, close the dispute, audit; the dispute as it now is."""
-    if decision == "link_confirmed":
-        await conn.execute(
-            "UPDATE guardian_pupils SET disputed_at = NULL WHERE guardian_id = $1 AND pupil_id = $2",
-            row["guardian_id"],
-            row["pupil_id"],
-        )
-    else:
-        await conn.execute(
-            "DELETE FROM guardian_pupils WHERE guardian_id = $1 AND pupil_id = $2",
-            row["guardian_id"],
-            row["pupil_id"],
-        )
-    await conn.execute(
-        "UPDATE attachment_disputes SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1",
-        dispute_id,
-        decision,
-        member.id,
-    )
+    await child_attachments.close_dispute(conn, member, row, decision)
     await audit.record(conn, member.actor, action, "attachment_dispute", dispute_id,
                        details={"pupil_id": str(row["pupil_id"]), "guardian_id": str(row["guardian_id"])})  # fmt: skip
-    return await conn.fetchrow(f"{_DISPUTE} WHERE d.id = $1", dispute_id)
+    return await child_attachments.dispute(conn, dispute_id)
 
 
 @staff_router.post("/{dispute_id}/confirm", summary="Le rattachement est exact : l'enfant réapparaît",

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import Pool, PortalSession
 from api.errors import ErrorBody
+from educonnect import accounts, sessions
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.services import services_for
 
@@ -80,35 +81,12 @@ def email_validation_message(kind: str, email: str | None, email_verified: bool)
     responses={401: {"model": ErrorBody}},
 )
 async def portal(session: PortalSession, pool: Pool) -> PortalView:
-    account = await pool.fetchrow(
-        """
-        SELECT a.identifier, a.kind, a.state, a.email, a.email_verified_at IS NOT NULL AS email_verified,
-               coalesce(g.first_name, p.first_name) AS first_name, coalesce(g.last_name, p.last_name) AS last_name
-        FROM accounts a
-        LEFT JOIN guardians g ON g.id = a.guardian_id
-        LEFT JOIN pupils p ON p.id = a.pupil_id
-        WHERE a.id = $1
-        """,
-        session.account_id,
-    )
+    account = await accounts.holder(pool, session.account_id)
     if account is None or account["state"] != "active":
-        await pool.execute("UPDATE sessions SET revoked_at = now() WHERE id = $1", session.id)
+        await sessions.end_session(pool, session.id)
         raise DomainError(ErrorCode.SESSION_REQUIRED)
 
-    children = await pool.fetch(
-        """
-        SELECT p.id, p.first_name, p.last_name, p.class_name, p.level, p.birthdate,
-               s.uai, s.name AS school_name, s.kind AS school_kind, s.degree, s.city
-        FROM accounts a
-        JOIN pupils p ON p.id = a.pupil_id
-                      OR p.id IN (SELECT gp.pupil_id FROM guardian_pupils gp
-                                   WHERE gp.guardian_id = a.guardian_id AND gp.disputed_at IS NULL)
-        JOIN schools s ON s.uai = p.uai
-        WHERE a.id = $1
-        ORDER BY p.birthdate, p.first_name
-        """,
-        session.account_id,
-    )
+    children = await accounts.children(pool, session.account_id)
     message = email_validation_message(account["kind"], account["email"], account["email_verified"])
     return PortalView(
         identifier=account["identifier"],

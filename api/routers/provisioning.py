@@ -26,12 +26,10 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.provisioning import content_sha256
 from api import pages
-from api.deps import Pool, Temporal
+from api.deps import Pool, Staff, Temporal
 from api.errors import ErrorBody
-from api.routers.staff import Staff
-from educonnect import audit, letters
+from educonnect import audit, letters, provisioning_imports
 from educonnect.csv_import import MAX_FILE_BYTES, FileRefused, check_file
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.provisioning import (
@@ -98,9 +96,7 @@ async def _school_in_scope(
     answers like an unknown code (as every staff route answers another
     school's request, ticket or account like an unknown one); the audit log
     keeps the real reason."""
-    school = await pool.fetchrow(
-        "SELECT uai, name, academie, degree FROM schools WHERE uai = $1", uai
-    )
+    school = await provisioning_imports.school(pool, uai)
     if school is None:
         raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
     if not member.covers(uai, school["academie"]):
@@ -113,12 +109,7 @@ async def _school_in_scope(
 
 
 async def _import_row(pool: asyncpg.Pool, uai: str, import_id: uuid.UUID) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        "SELECT id, filename, created_at, finished_at, rows_total, rows_valid, rows_invalid, summary "
-        "FROM provisioning_imports WHERE id = $1 AND uai = $2",
-        import_id,
-        uai,
-    )
+    row = await provisioning_imports.import_row(pool, uai, import_id)
     if row is None:
         raise DomainError(ErrorCode.PROVISIONING_IMPORT_NOT_FOUND)
     return row
@@ -175,16 +166,7 @@ async def upload(
         raise DomainError(ErrorCode.PROVISIONING_FILE_INVALID, message=str(refused)) from None
     import_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "INSERT INTO provisioning_imports (id, uai, staff_id, filename, content, content_sha256) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            import_id,
-            uai,
-            member.id,
-            filename,
-            content,
-            content_sha256(content),
-        )
+        await provisioning_imports.record_import(conn, import_id, uai, member, filename, content)
         await audit.record(
             conn, member.actor, "provisioning.upload", "provisioning_import", import_id,
             details={"uai": uai, "filename": filename, "bytes": len(content)},
@@ -218,11 +200,7 @@ async def upload(
 )
 async def list_imports(uai: Uai, member: Staff, pool: Pool) -> list[ImportSummary]:
     await _school_in_scope(pool, member, uai, "provisioning.list")
-    rows = await pool.fetch(
-        "SELECT id AS import_id, filename, created_at, finished_at, rows_total, rows_valid, rows_invalid "
-        "FROM provisioning_imports WHERE uai = $1 ORDER BY created_at DESC LIMIT 100",
-        uai,
-    )
+    rows = await provisioning_imports.imports_of(pool, uai)
     return [ImportSummary(**dict(r)) for r in rows]
 
 
@@ -282,10 +260,7 @@ async def import_errors(
 ):
     await _school_in_scope(pool, member, uai, "provisioning.errors")
     row = await _import_row(pool, uai, import_id)
-    errors = await pool.fetch(
-        "SELECT line_no, field, message FROM provisioning_import_errors WHERE import_id = $1 ORDER BY line_no, id",
-        import_id,
-    )
+    errors = await provisioning_imports.refused_lines(pool, import_id)
     if format == "csv":
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -309,11 +284,6 @@ async def import_errors(
     )
 
 
-# Letters are served while they are useful: the account still waits for its
-# activation and the provisional credentials have not expired.
-_LIVE_LETTER = "a.state = 'provisioned' AND a.provisional_expires_at > now()"
-
-
 @router.get(
     "/{uai}/imports/{import_id}/letters.pdf",
     summary="Courriers à imprimer d'un import (PDF)",
@@ -333,24 +303,13 @@ async def import_letters(
 ) -> Response:
     await _school_in_scope(pool, member, uai, "provisioning.letters")
     await _import_row(pool, uai, import_id)
-    rows = await pool.fetch(
-        f"""
-        SELECT l.account_id, l.pdf FROM provisioning_letters l JOIN accounts a ON a.id = l.account_id
-        WHERE l.import_id = $1 AND l.uai = $2 AND ($3::text IS NULL OR l.class_name = $3) AND {_LIVE_LETTER}
-        ORDER BY l.class_name, l.sort_key
-        """,
-        import_id,
-        uai,
-        classe,
-    )
+    rows = await provisioning_imports.import_letters(pool, import_id, uai, classe)
     if not rows:
         raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)
 
     merged = await asyncio.to_thread(letters.merge, [bytes(r["pdf"]) for r in rows])
     ids = [r["account_id"] for r in rows]
-    await pool.execute(
-        "UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = ANY($1)", ids
-    )
+    await provisioning_imports.letters_downloaded(pool, ids)
     await audit.record(
         pool, member.actor, "provisioning.letters_download", "provisioning_import", import_id,
         details={"uai": uai, "letters": len(ids), "classe": classe},
@@ -367,17 +326,10 @@ async def import_letters(
 )
 async def account_letter(uai: Uai, account_id: uuid.UUID, member: Staff, pool: Pool) -> Response:
     await _school_in_scope(pool, member, uai, "provisioning.letters")
-    pdf = await pool.fetchval(
-        f"SELECT l.pdf FROM provisioning_letters l JOIN accounts a ON a.id = l.account_id "
-        f"WHERE l.account_id = $1 AND l.uai = $2 AND {_LIVE_LETTER}",
-        account_id,
-        uai,
-    )
+    pdf = await provisioning_imports.account_letter(pool, account_id, uai)
     if pdf is None:
         raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)
-    await pool.execute(
-        "UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = $1", account_id
-    )
+    await provisioning_imports.letters_downloaded(pool, [account_id])
     await audit.record(
         pool,
         member.actor,

@@ -25,6 +25,7 @@ from api.correction_form import SCHOOL_CONTACT, Child, Contact, CorrectionInfo, 
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
+from educonnect import accounts
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
 from educonnect.email_addresses import normalized_email
@@ -139,11 +140,7 @@ async def blocked_pupil(session: ActivationSession, pool: Pool, temporal: Tempor
         raise DomainError(ErrorCode.PROCESS_ENDED)
     if status.step != ActivationStep.BIRTHDATE_BLOCKED:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
-    pupil = await pool.fetchrow(
-        "SELECT p.id, p.first_name, p.last_name, s.name AS school_name, a.email FROM accounts a "
-        "JOIN pupils p ON p.id = a.pupil_id JOIN schools s ON s.uai = p.uai WHERE a.id = $1",
-        session.account_id,
-    )
+    pupil = await accounts.pupil_of(pool, session.account_id)
     if pupil is None:  # pragma: no cover - a pupil activation always belongs to a pupil account
         raise DomainError(ErrorCode.PROCESS_NOT_FOUND)
     myself = Child(pupil_id=pupil["id"], first_name=pupil["first_name"], last_name=pupil["last_name"],

@@ -32,7 +32,7 @@ from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody
 from api.process_binding import BrowserBinding
 from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
-from educonnect import policies
+from educonnect import pending_passwords, policies
 from educonnect.account_management import (
     admit_request,
     check_new_password,
@@ -53,7 +53,6 @@ from educonnect.models.recovery import (
     RecoveryChannel,
 )
 from educonnect.models.sms_codes import SmsCodeStatus
-from educonnect.passwords import hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
@@ -427,15 +426,7 @@ async def _store_pending_password(
     pool, account_id: uuid.UUID, process_id: str, password: str
 ) -> None:
     """The new password never enters Temporal: its hash waits here for the workflow."""
-    await pool.execute(
-        """
-        INSERT INTO pending_passwords (account_id, process_id, password_hash) VALUES ($1, $2, $3)
-        ON CONFLICT (account_id, process_id) DO UPDATE SET password_hash = excluded.password_hash, created_at = now()
-        """,
-        account_id,
-        process_id,
-        await hash_password_async(password),
-    )
+    await pending_passwords.keep(pool, account_id, process_id, password)
 
 
 # --- lost password: the SMS way -----------------------------------------------------------------

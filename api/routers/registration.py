@@ -32,10 +32,10 @@ from api.process_calls import (
     submit_sms_code,
     wrong_answer,
 )
-from educonnect import policies, sessions
-from educonnect.account_management import check_new_password
+from educonnect import policies, registrations, sessions
+from educonnect.account_management import check_new_password, guardian_password_context
 from educonnect.errors import DomainError, ErrorCode
-from educonnect.identifiers import base_identifier, normalize_name
+from educonnect.identifiers import normalize_name
 from educonnect.models.registration import (
     ENDED_STEPS,
     STEP_LABELS,
@@ -46,7 +46,6 @@ from educonnect.models.registration import (
     RegistrationStep,
 )
 from educonnect.models.sms_codes import SmsCodeStatus
-from educonnect.passwords import hash_password_async
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
@@ -135,28 +134,6 @@ def _normalized_names(body: StartRequest) -> tuple[str, str]:
     return last, first
 
 
-async def matching_guardian(
-    pool: asyncpg.Pool, last: str, first: str, mobile: str
-) -> uuid.UUID | None:
-    """The guardian record with this mobile and these names (accent- and
-    case-insensitive). Same query and work whether or not one matches. When
-    several records match, one that has an account wins (its owner is told)."""
-    rows = await pool.fetch(
-        "SELECT g.id, g.last_name, g.first_name FROM guardians g LEFT JOIN accounts a ON a.guardian_id = g.id "
-        "WHERE g.mobile = $1 ORDER BY (a.id IS NULL), g.id",
-        mobile,
-    )
-    found = None
-    for row in rows:  # every row is examined, match or not
-        if (
-            normalize_name(row["last_name"]) == last
-            and normalize_name(row["first_name"]) == first
-            and found is None
-        ):
-            found = row["id"]
-    return found
-
-
 def _refusal_for(status: RegistrationStatus) -> ErrorCode:
     return {
         RegistrationStep.BIRTHDATE_BLOCKED: ErrorCode.BIRTHDATE_BLOCKED,
@@ -222,27 +199,6 @@ def _view(
     )
 
 
-async def _password_context(pool: asyncpg.Pool, guardian_id: uuid.UUID) -> dict:
-    rows = await pool.fetch(
-        """
-        SELECT g.first_name AS g_first, g.last_name AS g_last,
-               p.first_name AS p_first, p.last_name AS p_last, p.birthdate
-        FROM guardians g
-        LEFT JOIN guardian_pupils gp ON gp.guardian_id = g.id
-        LEFT JOIN pupils p ON p.id = gp.pupil_id
-        WHERE g.id = $1
-        """,
-        guardian_id,
-    )
-    names = {n for r in rows for n in (r["g_first"], r["g_last"], r["p_first"], r["p_last"]) if n}
-    return {
-        # The identifier is allocated at the end: its base (e.g. "m.dupont") is what to refuse.
-        "identifier": base_identifier(rows[0]["g_first"], rows[0]["g_last"]) if rows else None,
-        "names": names,
-        "birthdates": {r["birthdate"] for r in rows if r["birthdate"]},
-    }
-
-
 # --- routes --------------------------------------------------------------------
 
 
@@ -258,7 +214,7 @@ async def start(
 ) -> StartResponse:
     mobile = e164_mobile(body.mobile)
     last, first = _normalized_names(body)
-    guardian_id = await matching_guardian(pool, last, first, mobile)
+    guardian_id = await registrations.matching_guardian(pool, last, first, mobile)
     registration_id = uuid.uuid4()
     await BROWSER.bind(pool, response, registration_id, workflow_id(registration_id))
     await temporal.start_workflow(
@@ -396,29 +352,21 @@ async def submit_password(
     _require(status, RegistrationStep.PASSWORD, registration_id)
     assert status.guardian_id is not None  # set once the code was verified
     check_new_password(
-        body.password, body.password_confirmation, await _password_context(pool, status.guardian_id)
+        body.password,
+        body.password_confirmation,
+        await guardian_password_context(pool, status.guardian_id),
     )
 
     # The password never enters Temporal: its hash waits here for the account.
-    await pool.execute(
-        """
-        INSERT INTO registrations (process_id, guardian_id, password_hash) VALUES ($1, $2, $3)
-        ON CONFLICT (process_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = now()
-            WHERE registrations.completed_at IS NULL
-        """,
-        workflow_id(registration_id),
-        status.guardian_id,
-        await hash_password_async(body.password),
+    await registrations.keep_password(
+        pool, workflow_id(registration_id), status.guardian_id, body.password
     )
     try:
         account = await REGISTRATION.update(
             temporal, registration_id, SmsRegistrationWorkflow.submit_password, PasswordReady()
         )
     except DomainError:  # refused (e.g. the attempt ended meanwhile): forget the password
-        await pool.execute(
-            "DELETE FROM registrations WHERE process_id = $1 AND completed_at IS NULL",
-            workflow_id(registration_id),
-        )
+        await registrations.forget_password(pool, workflow_id(registration_id))
         raise
     token = await sessions.open_session(pool, account.account_id, "portal")
     set_session_cookie(response, token, "portal")

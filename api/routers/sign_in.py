@@ -36,7 +36,7 @@ from api.routers.activation import ActivationView, start_or_resume_activation
 from api.routers.franceconnect import franceconnect_logout, set_logout_cookie
 from api.routers.portal import EMAIL_PATH, email_validation_message
 from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
-from educonnect import sessions
+from educonnect import accounts, sessions
 from educonnect.account_management import take_notices
 from educonnect.franceconnect import take_franceconnect_id_token
 from educonnect.sign_in_limits import check_credentials_limited
@@ -107,10 +107,8 @@ async def sign_in(
 
     if not account.provisional:
         await start_portal_session(response, pool, account.account_id, replaces=educonnect_session)
-        row = await pool.fetchrow(
-            "SELECT email, email_verified_at IS NOT NULL AS verified FROM accounts WHERE id = $1",
-            account.account_id,
-        )
+        row = await accounts.email_state(pool, account.account_id)
+        assert row is not None  # the account that just signed in
         to_validate = email_validation_message(account.kind, row["email"], row["verified"])
         return SignInResponse(
             status=SignInStatus.SIGNED_IN,

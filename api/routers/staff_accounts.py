@@ -23,10 +23,9 @@ from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from api import pages
-from api.deps import Pool, Temporal
+from api.deps import Pool, Staff, Temporal, refuse_audited
 from api.errors import ErrorBody
-from api.routers.staff import Staff, refuse_audited
-from educonnect import audit, reissue
+from educonnect import audit, family_accounts, reissue, reissue_requests
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.identifiers import fold_text
 from educonnect.models.reissue import ReissueInput, ReissueResult, ReissueStep
@@ -108,9 +107,6 @@ class ReissueView(BaseModel):
 # --- finding accounts ------------------------------------------------------------------------
 
 
-_ACCOUNT_COLUMNS = "id, identifier, kind, state, email, email_verified_at, mobile_verified_at, provisional_expires_at"
-
-
 def _account_view(row: asyncpg.Record | None) -> AccountView | None:
     if row is None:
         return None
@@ -147,33 +143,12 @@ async def search_accounts(
         raise DomainError(
             ErrorCode.INVALID_INPUT, [{"field": "nom", "message": "Saisissez au moins 2 lettres."}]
         )
-    scope, value = member.scope_sql("p.uai", "s.academie")
     # The start of a word of a name (wanted holds only letters, digits, spaces, hyphens, apostrophes).
     word_start = "(^|[ '-])" + wanted
-    pupils = await pool.fetch(
-        f"""
-        SELECT p.id, p.last_name, p.first_name, p.class_name, p.uai
-        FROM pupils p JOIN schools s ON s.uai = p.uai
-        WHERE {scope} AND (
-            edu_fold(p.last_name || ' ' || p.first_name) ~ $2 OR edu_fold(p.first_name || ' ' || p.last_name) ~ $2
-            OR EXISTS (SELECT 1 FROM guardian_pupils gp JOIN guardians g ON g.id = gp.guardian_id
-                       WHERE gp.pupil_id = p.id AND (edu_fold(g.last_name || ' ' || g.first_name) ~ $2
-                                                      OR edu_fold(g.first_name || ' ' || g.last_name) ~ $2)))
-        ORDER BY edu_fold(p.last_name), edu_fold(p.first_name), p.id
-        LIMIT {SEARCH_LIMIT}
-        """,
-        value,
-        word_start,
-    )
-    links = await pool.fetch(
-        "SELECT gp.pupil_id, g.id, g.last_name, g.first_name FROM guardian_pupils gp JOIN guardians g ON g.id = gp.guardian_id "
-        "WHERE gp.pupil_id = ANY($1) ORDER BY g.last_name, g.first_name",
-        [p["id"] for p in pupils],
-    )
-    accounts = await pool.fetch(
-        f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE pupil_id = ANY($1) OR guardian_id = ANY($2)",
-        [p["id"] for p in pupils],
-        [link["id"] for link in links],
+    pupils = await family_accounts.pupils_matching(pool, member, word_start, SEARCH_LIMIT)
+    links = await family_accounts.guardians_of(pool, [p["id"] for p in pupils])
+    accounts = await family_accounts.accounts_of(
+        pool, [p["id"] for p in pupils], [link["id"] for link in links]
     )
     by_owner = {a["pupil_id"] or a["guardian_id"]: a for a in accounts}
     await audit.record(
@@ -220,15 +195,7 @@ async def _school_in_scope(
 ) -> str | None:
     """The school of the member's scope that hands out the credentials: the
     pupil's school, or the school of one of the guardian's children."""
-    schools = await pool.fetch(
-        """
-        SELECT DISTINCT s.uai, s.academie FROM pupils p JOIN schools s ON s.uai = p.uai
-        WHERE p.id = $1 OR p.id IN (SELECT pupil_id FROM guardian_pupils WHERE guardian_id = $2)
-        ORDER BY s.uai
-        """,
-        pupil_id,
-        guardian_id,
-    )
+    schools = await family_accounts.schools_of(pool, pupil_id=pupil_id, guardian_id=guardian_id)
     in_scope = [s["uai"] for s in schools if member.covers(s["uai"], s["academie"])]
     return in_scope[0] if in_scope else None
 
@@ -236,9 +203,7 @@ async def _school_in_scope(
 async def _account_school_in_scope(
     pool: asyncpg.Pool, member: StaffMember, account_id: uuid.UUID
 ) -> tuple[asyncpg.Record, str]:
-    account = await pool.fetchrow(
-        f"SELECT {_ACCOUNT_COLUMNS}, pupil_id, guardian_id FROM accounts WHERE id = $1", account_id
-    )
+    account = await family_accounts.account(pool, account_id)
     uai = None
     if account is not None:
         uai = await _school_in_scope(
@@ -303,16 +268,14 @@ async def _issue(
 ) -> tuple[uuid.UUID, ReissueResult]:  # fmt: skip
     """Write the request, start its workflow and wait (a little) for its result."""
     reissue_id = uuid.uuid4()
-    await pool.execute(
-        "INSERT INTO credential_reissues (id, account_id, guardian_id, uai, staff_id, staff_label, wanted_channel) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    await reissue_requests.record_request(
+        pool,
         reissue_id,
-        account_id,
-        guardian_id,
+        member,
         uai,
-        member.id,
-        member.label,
         "letter" if body is not None and body.canal == "courrier" else "auto",
+        account_id=account_id,
+        guardian_id=guardian_id,
     )
     attributes: list[SearchAttributePair[Any]] = [
         SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value),
@@ -388,7 +351,7 @@ async def create_guardian_account(
             guardian_id,
             ErrorCode.STAFF_GUARDIAN_NOT_FOUND,
         )
-    if await pool.fetchval("SELECT 1 FROM accounts WHERE guardian_id = $1", guardian_id):
+    if await family_accounts.guardian_has_account(pool, guardian_id):
         await refuse_audited(
             pool,
             member,
@@ -399,7 +362,7 @@ async def create_guardian_account(
         )
     assert uai is not None  # refuse_audited raised
     reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
-    email = await pool.fetchval("SELECT email FROM guardians WHERE id = $1", guardian_id)
+    email = await family_accounts.guardian_email(pool, guardian_id)
     return _view(reissue_id, result, email)
 
 
@@ -434,9 +397,7 @@ async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
         await refuse_audited(
             pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NO_LETTER
         )
-    await pool.execute(
-        "UPDATE credential_reissues SET downloaded_at = now() WHERE id = $1", reissue_id
-    )
+    await reissue_requests.letter_downloaded(pool, reissue_id)
     await audit.record(pool, member.actor, "account.credentials_letter_download", "account", row["account_id"],
                        details={"reissue_id": str(reissue_id)})  # fmt: skip
     return pages.pdf_download(bytes(row["pdf"]), f"identifiants-{reissue_id}.pdf")
@@ -445,14 +406,7 @@ async def reissue_letter(reissue_id: ReissueId, member: Staff, pool: Pool) -> Re
 async def _reissue_in_scope(
     pool: asyncpg.Pool, member: StaffMember, reissue_id: uuid.UUID, action: str
 ) -> asyncpg.Record:
-    row = await pool.fetchrow(
-        """
-        SELECT r.account_id, r.guardian_id, r.channel, r.pdf, r.delivered_at, a.email, s.uai, s.academie
-        FROM credential_reissues r LEFT JOIN accounts a ON a.id = r.account_id JOIN schools s ON s.uai = r.uai
-        WHERE r.id = $1
-        """,
-        reissue_id,
-    )
+    row = await reissue_requests.reissue(pool, reissue_id)
     if row is None:
         await refuse_audited(
             pool, member, action, "credential_reissue", reissue_id, ErrorCode.REISSUE_NOT_FOUND

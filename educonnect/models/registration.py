@@ -38,7 +38,12 @@ __all__ = [
     "ExistingAccountNotice",
     "CreateRegisteredAccount",
     "AbandonRegistration",
+    "ACCOUNT_EXISTS",
 ]
+
+# Error type when the guardian got an account (e.g. a school import) while
+# registering: the activity raises it, the workflow tells the person by SMS instead.
+ACCOUNT_EXISTS = "account_exists"
 
 
 class RegistrationStep(StrEnum):

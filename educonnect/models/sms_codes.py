@@ -42,7 +42,7 @@ SEND_OUTCOME_LABELS = {
 
 class CodeSubmission(BaseModel):
     """A code the person typed: the API stored its HMAC under this id
-    (`activities.sms_codes.store_code_submission`)."""
+    (`educonnect.sms_codes.store_code_submission`)."""
 
     submission_id: UUID
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from temporalio.client import ScheduleActionStartWorkflow
 
-from educonnect.housekeeping_schedule import ensure_housekeeping_schedule
 from workflows.housekeeping import SUMMARY
+from workflows.housekeeping_schedule import ensure_housekeeping_schedule
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

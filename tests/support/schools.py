@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from activities.provisioning import content_sha256
+from educonnect.csv_import import content_sha256
 
 _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 

@@ -15,13 +15,14 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.sms_codes import SmsCodeActivities, store_code_submission
+from activities.sms_codes import SmsCodeActivities
 from educonnect import policies
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.registration import RegistrationStep
 from educonnect.models.sms_codes import CheckCodeRequest, SendCodeRequest, SendOutcome, SmsPurpose
 from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP
+from educonnect.sms_codes import store_code_submission
 from tests.support.corrections import approved_correction, eventually
 from tests.support.odd_gateway import odd_gateway
 from tests.support.sms import SmsOutbox, code_in

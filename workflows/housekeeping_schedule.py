@@ -1,7 +1,8 @@
 """The Temporal Schedule that starts the housekeeping every night at 03:30,
 Europe/Paris time (`workflows/housekeeping.py`).
 
-Created by every worker at start (`worker.py`), idempotently: the first one
+Not workflow code: the worker process runs it once at start (`worker.py`),
+next to the workflow it starts. Created by every worker, idempotently: the first one
 creates it, the others (and later starts) find it and leave it as it is, so
 an operator's pause or edit holds. Operators: `temporal schedule list`,
 `temporal schedule trigger --schedule-id housekeeping`."""
