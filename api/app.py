@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import access_log
 from api.cross_site_guard import CrossSiteGuard
@@ -28,6 +29,9 @@ from api.routers import (
     staff_accounts,
 )
 from api.security_headers import SecurityHeaders
+from api.web import activation as activation_pages
+from api.web import home as home_pages
+from api.web.forms import STATIC_DIR
 from educonnect import db
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
@@ -79,6 +83,10 @@ def create_app() -> FastAPI:
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
     app.include_router(staff_accounts.router)
+    # The pages (api/web/): French addresses beside the JSON API's, and their static files.
+    app.include_router(home_pages.router)
+    app.include_router(activation_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev
 

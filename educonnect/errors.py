@@ -121,6 +121,7 @@ class ErrorCode(StrEnum):
     CROSS_SITE_REQUEST = "cross_site_request"
     REQUEST_TOO_LARGE = "request_too_large"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    FORM_EXPIRED = "form_expired"  # a page's form without its CSRF token (api/web/forms.py)
 
 
 ASSISTANCE_HINT = (
@@ -360,6 +361,10 @@ MESSAGES: dict[ErrorCode, str] = {
     ),
     ErrorCode.REQUEST_TOO_LARGE: "Les informations envoyées sont trop volumineuses.",
     ErrorCode.SERVICE_UNAVAILABLE: "Le service est momentanément indisponible. Réessayez dans quelques instants.",
+    ErrorCode.FORM_EXPIRED: (
+        "Ce formulaire a expiré ou n'a pas été envoyé depuis EduConnect. Vérifiez les informations "
+        "saisies puis envoyez-le à nouveau."
+    ),
 }
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -463,6 +468,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CROSS_SITE_REQUEST: 403,
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    ErrorCode.FORM_EXPIRED: 403,
 }
 
 

@@ -176,8 +176,12 @@ async def confirm(
 def _activated_page(result: ActivationResult):
     if result.step != ActivationStep.ACTIVE:
         return LINK_WORDS.refusal(ErrorCode.LINK_EXPIRED, 410).page()
-    return pages.page(
-        "Compte activé",
-        f"Votre compte EduConnect est activé. Connectez-vous avec votre identifiant {result.identifier} "
-        "et le mot de passe que vous avez choisi.",
+    return pages.page("Compte activé", activated_text(result.identifier))
+
+
+def activated_text(identifier: str) -> str:
+    """What the guardian reads once the account is active (link page, activation page)."""
+    return (
+        f"Votre compte EduConnect est activé. Connectez-vous avec votre identifiant {identifier} "
+        "et le mot de passe que vous avez choisi."
     )
