@@ -166,13 +166,13 @@ async def test_sign_in_with_the_schools_credentials_leads_to_the_step_of_the_act
             "password_confirmation": "Printemps26x",
             "email": family.email,
             "email_confirmation": family.email,
-            "child_birthdate": "2001-01-01",
+            "child_birthdate": "01/01/2001",
             "csrf_token": token,
         },
     )
     html = (await follow(api, posted)).text
     assert 'data-code="birthdate_incorrect"' in html and "Il vous reste 2 essais." in html
-    assert 'href="#child_birthdate"' in html and 'value="2001-01-01"' in html
+    assert 'href="#child_birthdate"' in html and 'value="01/01/2001"' in html
 
     # Right: "Activer votre compte", the address masked, resend and change of address.
     posted = await api.post(
@@ -233,7 +233,7 @@ async def test_three_wrong_birthdates_lead_to_the_blocked_page_and_its_correctio
                 "password_confirmation": "Printemps26x",
                 "email": family.email,
                 "email_confirmation": family.email,
-                "child_birthdate": "2001-01-01",
+                "child_birthdate": "01/01/2001",
                 "csrf_token": token,
             },
         )

@@ -34,9 +34,11 @@ from api.web.forms import (
     read_form,
     redirect,
     render,
+    typed_date,
     validation_errors,
 )
 from educonnect import policies
+from educonnect.account_management import check_new_password, password_context
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
 from educonnect.passwords import MESSAGES as PASSWORD_RULES
@@ -143,16 +145,25 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
     if form.get("email").strip().lower() != form.get("email_confirmation").strip().lower():
         code = ErrorCode.EMAIL_MISMATCH
         errors.append(FieldError("email_confirmation", MESSAGES[code], code.value))
+    birthdate = typed_date(form, "child_birthdate", errors)
     try:
         body = ProfileRequest(
             password=form.get("password"),
             password_confirmation=form.get("password_confirmation"),
             email=form.get("email"),
-            child_birthdate=form.get("child_birthdate") or None,
+            child_birthdate=birthdate,
         )
     except ValidationError as exc:
         return form.refused(paths.ACTIVATION_PROFILE, errors + validation_errors(exc, form.values))
-    if errors:
+    if errors:  # the password's rules too, so that one answer says all there is to mend
+        try:
+            check_new_password(
+                body.password,
+                body.password_confirmation,
+                await password_context(pool, session.account_id),
+            )
+        except DomainError as err:
+            errors = errors_of(err) + errors
         return form.refused(paths.ACTIVATION_PROFILE, errors)
     try:
         view = await submit_activation_profile(pool, temporal, session, body)

@@ -30,7 +30,7 @@ def french_day(moment: datetime | None) -> str:
         return ""
     local = moment.astimezone(PARIS)
     day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {MONTHS[local.month - 1]}"
+    return f"{day}\u00a0{MONTHS[local.month - 1]}"  # kept on one line
 
 
 def french_moment(moment: datetime | None) -> str:
@@ -38,4 +38,4 @@ def french_moment(moment: datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(PARIS)
-    return f"{french_day(moment)} à {local.hour} h {local.minute:02d}"
+    return f"{french_day(moment)} à {local.hour}\u00a0h\u00a0{local.minute:02d}"

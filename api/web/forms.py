@@ -23,6 +23,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from pydantic import ValidationError
 from api.errors import FIELD_MESSAGES
 from api.web import paths
 from api.web.formatting import french_day, french_moment, masked_email
+from educonnect.csv_import import parse_birthdate
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.settings import get_settings
 
@@ -172,6 +174,21 @@ def validation_errors(exc: ValidationError, values: Mapping[str, str]) -> list[F
             FieldError(name, FIELD_MESSAGES.get(kind, "Valeur invalide."), ErrorCode.INVALID_INPUT)
         )
     return errors
+
+
+DATE_FORMAT_MESSAGE = "Date invalide : format attendu JJ/MM/AAAA (par exemple 14/07/2012)."
+
+
+def typed_date(form: PostedForm, name: str, errors: list[FieldError]) -> date | None:
+    """The date typed in field `name` (JJ/MM/AAAA, or AAAA-MM-JJ); None when
+    empty (the model says it is required) or unreadable (an error added)."""
+    typed = form.get(name).strip()
+    if not typed:
+        return None
+    parsed = parse_birthdate(typed)
+    if parsed is None:
+        errors.append(FieldError(name, DATE_FORMAT_MESSAGE, ErrorCode.INVALID_INPUT.value))
+    return parsed
 
 
 # --- a posted form ----------------------------------------------------------------------------

@@ -18,6 +18,17 @@ from tests.support.mail import NOTIFICATION_SUBJECT, Mailbox, link_in, provision
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CONFIRMATION_SUBJECT = "Mise à disposition de services en ligne"
+WALK = [
+    "accueil",
+    "accueil-erreur",
+    "gerer-mon-compte",
+    "gerer-mon-compte-erreurs",
+    "activer-votre-compte",
+    "lien-confirmation",
+    "lien-compte-active",
+    "activation-terminee",
+    "portail",
+]
 USED: set[str] = set()  # guardians walked by this module
 
 
@@ -59,13 +70,14 @@ async def fill_profile(page, password: str, email: str, birthdate: str, *, confi
 
 
 async def walk_activation(stack, mailbox: Mailbox, browser, *, javascript: bool) -> PageCheck:
-    check = PageCheck(prefix="" if javascript else "sans-js-")
-    shots = javascript  # the pages look the same without JavaScript: photographed once
+    shots = True
     email, identifier, provisional, birthdate = await a_notified_guardian(stack, mailbox)
     new_password = "Printemps26x" if javascript else "Automne2026z"
     context = await browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="fr-FR", java_script_enabled=javascript
     )
+    twin = None if javascript else await browser.new_context(locale="fr-FR")
+    check = PageCheck(prefix="" if javascript else "sans-js-", twin=twin)
     try:
         page = await context.new_page()
         base = stack.api_url
@@ -96,7 +108,7 @@ async def walk_activation(stack, mailbox: Mailbox, browser, *, javascript: bool)
 
         # Broken rules and two different addresses: each at its field, in the summary.
         await fill_profile(
-            page, "court", email, birthdate.isoformat(), confirmation="autre@example.fr"
+            page, "court", email, birthdate.strftime("%d/%m/%Y"), confirmation="autre@example.fr"
         )
         await page.wait_for_url(f"{base}/activation/gerer-mon-compte")
         codes = await page.locator("[data-error-summary] [data-code]").evaluate_all(
@@ -109,7 +121,7 @@ async def walk_activation(stack, mailbox: Mailbox, browser, *, javascript: bool)
             assert await page.evaluate("document.activeElement.id") == "erreurs"
         await check.visit(page, "gerer-mon-compte-erreurs", screenshots=shots)
 
-        await fill_profile(page, new_password, email, birthdate.isoformat())
+        await fill_profile(page, new_password, email, birthdate.strftime("%d/%m/%Y"))
         await page.wait_for_url(f"{base}/activation/activer-mon-compte")
         messages = await mailbox.wait_for(email, 2)
         sent = re.compile(r"Un lien a été envoyé à \w\*\*\*@\w\*\*\*\.\w+ le \d")
@@ -148,17 +160,19 @@ async def walk_activation(stack, mailbox: Mailbox, browser, *, javascript: bool)
         await check.visit(page, "portail", screenshots=shots)
     finally:
         await context.close()
+        if twin is not None:
+            await twin.close()
     return check
 
 
 async def test_guardian_activation_walked_in_the_browser(stack, mailbox: Mailbox, browser):
     check = await walk_activation(stack, mailbox, browser, javascript=True)
-    assert len(check.visited) == 10
+    assert check.visited == WALK
 
 
 async def test_guardian_activation_walked_without_javascript(stack, mailbox: Mailbox, browser):
     check = await walk_activation(stack, mailbox, browser, javascript=False)
-    assert len(check.visited) == 10
+    assert check.visited == WALK
 
 
 async def test_three_wrong_birthdates_lead_to_the_blocked_page(stack, mailbox: Mailbox, browser):
@@ -170,15 +184,15 @@ async def test_three_wrong_birthdates_lead_to_the_blocked_page(stack, mailbox: M
         await sign_in(page, stack.api_url, identifier, provisional)
         await page.wait_for_url(f"{stack.api_url}/activation/gerer-mon-compte")
         for left in (2, 1):
-            await fill_profile(page, "Printemps26x", email, "2001-01-01")
+            await fill_profile(page, "Printemps26x", email, "01/01/2001")
             await page.wait_for_url(f"{stack.api_url}/activation/gerer-mon-compte")
             assert (
                 f"Il vous reste {left} essai"
                 in await page.locator("[data-error-summary]").inner_text()
             )
-            assert await page.locator("#child_birthdate").input_value() == "2001-01-01"
+            assert await page.locator("#child_birthdate").input_value() == "01/01/2001"
         await check.visit(page, "gerer-mon-compte-date-refusee")
-        await fill_profile(page, "Printemps26x", email, "2001-01-01")
+        await fill_profile(page, "Printemps26x", email, "01/01/2001")
         await page.wait_for_url(f"{stack.api_url}/activation/date-de-naissance-bloquee")
         alert = page.locator('[data-code="birthdate_blocked"]')
         assert await alert.count() == 1

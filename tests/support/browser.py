@@ -9,6 +9,7 @@ on the page (no serious or critical violation) and writes its screenshots at
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ SCREENSHOTS = PROJECT_ROOT / ".artefacts" / "screenshots"
 WIDTHS = (360, 1280)
 HEIGHT = {360: 780, 1280: 900}
 BLOCKING_IMPACTS = ("serious", "critical")
+AXE_TIMEOUT_S = 60
 
 
 def _require_chromium() -> None:
@@ -57,33 +59,62 @@ async def browser():
 
 @dataclass
 class PageCheck:
-    """What every page visited by a walk goes through."""
+    """What every page visited by a walk goes through. `twin`: for a walk
+    with JavaScript off, a context with it on, where axe-core (a script) runs
+    on the very HTML the walk's page received, its own scripts kept out."""
 
     prefix: str = ""  # "sans-js-" for the walks with JavaScript off
+    twin: object | None = None  # a BrowserContext with JavaScript on
     visited: list[str] = field(default_factory=list)
 
     async def visit(self, page, name: str, *, screenshots: bool = True) -> None:
         """axe-core on `page` (at both widths): no serious or critical
         violation; screenshots `<prefix><name>-<width>.png`."""
-        from axe_playwright_python.async_playwright import Axe
-
         await page.wait_for_load_state("load")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         original = page.viewport_size
-        for width in WIDTHS:
-            await page.set_viewport_size({"width": width, "height": HEIGHT[width]})
-            results = await Axe().run(page)
-            blocking = [
-                f"{v['id']} ({v['impact']}): {v['help']} — "
-                + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:3])
-                for v in results.response["violations"]
-                if v.get("impact") in BLOCKING_IMPACTS
-            ]
-            assert not blocking, f"axe-core on {name} at {width} px:\n" + "\n".join(blocking)
-            if screenshots:
-                await page.screenshot(
-                    path=str(SCREENSHOTS / f"{self.prefix}{name}-{width}.png"), full_page=True
-                )
+        audited = page if self.twin is None else await self._twin_of(page)
+        try:
+            for width in WIDTHS:
+                size = {"width": width, "height": HEIGHT[width]}
+                await page.set_viewport_size(size)
+                if audited is not page:
+                    await audited.set_viewport_size(size)
+                await self._axe(audited, name, width)
+                if screenshots:
+                    await page.screenshot(
+                        path=str(SCREENSHOTS / f"{self.prefix}{name}-{width}.png"), full_page=True
+                    )
+        finally:
+            if audited is not page:
+                await audited.close()
         if original:
             await page.set_viewport_size(original)
         self.visited.append(name)
+
+    async def _twin_of(self, page):
+        html, url = await page.content(), page.url
+        twin = await self.twin.new_page()
+        await twin.route("**/*.js", lambda route: route.abort())
+        await twin.route(
+            lambda u: u == url,
+            lambda route: route.fulfill(
+                status=200, content_type="text/html; charset=utf-8", body=html
+            ),
+        )
+        await twin.goto(url)
+        await twin.wait_for_load_state("load")
+        return twin
+
+    @staticmethod
+    async def _axe(page, name: str, width: int) -> None:
+        from axe_playwright_python.async_playwright import Axe
+
+        results = await asyncio.wait_for(Axe().run(page), AXE_TIMEOUT_S)
+        blocking = [
+            f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:3])
+            for v in results.response["violations"]
+            if v.get("impact") in BLOCKING_IMPACTS
+        ]
+        assert not blocking, f"axe-core on {name} at {width} px:\n" + "\n".join(blocking)
