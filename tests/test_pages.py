@@ -247,4 +247,25 @@ async def test_the_link_pages_use_the_layout_and_keep_their_words(api):
     page = await api.get("/activation/confirmation", params={"jeton": "inconnu"})
     assert page.status_code == 404
     assert 'data-code="link_invalid"' in page.text and "fr-header" in page.text
-    assert MESSAGES[ErrorCode.LINK_INVALID].replace("'", "&#39;") in page.text
+    assert MESSAGES[ErrorCode.LINK_INVALID] in page.text  # the words as before the layout
+
+
+async def test_sign_in_delays_are_said_with_the_time_to_wait(api, db_pool):
+    family = await make_family(db_pool)
+    token = await csrf_of(api, "/")
+    for _ in range(3):  # the free failures
+        await api.post(
+            "/connexion",
+            data={"identifier": family.identifier, "password": "Mauvais123x", "csrf_token": token},
+        )
+    posted = await api.post(
+        "/connexion",
+        data={
+            "identifier": family.identifier,
+            "password": family.provisional_password,
+            "csrf_token": token,
+        },
+    )
+    html = (await follow(api, posted)).text
+    assert 'data-error-summary data-code="too_many_attempts"' in html
+    assert re.search(r"Réessayez dans \d+ secondes?\.", html)

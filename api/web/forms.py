@@ -24,12 +24,14 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from api.errors import FIELD_MESSAGES
@@ -322,8 +324,12 @@ def render_message(
 ) -> HTMLResponse:
     """A page of one message (the link pages, refusals); `code` in the text's `data-code`.
     Needs no request: these pages hold no CSRF-protected form of ours."""
+    # Escaped as before the templates (apostrophes kept as typed: "L'identifiant").
     html = templates.env.get_template("message.html").render(
-        title=title, text=text, code=code, extra_html=extra_html
+        title=Markup(escape(title, quote=False)),
+        text=Markup(escape(text, quote=False)),
+        code=code,
+        extra_html=extra_html,
     )
     return HTMLResponse(html, status_code=status_code)
 
