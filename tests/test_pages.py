@@ -158,6 +158,22 @@ async def test_sign_in_with_the_schools_credentials_leads_to_the_step_of_the_act
     html = (await follow(api, posted)).text
     assert 'data-code="email_mismatch"' in html and 'href="#email_confirmation"' in html
 
+    # An unreadable date: said once, at its field; nothing reaches the process.
+    posted = await api.post(
+        "/activation/gerer-mon-compte",
+        data={
+            "password": "Printemps26x",
+            "password_confirmation": "Printemps26x",
+            "email": family.email,
+            "email_confirmation": family.email,
+            "child_birthdate": "31/02/2013",
+            "csrf_token": token,
+        },
+    )
+    html = (await follow(api, posted)).text
+    assert html.count("Date invalide : format attendu JJ/MM/AAAA") == 2  # summary and field
+    assert "Ce champ est obligatoire." not in html and "Vous disposez de 3 essais." in html
+
     # A wrong birthdate: the tries left, at the birthdate field.
     posted = await api.post(
         "/activation/gerer-mon-compte",

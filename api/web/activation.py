@@ -154,7 +154,9 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
             child_birthdate=birthdate,
         )
     except ValidationError as exc:
-        return form.refused(paths.ACTIVATION_PROFILE, errors + validation_errors(exc, form.values))
+        said = {e.field for e in errors}  # an unreadable date is said once, as such
+        more = [e for e in validation_errors(exc, form.values) if e.field not in said]
+        return form.refused(paths.ACTIVATION_PROFILE, errors + more)
     if errors:  # the password's rules too, so that one answer says all there is to mend
         try:
             check_new_password(
