@@ -14,7 +14,7 @@ The link in the email opens the link page of `api.routers.activation`
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api.activation_routes import normalized_email
@@ -93,8 +93,27 @@ async def _session(request: Request):
         return None
 
 
-async def _status(request: Request, temporal, session):
-    return await PROCESS.status_view(get_pool(request), temporal, session)
+async def _at_step(request: Request, temporal, *steps: ActivationStep):
+    """The activation's status if it is at one of `steps`; otherwise where to
+    go: the page of its step, or home (no session, no process) saying why."""
+    session = await _session(request)
+    if session is None:
+        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+    try:
+        status = await PROCESS.status_view(get_pool(request), temporal, session)
+    except DomainError as err:
+        return back_home(err)
+    if status.step not in steps:
+        return redirect(page_of(status.step))
+    return status
+
+
+def _email_mismatch(form) -> list[FieldError]:
+    """The address typed twice must be the same (the page asks it twice; the process once)."""
+    if form.get("email").strip().lower() == form.get("email_confirmation").strip().lower():
+        return []
+    code = ErrorCode.EMAIL_MISMATCH
+    return [FieldError("email_confirmation", MESSAGES[code], code.value)]
 
 
 def _attempts_hint(attempts_left: int) -> str:
@@ -108,15 +127,9 @@ def _attempts_hint(attempts_left: int) -> str:
 
 @router.get(paths.ACTIVATION_PROFILE)
 async def profile_page(request: Request, temporal: Temporal):
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        status = await _status(request, temporal, session)
-    except DomainError as err:
-        return back_home(err)
-    if status.step != ActivationStep.PROFILE:
-        return redirect(page_of(status.step))
+    status = await _at_step(request, temporal, ActivationStep.PROFILE)
+    if isinstance(status, Response):
+        return status
     return render(
         request,
         "activation/profile.html",
@@ -141,10 +154,7 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
     session = await _session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    errors = []
-    if form.get("email").strip().lower() != form.get("email_confirmation").strip().lower():
-        code = ErrorCode.EMAIL_MISMATCH
-        errors.append(FieldError("email_confirmation", MESSAGES[code], code.value))
+    errors = _email_mismatch(form)
     birthdate = typed_date(form, "child_birthdate", errors)
     try:
         body = ProfileRequest(
@@ -198,15 +208,9 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
 
 @router.get(paths.ACTIVATION_WAITING)
 async def waiting_page(request: Request, temporal: Temporal):
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        status = await _status(request, temporal, session)
-    except DomainError as err:
-        return back_home(err)
-    if status.step != ActivationStep.AWAITING_CONFIRMATION:
-        return redirect(page_of(status.step))
+    status = await _at_step(request, temporal, ActivationStep.AWAITING_CONFIRMATION)
+    if isinstance(status, Response):
+        return status
     return render(
         request,
         "activation/waiting.html",
@@ -245,11 +249,8 @@ async def change_email(request: Request, temporal: Temporal):
     session = await _session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    if form.get("email").strip().lower() != form.get("email_confirmation").strip().lower():
-        code = ErrorCode.EMAIL_MISMATCH
-        return form.refused(
-            paths.ACTIVATION_WAITING, [FieldError("email_confirmation", MESSAGES[code], code.value)]
-        )
+    if mismatch := _email_mismatch(form):
+        return form.refused(paths.ACTIVATION_WAITING, mismatch)
     try:
         correction = EmailCorrection(email=normalized_email(form.get("email")))
         sent = await PROCESS.update(temporal, session, PROCESS.workflow.correct_email, correction)
@@ -269,15 +270,9 @@ def _link_sent_text(email: str) -> str:
 
 @router.get(paths.ACTIVATION_BLOCKED)
 async def blocked_page(request: Request, temporal: Temporal):
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        status = await _status(request, temporal, session)
-    except DomainError as err:
-        return back_home(err)
-    if status.step != ActivationStep.BIRTHDATE_BLOCKED:
-        return redirect(page_of(status.step))
+    status = await _at_step(request, temporal, ActivationStep.BIRTHDATE_BLOCKED)
+    if isinstance(status, Response):
+        return status
     code = ErrorCode.BIRTHDATE_BLOCKED
     return render(
         request,
@@ -296,15 +291,9 @@ async def blocked_page(request: Request, temporal: Temporal):
 
 @router.get(paths.ACTIVATION_DONE)
 async def done_page(request: Request, temporal: Temporal):
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        status = await _status(request, temporal, session)
-    except DomainError as err:
-        return back_home(err)
-    if status.step not in (ActivationStep.ACTIVE, ActivationStep.EXPIRED):
-        return redirect(page_of(status.step))
+    status = await _at_step(request, temporal, ActivationStep.ACTIVE, ActivationStep.EXPIRED)
+    if isinstance(status, Response):
+        return status
     active = status.step == ActivationStep.ACTIVE
     if active:
         context = {"title": "Compte activé", "text": activated_text(status.identifier)}
