@@ -69,7 +69,8 @@ class PageCheck:
 
     async def visit(self, page, name: str, *, screenshots: bool = True) -> None:
         """axe-core on `page` (at both widths): no serious or critical
-        violation; screenshots `<prefix><name>-<width>.png`."""
+        violation; nothing wider than the screen; screenshots
+        `<prefix><name>-<width>.png`."""
         await page.wait_for_load_state("load")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         original = page.viewport_size
@@ -81,6 +82,8 @@ class PageCheck:
                 if audited is not page:
                     await audited.set_viewport_size(size)
                 await self._axe(audited, name, width)
+                wide = await page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= width, f"{name} at {width} px scrolls sideways ({wide} px wide)"
                 if screenshots:
                     await page.screenshot(
                         path=str(SCREENSHOTS / f"{self.prefix}{name}-{width}.png"), full_page=True
