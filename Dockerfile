@@ -6,8 +6,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # The code runs from /app (it finds migrations/ next to its packages there).
-    PYTHONPATH=/app \
     DATA_DIR=/data
 
 WORKDIR /app
@@ -15,6 +13,11 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 educonnect \
  && useradd --system --uid 10001 --gid educonnect --home-dir /app --shell /usr/sbin/nologin educonnect \
  && mkdir -p /data && chown educonnect:educonnect /data
+
+# The production lock first (this layer is kept while only the code changes):
+# exact versions, every file checked against its hash (README, "Dependencies").
+COPY requirements/production.txt ./requirements/production.txt
+RUN pip install --require-hashes -r requirements/production.txt
 
 # Only what runs in production (no .venv, no .data, no tests).
 COPY pyproject.toml ./
@@ -25,8 +28,10 @@ COPY api ./api
 COPY migrations ./migrations
 COPY worker.py ./
 
-RUN pip install . \
- && rm -rf build ./*.egg-info
+# The package itself, without dependencies (all above) and editable: the code runs
+# from /app, from any working directory, and educonnect/db.py finds migrations/
+# next to the packages.
+RUN pip install --no-deps -e .
 
 USER educonnect
 EXPOSE 8000

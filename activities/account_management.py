@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import cast
 
 import asyncpg
 from temporalio import activity
@@ -23,7 +24,7 @@ from educonnect import policies
 from educonnect.emails import Email
 from educonnect.emails import account as texts
 from educonnect.emails.sender import send_email
-from educonnect.models.activation import LinkRequest, LinkSent
+from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from educonnect.models.email_change import (
     AccountEmailFacts,
     ApplyEmailChange,
@@ -154,7 +155,7 @@ class AccountManagementActivities:
                 process_id=request.process_id,
                 email=request.email,
                 step=request.step,
-                kind=request.kind.value,
+                kind=LinkRequestKind(request.kind),
                 expires_at=request.expires_at,
             ),
             lambda to, identifier, url: texts.email_validation(
@@ -163,7 +164,7 @@ class AccountManagementActivities:
                 url=url,
                 expires_at=request.expires_at,
                 first_validation=request.first_validation,
-                kind=request.kind.value,
+                kind=LinkRequestKind(request.kind),
             ),
             purpose=EMAIL_CHANGE_PURPOSE,
             path=EMAIL_VALIDATION_PATH,
@@ -187,7 +188,7 @@ class AccountManagementActivities:
                 )
                 return False
             return await send_sms_once(
-                self._pool, idempotency_key(notice.step), activity.info().workflow_id, account["mobile"],
+                self._pool, idempotency_key(notice.step), cast(str, activity.info().workflow_id), account["mobile"],
                 f"email_change_{notice.kind.value}", texts.sms_email_change(notice.kind.value, notice.new_email),
             )  # fmt: skip
         compose = (
@@ -382,7 +383,7 @@ class AccountManagementActivities:
                 process_id=request.process_id,
                 email=request.email,
                 step=request.step,
-                kind="reset",
+                kind=LinkRequestKind.RESET,
                 expires_at=request.expires_at,
             ),
             lambda to, identifier, url: texts.password_reset_link(

@@ -11,6 +11,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from educonnect import policies
 from educonnect.identifiers import normalize_name
 from educonnect.models.franceconnect import (
     ChildBirthdateCheck,
@@ -21,6 +22,7 @@ from educonnect.models.franceconnect import (
     MatchGuardian,
 )
 from educonnect.provisioning import provision_guardian_account
+from educonnect.tokens import token_hash
 
 
 def names_match(record_first: str, record_last: str, given_name: str, family_name: str) -> bool:
@@ -45,15 +47,28 @@ class FranceConnectActivities:
     @activity.defn(name="franceconnect_match_guardian")
     async def match_guardian(self, request: MatchGuardian) -> GuardianMatch:
         """The guardian whose mobile on file is `mobile` and whose names are the
-        FranceConnect identity's; none otherwise. Read-only."""
-        identity = await self._pool.fetchrow(
-            "SELECT given_name, family_name FROM franceconnect_identities WHERE id = $1",
-            request.identity_id,
-        )
-        if identity is None:
-            raise ApplicationError(
-                "unknown FranceConnect identity", type="identity_unknown", non_retryable=True
+        FranceConnect identity's; none otherwise.
+
+        Each number tried counts (its HMAC, once per identity and day, matched
+        or not) towards FRANCECONNECT_MOBILES_PER_IDENTITY_PER_DAY; past it,
+        nothing is matched (`daily_limit_reached`). A retry, or the same number
+        again, finds its row and counts nothing more (idempotent)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            identity = await conn.fetchrow(
+                "SELECT given_name, family_name FROM franceconnect_identities WHERE id = $1 "
+                "FOR UPDATE",  # serialises the identity's tries
+                request.identity_id,
             )
+            if identity is None:
+                raise ApplicationError(
+                    "unknown FranceConnect identity", type="identity_unknown", non_retryable=True
+                )
+            if request.link_id is not None and not await self._count_try(conn, request):
+                activity.logger.info(
+                    "FranceConnect identity %s: daily limit of mobile numbers reached",
+                    request.identity_id,
+                )
+                return GuardianMatch(daily_limit_reached=True)
         rows = await self._pool.fetch(
             """
             SELECT g.id, g.first_name, g.last_name, g.mobile, (a.id IS NOT NULL) AS has_account
@@ -69,6 +84,33 @@ class FranceConnectActivities:
             ):
                 return GuardianMatch(guardian_id=row["id"], mobile_on_file=row["mobile"])
         return GuardianMatch()
+
+    @staticmethod
+    async def _count_try(conn: asyncpg.Connection, request: MatchGuardian) -> bool:
+        """Record today's try of this number; False when it is one too many."""
+        mobile_hash = token_hash(request.mobile)
+        today = "(now() AT TIME ZONE 'Europe/Paris')::date"
+        if await conn.fetchval(
+            f"SELECT 1 FROM franceconnect_mobile_tries "
+            f"WHERE identity_id = $1 AND day = {today} AND mobile_hash = $2",
+            request.identity_id,
+            mobile_hash,
+        ):
+            return True
+        tried = await conn.fetchval(
+            f"SELECT count(*) FROM franceconnect_mobile_tries WHERE identity_id = $1 AND day = {today}",
+            request.identity_id,
+        )
+        if tried >= policies.FRANCECONNECT_MOBILES_PER_IDENTITY_PER_DAY:
+            return False
+        await conn.execute(
+            f"INSERT INTO franceconnect_mobile_tries (identity_id, day, mobile_hash, link_id) "
+            f"VALUES ($1, {today}, $2, $3) ON CONFLICT DO NOTHING",
+            request.identity_id,
+            mobile_hash,
+            request.link_id,
+        )
+        return True
 
     @activity.defn(name="franceconnect_check_child_birthdate")
     async def check_child_birthdate(self, check: ChildBirthdateCheck) -> bool:

@@ -101,6 +101,19 @@ class _PurgeRun:
             policies.SMS_SUBMISSION_RETENTION,
         )
 
+    async def franceconnect_logouts(self) -> None:
+        await self._delete(
+            "franceconnect_logouts",
+            "t.expires_at < now() - $1::interval",
+            policies.FRANCECONNECT_LOGOUT_RETENTION,
+        )
+
+    async def franceconnect_mobile_tries(self) -> None:
+        # The daily limit counts the current Europe/Paris day only.
+        await self._delete(
+            "franceconnect_mobile_tries", "t.day < (now() AT TIME ZONE 'Europe/Paris')::date"
+        )
+
     async def sms_daily_counts(self) -> None:
         # The daily cap counts the current Europe/Paris day only.
         await self._delete("sms_daily_counts", "t.day < (now() AT TIME ZONE 'Europe/Paris')::date")

@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.corrections import send_email_once
 from educonnect import audit, sessions
+from educonnect.email_addresses import email_key
 from educonnect.emails import merge as merge_emails
 from educonnect.errors import ErrorCode
 from educonnect.identifiers import normalize_name
@@ -172,7 +173,7 @@ class MergeActivities:
             sent += await send_email_once(
                 self._pool, f"account-merge/{ref.merge_id}/kept", email, "account_merge", kept["id"]
             )
-        if other["email"] and other["email"].lower() != (kept["email"] or "").lower():
+        if other["email"] and email_key(other["email"]) != email_key(kept["email"] or ""):
             email = merge_emails.to_other(to=other["email"], kept_identifier=kept["identifier"],
                                           other_identifier=other["identifier"])  # fmt: skip
             sent += await send_email_once(

@@ -75,11 +75,13 @@ class ReissueActivities:
                     was_activating=request["activation_started"],
                 )
             new_account = None
-            if request["account_id"] is None:  # a guardian's first account
+            account_id = request["account_id"]
+            if account_id is None:  # a guardian's first account
                 new_account = await provision_guardian_account(
                     conn, request["guardian_id"], now=datetime.now(UTC)
                 )
-            account = await conn.fetchrow(_ACCOUNT, request["account_id"] or new_account.account_id)
+                account_id = new_account.account_id
+            account = await conn.fetchrow(_ACCOUNT, account_id)
 
             if new_account is not None and new_account.created:
                 password, was_activating, action = (
@@ -178,6 +180,7 @@ class ReissueActivities:
             )
             return "email", None
         school = await find_school(conn, request["uai"])
+        assert school is not None  # the school of a staff member's request
         content, _, _ = await letter_content(
             conn, account["id"], password, school, reissued=reissued
         )

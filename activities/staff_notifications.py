@@ -14,7 +14,7 @@ from activities.corrections import send_email_once
 from activities.idempotency import idempotency_key
 from educonnect import staff as staff_accounts
 from educonnect.emails import corrections as correction_emails
-from educonnect.models.corrections import NoticeOutcome, StaffNotice
+from educonnect.models.corrections import NoticeOutcome, StaffNotice, StaffNoticeKind
 from educonnect.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ class StaffNotificationActivities:
             )
         admins = await staff_accounts.school_admins(self._pool, request["uai"])
         support = await staff_accounts.academie_support(self._pool, request["academie"])
-        if notice.kind == "escalation" or (
-            notice.kind == "information_received" and request["escalated"]
+        if notice.kind == StaffNoticeKind.ESCALATION or (
+            notice.kind == StaffNoticeKind.INFORMATION_RECEIVED and request["escalated"]
         ):
             recipients = support + admins
         else:

@@ -9,15 +9,18 @@ address the per-IP limits count by sending an X-Forwarded-For header of its
 own (DESIGN §4). Behind N reverse proxies, set FORWARDED_FOR_TRUSTED_HOPS=N.
 
 In production mode (EDUCONNECT_ENV) it refuses to start on a development
-default, naming it (`educonnect.production_mode`). The access log never
+default, naming it (`educonnect.production_mode`), and when the FranceConnect
+provider does not advertise a scope of FRANCECONNECT_SCOPES, naming the scope. The access log never
 carries a query string (`api.access_log`): email links hold their token there."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import uvicorn
 
+from educonnect.franceconnect import ProviderScopesError, check_provider_scopes
 from educonnect.production_mode import ProductionSettingsError, require_production_ready
 from educonnect.settings import get_settings
 
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         require_production_ready(settings)
-    except ProductionSettingsError as refused:
+        asyncio.run(check_provider_scopes(settings))
+    except (ProductionSettingsError, ProviderScopesError) as refused:
         raise SystemExit(str(refused)) from None
     uvicorn.run(
         "api.app:app", host=args.host, port=args.port, proxy_headers=False, server_header=False

@@ -11,20 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls, wrong_answer
+from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
 from educonnect.passwords import hash_password_async
@@ -44,25 +45,22 @@ class LinkSentView(BaseModel):
     message: str
 
 
-def normalized_email(address: str) -> str:
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise DomainError(ErrorCode.EMAIL_INVALID) from None
+View = TypeVar("View", bound=BaseModel)
 
 
 @dataclass(frozen=True)
-class ActivationProcess:
+class ActivationProcess(Generic[View]):
     """One activation workflow as its routes use it."""
 
-    workflow: type  # the workflow class (run, status, submit_profile, resend_link, correct_email)
+    # The workflow class (run, status, submit_profile, resend_link, correct_email).
+    workflow: type[Any]
     workflow_id: Callable[[UUID], str]
-    view: type[BaseModel]  # the status query's answer plus `api.correction_form.CorrectionInfo`
+    view: type[View]  # the status query's answer plus `api.correction_form.CorrectionInfo`
     assistance_url: str = (
         ASSISTANCE_URL  # where a person blocked on a birthdate asks for its correction
     )
 
-    async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> BaseModel:
+    async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> View:
         """Start the process of `params.account_id`, or join the running one."""
         handle = await temporal.start_workflow(
             self.workflow.run,
@@ -80,7 +78,7 @@ class ActivationProcess:
         )
         return self.view_of(await handle.query(self.workflow.status))
 
-    def view_of(self, status: BaseModel, correction: RequestSummary | None = None) -> BaseModel:
+    def view_of(self, status: Any, correction: RequestSummary | None = None) -> View:
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
         return self.view(
             **status.model_dump(),
@@ -90,7 +88,7 @@ class ActivationProcess:
 
     async def status_view(
         self, pool: asyncpg.Pool, temporal: Client, session: ActivationSession
-    ) -> BaseModel:
+    ) -> View:
         """The status, and once blocked on a birthdate the latest correction request filed."""
         status = await self.status(temporal, session)
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED
@@ -113,7 +111,11 @@ class ActivationProcess:
         return await self.calls.status(temporal, session.account_id)
 
     async def update(
-        self, temporal: Client, session: ActivationSession, update: Callable, arg: BaseModel
+        self,
+        temporal: Client,
+        session: ActivationSession,
+        update: UpdateMethodMultiParam[[Any, Any], Any],
+        arg: BaseModel,
     ) -> Any:
         """Run an update and wait for its answer (`api.process_calls.UPDATE_TIMEOUT_S` at most)."""
         return await self.calls.update(temporal, session.account_id, update, arg)
@@ -188,7 +190,7 @@ def add_confirmation_link_routes(router: APIRouter, process: ActivationProcess) 
     async def correct_email(
         body: EmailRequest, session: ActivationSession, temporal: Temporal
     ) -> LinkSentView:
-        correction = EmailCorrection(email=normalized_email(body.email))
+        correction = EmailCorrection(email=normalized_email(body.email, field=None))
         return _link_sent(
             await process.update(temporal, session, process.workflow.correct_email, correction)
         )

@@ -33,6 +33,7 @@ from api.web import activation as activation_pages
 from api.web import home as home_pages
 from api.web.forms import STATIC_DIR
 from educonnect import db
+from educonnect.franceconnect import check_provider_scopes
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
@@ -47,6 +48,7 @@ un workflow Temporal durable. Chaque refus renvoie `{"code", "message", "details
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     require_production_ready()  # however the app is served (api/__main__.py checks first)
+    await check_provider_scopes()  # FRANCECONNECT_SCOPES must be the provider's scope names
     await db.migrate_url()
     app.state.pool = await db.create_pool()
     app.state.temporal = await connect()

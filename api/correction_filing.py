@@ -15,6 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -29,6 +30,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from educonnect import audit
 from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.french_dates import french_date
 from educonnect.models.corrections import CorrectionInput, CorrectionStep, ParticipantJoined
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 from educonnect.settings import get_settings
@@ -90,11 +92,13 @@ async def file_birthdate_correction(pool: asyncpg.Pool, temporal: Client, filing
         account_id=first_account,
         filed_by_pupil=blocked_process(first["blocked_process_id"]).own_birthdate,
     )
-    attributes = [SearchAttributePair(PROCESS_STEP, CorrectionStep.AWAITING_REVIEW.value)]
+    attributes: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(PROCESS_STEP, CorrectionStep.AWAITING_REVIEW.value)
+    ]
     attributes.append(SearchAttributePair(SCHOOL_UAI, [uai]))
     if first_account is not None:
         attributes.append(SearchAttributePair(ACCOUNT_ID, str(first_account)))
-    extra = {}
+    extra: dict[str, Any] = {}
     if filed.joined and new_participant:
         # Signal-with-start: also starts the workflow if an earlier start never reached Temporal.
         # Only for a process joining: the same one filing again is no news to the
@@ -208,7 +212,9 @@ async def _record_filing(pool: asyncpg.Pool, filing: Filing):
 
 
 def _proposal_text(filing: Filing) -> str:
-    return f"Date de naissance proposée : {filing.proposed_birthdate:%d/%m/%Y}\n\n{filing.message}"
+    return (
+        f"Date de naissance proposée : {french_date(filing.proposed_birthdate)}\n\n{filing.message}"
+    )
 
 
 def check_plausible_birthdate(value: date, field: str) -> None:

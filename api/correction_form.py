@@ -109,6 +109,7 @@ async def verified_guardian(
         )
     if mobile is None or guardian is None:  # no code accepted: nobody to reveal children to
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
+    assert guardian_id is not None  # the guardian was found by it
     requester = Requester(
         process_id=process_id,
         name=f"{guardian['first_name']} {guardian['last_name']}",

@@ -13,7 +13,7 @@ No `from __future__ import annotations` here: FastAPI must see the local
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, status
 
@@ -33,7 +33,7 @@ from api.deps import Pool, Temporal
 from api.errors import ErrorBody
 
 RequestId = Annotated[uuid.UUID, Path(description="Identifiant de la demande de correction")]
-_REFUSALS = {
+_REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     409: {"model": ErrorBody},
     410: {"model": ErrorBody},

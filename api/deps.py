@@ -76,17 +76,19 @@ RecentPortalSession = Annotated[sessions.Session, Depends(require_recent_sign_in
 
 async def start_portal_session(
     response: Response, pool: asyncpg.Pool, account_id, *, replaces: str | None = None
-) -> None:
+) -> str:
     """Sign the person in to the portal: a new server-side session (fresh random
     token, only its HMAC stored) and its cookie (HttpOnly, SameSite=Lax, Secure
     when `secure_cookies`). Used by every way of signing in (password, SMS
     registration, FranceConnect). `replaces`: the session cookie the browser
     already had, revoked so that a sign-in never keeps an older session alive.
-    The session's creation time is the sign-in time ("recent sign-in" checks)."""
+    The session's creation time is the sign-in time ("recent sign-in" checks).
+    Returns the session's token (FranceConnect keeps its ID token with it)."""
     if replaces:
         await sessions.revoke_session(pool, replaces)
     token = await sessions.open_session(pool, account_id, "portal")
     set_session_cookie(response, token, "portal")
+    return token
 
 
 def clear_session_cookie(response: Response) -> None:

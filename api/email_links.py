@@ -35,6 +35,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import pages
 from api.errors import refusal_page, update_failure_code
@@ -118,7 +119,7 @@ class ClickPage:
     async def confirm(
         self,
         handle: WorkflowHandle,
-        update: Callable,
+        update: UpdateMethodMultiParam[[Any, Any], Any],
         arg: Any,
         *,
         status: Callable,

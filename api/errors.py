@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -80,7 +81,7 @@ def update_failure_code(err: WorkflowUpdateFailedError) -> ErrorCode:
     """The stable code a workflow gave when it refused an update."""
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.type in ErrorCode._value2member_map_:
-        return ErrorCode(cause.type)
+        return cast(ErrorCode, ErrorCode._value2member_map_[cause.type])
     return ErrorCode.SERVICE_UNAVAILABLE
 
 

@@ -128,7 +128,8 @@ class InputGuard:
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
     """The body; True when it is larger than MAX_INSPECTED_BODY (then not read to its end)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

@@ -29,6 +29,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.sms_codes import store_code_submission
 from api.errors import update_failure_code
@@ -58,7 +59,7 @@ def plain_refusal(code: ErrorCode, key: Any) -> DomainError:
 class ProcessCalls(Generic[K]):
     """One kind of process as its routes call it."""
 
-    workflow: type  # the workflow class: `run`, the `status` query, its updates
+    workflow: type[Any]  # the workflow class: `run`, the `status` query, its updates
     workflow_id: Callable[[K], str]
     not_found: ErrorCode  # the status of a process that does not exist
     ended: ErrorCode | Callable[[Any], ErrorCode] = (
@@ -85,7 +86,9 @@ class ProcessCalls(Generic[K]):
                 raise DomainError(self.not_found) from None
             raise
 
-    async def update(self, temporal: Client, key: K, update: Callable, arg: Any) -> Any:
+    async def update(
+        self, temporal: Client, key: K, update: UpdateMethodMultiParam[[Any, Any], Any], arg: Any
+    ) -> Any:
         """Run an update and wait for its answer."""
         try:
             return await within_timeout(self.handle(temporal, key).execute_update(update, arg))

@@ -14,20 +14,12 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from email_validator import EmailNotValidError, validate_email
 
 from educonnect import policies
-from educonnect.errors import DomainError, ErrorCode, message
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.passwords import check_password_policy
 
 # --- typed input -------------------------------------------------------------------
-
-
-def normalized_email(address: str, field: str = "email") -> str:
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise DomainError(ErrorCode.EMAIL_INVALID, [{"field": field}]) from None
 
 
 def normalized_identifier(identifier: str) -> str:
@@ -69,7 +61,7 @@ def check_new_password(
         details = [{"field": field, "code": v.code, "message": v.message} for v in violations]
         if mismatch:
             details.append({"field": f"{field}_confirmation", "code": ErrorCode.PASSWORD_MISMATCH.value,
-                            "message": message(ErrorCode.PASSWORD_MISMATCH)})  # fmt: skip
+                            "message": ErrorCode.PASSWORD_MISMATCH.message})  # fmt: skip
         raise DomainError(ErrorCode.PASSWORD_POLICY, details)
     if mismatch:
         raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": f"{field}_confirmation"}])

@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
 
+from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError
+from educonnect.french_dates import french_date
 from educonnect.identifiers import fold_text, normalize_name
 from educonnect.phones import e164_mobile
 
@@ -305,8 +306,8 @@ def parse_mobile(value: str) -> str | None:
 
 def parse_email(value: str) -> str | None:
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
+        return normalized_email(value)
+    except DomainError:
         return None
 
 
@@ -387,7 +388,7 @@ def validate_row(line_no: int, values: dict[str, str]) -> tuple[PupilRow | None,
             RowError(
                 line_no,
                 "date_naissance",
-                f"La date de naissance {birthdate:%d/%m/%Y} n'est pas plausible.",
+                f"La date de naissance {french_date(birthdate)} n'est pas plausible.",
             )
         )
 

@@ -12,8 +12,21 @@ authorization-code flow, checked at every step.
    and the userinfo endpoint (same `sub`) and kept in PostgreSQL, keyed on
    issuer + sub (`franceconnect_identities`).
 
-The tokens never leave this module: nothing of them reaches Temporal.
-Every refusal is a `DomainError` with a stable FranceConnect code.
+3. Sign-out (`begin_logout`, `complete_logout`): the ID token of the
+   sign-in is kept in PostgreSQL with the portal session it opened
+   (`franceconnect_sessions`); signing out sends the browser to the
+   provider's `end_session_endpoint` with it as `id_token_hint`, a fresh
+   `state` (its HMAC kept, bound to the browser by a cookie) and the
+   `post_logout_redirect_uri`; the state is checked when the provider sends
+   the browser back.
+
+Scopes are FranceConnect's own names (`FRANCECONNECT_SCOPES`, by default
+`openid given_name family_name`: what the first visit matches on); a provider
+whose discovery document does not advertise one of them is refused at
+start-up (`check_provider_scopes`) and at every discovery.
+
+The tokens never leave this module and PostgreSQL: nothing of them reaches
+Temporal. Every refusal is a `DomainError` with a stable FranceConnect code.
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import logging
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -68,6 +81,8 @@ class ProviderMetadata:
     userinfo_endpoint: str | None
     token_auth_methods: tuple[str, ...]
     signing_algorithms: tuple[str, ...]
+    end_session_endpoint: str | None = None
+    scopes_supported: tuple[str, ...] | None = None  # None: not advertised
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,18 @@ class VerifiedIdentity:
     family_name: str
     birthdate: date | None
     acr: str
+    id_token: str = field(default="", repr=False)  # the logout's id_token_hint (PostgreSQL only)
+
+
+@dataclass(frozen=True)
+class LogoutStart:
+    end_session_url: str
+    browser_token: str  # for the cookie; only its HMAC is stored
+
+
+class ProviderScopesError(RuntimeError):
+    """The provider does not advertise a scope FRANCECONNECT_SCOPES asks for;
+    the message names it (the API refuses to start)."""
 
 
 @dataclass(frozen=True)
@@ -96,12 +123,32 @@ class KnownIdentity:
     family_name: str
 
 
+LOGIN_PATH = "/franceconnect/login"  # where every refusal leads back to
+
+
 def refuse(code: ErrorCode, reason: str) -> DomainError:
-    """A refusal the person reads (French, with what to do). `reason` (the
-    provider's error text, an exception's details...) is for support: it goes
-    to the log, never to the browser."""
+    """A refusal the person reads (French, with what to do, and `next`: the way
+    back to "S'identifier avec FranceConnect"). `reason` (the provider's error
+    text, an exception's details...) is for support: it goes to the log,
+    never to the browser."""
     log.warning("FranceConnect refusal %s: %s", code.value, reason)
-    return DomainError(code)
+    return DomainError(code, [{"next": LOGIN_PATH}])
+
+
+# The provider's error answers (OpenID Connect Core 3.1.2.6, FranceConnect's
+# "gérer les erreurs"): the person went back, or the provider is down.
+_PROVIDER_ERRORS = {
+    "access_denied": ErrorCode.FRANCECONNECT_CANCELLED,
+    "server_error": ErrorCode.FRANCECONNECT_UNAVAILABLE,
+    "temporarily_unavailable": ErrorCode.FRANCECONNECT_UNAVAILABLE,
+}
+
+
+def missing_scopes(requested: str, supported: tuple[str, ...] | None) -> list[str]:
+    """The scopes of `requested` the provider does not advertise."""
+    if supported is None:
+        return []
+    return [scope for scope in requested.split() if scope not in supported]
 
 
 class RelyingParty:
@@ -114,6 +161,7 @@ class RelyingParty:
         self.client_id = settings.franceconnect_client_id
         self.client_secret = settings.franceconnect_client_secret
         self.redirect_uri = settings.franceconnect_callback_url
+        self.post_logout_redirect_uri = settings.franceconnect_logout_callback_url
         self.scopes = settings.franceconnect_scopes
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0.0
@@ -125,10 +173,34 @@ class RelyingParty:
     async def metadata(self) -> ProviderMetadata:
         async with self._lock:
             if self._metadata is None or time.monotonic() - self._metadata_at > METADATA_TTL_S:
-                self._metadata = await self._discover()
+                meta = await self._discover()
+                if missing := missing_scopes(self.scopes, meta.scopes_supported):
+                    raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, self.scopes_problem(missing))
+                self._metadata = meta
                 self._metadata_at = time.monotonic()
                 self._keys = None
             return self._metadata
+
+    def scopes_problem(self, missing: list[str]) -> str:
+        return (
+            f"the provider ({self.discovery_url}) does not support the scope "
+            f"{', '.join(repr(s) for s in missing)} that FRANCECONNECT_SCOPES "
+            f"({self.scopes!r}) asks for: ask only for FranceConnect's scope names, "
+            "e.g. FRANCECONNECT_SCOPES='openid given_name family_name'"
+        )
+
+    async def check_scopes(self) -> None:
+        """Start-up: raise `ProviderScopesError` naming a scope the provider
+        does not advertise. An unreachable provider is only logged (the API
+        serves the rest; FranceConnect answers `franceconnect_unavailable`
+        until it is back, and the check runs again at each discovery)."""
+        try:
+            meta = await self._discover()
+        except DomainError:
+            log.warning("FranceConnect provider unreachable at start-up: %s", self.discovery_url)
+            return
+        if missing := missing_scopes(self.scopes, meta.scopes_supported):
+            raise ProviderScopesError(f"FranceConnect: {self.scopes_problem(missing)}.")
 
     async def _discover(self) -> ProviderMetadata:
         doc = await _get_json(self.discovery_url, "discovery")
@@ -145,6 +217,10 @@ class RelyingParty:
                 ),
                 signing_algorithms=tuple(
                     doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+                ),
+                end_session_endpoint=doc.get("end_session_endpoint"),
+                scopes_supported=(
+                    tuple(doc["scopes_supported"]) if "scopes_supported" in doc else None
                 ),
             )
         except (KeyError, TypeError):
@@ -175,19 +251,12 @@ class RelyingParty:
 
     async def begin_login(self, pool: asyncpg.Pool) -> LoginStart:
         meta = await self.metadata()
-        state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)  # 43 characters (>= 22 required by FranceConnect)
-        browser_token = secrets.token_urlsafe(32)
-        await pool.execute(
-            "INSERT INTO franceconnect_logins (id, binding_hash, state_hash, nonce_hash, expires_at) "
-            "VALUES ($1, $2, $3, $4, now() + $5)",
-            uuid.uuid4(),
-            token_hash(browser_token),
-            token_hash(state),
-            token_hash(nonce),
-            policies.FRANCECONNECT_LOGIN_VALIDITY,
+        state, browser_token = await _pending(
+            pool, "franceconnect_logins", policies.FRANCECONNECT_LOGIN_VALIDITY, nonce
         )
-        query = urlencode(
+        url = _with_query(
+            meta.authorization_endpoint,
             {
                 "response_type": "code",
                 "client_id": self.client_id,
@@ -196,10 +265,9 @@ class RelyingParty:
                 "state": state,
                 "nonce": nonce,
                 "acr_values": policies.FRANCECONNECT_ACR_VALUES,
-            }
+            },
         )
-        separator = "&" if "?" in meta.authorization_endpoint else "?"
-        return LoginStart(f"{meta.authorization_endpoint}{separator}{query}", browser_token)
+        return LoginStart(url, browser_token)
 
     # --- step 2: back from the provider ---------------------------------------
 
@@ -221,7 +289,8 @@ class RelyingParty:
                 await self._consume_state(pool, browser_token, state)
             except DomainError:
                 pass
-            raise refuse(ErrorCode.FRANCECONNECT_DENIED, f"provider error {error[:60]!r}")
+            code = _PROVIDER_ERRORS.get(error, ErrorCode.FRANCECONNECT_DENIED)
+            raise refuse(code, f"provider error {error[:60]!r}")
         nonce_hash = await self._consume_state(pool, browser_token, state)
         meta = await self.metadata()
         if iss is not None and iss != meta.issuer:  # RFC 9207 mix-up defence
@@ -255,6 +324,7 @@ class RelyingParty:
             family_name=family_name.strip(),
             birthdate=_parse_date(claims.get("birthdate")),
             acr=claims["acr"],
+            id_token=tokens["id_token"],
         )
 
     async def _consume_state(
@@ -289,7 +359,8 @@ class RelyingParty:
             data |= {"client_id": self.client_id, "client_secret": self.client_secret}
         try:
             async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
-                response = await client.post(meta.token_endpoint, data=data, auth=auth)
+                # auth=None: no client authentication (httpx accepts it; its hints do not say so).
+                response = await client.post(meta.token_endpoint, data=data, auth=auth)  # type: ignore[arg-type]
         except httpx.HTTPError as err:
             raise refuse(
                 ErrorCode.FRANCECONNECT_UNAVAILABLE, f"token endpoint unreachable: {err!r}"
@@ -378,18 +449,119 @@ class RelyingParty:
         if response.headers.get("content-type", "").startswith("application/jwt"):
             # Signed userinfo (FranceConnect v2): same keys, same issuer and audience.
             claims = await self._decode(meta, response.text.strip())
+            audience = claims.get("aud")
             if claims.get("iss") != meta.issuer or self.client_id not in (
-                claims.get("aud") if isinstance(claims.get("aud"), list) else [claims.get("aud")]
+                audience if isinstance(audience, list) else [audience]
             ):
                 raise refuse(ErrorCode.FRANCECONNECT_TOKEN_INVALID, "userinfo issuer or audience")
             return claims
         try:
-            claims = response.json()
+            body = response.json()
         except ValueError:
-            claims = None
-        if not isinstance(claims, dict):
+            body = None
+        if not isinstance(body, dict):
             raise refuse(ErrorCode.FRANCECONNECT_UNAVAILABLE, "userinfo is not JSON")
-        return claims
+        return body
+
+    # --- step 3: sign-out, at the provider too ----------------------------------
+
+    async def begin_logout(self, pool: asyncpg.Pool, id_token: str) -> LogoutStart | None:
+        """The provider's end-session URL for the sign-in of `id_token`, with a
+        fresh state bound to this browser (its HMAC stored); None when the
+        provider has no end-session endpoint or cannot be reached (the person
+        is signed out of EduConnect all the same)."""
+        try:
+            meta = await self.metadata()
+        except DomainError:
+            return None
+        if not meta.end_session_endpoint:
+            return None
+        state, browser_token = await _pending(
+            pool, "franceconnect_logouts", policies.FRANCECONNECT_LOGOUT_VALIDITY
+        )
+        url = _with_query(
+            meta.end_session_endpoint,
+            {
+                "id_token_hint": id_token,
+                "state": state,
+                "post_logout_redirect_uri": self.post_logout_redirect_uri,
+            },
+        )
+        return LogoutStart(url, browser_token)
+
+
+async def _pending(
+    pool: asyncpg.Pool, table: str, validity, nonce: str | None = None
+) -> tuple[str, str]:
+    """A request to the provider waiting for its answer (`franceconnect_logins`
+    or `_logouts`): a fresh state and browser token (and the nonce), only
+    their HMACs stored. Returns (state, browser token)."""
+    state, browser_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    hashes = {"binding_hash": browser_token, "state_hash": state}
+    if nonce is not None:
+        hashes["nonce_hash"] = nonce
+    places = ", ".join(f"${i}" for i in range(3, 3 + len(hashes)))
+    await pool.execute(
+        f"INSERT INTO {table} (id, expires_at, {', '.join(hashes)}) "
+        f"VALUES ($1, now() + $2, {places})",
+        uuid.uuid4(),
+        validity,
+        *(token_hash(secret) for secret in hashes.values()),
+    )
+    return state, browser_token
+
+
+def _with_query(endpoint: str, params: dict[str, str]) -> str:
+    separator = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{separator}{urlencode(params)}"
+
+
+async def complete_logout(pool: asyncpg.Pool, browser_token: str | None, state: str | None) -> None:
+    """The provider sent the browser back: `state` must be the one of this
+    browser's pending logout (single use, 10 minutes)."""
+    if not browser_token or not state:
+        raise DomainError(ErrorCode.FRANCECONNECT_LOGOUT_STATE_INVALID)
+    row = await pool.fetchrow(
+        "UPDATE franceconnect_logouts SET used_at = now() "
+        "WHERE binding_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING state_hash",
+        token_hash(browser_token),
+    )
+    if row is None or not hashes_equal(bytes(row["state_hash"]), token_hash(state)):
+        log.warning("FranceConnect logout: no pending logout for this browser, or another state")
+        raise DomainError(ErrorCode.FRANCECONNECT_LOGOUT_STATE_INVALID)
+
+
+async def remember_franceconnect_session(
+    pool: asyncpg.Pool, session_token: str, identity_id: uuid.UUID, id_token: str
+) -> None:
+    """Keep the sign-in's ID token with the portal session it opened (the
+    logout's `id_token_hint`); removed with the session, or at sign-out."""
+    await pool.execute(
+        """
+        INSERT INTO franceconnect_sessions (session_id, identity_id, id_token)
+        SELECT id, $2, $3 FROM sessions WHERE token_hash = $1
+        ON CONFLICT (session_id) DO NOTHING
+        """,
+        token_hash(session_token),
+        identity_id,
+        id_token,
+    )
+
+
+async def take_franceconnect_id_token(pool: asyncpg.Pool, session_token: str) -> str | None:
+    """The ID token of a session opened through FranceConnect (taken: used once)."""
+    return await pool.fetchval(
+        "DELETE FROM franceconnect_sessions f USING sessions s "
+        "WHERE f.session_id = s.id AND s.token_hash = $1 RETURNING f.id_token",
+        token_hash(session_token),
+    )
+
+
+async def check_provider_scopes(settings: Settings | None = None) -> None:
+    """Start-up check of the API (see `RelyingParty.check_scopes`)."""
+    settings = settings or get_settings()
+    if settings.franceconnect_discovery_url:
+        await RelyingParty(settings).check_scopes()
 
 
 async def _get_json(url: str, what: str) -> Any:
@@ -422,6 +594,7 @@ def relying_party(settings: Settings | None = None) -> RelyingParty:
         settings.franceconnect_client_id,
         settings.franceconnect_client_secret,
         settings.franceconnect_callback_url,
+        settings.franceconnect_logout_callback_url,
         settings.franceconnect_scopes,
     )
     if key not in _relying_parties:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from fpdf import FPDF
+from fpdf.fonts import CoreFont
 
-from educonnect.emails.provisioning import french_date
+from educonnect.french_dates import french_date
 
 # Core PDF fonts cover Latin-1 only: letters outside it get a close spelling.
 _OUTSIDE_LATIN1 = str.maketrans(
@@ -222,7 +223,9 @@ def _page(pdf: FPDF, c: LetterContent) -> None:
 def _wrap(pdf: FPDF, value: str, width: float) -> list[str]:
     # Core font metrics read directly (get_string_width copies the text
     # styles for every call: 10x slower).
-    widths = pdf.current_font.cw
+    font = pdf.current_font
+    assert isinstance(font, CoreFont)  # the letters use core fonts only
+    widths: dict[str, int] = font.cw
     scale = pdf.font_size_pt * 0.001 / pdf.k
 
     def measure(word: str) -> float:

@@ -7,7 +7,9 @@ the environment could differ between a run and its replay.
 from datetime import timedelta
 
 # Activation with school-issued credentials (DESIGN §3.1, FAQ 2.2).
-PROVISIONAL_CREDENTIALS_VALIDITY = timedelta(days=92)  # "valable 3 mois"
+# "valables 3 mois" (what families read): 92 days, so that no 3 months are shorter.
+PROVISIONAL_CREDENTIALS_VALIDITY_MONTHS = 3
+PROVISIONAL_CREDENTIALS_VALIDITY = timedelta(days=92)
 ACTIVATION_REMINDER_AFTER = timedelta(days=3)
 ACTIVATION_LINK_VALIDITY = timedelta(days=7)
 LINK_RESEND_COOLDOWN = timedelta(seconds=60)
@@ -71,6 +73,13 @@ FRANCECONNECT_LINK_IDLE_TIMEOUT = timedelta(minutes=30)  # first visit, without 
 # how long the person has to come back (through FranceConnect) once it is approved.
 FRANCECONNECT_BLOCKED_MAX_WAIT = timedelta(days=31)
 FRANCECONNECT_RESUME_WINDOW = timedelta(days=7)
+# "Modifier le numéro": mobile numbers tried per first visit (the first one
+# included), and per FranceConnect identity per day (Europe/Paris) over all its
+# first visits (a fresh one after an expired one does not start the count again).
+FRANCECONNECT_MOBILES_PER_LINK = 3
+FRANCECONNECT_MOBILES_PER_IDENTITY_PER_DAY = 6
+FRANCECONNECT_LOGOUT_VALIDITY = timedelta(minutes=10)  # from sign-out to the provider's return
+FRANCECONNECT_LOGOUT_RETENTION = timedelta(days=1)  # a logout's state, after it expired
 
 # Account management (DESIGN §3.6, §3.8, §3.9, §4; FAQ 4, 5, 7–11).
 RECENT_SIGN_IN_MAX_AGE = timedelta(minutes=15)  # email and password changes

@@ -84,7 +84,15 @@ class Settings(BaseSettings):
     franceconnect_redirect_uri: str | None = (
         None  # default <public_base_url>/franceconnect/callback
     )
-    franceconnect_scopes: str = "openid profile"
+    # Where the provider sends the browser back after its logout (registered
+    # with the provider like the redirect URI).
+    franceconnect_post_logout_redirect_uri: str | None = (
+        None  # default <public_base_url>/franceconnect/logout/callback
+    )
+    # FranceConnect's own scope names, only what the first visit uses (data
+    # minimisation): the names matched against the school records. The API
+    # refuses to start when the provider does not advertise one of them.
+    franceconnect_scopes: str = "openid given_name family_name"
 
     @property
     def production(self) -> bool:
@@ -95,6 +103,13 @@ class Settings(BaseSettings):
         return (
             self.franceconnect_redirect_uri
             or f"{self.public_base_url.rstrip('/')}/franceconnect/callback"
+        )
+
+    @property
+    def franceconnect_logout_callback_url(self) -> str:
+        return (
+            self.franceconnect_post_logout_redirect_uri
+            or f"{self.public_base_url.rstrip('/')}/franceconnect/logout/callback"
         )
 
     demo_seed: int = 2026

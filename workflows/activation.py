@@ -37,7 +37,7 @@ from educonnect.models.activation import (
     ResendRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
+from workflows.steps.account_activation import AccountActivation, refusal_at, refusal_for_step
 from workflows.steps.confirmation_link_step import ConfirmationLinkStep
 from workflows.steps.waiting import wait_until
 
@@ -100,7 +100,7 @@ class ActivationWorkflow:
     @submit_profile.validator
     def _validate_profile(self, profile: ProfileSubmission) -> None:
         if self._step != ActivationStep.PROFILE or self._activation.profile_accepted:
-            raise refusal(self._step)
+            raise refusal_at(self._step)
 
     @workflow.signal
     async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
@@ -210,4 +210,4 @@ class ActivationWorkflow:
 
     def _require_awaiting_confirmation(self) -> None:
         if self._step != ActivationStep.AWAITING_CONFIRMATION or self._link.clicked:
-            raise refusal(self._step)
+            raise refusal_at(self._step)

@@ -42,9 +42,11 @@ from datetime import date, datetime
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from educonnect import policies
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import (
     DECISION_REFUSAL_OUTCOMES,
@@ -60,6 +62,7 @@ from educonnect.models.corrections import (
     CorrectionStatus,
     CorrectionStep,
     DecisionKind,
+    DecisionOutcome,
     DecisionToApply,
     InformationReceived,
     MessageRefusal,
@@ -67,8 +70,10 @@ from educonnect.models.corrections import (
     ParticipantToCheck,
     RefusedDecision,
     RequesterNotice,
+    RequesterNoticeKind,
     StaffDecision,
     StaffNotice,
+    StaffNoticeKind,
     StaffRef,
     StepRecord,
     TimelineEvent,
@@ -149,7 +154,7 @@ class BirthdateCorrectionWorkflow:
         self._seen_participants: set[UUID] = set()
         self._timeline: list[TimelineEvent] = []
         self._decided_by: StaffRef | None = None
-        self._corrected = None
+        self._corrected: date | None = None
         self._resumed: set[str] = set()  # processes that confirmed their unblock
 
     # --- the process ------------------------------------------------------------
@@ -158,8 +163,8 @@ class BirthdateCorrectionWorkflow:
     async def run(self, params: CorrectionInput) -> CorrectionResult:
         self._enter(CorrectionStep.AWAITING_REVIEW)
         self._note("filed", filed_label(params.filed_by_pupil))
-        await self._notify_requesters("received", "received")
-        await self._notify_staff("new", "staff-new")
+        await self._notify_requesters(RequesterNoticeKind.RECEIVED, "received")
+        await self._notify_staff(StaffNoticeKind.NEW, "staff-new")
 
         while self._step in OPEN_STEPS:
             await wait_until(lambda: bool(self._inbox), self._next_deadline())
@@ -179,7 +184,9 @@ class BirthdateCorrectionWorkflow:
         for late in self._inbox:  # arrived while the final decision was applied
             if isinstance(late, StaffDecision):
                 label = "Décision ignorée : la demande était déjà traitée"
-                self._note_decision(late.decision_id, late.staff, "ignored_closed", label)
+                self._note_decision(
+                    late.decision_id, late.staff, DecisionOutcome.IGNORED_CLOSED, label
+                )
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CorrectionResult(
@@ -197,7 +204,9 @@ class BirthdateCorrectionWorkflow:
         self._seen_decisions.add(decision.decision_id)
         if self._step not in OPEN_STEPS or self._closing:
             label = "Décision ignorée : la demande est déjà traitée"
-            self._note_decision(decision.decision_id, decision.staff, "ignored_closed", label)
+            self._note_decision(
+                decision.decision_id, decision.staff, DecisionOutcome.IGNORED_CLOSED, label
+            )
             return
         self._inbox.append(decision)
 
@@ -302,10 +311,10 @@ class BirthdateCorrectionWorkflow:
         self._note_decision(
             decision_id,
             staff,
-            "applied",
+            DecisionOutcome.APPLIED,
             "Acceptée : date de naissance corrigée dans le dossier de l'élève",
         )
-        await self._notify_requesters("approved", "approved")
+        await self._notify_requesters(RequesterNoticeKind.APPROVED, "approved")
 
     async def _rejected(self, decision: AppliedDecision) -> None:
         """The request is closed (by the activity)."""
@@ -313,8 +322,8 @@ class BirthdateCorrectionWorkflow:
         self._decided_by = decision.staff
         self._enter(CorrectionStep.REJECTED)
         label = "Refusée, avec un motif transmis au demandeur"
-        self._note_decision(decision.decision_id, decision.staff, "applied", label)
-        await self._notify_requesters("rejected", "rejected", decision.message_id)
+        self._note_decision(decision.decision_id, decision.staff, DecisionOutcome.APPLIED, label)
+        await self._notify_requesters(RequesterNoticeKind.REJECTED, "rejected", decision.message_id)
 
     async def _information_asked(self, decision: AppliedDecision) -> None:
         """The request waits on the person (its row says so already)."""
@@ -323,11 +332,13 @@ class BirthdateCorrectionWorkflow:
         self._note_decision(
             decision.decision_id,
             decision.staff,
-            "applied",
+            DecisionOutcome.APPLIED,
             "Informations complémentaires demandées au demandeur",
         )
         await self._notify_requesters(
-            "information_requested", f"information-{self._questions}", decision.message_id
+            RequesterNoticeKind.INFORMATION_REQUESTED,
+            f"information-{self._questions}",
+            decision.message_id,
         )
 
     async def _answer_is_known(self, event: InformationReceived) -> bool:
@@ -369,7 +380,7 @@ class BirthdateCorrectionWorkflow:
     async def _refuse_out_of_scope(self, decision: StaffDecision) -> None:
         """Refused unread; noted and audited naming nobody (the signal's author is a claim)."""
         label = "Décision refusée : élève hors du périmètre de son auteur"
-        self._note_decision(decision.decision_id, None, "refused_scope", label)
+        self._note_decision(decision.decision_id, None, DecisionOutcome.REFUSED_SCOPE, label)
         await workflow.execute_activity_method(
             CorrectionActivities.audit_refused_decision,
             RefusedDecision(
@@ -391,7 +402,9 @@ class BirthdateCorrectionWorkflow:
             await self._ask_information(decision)
         else:
             label = "Décision incomplète ignorée (date ou message manquant)"
-            self._note_decision(decision.decision_id, decision.staff, "invalid", label)
+            self._note_decision(
+                decision.decision_id, decision.staff, DecisionOutcome.INVALID, label
+            )
 
     async def _approve(self, decision: StaffDecision) -> None:
         assert decision.corrected_birthdate is not None and decision.staff is not None
@@ -425,8 +438,8 @@ class BirthdateCorrectionWorkflow:
         self._decided_by = decision.staff
         self._enter(CorrectionStep.REJECTED)
         label = "Refusée, avec un motif transmis au demandeur"
-        self._note_decision(decision.decision_id, decision.staff, "applied", label)
-        await self._notify_requesters("rejected", "rejected", decision.message_id)
+        self._note_decision(decision.decision_id, decision.staff, DecisionOutcome.APPLIED, label)
+        await self._notify_requesters(RequesterNoticeKind.REJECTED, "rejected", decision.message_id)
 
     async def _ask_information(self, decision: StaffDecision) -> None:
         self._questions += 1
@@ -434,11 +447,13 @@ class BirthdateCorrectionWorkflow:
         self._note_decision(
             decision.decision_id,
             decision.staff,
-            "applied",
+            DecisionOutcome.APPLIED,
             "Informations complémentaires demandées au demandeur",
         )
         await self._notify_requesters(
-            "information_requested", f"information-{self._questions}", decision.message_id
+            RequesterNoticeKind.INFORMATION_REQUESTED,
+            f"information-{self._questions}",
+            decision.message_id,
         )
 
     async def _answered(self, event: InformationReceived) -> None:
@@ -453,7 +468,9 @@ class BirthdateCorrectionWorkflow:
             CorrectionStep.ESCALATED if self._escalated else CorrectionStep.AWAITING_REVIEW
         )
         self._note("answered", "Le demandeur a répondu à la demande d'informations")
-        await self._notify_staff("information_received", f"answer-{self._review_rounds}")
+        await self._notify_staff(
+            StaffNoticeKind.INFORMATION_RECEIVED, f"answer-{self._review_rounds}"
+        )
 
     # --- timers -----------------------------------------------------------------------
 
@@ -478,14 +495,14 @@ class BirthdateCorrectionWorkflow:
             "reminder_sent", "Rappel envoyé au personnel de l'établissement (2 jours sans décision)"
         )
         self._set_details()
-        await self._notify_staff("reminder", f"reminder-{self._review_rounds}")
+        await self._notify_staff(StaffNoticeKind.REMINDER, f"reminder-{self._review_rounds}")
 
     async def _escalate(self) -> None:
         self._escalated = True
         self._reminded = True  # no school reminder once académie support has it
         await self._move(CorrectionStep.ESCALATED)
         self._note("escalated", "Transmise à l'assistance académique (5 jours sans décision)")
-        await self._notify_staff("escalation", "escalation")
+        await self._notify_staff(StaffNoticeKind.ESCALATION, "escalation")
 
     async def _expire(self) -> None:
         self._closing = True
@@ -496,7 +513,7 @@ class BirthdateCorrectionWorkflow:
         )
         self._enter(CorrectionStep.EXPIRED)
         self._note("expired", "Clôturée sans décision après 30 jours ; le demandeur est prévenu")
-        await self._notify_requesters("expired", "expired")
+        await self._notify_requesters(RequesterNoticeKind.EXPIRED, "expired")
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -526,7 +543,7 @@ class BirthdateCorrectionWorkflow:
             await wait_until(lambda: signalled <= self._resumed, deadline)
 
     async def _notify_requesters(
-        self, kind: str, step: str, message_id: UUID | None = None
+        self, kind: RequesterNoticeKind, step: str, message_id: UUID | None = None
     ) -> None:
         await workflow.execute_activity_method(
             CorrectionActivities.notify_requesters,
@@ -536,7 +553,7 @@ class BirthdateCorrectionWorkflow:
             **ACTIVITY_OPTIONS,
         )
 
-    async def _notify_staff(self, kind: str, step: str) -> None:
+    async def _notify_staff(self, kind: StaffNoticeKind, step: str) -> None:
         await workflow.execute_activity_method(
             StaffNotificationActivities.notify_staff,
             StaffNotice(request_id=self._params.request_id, kind=kind, step=step),
@@ -556,7 +573,7 @@ class BirthdateCorrectionWorkflow:
         self._timeline.append(TimelineEvent(at=workflow.now(), kind=kind, label=label))
 
     def _note_decision(
-        self, decision_id: UUID, staff: StaffRef | None, outcome: str, label: str
+        self, decision_id: UUID, staff: StaffRef | None, outcome: DecisionOutcome, label: str
     ) -> None:
         """A decision in the timeline; its author only once read back (or from a
         signal of before): a refused decision names nobody."""
@@ -573,7 +590,10 @@ class BirthdateCorrectionWorkflow:
 
     def _enter(self, step: CorrectionStep) -> None:
         self._step = step
-        attributes = [PROCESS_STEP.value_set(step.value), SCHOOL_UAI.value_set([self._params.uai])]
+        attributes: list[SearchAttributeUpdate] = [
+            PROCESS_STEP.value_set(step.value),
+            SCHOOL_UAI.value_set([self._params.uai]),
+        ]
         if self._params.account_id is not None:
             attributes.append(ACCOUNT_ID.value_set(str(self._params.account_id)))
         workflow.upsert_search_attributes(attributes)
@@ -584,14 +604,14 @@ class BirthdateCorrectionWorkflow:
         details = (
             f"**{STEP_LABELS[self._step]}**\n\n"
             f"Établissement : {p.uai} (académie de {p.academie})\n\n"
-            f"Déposée par {filer(p.filed_by_pupil)} le {self._filed_at:%d/%m/%Y à %H:%M} UTC"
+            f"Déposée par {filer(p.filed_by_pupil)} le {utc_date_time(self._filed_at)}"
         )
         if self._step in OPEN_STEPS:
             if self._step == CorrectionStep.AWAITING_REVIEW and not self._reminded:
-                details += f" ; rappel au personnel le {self._reminder_due():%d/%m/%Y à %H:%M} UTC"
+                details += f" ; rappel au personnel le {utc_date_time(self._reminder_due())}"
             if self._step == CorrectionStep.AWAITING_REVIEW and not self._escalated:
-                details += f" ; transmission à l'assistance académique le {self._escalation_due():%d/%m/%Y à %H:%M} UTC"
-            details += f" ; clôture sans décision le {self._closes_at:%d/%m/%Y à %H:%M} UTC"
+                details += f" ; transmission à l'assistance académique le {utc_date_time(self._escalation_due())}"
+            details += f" ; clôture sans décision le {utc_date_time(self._closes_at)}"
         elif self._decided_by is not None:
             details += f"\n\nDécision de {self._decided_by.label}"
         workflow.set_current_details(details)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 from workflows.steps.activity_options import activity_options
@@ -86,7 +87,10 @@ class CredentialsReissueWorkflow:
 
     def _enter(self, step: ReissueStep) -> None:
         self._result.step = step
-        attributes = [PROCESS_STEP.value_set(step.value), SCHOOL_UAI.value_set([self._params.uai])]
+        attributes: list[SearchAttributeUpdate] = [
+            PROCESS_STEP.value_set(step.value),
+            SCHOOL_UAI.value_set([self._params.uai]),
+        ]
         if self._result.account_id is not None:
             attributes.append(ACCOUNT_ID.value_set(str(self._result.account_id)))
         workflow.upsert_search_attributes(attributes)

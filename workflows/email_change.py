@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.email_addresses import email_key
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import LinkClick, LinkSent
 from educonnect.models.email_change import (
     ENDED_STEPS,
@@ -52,6 +53,7 @@ from educonnect.models.email_change import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.refusals import refusal
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -72,10 +74,6 @@ def workflow_id(account_id) -> str:
 
 def summary(identifier: str) -> str:
     return f"Modification de l'adresse électronique du compte {identifier}"
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
 
 
 @workflow.defn(name="EmailChange")
@@ -112,7 +110,7 @@ class EmailChangeWorkflow:
         while True:
             deadline = self._expires_at
             await wait_until(
-                lambda deadline=deadline: (
+                lambda deadline=deadline: (  # type: ignore[misc]  # mypy cannot type a lambda's default argument
                     self._click is not None
                     or self._cancel_requested
                     or self._expires_at != deadline
@@ -202,7 +200,7 @@ class EmailChangeWorkflow:
     @resend_link.validator
     def _validate_resend(self, request: ResendValidation) -> None:
         if self._lock.locked():  # a link is on its way (a slow mail server): not queued behind it
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
         self._check_resend()
 
     # --- cancel -------------------------------------------------------------------------
@@ -225,7 +223,7 @@ class EmailChangeWorkflow:
         """The click on a validation link, looked at once any link on its way
         is sent (only the latest counts), answered once the process ended."""
         if not await click_was_made(click.link_id):
-            raise _refuse(ErrorCode.LINK_INVALID)
+            raise refusal(ErrorCode.LINK_INVALID)
         async with self._lock:
             self._check_click(click)
             if self._clicked_link is None:
@@ -303,7 +301,7 @@ class EmailChangeWorkflow:
         Without a validated address, the verified number hears of it by SMS
         (DESIGN §4: a sensitive change is told to the previous contact)."""
         old = self._facts
-        if old is None or (old.email and old.email.lower() == new_email.lower()):
+        if old is None or (old.email and email_key(old.email) == email_key(new_email)):
             return
         if old.verified and old.email:
             to = old.email
@@ -341,12 +339,12 @@ class EmailChangeWorkflow:
 
     def _require_open(self) -> None:
         if self._ending or self._step in ENDED_STEPS:
-            raise _refuse(ErrorCode.EMAIL_CHANGE_ENDED)
+            raise refusal(ErrorCode.EMAIL_CHANGE_ENDED)
 
     def _check_request(self, request: EmailChangeRequest) -> None:
         self._require_open()
         if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_EMAIL_LINKS)
         if request.email == self._email:
             self._require_cooldown()
 
@@ -355,20 +353,20 @@ class EmailChangeWorkflow:
             return  # a second click on the link that counted: harmless
         self._require_open()
         if self._current_link is None or click.link_id != self._current_link.link_id:
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
 
     def _check_resend(self) -> None:
         self._require_open()
         if self._current_link is None:  # the first link is on its way
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
         if self._links_asked >= policies.EMAIL_CHANGE_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_EMAIL_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_EMAIL_LINKS)
         self._require_cooldown()
 
     def _require_cooldown(self) -> None:
         last = self._last_link_at
         if last is not None and workflow.now() - last < policies.LINK_RESEND_COOLDOWN:
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
 
     def _enter(self, step: EmailChangeStep) -> None:
         self._step = step
@@ -385,9 +383,14 @@ class EmailChangeWorkflow:
             details += f"\n\nAdresse actuelle : {current} ({state})"
         if self._email:
             details += f"\n\nNouvelle adresse demandée : {self._email}"
-        if self._current_link is not None and self._step == EmailChangeStep.AWAITING_VALIDATION:
+        if (
+            self._current_link is not None
+            and self._step == EmailChangeStep.AWAITING_VALIDATION
+            and self._last_link_at is not None
+            and self._expires_at is not None
+        ):
             details += (
-                f"\n\nLiens envoyés : {self._links_sent}, le dernier le {self._last_link_at:%d/%m/%Y à %H:%M} UTC ; "
-                f"expiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+                f"\n\nLiens envoyés : {self._links_sent}, le dernier le {utc_date_time(self._last_link_at)} ; "
+                f"expiration le {utc_date_time(self._expires_at)}"
             )
         workflow.set_current_details(details)

@@ -9,15 +9,23 @@ not linked to an EduConnect account yet. One workflow per first visit, id
    goes to it by SMS; the answer is the same either way (no enumeration).
 2. They enter the code (the SMS code step: 10 minutes, single use, 5 wrong
    codes end the process, "renvoyer le code" after 60 s, 3 codes at most).
+   A mistyped number: "Modifier le numéro" (`change_mobile`, an update whose
+   validator refuses at once what the rules forbid) matches the new number
+   the same way, kills the previous code and sends a new one; wrong codes
+   still count (5 for the whole process). 3 numbers per process, and a daily
+   limit per FranceConnect identity over all its first visits (the match
+   activity counts them).
 3. They confirm a child's birthdate; 3 wrong tries block the step until a
    correction is approved (`birthdate_unblocked`), with the way to the
    assistance form (the birthdate step, `workflows.steps.birthdate_step`).
 4. The FranceConnect identity is linked to the guardian's account (created
    if none); from then on FranceConnect signs them in directly.
 
-Without progress for 30 minutes the process expires. The tokens of the
-OpenID Connect exchange never come here: the API keeps the verified identity
-in PostgreSQL and gives its id.
+Without progress for 30 minutes the process expires. Coming back through
+FranceConnect before the code was verified starts a fresh first visit and
+ends this one (`replaced`, `person_returned` with `fresh_start`); after it,
+the person resumes here. The tokens of the OpenID Connect exchange never
+come here: the API keeps the verified identity in PostgreSQL and gives its id.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.franceconnect import (
     STEP_LABELS,
     BirthdateOutcome,
@@ -60,6 +69,7 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 
 with workflow.unsafe.imports_passed_through():
@@ -93,16 +103,22 @@ class FranceConnectLinkWorkflow:
         )
         self._account: LinkedAccount | None = None
         self._mobile_lock = asyncio.Lock()
+        self._mobiles_tried: list[str] = []  # numbers entered (E.164), first one included
+        self._replaced = False
 
     # --- the process ------------------------------------------------------------
 
     @workflow.run
     async def run(self, params: LinkInput) -> LinkResult:
         self._enter(LinkStep.AWAITING_MOBILE)
-        if not await self._wait(lambda: self._step != LinkStep.AWAITING_MOBILE):
+        if not await self._wait(lambda: self._step != LinkStep.AWAITING_MOBILE or self._replaced):
             return await self._end(LinkStep.EXPIRED)
-        if not await self._wait(lambda: self._step != LinkStep.AWAITING_CODE):
+        if self._replaced:
+            return await self._end(LinkStep.REPLACED)
+        if not await self._wait(lambda: self._step != LinkStep.AWAITING_CODE or self._replaced):
             return await self._end(LinkStep.EXPIRED)
+        if self._replaced and self._step == LinkStep.AWAITING_CODE:
+            return await self._end(LinkStep.REPLACED)
         if self._step == LinkStep.CODE_LOCKED:
             return await self._end(LinkStep.CODE_LOCKED)
 
@@ -123,11 +139,7 @@ class FranceConnectLinkWorkflow:
         async with self._mobile_lock:
             if self._step != LinkStep.AWAITING_MOBILE:  # a concurrent submission won
                 raise self._refusal()
-            self._guardian = await workflow.execute_activity_method(
-                FranceConnectActivities.match_guardian,
-                MatchGuardian(identity_id=self._params.identity_id, mobile=submission.mobile),
-                **ACTIVITY_OPTIONS,
-            )
+            self._guardian = await self._match(submission.mobile)
             # No match: no number, nothing is sent and no code can succeed, but
             # every count and answer is the same as with a match.
             self._code = SmsCodeStep(
@@ -142,16 +154,80 @@ class FranceConnectLinkWorkflow:
         if self._step != LinkStep.AWAITING_MOBILE:
             raise self._refusal()
 
+    @workflow.update
+    async def change_mobile(self, submission: MobileSubmission) -> MobileOutcome:
+        """ "Modifier le numéro": the new number is matched like the first one
+        (same answer either way), the previous code dies and a new one goes to
+        the new number. The wrong codes typed so far still count."""
+        async with self._mobile_lock:
+            self._validate_change(submission)  # again: a concurrent change may have won
+            previous = self._code
+            assert previous is not None
+            match = await self._match(submission.mobile)
+            if self._step != LinkStep.AWAITING_CODE or previous is not self._code:
+                raise self._refusal()  # the code was verified or the process ended meanwhile
+            await previous.close()  # waits for an SMS on its way, then kills the live code
+            if self._step != LinkStep.AWAITING_CODE or previous.verified or previous.locked:
+                raise self._refusal()  # a code check finished meanwhile
+            self._guardian = match
+            self._code = SmsCodeStep(
+                purpose=SmsPurpose.FRANCECONNECT,
+                mobile=match.mobile_on_file,
+                step_prefix=f"sms-code-number-{len(self._mobiles_tried)}",
+                failures=previous.failures,
+            )
+            await self._code.send()
+            self._deadline = workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT  # progress
+            self._set_details()
+            return MobileOutcome(step=self._step, code=self._code.status())
+
+    @change_mobile.validator
+    def _validate_change(self, submission: MobileSubmission) -> None:
+        if (
+            self._step != LinkStep.AWAITING_CODE
+            or self._code is None
+            or self._code.verified
+            or self._replaced
+        ):
+            raise self._refusal()
+        if self._code.locked:
+            raise refusal(ErrorCode.SMS_CODE_LOCKED)
+        if len(self._mobiles_tried) >= policies.FRANCECONNECT_MOBILES_PER_LINK:
+            raise refusal(ErrorCode.FRANCECONNECT_MOBILE_LIMIT)
+
+    async def _match(self, mobile: str) -> GuardianMatch:
+        """The guardian of this number (or none); refused past the identity's
+        daily limit of numbers. Counts the number as tried by this process."""
+        match = await workflow.execute_activity_method(
+            FranceConnectActivities.match_guardian,
+            MatchGuardian(
+                identity_id=self._params.identity_id, mobile=mobile, link_id=self._params.link_id
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+        if match.daily_limit_reached:
+            raise refusal(ErrorCode.FRANCECONNECT_MOBILE_DAILY_LIMIT)
+        self._mobiles_tried.append(mobile)
+        return match
+
     # --- step 2: the SMS code ---------------------------------------------------
 
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
-        assert self._code is not None
-        check = await self._code.check(submission)
+        code = self._code  # the number may change while the check runs
+        assert code is not None
+        check = await code.check(submission)
+        current = self._code
+        assert current is not None
+        if code is not current:  # "Modifier le numéro" meanwhile: this code died
+            current.failures = max(current.failures, code.failures)
+            if current.locked and self._step == LinkStep.AWAITING_CODE:
+                self._enter(LinkStep.CODE_LOCKED)
+            return check
         if self._step == LinkStep.AWAITING_CODE:
-            if self._code.verified:
+            if code.verified:
                 self._enter(LinkStep.AWAITING_BIRTHDATE)
-            elif self._code.locked:
+            elif code.locked:
                 self._enter(LinkStep.CODE_LOCKED)
             else:
                 self._set_details()
@@ -220,7 +296,11 @@ class FranceConnectLinkWorkflow:
 
     @workflow.signal
     def person_returned(self, event: PersonReturned) -> None:
-        """Back through FranceConnect: the person gets a fresh idle timeout."""
+        """Back through FranceConnect: the person gets a fresh idle timeout; or,
+        before the code was verified, a fresh first visit replaces this one."""
+        if event.fresh_start and self._step in (LinkStep.AWAITING_MOBILE, LinkStep.AWAITING_CODE):
+            self._replaced = True
+            return
         if self._step in _WAITING_ON_PERSON:
             self._deadline = max(
                 self._deadline, workflow.now() + policies.FRANCECONNECT_LINK_IDLE_TIMEOUT
@@ -238,7 +318,9 @@ class FranceConnectLinkWorkflow:
             expires_at=self._deadline
             if self._step in (*_WAITING_ON_PERSON, LinkStep.BIRTHDATE_BLOCKED)
             else None,
-            guardian_id=self._guardian.guardian_id if verified else None,
+            guardian_id=self._guardian.guardian_id
+            if verified and self._guardian is not None
+            else None,
         )
 
     # --- helpers ----------------------------------------------------------------
@@ -291,10 +373,15 @@ class FranceConnectLinkWorkflow:
                 f"\n\nCodes envoyés : {self._code.sends}/{policies.SMS_MAX_SENDS}, "
                 f"codes incorrects : {self._code.failures}/{policies.SMS_CODE_MAX_FAILURES}"
             )
+            if len(self._mobiles_tried) > 1:
+                details += (
+                    f", numéros essayés : {len(self._mobiles_tried)}/"
+                    f"{policies.FRANCECONNECT_MOBILES_PER_LINK}"
+                )
         if self._step == LinkStep.AWAITING_BIRTHDATE and (tries := self._birthdate.details()):
             details += f"\n\n{tries}"
         if self._step in _WAITING_ON_PERSON:
-            details += f"\n\nExpire sans action le {self._deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpire sans action le {utc_date_time(self._deadline)}"
         if self._account is not None:
             details += f"\n\nCompte : {self._account.account_id}"
         workflow.set_current_details(details)
@@ -317,10 +404,10 @@ class FranceConnectLinkWorkflow:
             return ErrorCode.SMS_CODE_LOCKED
         if self._step == LinkStep.EXPIRED:
             return ErrorCode.FRANCECONNECT_LINK_EXPIRED
-        if self._step == LinkStep.LINKED:
+        if self._step in (LinkStep.LINKED, LinkStep.REPLACED) or self._replaced:
             return ErrorCode.FRANCECONNECT_LINK_NOT_FOUND
         return ErrorCode.FRANCECONNECT_LINK_WRONG_STEP
 
     def _refusal(self) -> ApplicationError:
         code = self._refusal_code()
-        return ApplicationError(message(code), type=code)
+        return refusal(code)

@@ -18,6 +18,7 @@ from temporalio import workflow
 
 from educonnect.models.housekeeping import (
     PURGE_LABELS,
+    PURGES_SINCE_FRANCECONNECT_LOGOUT,
     HousekeepingInput,
     HousekeepingResult,
     HousekeepingStatus,
@@ -54,7 +55,11 @@ class HousekeepingWorkflow:
 
     @workflow.run
     async def run(self, params: HousekeepingInput) -> HousekeepingResult:
+        # Runs that started before these purges existed replay without them.
+        franceconnect_purges = workflow.patched("purge-franceconnect-logouts-and-mobile-tries")
         for purge in Purge:
+            if purge in PURGES_SINCE_FRANCECONNECT_LOGOUT and not franceconnect_purges:
+                continue
             self._current = purge
             self._show()
             done = await workflow.execute_activity_method(

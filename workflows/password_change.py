@@ -75,6 +75,7 @@ class PasswordChangeWorkflow:
         )
         self._enter(PasswordChangeStep.COMPLETED)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self._applied is not None  # set above, before the notice
         return PasswordChangeResult(sessions_ended=self._applied.sessions_ended)
 
     @workflow.update

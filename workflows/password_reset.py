@@ -25,10 +25,11 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import LinkSent
 from educonnect.models.recovery import (
     RESET_ENDED_STEPS,
@@ -58,6 +59,7 @@ from educonnect.models.sms_codes import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 from workflows.steps.waiting import wait_until
 
@@ -73,10 +75,6 @@ SUMMARY = {
 
 def workflow_id(reset_id) -> str:
     return f"password-reset/{reset_id}"
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
 
 
 @workflow.defn(name="PasswordReset")
@@ -174,6 +172,7 @@ class PasswordResetWorkflow:
             # Being applied: wait for the outcome (a failure lets the person try again).
             await workflow.wait_condition(lambda: self._done is not None or not self._applying)
 
+        assert target.account_id is not None  # a new password was applied to this account
         await workflow.execute_activity_method(
             AccountManagementActivities.send_password_notice,
             PasswordNotice(
@@ -191,6 +190,7 @@ class PasswordResetWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
         await workflow.wait_condition(lambda: self._code is not None)
+        assert self._code is not None
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != PasswordResetStep.AWAITING_CODE)
@@ -215,7 +215,7 @@ class PasswordResetWorkflow:
     def _validate_resend(self, request: ResendCode) -> None:
         self._require_step(PasswordResetStep.AWAITING_CODE)
         if self._code is None:  # the first code is on its way
-            raise _refuse(ErrorCode.SMS_RESEND_TOO_SOON)
+            raise refusal(ErrorCode.SMS_RESEND_TOO_SOON)
         self._code.validate_resend()
 
     # --- the new password -------------------------------------------------------------
@@ -241,7 +241,7 @@ class PasswordResetWorkflow:
                 )
             except ActivityError:
                 self._applying = False
-                raise _refuse(ErrorCode.SERVICE_UNAVAILABLE) from None
+                raise refusal(ErrorCode.SERVICE_UNAVAILABLE) from None
             self._done = PasswordResetDone(identifier=applied.identifier)
             return self._done
 
@@ -267,17 +267,17 @@ class PasswordResetWorkflow:
 
     def _check_new_password(self, ready: NewPasswordReady) -> None:
         if self._done is not None:
-            raise _refuse(ErrorCode.RESET_COMPLETED)
+            raise refusal(ErrorCode.RESET_COMPLETED)
         if self._applying:
-            raise _refuse(ErrorCode.RESET_WRONG_STEP)
+            raise refusal(ErrorCode.RESET_WRONG_STEP)
         if self._params.channel == RecoveryChannel.EMAIL:
             self._require_step(PasswordResetStep.AWAITING_LINK)
             if self._link is None or ready.link_id != self._link.link_id:
-                raise _refuse(ErrorCode.RESET_WRONG_STEP)
+                raise refusal(ErrorCode.RESET_WRONG_STEP)
         else:
             self._require_step(PasswordResetStep.NEW_PASSWORD)
         if self._expires_at is not None and workflow.now() >= self._expires_at:
-            raise _refuse(ErrorCode.RESET_EXPIRED)
+            raise refusal(ErrorCode.RESET_EXPIRED)
 
     def _require_step(self, step: PasswordResetStep) -> None:
         if self._step == step:
@@ -288,7 +288,7 @@ class PasswordResetWorkflow:
             PasswordResetStep.EXPIRED: ErrorCode.RESET_EXPIRED,
             PasswordResetStep.NO_MATCH: ErrorCode.RESET_EXPIRED,
         }.get(self._step, ErrorCode.RESET_WRONG_STEP)
-        raise _refuse(code)
+        raise refusal(code)
 
     async def _expire(self) -> PasswordResetResult:
         await workflow.execute_activity_method(
@@ -329,5 +329,5 @@ class PasswordResetWorkflow:
             if code.last_outcome is not None:
                 details += f" (dernier envoi : {SEND_OUTCOME_LABELS[code.last_outcome]})"
         if self._expires_at is not None and self._step not in RESET_ENDED_STEPS:
-            details += f"\n\nExpiration le {self._expires_at:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpiration le {utc_date_time(self._expires_at)}"
         workflow.set_current_details(details)

@@ -48,7 +48,7 @@ from educonnect.models.pupil_activation import (
     SkipEmail,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.steps.account_activation import AccountActivation, refusal, refusal_for_step
+from workflows.steps.account_activation import AccountActivation, refusal_at, refusal_for_step
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.confirmation_link_step import ConfirmationLinkStep
 from workflows.steps.waiting import wait_until
@@ -118,7 +118,7 @@ class PupilActivationWorkflow:
     @submit_profile.validator
     def _validate_profile(self, profile: PupilProfileSubmission) -> None:
         if self._step != ActivationStep.PROFILE or self._activation.profile_accepted:
-            raise refusal(self._step)
+            raise refusal_at(self._step)
 
     @workflow.signal
     async def birthdate_unblocked(self, event: BirthdateUnblocked) -> None:
@@ -267,4 +267,4 @@ class PupilActivationWorkflow:
             or self._link.clicked
             or self._skip_email
         ):
-            raise refusal(self._step)
+            raise refusal_at(self._step)

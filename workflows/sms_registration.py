@@ -31,7 +31,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
 from educonnect.models.registration import (
     ENDED_STEPS,
     STEP_LABELS,
@@ -62,6 +63,7 @@ from educonnect.models.sms_codes import (
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 from workflows.steps.waiting import wait_until
 
@@ -102,13 +104,13 @@ class SmsRegistrationWorkflow:
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
         self._enter(RegistrationStep.AWAITING_CODE)
         mobile = await self._number_for_the_code(params)
-        self._code = SmsCodeStep(purpose=SmsPurpose.REGISTRATION, mobile=mobile)
-        await self._code.send()
+        self._code = code = SmsCodeStep(purpose=SmsPurpose.REGISTRATION, mobile=mobile)
+        await code.send()
         self._set_details()
 
-        if not await self._wait_with_idle_timeout(lambda: self._code.verified or self._code.locked):
+        if not await self._wait_with_idle_timeout(lambda: code.verified or code.locked):
             return await self._finish(RegistrationStep.EXPIRED)
-        if self._code.locked:
+        if code.locked:
             return await self._finish(RegistrationStep.CODE_LOCKED)
 
         self._touch(policies.REGISTRATION_IDLE_TIMEOUT)
@@ -170,6 +172,7 @@ class SmsRegistrationWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeCheck:
         await workflow.wait_condition(lambda: self._code is not None)
+        assert self._code is not None
         check = await self._code.check(submission)
         if check.accepted or self._code.locked:  # answer once the process moved on
             await workflow.wait_condition(lambda: self._step != RegistrationStep.AWAITING_CODE)
@@ -185,6 +188,7 @@ class SmsRegistrationWorkflow:
 
     @workflow.update
     async def resend_code(self, request: ResendCode) -> SmsCodeStatus:
+        assert self._code is not None  # the validator refuses a resend before the first code
         await (
             self._code.resend()
         )  # the SMS goes out in the background: same answer time with or without a number
@@ -195,9 +199,7 @@ class SmsRegistrationWorkflow:
     def _validate_resend(self, request: ResendCode) -> None:
         self._require_step(RegistrationStep.AWAITING_CODE)
         if self._code is None:  # the first code is on its way
-            raise ApplicationError(
-                message(ErrorCode.SMS_RESEND_TOO_SOON), type=ErrorCode.SMS_RESEND_TOO_SOON
-            )
+            raise refusal(ErrorCode.SMS_RESEND_TOO_SOON)
         self._code.validate_resend()
 
     # --- step: a child's birthdate ----------------------------------------------
@@ -250,7 +252,7 @@ class SmsRegistrationWorkflow:
                     if self._account
                     else ErrorCode.REGISTRATION_ACCOUNT_EXISTS
                 )
-                raise ApplicationError(message(code), type=code)
+                raise refusal(code)
             assert self._registrant is not None
             try:
                 account = await workflow.execute_activity_method(
@@ -269,10 +271,7 @@ class SmsRegistrationWorkflow:
                 # A school import gave the guardian an account meanwhile.
                 await self._notify_existing_account(self._registrant)
                 self._account_exists_meanwhile = True
-                raise ApplicationError(
-                    message(ErrorCode.REGISTRATION_ACCOUNT_EXISTS),
-                    type=ErrorCode.REGISTRATION_ACCOUNT_EXISTS,
-                ) from None
+                raise refusal(ErrorCode.REGISTRATION_ACCOUNT_EXISTS) from None
             self._account = account
             return account
 
@@ -280,9 +279,7 @@ class SmsRegistrationWorkflow:
     def _validate_password(self, ready: PasswordReady) -> None:
         self._require_step(RegistrationStep.PASSWORD)
         if self._account is not None:  # one account, one sign-in per registration
-            raise ApplicationError(
-                message(ErrorCode.REGISTRATION_COMPLETED), type=ErrorCode.REGISTRATION_COMPLETED
-            )
+            raise refusal(ErrorCode.REGISTRATION_COMPLETED)
 
     @workflow.query
     def status(self) -> RegistrationStatus:
@@ -332,7 +329,8 @@ class SmsRegistrationWorkflow:
             deadline = self._idle_deadline
             assert deadline is not None
             if await wait_until(
-                lambda deadline=deadline: condition() or self._idle_deadline != deadline,
+                # (mypy cannot type a lambda's default argument)
+                lambda deadline=deadline: condition() or self._idle_deadline != deadline,  # type: ignore[misc]
                 deadline,
             ):
                 if condition():
@@ -369,7 +367,7 @@ class SmsRegistrationWorkflow:
             details += f"\n\n{tries}"
         deadline = self._current_deadline()
         if deadline is not None and self._step not in ENDED_STEPS:
-            details += f"\n\nExpiration sans action le {deadline:%d/%m/%Y à %H:%M} UTC"
+            details += f"\n\nExpiration sans action le {utc_date_time(deadline)}"
         workflow.set_current_details(details)
 
     def _birthdate_outcome(
@@ -394,4 +392,4 @@ class SmsRegistrationWorkflow:
     def _require_step(self, step: RegistrationStep) -> None:
         if self._step != step:
             code = self._refusal_for_step()
-            raise ApplicationError(message(code), type=code)
+            raise refusal(code)

@@ -12,7 +12,6 @@ import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Form, Query, Request
@@ -31,9 +30,11 @@ from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
-from educonnect.account_management import check_new_password, normalized_email, password_context
+from educonnect.account_management import check_new_password, password_context
+from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.account import FIRST_VALIDATION_SUBJECT
 from educonnect.errors import DomainError, ErrorCode
+from educonnect.french_dates import paris_date_time
 from educonnect.models.activation import LinkClick
 from educonnect.models.email_change import (
     CancelEmailChange,
@@ -56,7 +57,6 @@ from workflows.password_change import PasswordChangeWorkflow
 
 router = APIRouter(prefix="/account", tags=["Gérer mon compte"])
 
-PARIS = ZoneInfo("Europe/Paris")
 EMAIL_CHANGE_PURPOSE = "email_change"
 
 
@@ -121,17 +121,12 @@ class PasswordChanged(BaseModel):
     sessions_ended: int
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
-
-
 def _change_view(status: EmailChangeStatus) -> EmailChangeView:
     assert status.email is not None
     where = "Cherchez un courriel de l'expéditeur « Administrateur des services en ligne »"
     if status.first_validation:
         where += f" dont l'objet est « {FIRST_VALIDATION_SUBJECT} »"
-    until = f" (valable jusqu'au {_when(status.expires_at)})" if status.expires_at else ""
+    until = f" (valable jusqu'au {paris_date_time(status.expires_at)})" if status.expires_at else ""
     message = (
         f"Une demande de modification de votre adresse électronique est en cours : pour valider l'adresse "
         f"{status.email}, cliquez sur le lien du courriel qui lui a été envoyé{until}. "
@@ -361,10 +356,10 @@ async def change_email(
 ) -> EmailView:
     email = normalized_email(body.email)
     confirmation = normalized_email(body.email_confirmation, field="email_confirmation")
-    if email.lower() != confirmation.lower():
+    if email_key(email) != email_key(confirmation):
         raise DomainError(ErrorCode.EMAIL_MISMATCH, [{"field": "email_confirmation"}])
     row = await _account_row(pool, session.account_id)
-    if row["email_verified"] and row["email"] and row["email"].lower() == email.lower():
+    if row["email_verified"] and row["email"] and email_key(row["email"]) == email_key(email):
         raise DomainError(ErrorCode.EMAIL_UNCHANGED, [{"field": "email"}])
     status = await _request_change(temporal, session.account_id, row["identifier"], email)
     view = _email_view(row, status)

@@ -18,7 +18,6 @@ from api.activation_routes import (
     ASSISTANCE_URL,  # noqa: F401 (the assistance router reads it here)
     ActivationProcess,
     add_confirmation_link_routes,
-    normalized_email,
 )
 from api.correction_form import CorrectionInfo
 from api.deps import ActivationSession, Pool, Temporal
@@ -26,6 +25,7 @@ from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
+from educonnect.email_addresses import normalized_email
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
     ActivationInput,
@@ -99,7 +99,7 @@ async def submit_activation_profile(
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
     )
-    email = normalized_email(body.email)
+    email = normalized_email(body.email, field=None)
     await PROCESS.keep_pending_password(pool, session, body.password)  # waits there for the click
     profile = ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
     outcome = await PROCESS.update(temporal, session, ActivationWorkflow.submit_profile, profile)

@@ -41,7 +41,8 @@ from api.deps import ActivationSession, Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.routers.activation import ASSISTANCE_URL, PROCESS
 from educonnect import policies
-from educonnect.account_management import admit_request, normalized_email
+from educonnect.account_management import admit_request
+from educonnect.email_addresses import email_key, normalized_email
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep
@@ -243,7 +244,7 @@ async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketR
             raise DomainError(ErrorCode.ASSISTANCE_ACADEMIE_UNKNOWN, [{"field": "academie"}])
     # Anyone may write, without a session: a few tickets per address and per
     # connection reach the staff's queue, not a flood (a mistyped school is not counted).
-    counters = [("ticket_email", email.lower()), ("ticket_ip", request_client_ip(request))]
+    counters = [("ticket_email", email_key(email)), ("ticket_ip", request_client_ip(request))]
     await admit_request(pool, counters, refusal=ErrorCode.TICKETS_RATE_LIMITED)
     ticket_id = uuid.uuid4()
     await pool.execute(

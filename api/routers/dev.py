@@ -17,14 +17,8 @@ from fastapi.responses import HTMLResponse
 
 from educonnect.devtools.sms_gateway import read_outbox
 from educonnect.devtools.smtp_sink import read_mailbox
+from educonnect.french_dates import paris_date_time
 from educonnect.settings import get_settings
-
-try:
-    from zoneinfo import ZoneInfo
-
-    _PARIS: Any = ZoneInfo("Europe/Paris")
-except Exception:  # no tz database on this machine
-    _PARIS = UTC
 
 
 def _dev_pages_enabled() -> None:
@@ -60,14 +54,15 @@ def linkify(text: str) -> str:
 def _format_date(value: datetime | str | None) -> str:
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if value is None:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(_PARIS).strftime("%d/%m/%Y à %H:%M:%S")
+    return paris_date_time(value, seconds=True)
 
 
 def _page(title: str, count_label: str, items: list[str], empty: str) -> HTMLResponse:

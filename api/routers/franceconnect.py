@@ -5,9 +5,20 @@ sends it back to `GET /franceconnect/callback`, where the answer is checked
 (`educonnect.franceconnect`). A FranceConnect identity already linked to an
 account signs in directly. Otherwise the first visit starts (workflow
 `franceconnect-link/<uuid>`, bound to this browser by a cookie) and these
-routes are its steps: mobile, SMS code, a child's birthdate. Blocked after
-three wrong birthdates, the person files a correction request at
-`/franceconnect/link/{id}/correction` (same browser, SMS code verified).
+routes are its steps: mobile, SMS code, a child's birthdate. While waiting
+for the code, "Modifier le numéro" (`/link/{id}/change-mobile`) sends a new
+code to another number (3 numbers per first visit, a daily limit per
+FranceConnect identity). Blocked after three wrong birthdates, the person
+files a correction request at `/franceconnect/link/{id}/correction` (same
+browser, SMS code verified). Coming back through FranceConnect resumes a first
+visit past its SMS code (waiting for a birthdate or a correction); one still
+at the mobile or the code ends and a fresh one starts, so that no one stays
+held in a step they cannot finish.
+
+Sign-out of a session opened here (`POST /sign-out`) goes on to the
+provider's end-session endpoint; the provider sends the browser back to
+`GET /franceconnect/logout/callback` (the state checked): « Vous êtes
+déconnecté ».
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Cookie, Query, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -30,12 +41,21 @@ from api.correction_form import CorrectionInfo, RequestSummary, latest_request, 
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, start_portal_session
 from api.errors import ErrorBody
+from api.pages import page
 from api.process_calls import ProcessCalls, resend_sms_code, submit_sms_code, wrong_answer
 from educonnect import policies
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
-from educonnect.franceconnect import relying_party, remember_identity
+from educonnect.franceconnect import (
+    LOGIN_PATH,
+    LogoutStart,
+    complete_logout,
+    relying_party,
+    remember_franceconnect_session,
+    remember_identity,
+)
 from educonnect.models.franceconnect import (
     ENDED_STEPS,
+    RESUMED_STEPS,
     BirthdateSubmission,
     LinkInput,
     LinkStatus,
@@ -54,6 +74,7 @@ router = APIRouter(prefix="/franceconnect", tags=["FranceConnect"])
 
 LOGIN_COOKIE = "educonnect_fc_login"  # this browser's pending authorization request
 LINK_COOKIE = "educonnect_fc_link"  # this browser's first-visit process
+LOGOUT_COOKIE = "educonnect_fc_logout"  # this browser's logout at the provider
 COOKIE_PATH = "/franceconnect"
 
 STEP_MESSAGES = {
@@ -63,7 +84,8 @@ STEP_MESSAGES = {
     ),
     LinkStep.AWAITING_CODE: (
         "Si ce numéro correspond à nos informations, un code de validation vous a été envoyé par SMS. "
-        "Saisissez-le : il est valable 10 minutes."
+        "Saisissez-le : il est valable 10 minutes. Le numéro saisi est erroné ? "
+        "« Modifier le numéro » envoie un nouveau code au bon numéro."
     ),
     LinkStep.AWAITING_BIRTHDATE: "Confirmez la date de naissance d'un de vos enfants.",
     LinkStep.BIRTHDATE_BLOCKED: MESSAGES[ErrorCode.BIRTHDATE_BLOCKED],
@@ -73,6 +95,7 @@ STEP_MESSAGES = {
     ),
     LinkStep.CODE_LOCKED: MESSAGES[ErrorCode.SMS_CODE_LOCKED],
     LinkStep.EXPIRED: MESSAGES[ErrorCode.FRANCECONNECT_LINK_EXPIRED],
+    LinkStep.REPLACED: MESSAGES[ErrorCode.FRANCECONNECT_LINK_NOT_FOUND],
 }
 
 
@@ -204,14 +227,19 @@ async def callback(
         )
         if account is None or account["state"] in ("locked", "merged"):
             raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
-        await start_portal_session(response, pool, identity.account_id, replaces=educonnect_session)
+        token = await start_portal_session(
+            response, pool, identity.account_id, replaces=educonnect_session
+        )
+        await remember_franceconnect_session(pool, token, identity.id, verified.id_token)
         return CallbackResponse(
             status=CallbackStatus.SIGNED_IN,
             identifier=account["identifier"],
             message="Vous êtes connecté avec FranceConnect.",
         )
 
-    link_id, browser_token = await _start_or_resume_link(pool, temporal, identity.id)
+    link_id, browser_token = await _start_or_resume_link(
+        pool, temporal, identity.id, verified.id_token
+    )
     _cookie(
         response,
         LINK_COOKIE,
@@ -224,10 +252,15 @@ async def callback(
 
 
 async def _start_or_resume_link(
-    pool: asyncpg.Pool, temporal: Client, identity_id: uuid.UUID
+    pool: asyncpg.Pool, temporal: Client, identity_id: uuid.UUID, id_token: str
 ) -> tuple[uuid.UUID, str]:
-    """The identity's first visit still running (e.g. waiting after a birthdate
-    correction), now bound to this browser; or a new one."""
+    """The identity's first visit still running past its SMS code (waiting for
+    a birthdate, or for a correction), now bound to this browser; or a new
+    one. A first visit still at the mobile or the code is ended (`replaced`)
+    and a fresh one starts: a mistyped number, codes that never came, all
+    numbers tried... coming back through FranceConnect always gets the
+    person going again (the daily limit of numbers per identity still holds).
+    The sign-in's ID token waits with the first visit (the logout's hint)."""
     browser_token = secrets.token_urlsafe(32)
     running = await pool.fetchval(
         "SELECT id FROM franceconnect_links WHERE identity_id = $1 AND ended_at IS NULL "
@@ -242,14 +275,20 @@ async def _start_or_resume_link(
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             alive = False
-        if alive:
+        step = (await handle.query(FranceConnectLinkWorkflow.status)).step if alive else None
+        if step in RESUMED_STEPS:
             await pool.execute(
-                "UPDATE franceconnect_links SET binding_hash = $2 WHERE id = $1",
+                "UPDATE franceconnect_links SET binding_hash = $2, id_token = $3 WHERE id = $1",
                 running,
                 token_hash(browser_token),
+                id_token,
             )
             await handle.signal(FranceConnectLinkWorkflow.person_returned, PersonReturned())
             return running, browser_token
+        if alive:  # ends itself unless it moved past the code meanwhile
+            await handle.signal(
+                FranceConnectLinkWorkflow.person_returned, PersonReturned(fresh_start=True)
+            )
         await pool.execute(
             "UPDATE franceconnect_links SET ended_at = coalesce(ended_at, now()) WHERE id = $1",
             running,
@@ -257,10 +296,12 @@ async def _start_or_resume_link(
 
     link_id = uuid.uuid4()
     await pool.execute(
-        "INSERT INTO franceconnect_links (id, identity_id, binding_hash) VALUES ($1, $2, $3)",
+        "INSERT INTO franceconnect_links (id, identity_id, binding_hash, id_token) "
+        "VALUES ($1, $2, $3, $4)",
         link_id,
         identity_id,
         token_hash(browser_token),
+        id_token,
     )
     await temporal.start_workflow(
         FranceConnectLinkWorkflow.run,
@@ -334,12 +375,45 @@ async def submit_mobile(
     temporal: Temporal,
     browser: LinkCookie = None,
 ) -> LinkView:
+    return await _enter_mobile(
+        FranceConnectLinkWorkflow.submit_mobile, link_id, body, pool, temporal, browser
+    )
+
+
+async def _enter_mobile(
+    update, link_id: uuid.UUID, body: MobileRequest, pool, temporal, browser: str | None
+) -> LinkView:
+    """A number typed (the first one, or "Modifier le numéro"): the workflow's
+    answer is the same whether or not it is on file."""
     await _bound_link(pool, link_id, browser)
     mobile = e164_mobile(body.mobile)
-    await LINK.update(
-        temporal, link_id, FranceConnectLinkWorkflow.submit_mobile, MobileSubmission(mobile=mobile)
-    )
+    await LINK.update(temporal, link_id, update, MobileSubmission(mobile=mobile))
     return _view(link_id, await LINK.status(temporal, link_id))
+
+
+@router.post(
+    "/link/{link_id}/change-mobile",
+    summary="Modifier le numéro : un nouveau code est envoyé au numéro corrigé",
+    response_model=LinkView,
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        429: {"model": ErrorBody},
+    },  # fmt: skip
+)
+async def change_mobile(
+    link_id: uuid.UUID,
+    body: MobileRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: LinkCookie = None,
+) -> LinkView:
+    """While waiting for the code: the number typed was wrong. The previous code dies."""
+    return await _enter_mobile(
+        FranceConnectLinkWorkflow.change_mobile, link_id, body, pool, temporal, browser
+    )
 
 
 @router.post(
@@ -419,7 +493,19 @@ async def submit_birthdate(
     )
     if account["state"] in ("locked", "merged"):
         raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
-    await start_portal_session(response, pool, outcome.account_id, replaces=educonnect_session)
+    token = await start_portal_session(
+        response, pool, outcome.account_id, replaces=educonnect_session
+    )
+    waiting = await pool.fetchrow(
+        "WITH old AS (SELECT id, identity_id, id_token FROM franceconnect_links WHERE id = $1 FOR UPDATE) "
+        "UPDATE franceconnect_links l SET id_token = NULL FROM old WHERE l.id = old.id "
+        "RETURNING old.identity_id, old.id_token",
+        link_id,
+    )
+    if waiting is not None and waiting["id_token"]:
+        await remember_franceconnect_session(
+            pool, token, waiting["identity_id"], waiting["id_token"]
+        )
     response.delete_cookie(LINK_COOKIE, path=COOKIE_PATH)
     view = _view(link_id, await LINK.status(temporal, link_id))
     return SignedInView(**view.model_dump(), identifier=account["identifier"])
@@ -444,3 +530,48 @@ async def blocked_link(
 
 
 add_correction_routes(router, "/link/{link_id}/correction", blocked_link)
+
+
+# --- sign-out: at the provider too ----------------------------------------------------
+
+
+def set_logout_cookie(response: Response, browser_token: str) -> None:
+    _cookie(
+        response,
+        LOGOUT_COOKIE,
+        browser_token,
+        int(policies.FRANCECONNECT_LOGOUT_VALIDITY.total_seconds()),
+    )
+
+
+async def franceconnect_logout(pool: asyncpg.Pool, id_token: str) -> LogoutStart | None:
+    """Where `POST /sign-out` sends a session opened through FranceConnect (None:
+    no provider to tell, the person is signed out of EduConnect all the same)."""
+    try:
+        return await relying_party().begin_logout(pool, id_token)
+    except DomainError:
+        return None
+
+
+@router.get(
+    "/logout/callback",
+    summary="Retour de FranceConnect après la déconnexion : « Vous êtes déconnecté »",
+    response_class=HTMLResponse,
+    responses={400: {"description": "Déconnexion de FranceConnect non vérifiée (page)"}},
+)
+async def logout_callback(
+    pool: Pool,
+    state: Annotated[str | None, Query(max_length=512)] = None,
+    educonnect_fc_logout: Annotated[str | None, Cookie()] = None,
+) -> HTMLResponse:
+    await complete_logout(pool, educonnect_fc_logout, state)
+    answer = page(
+        "Vous êtes déconnecté",
+        "Vous êtes déconnecté d'EduConnect et de FranceConnect.",
+        extra_html=(
+            f'<p><a href="{LOGIN_PATH}">S\'identifier avec FranceConnect</a> '
+            "ou se connecter avec un identifiant EduConnect.</p>"
+        ),
+    )
+    answer.delete_cookie(LOGOUT_COOKIE, path=COOKIE_PATH)
+    return answer

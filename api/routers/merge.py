@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Path, Request
@@ -63,7 +63,7 @@ MERGE = ProcessCalls(AccountMergeWorkflow, workflow_id, not_found=ErrorCode.MERG
 
 
 async def _start(temporal: Client, params: MergeInput, identifier: str):
-    options = dict(
+    options: dict[str, Any] = dict(
         id=workflow_id(params.kept_account_id),
         task_queue=get_settings().task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -20,7 +20,6 @@ from temporalio.client import Client
 from api.activation_routes import (
     ActivationProcess,
     add_confirmation_link_routes,
-    normalized_email,
 )
 from api.correction_form import SCHOOL_CONTACT, Child, Contact, CorrectionInfo, Requester
 from api.correction_routes import Blocked, add_correction_routes
@@ -28,6 +27,7 @@ from api.deps import ActivationSession, Pool, Temporal
 from api.errors import ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
+from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep
 from educonnect.models.pupil_activation import (
@@ -101,7 +101,7 @@ async def submit_profile(
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
     )
-    email = normalized_email(body.email) if body.email and body.email.strip() else None
+    email = normalized_email(body.email, field=None) if body.email and body.email.strip() else None
     await PROCESS.keep_pending_password(pool, session, body.password)
     profile = PupilProfileSubmission(birthdate=body.birthdate, email=email)
     outcome = await PROCESS.update(

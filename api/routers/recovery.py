@@ -36,10 +36,10 @@ from educonnect import policies
 from educonnect.account_management import (
     admit_request,
     check_new_password,
-    normalized_email,
     normalized_identifier,
     password_context,
 )
+from educonnect.email_addresses import email_key, normalized_email
 from educonnect.errors import HTTP_STATUS, DomainError, ErrorCode
 from educonnect.models.recovery import (
     RESET_LABELS,
@@ -259,7 +259,7 @@ async def identifier_by_email(
     body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal
 ):
     email = normalized_email(body.email)
-    await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
+    await admit_request(pool, [("email", email_key(email)), ("ip", request_client_ip(request))])
     await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
     return RequestAccepted(message=IDENTIFIER_BY_EMAIL)
 
@@ -294,7 +294,7 @@ async def password_by_email(
     body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal
 ):
     email = normalized_email(body.email)
-    await admit_request(pool, [("email", email.lower()), ("ip", request_client_ip(request))])
+    await admit_request(pool, [("email", email_key(email)), ("ip", request_client_ip(request))])
     await _start_reset(
         temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email
     )

@@ -21,6 +21,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Cookie, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
@@ -34,10 +35,12 @@ from api.deps import (
 )
 from api.errors import ErrorBody
 from api.routers.activation import ActivationView, start_or_resume_activation
+from api.routers.franceconnect import franceconnect_logout, set_logout_cookie
 from api.routers.portal import EMAIL_PATH, email_validation_message
 from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
 from educonnect import sessions
 from educonnect.account_management import take_notices
+from educonnect.franceconnect import take_franceconnect_id_token
 from educonnect.sign_in_limits import check_credentials_limited
 
 router = APIRouter(tags=["Connexion"])
@@ -74,6 +77,11 @@ class SignInResponse(BaseModel):
 
 class SignedOut(BaseModel):
     message: str
+    # Signed in through FranceConnect: the provider's end-session address, where
+    # the browser goes to end the FranceConnect session too (a browser's form
+    # post is redirected there: 303). It comes back to
+    # /franceconnect/logout/callback, which answers « Vous êtes déconnecté ».
+    next: str | None = None
 
 
 @router.post(
@@ -163,12 +171,32 @@ async def sign_in_with_password(
 
 
 @router.post(
-    "/sign-out", summary="Se déconnecter (la session est révoquée)", response_model=SignedOut
+    "/sign-out",
+    summary="Se déconnecter (la session est révoquée ; avec FranceConnect, de FranceConnect aussi)",
+    response_model=SignedOut,
+    responses={303: {"description": "Vers la déconnexion de FranceConnect (navigateur)"}},
 )
 async def sign_out(
-    response: Response, pool: Pool, educonnect_session: SessionCookie = None
-) -> SignedOut:
+    request: Request, response: Response, pool: Pool, educonnect_session: SessionCookie = None
+):
+    id_token = None
     if educonnect_session:
+        id_token = await take_franceconnect_id_token(pool, educonnect_session)
         await sessions.revoke_session(pool, educonnect_session)
     clear_session_cookie(response)
-    return SignedOut(message="Vous êtes déconnecté.")
+    logout = await franceconnect_logout(pool, id_token) if id_token else None
+    if logout is None:
+        return SignedOut(message="Vous êtes déconnecté.")
+    body = SignedOut(
+        message="Vous êtes déconnecté d'EduConnect. Déconnexion de FranceConnect en cours.",
+        next=logout.end_session_url,
+    )
+    if "text/html" in request.headers.get("accept", ""):  # a browser's form: redirected
+        answer: Response = JSONResponse(
+            body.model_dump(), status_code=303, headers={"Location": logout.end_session_url}
+        )
+        clear_session_cookie(answer)
+    else:
+        answer = response
+    set_logout_cookie(answer, logout.browser_token)
+    return answer if answer is not response else body

@@ -39,6 +39,7 @@ from educonnect.models.corrections import (
     CorrectionStatus,
     CorrectionStep,
     DecisionKind,
+    DecisionOutcome,
     StaffDecision,
     StaffRole,
     TicketCategory,
@@ -665,16 +666,16 @@ async def _decide(
 # meanwhile, its author moved or was disabled meanwhile, or (never for a
 # decision of this API) the workflow found it unknown or used already.
 _REFUSED_OUTCOMES = {
-    "ignored_closed": ErrorCode.CORRECTION_CLOSED,
-    "refused_scope": ErrorCode.STAFF_OUT_OF_SCOPE,
-    "refused_unknown": ErrorCode.SERVICE_UNAVAILABLE,
-    "refused_used": ErrorCode.SERVICE_UNAVAILABLE,
+    DecisionOutcome.IGNORED_CLOSED: ErrorCode.CORRECTION_CLOSED,
+    DecisionOutcome.REFUSED_SCOPE: ErrorCode.STAFF_OUT_OF_SCOPE,
+    DecisionOutcome.REFUSED_UNKNOWN: ErrorCode.SERVICE_UNAVAILABLE,
+    DecisionOutcome.REFUSED_USED: ErrorCode.SERVICE_UNAVAILABLE,
 }
 
 
 async def _decision_outcome(
     temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID
-) -> str | None:
+) -> DecisionOutcome | None:
     """Wait (a little) until the workflow has handled the decision; its outcome, or None."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DECISION_WAIT_S
@@ -688,7 +689,7 @@ async def _decision_outcome(
     return None
 
 
-_DECISION_RESPONSES = {
+_DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"description": "Décision enregistrée, traitement en cours"},
     403: {"model": ErrorBody},
     404: {"model": ErrorBody},

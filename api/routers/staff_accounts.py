@@ -15,7 +15,7 @@ import asyncio
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 from fastapi import APIRouter, Path, Query, Response, status
@@ -254,6 +254,7 @@ async def _account_school_in_scope(
             account_id,
             ErrorCode.STAFF_ACCOUNT_NOT_FOUND,
         )
+    assert uai is not None  # refuse_audited raised
     return account, uai
 
 
@@ -313,7 +314,7 @@ async def _issue(
         member.label,
         "letter" if body is not None and body.canal == "courrier" else "auto",
     )
-    attributes = [
+    attributes: list[SearchAttributePair[Any]] = [
         SearchAttributePair(PROCESS_STEP, ReissueStep.ISSUING.value),
         SearchAttributePair(SCHOOL_UAI, [uai]),
     ]
@@ -396,6 +397,7 @@ async def create_guardian_account(
             guardian_id,
             ErrorCode.STAFF_ACCOUNT_EXISTS,
         )
+    assert uai is not None  # refuse_audited raised
     reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
     email = await pool.fetchval("SELECT email FROM guardians WHERE id = $1", guardian_id)
     return _view(reissue_id, result, email)

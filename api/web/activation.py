@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from api.activation_routes import normalized_email
 from api.deps import Pool, Temporal, get_pool, require_session
 from api.routers.activation import (
     PROCESS,
@@ -39,7 +38,8 @@ from api.web.forms import (
 )
 from educonnect import policies
 from educonnect.account_management import check_new_password, password_context
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.email_addresses import normalized_email
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
 from educonnect.passwords import MESSAGES as PASSWORD_RULES
 
@@ -113,7 +113,7 @@ def _email_mismatch(form) -> list[FieldError]:
     if form.get("email").strip().lower() == form.get("email_confirmation").strip().lower():
         return []
     code = ErrorCode.EMAIL_MISMATCH
-    return [FieldError("email_confirmation", MESSAGES[code], code.value)]
+    return [FieldError("email_confirmation", code.message, code.value)]
 
 
 def _attempts_hint(attempts_left: int) -> str:
@@ -282,7 +282,7 @@ async def blocked_page(request: Request, temporal: Temporal):
             "status": status,
             "steps": STEPS,
             "blocked_code": code.value,
-            "blocked_message": MESSAGES[code],
+            "blocked_message": code.message,
             "assistance_url": status.assistance_url or PROCESS.assistance_url,
             "refresh_seconds": REFRESH_SECONDS * 6,
         },
@@ -300,7 +300,7 @@ async def done_page(request: Request, temporal: Temporal):
     else:
         context = {
             "title": "Activation expirée",
-            "text": MESSAGES[ErrorCode.LINK_EXPIRED],
+            "text": ErrorCode.LINK_EXPIRED.message,
             "code": ErrorCode.LINK_EXPIRED.value,
         }
     return render(request, "activation/done.html", {**context, "active": active, "steps": STEPS})

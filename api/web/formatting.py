@@ -1,15 +1,6 @@
-"""How pages write addresses and moments for a French reader."""
+"""How pages write what a French reader sees (dates: `educonnect.french_dates`)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 def masked_email(address: str | None) -> str:
@@ -22,20 +13,3 @@ def masked_email(address: str | None) -> str:
     if not dot:
         name, tld = domain, ""
     return f"{local[:1]}***@{name[:1]}***{dot}{tld}"
-
-
-def french_day(moment: datetime | None) -> str:
-    """ "3 décembre" (Paris time)."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(PARIS)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day}\u00a0{MONTHS[local.month - 1]}"  # kept on one line
-
-
-def french_moment(moment: datetime | None) -> str:
-    """ "3 décembre à 14 h 05" (Paris time)."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(PARIS)
-    return f"{french_day(moment)} à {local.hour}\u00a0h\u00a0{local.minute:02d}"

@@ -36,9 +36,10 @@ from pydantic import ValidationError
 
 from api.errors import FIELD_MESSAGES
 from api.web import paths
-from api.web.formatting import french_day, french_moment, masked_email
+from api.web.formatting import masked_email
 from educonnect.csv_import import parse_birthdate
-from educonnect.errors import MESSAGES, DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode
+from educonnect.french_dates import paris_day_in_words, paris_moment_in_words
 from educonnect.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -54,8 +55,8 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["paths"] = paths
 templates.env.globals["csrf_field"] = CSRF_FIELD
 templates.env.filters["masked_email"] = masked_email
-templates.env.filters["french_moment"] = french_moment
-templates.env.filters["french_day"] = french_day
+templates.env.filters["french_moment"] = paris_moment_in_words
+templates.env.filters["french_day"] = paris_day_in_words
 
 
 # --- signing ---------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ class PostedForm:
 
     def expired(self, back_to: str) -> RedirectResponse:
         code = ErrorCode.FORM_EXPIRED
-        return self.refused(back_to, [FieldError(None, MESSAGES[code], code.value)], code.value)
+        return self.refused(back_to, [FieldError(None, code.message, code.value)], code.value)
 
 
 async def read_form(

@@ -114,7 +114,7 @@ def create_sms_gateway_app(outbox_path: Path | str, token: str) -> FastAPI:
                 for previous in read_outbox(outbox):
                     if previous.get("idempotency_key") == idempotency_key:
                         return JSONResponse({"id": previous["id"]}, status_code=status.HTTP_200_OK)
-            record = {
+            record: dict[str, Any] = {
                 "id": uuid.uuid4().hex,
                 "to": body.to,
                 "text": body.text,
@@ -171,7 +171,7 @@ class SmsGatewayServer:
     async def start(self, timeout: float = 10.0) -> SmsGatewayServer:
         class _Server(uvicorn.Server):
             # The owner of the event loop handles Ctrl-C / SIGTERM, not uvicorn.
-            def capture_signals(self):  # type: ignore[override]
+            def capture_signals(self):
                 return contextlib.nullcontext()
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -210,6 +210,7 @@ class SmsGatewayServer:
         if self._server is None:
             return
         self._server.should_exit = True
+        assert self._task is not None  # started with the server
         try:
             await asyncio.wait_for(self._task, timeout=10)
         except TimeoutError:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -168,7 +168,7 @@ def _text_body(msg: email.message.EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, ValueError):  # unknown charset, broken encoding
-        payload = part.get_payload(decode=True) or b""
+        payload = cast(bytes, part.get_payload(decode=True) or b"")  # decoded: bytes
         content = payload.decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
         content = html.unescape(re.sub(r"<[^>]+>", "", content))

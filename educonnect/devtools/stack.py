@@ -6,7 +6,8 @@ Starts, in order, each embedded part not replaced by its environment variable
 (DESIGN §1): PostgreSQL (pgserver; DATABASE_URL), the Temporal dev server with
 the search attributes (TEMPORAL_ADDRESS), the SMTP sink (SMTP_URL), the SMS
 gateway (SMS_GATEWAY_URL); then the demo data, the FranceConnect stand-in
-(oidc-provider-mock with demo identities; FRANCECONNECT_DISCOVERY_URL), the
+(the loopback provider in FranceConnect's shape, with demo identities;
+FRANCECONNECT_DISCOVERY_URL), the
 worker and the API with the dev pages. Everything keeps its data under the data folder (DATA_DIR, default
 `<project>/.data`), so starting again carries on where it stopped.
 
@@ -61,7 +62,7 @@ TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 SMTP_HOST, SMTP_PORT = "127.0.0.1", 1025
 SMS_HOST, SMS_PORT = "127.0.0.1", 8025
-OIDC_HOST, OIDC_PORT = "127.0.0.1", 8040  # FranceConnect stand-in (oidc-provider-mock)
+OIDC_HOST, OIDC_PORT = "127.0.0.1", 8040  # FranceConnect stand-in (loopback provider)
 DATABASE_NAME = "educonnect"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -325,37 +326,44 @@ class Stack:
         _ok(f"SMS gateway listening on {self.sms_gateway_url}")
 
     async def _start_oidc_provider(self) -> None:
-        """FranceConnect stand-in: oidc-provider-mock on loopback, with one
-        identity per demo guardian (`oidc_provider.demo_identities`)."""
+        """FranceConnect stand-in: the loopback provider in FranceConnect v2's
+        shape (`oidc_provider.LoopbackOidcProvider`), with one identity per
+        demo guardian (`oidc_provider.demo_identities`)."""
         if _from_env(self.settings, "franceconnect_discovery_url"):
             self.franceconnect_discovery_url = str(self.settings.franceconnect_discovery_url)
             _ok("FranceConnect: using FRANCECONNECT_DISCOVERY_URL")
             return
         from educonnect import db
-        from educonnect.devtools.oidc_provider import MockProvider, demo_identities
+        from educonnect.devtools.oidc_provider import LoopbackOidcProvider, demo_identities
 
         pool = await db.create_pool(self.database_url)
         try:
             self.franceconnect_identities = await demo_identities(pool)
         finally:
             await pool.close()
-        provider = MockProvider(self.franceconnect_identities, OIDC_HOST, OIDC_PORT)
+        provider = LoopbackOidcProvider(
+            self.franceconnect_identities,
+            client_id=self.settings.franceconnect_client_id,
+            client_secret=self.settings.franceconnect_client_secret,
+            host=OIDC_HOST,
+            port=OIDC_PORT,
+        )
         await asyncio.to_thread(provider.start)
         self._on_stop("FranceConnect provider", lambda: asyncio.to_thread(provider.stop))
         self.franceconnect_discovery_url = provider.discovery_url
-        _ok(f"FranceConnect provider (oidc-provider-mock) listening on {provider.url}")
+        _ok(f"FranceConnect provider (loopback, FranceConnect's shape) listening on {provider.url}")
 
     async def _seed_demo_data(self) -> None:
         try:
-            from educonnect.devtools import demo_data  # type: ignore[attr-defined]
+            from educonnect.devtools import demo_data
         except ImportError as err:
             _warn(f"no demo data ({err})")
             return
         _step("Demo data: seeding")
         result = await demo_data.seed(self.database_url)
-        self.credentials = [tuple(c) for c in getattr(result, "credentials", []) or []]  # type: ignore[misc]
+        self.credentials = [tuple(c) for c in getattr(result, "credentials", []) or []]
         # Demo staff (school administrators, académie support) for corrections and tickets.
-        self.credentials += [tuple(c) for c in getattr(result, "staff_credentials", []) or []]  # type: ignore[misc]
+        self.credentials += [tuple(c) for c in getattr(result, "staff_credentials", []) or []]
         _ok(f"Demo data ready ({len(self.credentials)} demo accounts)")
 
     def _child_env(self, **extra: str) -> dict[str, str]:

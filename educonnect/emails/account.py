@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from educonnect.emails import Email
-from educonnect.emails.activation import SENDER, _when
+from educonnect.emails.activation import SENDER
+from educonnect.french_dates import paris_date_time
 
 # FAQ 9: what a person looks for when the validation email seems lost.
 FIRST_VALIDATION_SUBJECT = (
@@ -57,7 +58,7 @@ Pour valider cette adresse, cliquez sur le lien ci-dessous (ou copiez-le dans vo
 
 {url}
 {replaced}
-Ce lien est valable jusqu'au {_when(expires_at)}. Il ne peut être utilisé qu'une seule fois.
+Ce lien est valable jusqu'au {paris_date_time(expires_at)}. Il ne peut être utilisé qu'une seule fois.
 L'adresse de votre compte ne sera modifiée qu'après ce clic.
 
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne sera modifié.
@@ -172,7 +173,7 @@ Pour choisir un nouveau mot de passe, cliquez sur le lien ci-dessous (ou copiez-
 
 {url}
 
-Ce lien est valable une heure, jusqu'au {_when(expires_at)}. Il ne peut être utilisé qu'une seule fois.
+Ce lien est valable une heure, jusqu'au {paris_date_time(expires_at)}. Il ne peut être utilisé qu'une seule fois.
 
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe actuel reste valable.
 

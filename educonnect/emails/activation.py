@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from educonnect.emails import Email
+from educonnect.french_dates import paris_date_time
+from educonnect.models.activation import LinkRequestKind
 
-PARIS = ZoneInfo("Europe/Paris")
 SENDER = "Administrateur des services en ligne"
-
-
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -43,29 +38,29 @@ def confirmation(
     identifier: str,
     url: str,
     expires_at: datetime,
-    kind: str,
+    kind: LinkRequestKind,
     wording: LinkEmailWording,
 ) -> Email:
     """The link that activates the account, in the reader's `wording`; `kind`
-    says why it is sent ("confirmation", "resend", "new_address", "reminder")."""
+    says why it is sent (confirmation, resend, new address, reminder)."""
     account = wording.account
     opening = {
-        "confirmation": f"Vous avez demandé l'activation de votre {account}.",
-        "resend": f"Vous avez demandé un nouveau lien de confirmation pour activer votre {account}.",
-        "new_address": f"Vous avez corrigé l'adresse électronique de votre {account}.",
-        "reminder": (
+        LinkRequestKind.CONFIRMATION: f"Vous avez demandé l'activation de votre {account}.",
+        LinkRequestKind.RESEND: f"Vous avez demandé un nouveau lien de confirmation pour activer votre {account}.",
+        LinkRequestKind.NEW_ADDRESS: f"Vous avez corrigé l'adresse électronique de votre {account}.",
+        LinkRequestKind.REMINDER: (
             f"Vous avez commencé l'activation de votre {account} il y a quelques jours, "
             "mais vous n'avez pas encore confirmé votre adresse électronique."
         ),
     }[kind]
     subject = (
         f"Rappel : confirmez votre adresse électronique pour activer votre {account}"
-        if kind == "reminder"
+        if kind == LinkRequestKind.REMINDER
         else wording.subject
     )
     replaced = (
         "\nCe lien remplace ceux qui vous ont été envoyés précédemment : ils ne fonctionnent plus.\n"
-        if kind != "confirmation"
+        if kind != LinkRequestKind.CONFIRMATION
         else ""
     )
     text = f"""Bonjour,
@@ -78,7 +73,7 @@ Pour terminer l'activation, cliquez sur le lien ci-dessous (ou copiez-le dans vo
 
 {url}
 {replaced}
-Ce lien est valable jusqu'au {_when(expires_at)}. Il ne peut être utilisé qu'une seule fois.
+Ce lien est valable jusqu'au {paris_date_time(expires_at)}. Il ne peut être utilisé qu'une seule fois.
 Votre compte ne sera activé qu'après ce clic.{wording.after_click}
 
 Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.

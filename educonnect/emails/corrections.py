@@ -10,6 +10,8 @@ from datetime import date
 
 from educonnect.blocked_processes import KINDS, BlockedProcess
 from educonnect.emails import Email
+from educonnect.french_dates import french_date
+from educonnect.models.corrections import RequesterNoticeKind, StaffNoticeKind
 
 SENDER = "Assistance EduConnect"
 FOOTER = (
@@ -22,15 +24,11 @@ def reference(request_id: uuid.UUID | str) -> str:
     return str(request_id).replace("-", "")[:8].upper()
 
 
-def french_date(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
-
-
 # --- to the person who asked ---------------------------------------------------------
 
 
 def requester_email(
-    kind: str,
+    kind: RequesterNoticeKind,
     *,
     to: str,
     request_id: uuid.UUID,
@@ -46,7 +44,7 @@ def requester_email(
     ref = reference(request_id)
     birthdate = process.whose_birthdate(child_first_name)
     follow = f"Vous pouvez suivre votre demande {process.where_to_follow}."
-    if kind == "received":
+    if kind == RequesterNoticeKind.RECEIVED:
         subject = f"Demande de correction de date de naissance n° {ref} : bien reçue"
         body = (
             f"Votre demande de correction de {birthdate} a bien été reçue "
@@ -54,7 +52,7 @@ def requester_email(
             "Vous serez prévenu dès qu'une décision sera prise. La modification est en général effective "
             "quelques jours après.\n\n" + follow
         )
-    elif kind == "information_requested":
+    elif kind == RequesterNoticeKind.INFORMATION_REQUESTED:
         subject = (
             f"Demande de correction n° {ref} : des informations complémentaires sont nécessaires"
         )
@@ -65,7 +63,7 @@ def requester_email(
             f"Répondez {process.where_to_follow}. Sans réponse de votre part, "
             "la demande sera clôturée 30 jours après son dépôt."
         )
-    elif kind == "approved":
+    elif kind == RequesterNoticeKind.APPROVED:
         assert corrected_birthdate is not None
         subject = f"Demande de correction n° {ref} : date de naissance corrigée"
         body = (
@@ -74,14 +72,14 @@ def requester_email(
             f"Vous pouvez reprendre {process.resume} : {process.how_to_resume} "
             "Vous disposez à nouveau de 3 essais."
         )
-    elif kind == "rejected":
+    elif kind == RequesterNoticeKind.REJECTED:
         subject = f"Demande de correction n° {ref} : demande refusée"
         body = (
             f"Votre demande de correction de {birthdate} n'a pas pu être acceptée.\n\n"
             f"Motif : « {text} »\n\n"
             f"Si vous pensez qu'il s'agit d'une erreur, contactez directement {process.school}."
         )
-    elif kind == "expired":
+    elif kind == RequesterNoticeKind.EXPIRED:
         subject = f"Demande de correction n° {ref} : demande clôturée"
         body = (
             f"Votre demande de correction de {birthdate} a été clôturée : "
@@ -100,7 +98,7 @@ def requester_email(
 
 
 def requester_sms(
-    kind: str,
+    kind: RequesterNoticeKind,
     *,
     request_id: uuid.UUID,
     child_first_name: str,
@@ -111,22 +109,22 @@ def requester_sms(
     ref = reference(request_id)
     short = (text or "")[:300]
     birthdate = process.whose_birthdate(child_first_name)
-    if kind == "received":
+    if kind == RequesterNoticeKind.RECEIVED:
         return f"EduConnect : votre demande n° {ref} de correction de {birthdate} est bien reçue."
-    if kind == "information_requested":
+    if kind == RequesterNoticeKind.INFORMATION_REQUESTED:
         return (
             f"EduConnect : l'établissement demande des informations pour votre demande n° {ref} : « {short} ». "
             f"Répondez {process.where_to_follow}."
         )
-    if kind == "approved":
+    if kind == RequesterNoticeKind.APPROVED:
         assert corrected_birthdate is not None
         return (
             f"EduConnect : demande n° {ref} acceptée. {birthdate[:1].upper()}{birthdate[1:]} est désormais le "
             f"{french_date(corrected_birthdate)}. Vous pouvez reprendre {process.resume}."
         )
-    if kind == "rejected":
+    if kind == RequesterNoticeKind.REJECTED:
         return f"EduConnect : demande n° {ref} refusée. Motif : « {short} »."
-    if kind == "expired":
+    if kind == RequesterNoticeKind.EXPIRED:
         return (
             f"EduConnect : votre demande n° {ref} a été clôturée sans décision après 30 jours. "
             f"Contactez {process.school}."
@@ -144,7 +142,7 @@ SCHOOL_INFORMS = (
 
 
 def staff_email(
-    kind: str,
+    kind: StaffNoticeKind,
     *,
     to: str,
     staff_name: str,
@@ -160,23 +158,23 @@ def staff_email(
     `school_informs`: a pupil without an email address asked; staff tell them."""
     ref = reference(request_id)
     about = f"l'élève {pupil_name} ({school_name}, {uai}), déposée le {french_date(filed_on)}"
-    if kind == "new":
+    if kind == StaffNoticeKind.NEW:
         subject = f"Nouvelle demande de correction de date de naissance n° {ref}"
         body = f"Une nouvelle demande de correction de date de naissance concerne {about}."
-    elif kind == "reminder":
+    elif kind == StaffNoticeKind.REMINDER:
         subject = f"Rappel : demande de correction n° {ref} en attente depuis 2 jours"
         body = (
             f"La demande de correction de date de naissance concernant {about} attend votre décision "
             "depuis 2 jours. Sans décision après 5 jours, elle sera transmise à l'assistance académique."
         )
-    elif kind == "escalation":
+    elif kind == StaffNoticeKind.ESCALATION:
         subject = f"Demande de correction n° {ref} transmise à l'assistance académique"
         body = (
             f"La demande de correction de date de naissance concernant {about} n'a reçu aucune décision "
             "de l'établissement depuis 5 jours : elle est transmise à l'assistance académique. "
             "Sans décision, elle sera clôturée 30 jours après son dépôt."
         )
-    elif kind == "information_received":
+    elif kind == StaffNoticeKind.INFORMATION_RECEIVED:
         subject = f"Demande de correction n° {ref} : le demandeur a répondu"
         body = f"Le demandeur a répondu à votre demande d'informations sur la demande concernant {about}."
     else:  # pragma: no cover

@@ -10,12 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from educonnect.emails import Email
-
-
-def french_date(d: date) -> str:
-    """28/02/2027."""
-    return d.strftime("%d/%m/%Y")
-
+from educonnect.french_dates import french_date
 
 CREATED_INTRO = "L'établissement scolaire de votre enfant vous a créé un compte EduConnect."
 REISSUED_INTRO = (

@@ -124,12 +124,25 @@ class BeginActivation(BaseModel):
     email: str | None = None  # optional for pupils (DESIGN §3.4)
 
 
+class LinkRequestKind(StrEnum):
+    """Why an emailed link is sent (an activation's email is worded by it)."""
+
+    CONFIRMATION = "confirmation"  # an activation's first link
+    REMINDER = "reminder"  # an activation's reminder, with a fresh link
+    RESEND = "resend"  # "Renvoyez un email" (activation, email change)
+    NEW_ADDRESS = (
+        "new_address"  # another address replaced the pending one (activation, email change)
+    )
+    FIRST = "first"  # an email change's first link
+    RESET = "reset"  # lost password
+
+
 class LinkRequest(BaseModel):
     account_id: UUID
     process_id: str
     email: str
     step: str  # idempotency step name, unique in the run ("link-1", "reminder", ...)
-    kind: str  # "confirmation" | "reminder" | "resend" | "new_address"
+    kind: LinkRequestKind
     expires_at: datetime
 
 

@@ -124,14 +124,24 @@ class ParticipantJoined(BaseModel):
     participant_id: UUID
 
 
+class DecisionOutcome(StrEnum):
+    """What became of a staff decision, in the request's timeline (the staff API reads it)."""
+
+    APPLIED = "applied"
+    REFUSED_SCOPE = "refused_scope"  # its author does not cover the pupil's school
+    REFUSED_UNKNOWN = "refused_unknown"  # no such decision for this request
+    REFUSED_USED = "refused_used"  # applied already
+    IGNORED_CLOSED = "ignored_closed"  # the request was closed meanwhile
+    INVALID = "invalid"  # incomplete (a signal of before the decisions were written)
+
+
 class TimelineEvent(BaseModel):
     at: datetime
     kind: str  # filed, staff_notified, reminder_sent, escalated, decision, decision_refused, ...
     label: str  # French, for staff and operators
     staff: StaffRef | None = None
     decision_id: UUID | None = None
-    # For decisions: "applied" | "refused_scope" | "refused_unknown" | "refused_used" | "ignored_closed" | "invalid"
-    outcome: str | None = None
+    outcome: DecisionOutcome | None = None  # for decisions
 
 
 class CorrectionStatus(BaseModel):
@@ -209,10 +219,10 @@ class MessageRefusal(StrEnum):
 
 # The outcome a refused decision leaves in the timeline (the staff API reads it).
 DECISION_REFUSAL_OUTCOMES = {
-    MessageRefusal.UNKNOWN: "refused_unknown",
-    MessageRefusal.ALREADY_USED: "refused_used",
-    MessageRefusal.OUT_OF_SCOPE: "refused_scope",
-    MessageRefusal.CLOSED: "ignored_closed",
+    MessageRefusal.UNKNOWN: DecisionOutcome.REFUSED_UNKNOWN,
+    MessageRefusal.ALREADY_USED: DecisionOutcome.REFUSED_USED,
+    MessageRefusal.OUT_OF_SCOPE: DecisionOutcome.REFUSED_SCOPE,
+    MessageRefusal.CLOSED: DecisionOutcome.IGNORED_CLOSED,
 }
 
 
@@ -261,16 +271,35 @@ class UnblockConfirmed(BaseModel):
     process_id: str
 
 
+class RequesterNoticeKind(StrEnum):
+    """What the person who asked is told."""
+
+    RECEIVED = "received"
+    INFORMATION_REQUESTED = "information_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class StaffNoticeKind(StrEnum):
+    """What the school's staff (or académie support) are told."""
+
+    NEW = "new"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    INFORMATION_RECEIVED = "information_received"
+
+
 class RequesterNotice(BaseModel):
     request_id: UUID
-    kind: str  # received | information_requested | approved | rejected | expired
+    kind: RequesterNoticeKind
     step: str  # idempotency step name, unique in the run
     message_id: UUID | None = None
 
 
 class StaffNotice(BaseModel):
     request_id: UUID
-    kind: str  # new | reminder | escalation | information_received
+    kind: StaffNoticeKind
     step: str
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "LinkStep",
     "STEP_LABELS",
     "ENDED_STEPS",
+    "RESUMED_STEPS",
     "LinkInput",
     "MobileSubmission",
     "MobileOutcome",
@@ -52,6 +53,7 @@ class LinkStep(StrEnum):
     LINKED = "linked"  # the FranceConnect identity is linked to the guardian's account
     CODE_LOCKED = "code_locked"  # 5 wrong codes
     EXPIRED = "expired"  # 30 minutes without progress
+    REPLACED = "replaced"  # back through FranceConnect before the code: a fresh one started
 
 
 STEP_LABELS = {
@@ -62,9 +64,15 @@ STEP_LABELS = {
     LinkStep.LINKED: "Identité FranceConnect associée au compte",
     LinkStep.CODE_LOCKED: "Terminée : trop de codes incorrects",
     LinkStep.EXPIRED: "Expirée : 30 minutes sans action",
+    LinkStep.REPLACED: "Remplacée : la personne est revenue par FranceConnect et a recommencé",
 }
 
-ENDED_STEPS = frozenset({LinkStep.LINKED, LinkStep.CODE_LOCKED, LinkStep.EXPIRED})
+ENDED_STEPS = frozenset(
+    {LinkStep.LINKED, LinkStep.CODE_LOCKED, LinkStep.EXPIRED, LinkStep.REPLACED}
+)
+# Coming back through FranceConnect resumes a first visit in these steps (past
+# the SMS code); in the others (mobile, code) it starts a fresh one.
+RESUMED_STEPS = frozenset({LinkStep.AWAITING_BIRTHDATE, LinkStep.BIRTHDATE_BLOCKED})
 
 
 class LinkInput(BaseModel):
@@ -96,7 +104,11 @@ class BirthdateOutcome(BaseModel):
 
 
 class PersonReturned(BaseModel):
-    """Signal: the person came back through FranceConnect (same identity)."""
+    """Signal: the person came back through FranceConnect (same identity).
+    `fresh_start`: the API starts a fresh first visit; this one, if still at
+    the mobile or the code, ends (`replaced`)."""
+
+    fresh_start: bool = False
 
 
 class LinkStatus(BaseModel):
@@ -121,11 +133,14 @@ class LinkResult(BaseModel):
 class MatchGuardian(BaseModel):
     identity_id: UUID
     mobile: str  # E.164
+    link_id: UUID | None = None  # the first visit trying it (counted for the daily limit)
 
 
 class GuardianMatch(BaseModel):
     guardian_id: UUID | None = None  # None: no guardian with these names and this mobile
     mobile_on_file: str | None = None
+    # The identity tried too many numbers today: nothing matched, nothing sent.
+    daily_limit_reached: bool = False
 
 
 class ChildBirthdateCheck(BaseModel):

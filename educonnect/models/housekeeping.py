@@ -25,6 +25,14 @@ class Purge(StrEnum):
     SIGN_IN_IP_FAILURES = "sign_in_ip_failures"
     SIGN_IN_FAILURES = "sign_in_failures"
     PENDING_PASSWORDS = "pending_passwords"
+    # Since issue 11 (runs that started before skip them: `workflow.patched`).
+    FRANCECONNECT_LOGOUTS = "franceconnect_logouts"
+    FRANCECONNECT_MOBILE_TRIES = "franceconnect_mobile_tries"
+
+
+PURGES_SINCE_FRANCECONNECT_LOGOUT = frozenset(
+    {Purge.FRANCECONNECT_LOGOUTS, Purge.FRANCECONNECT_MOBILE_TRIES}
+)
 
 
 # For operators (Web UI details, README).
@@ -43,6 +51,8 @@ PURGE_LABELS = {
         "sans échec depuis un jour"
     ),
     Purge.PENDING_PASSWORDS: "Mots de passe en attente de démarches terminées",
+    Purge.FRANCECONNECT_LOGOUTS: "Déconnexions de FranceConnect expirées depuis un jour",
+    Purge.FRANCECONNECT_MOBILE_TRIES: "Numéros essayés avec FranceConnect des jours passés",
 }
 
 

@@ -87,11 +87,12 @@ async def dev_server(temporal_ui_url):
 
 @pytest.fixture(scope="session")
 def oidc_provider():
-    """The stack's FranceConnect: oidc-provider-mock on loopback (identities
-    added by the tests with `set_identity`)."""
-    from educonnect.devtools.oidc_provider import MockProvider
+    """The stack's FranceConnect: the loopback provider in FranceConnect v2's
+    shape (its scopes, identity in a signed userinfo JWT, a session that
+    end_session ends); identities added by the tests with `set_identity`."""
+    from educonnect.devtools.oidc_provider import LoopbackOidcProvider
 
-    with MockProvider() as provider:
+    with LoopbackOidcProvider() as provider:
         yield provider
 
 

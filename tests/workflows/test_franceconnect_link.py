@@ -21,6 +21,7 @@ from tests.support.franceconnect import (
     unique_mobile,
     using_provider,
 )
+from tests.support.histories import record_history
 from tests.support.sms import SmsOutbox, code_in
 from workflows.franceconnect_link import FranceConnectLinkWorkflow, workflow_id
 
@@ -360,3 +361,175 @@ async def test_birthdate_blocks_after_three_tries_until_a_correction(
     )
     assert linked.status_code == 200, linked.text
     assert (await wf.result()).step == LinkStep.LINKED
+
+
+# --- a mistyped mobile: "Modifier le numéro" (issue 11) --------------------------------
+
+
+def comparable(view: dict) -> dict:
+    """A step's answer without what moves with time and ids."""
+    view = dict(view, code=dict(view["code"]))
+    for moving in ("link_id", "expires_at"):
+        view.pop(moving)
+    for moving in ("last_sent_at", "resend_available_at", "code_expires_at"):
+        view["code"].pop(moving)
+    return view
+
+
+async def change_mobile(api, link_id, mobile: str) -> httpx.Response:
+    return await api.post(
+        f"/franceconnect/link/{link_id}/change-mobile", json={"mobile": national(mobile)}
+    )
+
+
+async def test_mistyped_mobile_changed_while_waiting_for_the_code(
+    api, db_pool, provider, outbox, time_skipping_env
+):
+    family, mobile = await family_with_mobile(db_pool)
+    link_id, identity = await first_visit(api, provider, family)
+    mistyped = unique_mobile()
+    entered = await api.post(
+        f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(mistyped)}
+    )
+    assert entered.status_code == 200 and entered.json()["step"] == "awaiting_code"
+    assert "Modifier le numéro" in entered.json()["message"]
+    wrong = await api.post(f"/franceconnect/link/{link_id}/code", json={"code": "123456"})
+    assert wrong.status_code == 422 and wrong.json()["code"] == "sms_code_incorrect"
+
+    await time_skipping_env.sleep(timedelta(minutes=25))  # a while before noticing
+    changed = await change_mobile(api, link_id, mobile)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["step"] == "awaiting_code" and body["code"]["sends"] == 1
+    assert body["code"]["attempts_left"] == 4, "the wrong code typed before still counts"
+    [sms] = await outbox.wait_for(mobile, 1)
+    assert outbox.to(mistyped) == []
+
+    # The change was progress: a fresh 30 minutes from it (34 since the start).
+    await time_skipping_env.sleep(timedelta(minutes=9))
+    coded = await api.post(f"/franceconnect/link/{link_id}/code", json={"code": code_in(sms)})
+    assert coded.status_code == 200, coded.text
+    assert coded.json()["step"] == "awaiting_birthdate"
+    late = await change_mobile(api, link_id, unique_mobile())
+    assert late.status_code == 409 and late.json()["code"] == "franceconnect_link_wrong_step"
+
+    linked = await api.post(
+        f"/franceconnect/link/{link_id}/birthdate",
+        json={"child_birthdate": family.child_birthdates[0].isoformat()},
+    )
+    assert linked.status_code == 200, linked.text
+    wf = handle(time_skipping_env, link_id)
+    assert (await wf.result()).step == LinkStep.LINKED
+    history = (await wf.fetch_history()).to_json()
+    assert code_in(sms) not in history, "no code in the history"
+    await record_history(wf, "franceconnect-link-mobile-changed-linked")
+
+
+async def test_changing_the_number_answers_the_same_whether_or_not_it_is_on_file(
+    api, db_pool, provider, outbox
+):
+    family, mobile = await family_with_mobile(db_pool)
+    answers = []
+    for typed in (mobile, unique_mobile()):
+        api.cookies.clear()
+        link_id, _ = await first_visit(api, provider, family)
+        first = await api.post(
+            f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(unique_mobile())}
+        )
+        assert first.status_code == 200
+        changed = await change_mobile(api, link_id, typed)
+        assert changed.status_code == 200, changed.text
+        answers.append(comparable(changed.json()))
+    assert answers[0] == answers[1]
+    assert len(await outbox.wait_for(mobile, 1)) == 1
+
+
+async def test_three_numbers_per_first_visit(api, db_pool, provider, outbox):
+    family, mobile = await family_with_mobile(db_pool)
+    link_id, _ = await first_visit(api, provider, family)
+    too_early = await change_mobile(api, link_id, mobile)
+    assert too_early.status_code == 409 and too_early.json()["code"] == (
+        "franceconnect_link_wrong_step"
+    )
+    await api.post(
+        f"/franceconnect/link/{link_id}/mobile", json={"mobile": national(unique_mobile())}
+    )
+    assert (await change_mobile(api, link_id, unique_mobile())).status_code == 200
+    assert (await change_mobile(api, link_id, unique_mobile())).status_code == 200
+    fourth = await change_mobile(api, link_id, mobile)
+    assert fourth.status_code == 429 and fourth.json()["code"] == "franceconnect_mobile_limit"
+    assert "numéros de téléphone mobile (3)" in fourth.json()["message"]
+    assert outbox.to(mobile) == [], "refused before anything was sent"
+    status = (await api.get(f"/franceconnect/link/{link_id}")).json()
+    assert status["step"] == "awaiting_code"
+
+
+async def test_coming_back_before_the_code_starts_afresh_within_a_daily_limit(
+    api, db_pool, provider, outbox, time_skipping_env
+):
+    """Every number tried counts for the FranceConnect identity's day: a fresh
+    first visit (coming back through FranceConnect) does not start it again."""
+    family, mobile = await family_with_mobile(db_pool)
+    first_link, identity = await first_visit(api, provider, family)
+    tried = [unique_mobile() for _ in range(6)]
+    await api.post(f"/franceconnect/link/{first_link}/mobile", json={"mobile": national(tried[0])})
+    for number in tried[1:3]:
+        assert (await change_mobile(api, first_link, number)).status_code == 200
+
+    # Stuck at the code (3 numbers, none right): back through FranceConnect.
+    api.cookies.clear()
+    back = await fc_login(api, identity.sub)
+    assert back.status_code == 200, back.text
+    second_link = uuid.UUID(back.json()["link"]["link_id"])
+    assert second_link != first_link and back.json()["link"]["step"] == "awaiting_mobile"
+    old = handle(time_skipping_env, first_link)
+    assert (await old.result()).step == LinkStep.REPLACED
+    await record_history(old, "franceconnect-link-replaced-at-the-code")
+    assert await db_pool.fetchval(
+        "SELECT ended_at IS NOT NULL FROM franceconnect_links WHERE id = $1", first_link
+    )
+
+    await api.post(f"/franceconnect/link/{second_link}/mobile", json={"mobile": national(tried[3])})
+    for number in tried[4:6]:
+        assert (await change_mobile(api, second_link, number)).status_code == 200
+
+    api.cookies.clear()
+    third_link = uuid.UUID((await fc_login(api, identity.sub)).json()["link"]["link_id"])
+    seventh = await api.post(
+        f"/franceconnect/link/{third_link}/mobile", json={"mobile": national(mobile)}
+    )
+    assert seventh.status_code == 429, seventh.text
+    assert seventh.json()["code"] == "franceconnect_mobile_daily_limit"
+    assert outbox.to(mobile) == []
+    # A number already tried today does not count again (the same answer as before).
+    again = await api.post(
+        f"/franceconnect/link/{third_link}/mobile", json={"mobile": national(tried[0])}
+    )
+    assert again.status_code == 200 and again.json()["step"] == "awaiting_code"
+    assert (
+        await db_pool.fetchval(
+            "SELECT count(*) FROM franceconnect_mobile_tries t "
+            "JOIN franceconnect_identities i ON i.id = t.identity_id WHERE i.sub = $1",
+            identity.sub,
+        )
+        == 6
+    )
+    stored = b"".join(
+        bytes(r["mobile_hash"])
+        for r in await db_pool.fetch("SELECT mobile_hash FROM franceconnect_mobile_tries")
+    )
+    assert all(number.encode() not in stored for number in tried), "numbers kept as HMACs"
+
+
+async def test_coming_back_after_an_expired_first_visit_starts_a_fresh_one(
+    api, db_pool, provider, time_skipping_env
+):
+    family, _ = await family_with_mobile(db_pool)
+    link_id, identity = await first_visit(api, provider, family)
+    await time_skipping_env.sleep(timedelta(minutes=31))
+    assert (await handle(time_skipping_env, link_id).result()).step == LinkStep.EXPIRED
+    api.cookies.clear()
+    back = await fc_login(api, identity.sub)
+    assert back.status_code == 200, back.text
+    fresh = back.json()["link"]
+    assert fresh["link_id"] != str(link_id) and fresh["step"] == "awaiting_mobile"

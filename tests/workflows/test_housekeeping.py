@@ -21,6 +21,7 @@ from educonnect.models.housekeeping import PURGE_LABELS, HousekeepingInput, Purg
 from tests.support.accounts import random_mobile
 from tests.support.corrections import make_school, make_staff
 from tests.support.families import make_family
+from tests.support.histories import record_history
 from workflows.housekeeping import HousekeepingWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -51,6 +52,8 @@ KEYS = {
     "sign_in_failures": "identifier",
     "staff_sign_in_failures": "login || ' ' || ip",
     "pending_passwords": "process_id",
+    "franceconnect_logouts": "id::text",
+    "franceconnect_mobile_tries": "identity_id || '/' || day::text",
 }
 
 
@@ -248,6 +251,30 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
             account, process_id,
         )  # fmt: skip
         rows.add("pending_passwords", process_id, old=old)
+
+    # FranceConnect: logouts a day after they expired; numbers tried, past days.
+    for expired, old in (("2 days", True), ("1 hour", False)):
+        logout = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO franceconnect_logouts (id, binding_hash, state_hash, expires_at) "
+            f"VALUES ($1, $2, 'state', now() - interval '{expired}')",
+            logout, logout.bytes,
+        )  # fmt: skip
+        rows.add("franceconnect_logouts", logout, old=old)
+    for days_ago, old in ((1, True), (0, False)):
+        identity = uuid.uuid4()
+        await pool.execute(
+            "INSERT INTO franceconnect_identities (id, issuer, sub, given_name, family_name, acr) "
+            "VALUES ($1, 'https://fc.test', $2, 'Jeanne', 'DURAND', 'eidas1')",
+            identity, f"housekeeping-{identity}",
+        )  # fmt: skip
+        day = await pool.fetchval(
+            "INSERT INTO franceconnect_mobile_tries (identity_id, day, mobile_hash, link_id) "
+            "VALUES ($1, (now() AT TIME ZONE 'Europe/Paris')::date - $2::int, 'h', $1) "
+            "RETURNING day::text",
+            identity, days_ago,
+        )  # fmt: skip
+        rows.add("franceconnect_mobile_tries", f"{identity}/{day}", old=old)
     return rows
 
 
@@ -267,6 +294,7 @@ async def test_housekeeping_removes_exactly_the_old_rows(
         task_queue=workflow_worker,
     )  # fmt: skip
     first = await handle.result()
+    await record_history(handle, "housekeeping-with-franceconnect-purges")
 
     for table, keys in rows.old.items():
         assert await present(db_pool, table, keys) == set(), table

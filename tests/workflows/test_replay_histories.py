@@ -14,9 +14,15 @@ question, answer and approval); an activation that reads
 `birthdate_unblocked` back (forged ones ignored, then the approval), and the
 correction that waited for its confirmation; an email change told by SMS
 (`email-change-notice-by-sms`); activations clicked by signal, before their
-link was sent and by nobody (`click-read-back`, `early-click-waits-for-its-link`).
+link was sent and by nobody (`click-read-back`, `early-click-waits-for-its-link`);
+a FranceConnect first visit whose mobile was changed ("Modifier le numéro", a
+wrong code before the change) then linked, and one replaced at the code when
+the person came back through FranceConnect; housekeeping runs recorded
+before the FranceConnect purges existed and with them
+(`purge-franceconnect-logouts-and-mobile-tries`).
 Every `workflow.patched` branch has at least one recorded history that took it.
-Add one when a process gains a path worth guarding."""
+Add one when a process gains a path worth guarding
+(`tests.support.histories.record_history`, run with RECORD_HISTORIES=1)."""
 
 from __future__ import annotations
 

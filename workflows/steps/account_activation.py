@@ -17,7 +17,7 @@ process. Deterministic workflow-side code; the activities
 A workflow owns one `AccountActivation`: `submit_profile` (under `lock`) checks
 the birthdate and keeps the address, `birthdate.unblock_if_approved` resumes a
 blocked process, `complete(link_id)` and `abandon()` end it. Validators raise
-`refusal(step)`; `refusal_for_step` gives the code for a submission that
+`refusal_at(step)`; `refusal_for_step` gives the code for a submission that
 lost a race.
 """
 
@@ -30,7 +30,7 @@ from uuid import UUID
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
     AbandonActivation,
     ActivationStep,
@@ -40,6 +40,7 @@ from educonnect.models.activation import (
 )
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.refusals import refusal
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -54,10 +55,9 @@ def refusal_for_step(step: ActivationStep) -> ErrorCode:
     return ErrorCode.WRONG_STEP
 
 
-def refusal(step: ActivationStep) -> ApplicationError:
+def refusal_at(step: ActivationStep) -> ApplicationError:
     """The refusal for the current step, as update validators raise it."""
-    code = refusal_for_step(step)
-    return ApplicationError(message(code), type=code)
+    return refusal(refusal_for_step(step))
 
 
 class AccountActivation:

@@ -36,13 +36,14 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
-from educonnect.models.activation import LinkRequest, LinkSent
+from educonnect.errors import ErrorCode
+from educonnect.french_dates import utc_date_time
+from educonnect.models.activation import LinkRequest, LinkRequestKind, LinkSent
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
+from workflows.steps.refusals import refusal
 from workflows.steps.waiting import wait_until
 
 # A click by signal on a link whose send the workflow had not seen complete
@@ -82,12 +83,12 @@ class ConfirmationLinkStep:
         True once clicked (or `or_when()`); False when the step expired."""
         self.reminder_due_at = workflow.now() + policies.ACTIVATION_REMINDER_AFTER
         self.expires_at = workflow.now() + policies.ACTIVATION_LINK_VALIDITY
-        await self._send("confirmation")
+        await self._send(LinkRequestKind.CONFIRMATION)
 
         decided = lambda: self.clicked or or_when()  # noqa: E731
         if await wait_until(decided, self.reminder_due_at):
             return True
-        await self._send("reminder")
+        await self._send(LinkRequestKind.REMINDER)
         return await wait_until(decided, self.expires_at)
 
     async def click_by_signal(self, link_id: UUID) -> None:
@@ -111,13 +112,13 @@ class ConfirmationLinkStep:
         `link_id` is the latest link, once every link on its way went out;
         otherwise LINK_INVALID (nobody showed its token) or LINK_REPLACED."""
         if not await click_was_made(link_id):
-            raise _refuse(ErrorCode.LINK_INVALID)
+            raise refusal(ErrorCode.LINK_INVALID)
         if not (self.latest and link_id == self.latest.link_id):
             await workflow.wait_condition(lambda: not self._on_their_way)
         if self.clicked_link is not None and self.clicked_link.link_id == link_id:
             return  # a second click on the link that counted: harmless
         if self.clicked or not (self.latest and link_id == self.latest.link_id):
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
         self._count(self.latest)
 
     def _count(self, link: LinkSent) -> None:
@@ -127,32 +128,32 @@ class ConfirmationLinkStep:
 
     async def resend(self) -> LinkSent:
         """A new link to the same address, at the person's request."""
-        return await self._send("resend")
+        return await self._send(LinkRequestKind.RESEND)
 
     async def send_to(self, email: str) -> LinkSent:
         """The person corrected the address: a new link goes to the new one."""
         self.email = email
-        return await self._send("new_address")
+        return await self._send(LinkRequestKind.NEW_ADDRESS)
 
     # --- refusals (for update validators) -----------------------------------------
 
     def validate_new_link(self) -> None:
         if self._requested >= policies.ACTIVATION_MAX_LINKS:
-            raise _refuse(ErrorCode.TOO_MANY_LINKS)
+            raise refusal(ErrorCode.TOO_MANY_LINKS)
 
     def validate_resend(self) -> None:
         self.validate_new_link()
         if self._on_their_way or (
             self.last_sent_at and workflow.now() - self.last_sent_at < policies.LINK_RESEND_COOLDOWN
         ):
-            raise _refuse(ErrorCode.RESEND_TOO_SOON)
+            raise refusal(ErrorCode.RESEND_TOO_SOON)
 
     def validate_click(self, link_id: UUID) -> None:
         """A click on the latest link, on the one that counted, or on a link
         that may be the one on its way; anything else was replaced."""
         known = (self.latest, self.clicked_link)
         if not (self._on_their_way or any(link and link.link_id == link_id for link in known)):
-            raise _refuse(ErrorCode.LINK_REPLACED)
+            raise refusal(ErrorCode.LINK_REPLACED)
 
     # --- what people and operators see -------------------------------------------
 
@@ -166,16 +167,16 @@ class ConfirmationLinkStep:
         )
 
     def details(self) -> str | None:
-        if self.latest is None:
+        if self.latest is None or self.expires_at is None:
             return None
         return (
             f"Liens envoyés : {self.sent}, le dernier le "
-            f"{self.latest.sent_at:%d/%m/%Y à %H:%M} UTC ; expiration le {self.expires_at:%d/%m/%Y à %H:%M} UTC"
+            f"{utc_date_time(self.latest.sent_at)} ; expiration le {utc_date_time(self.expires_at)}"
         )
 
     # --- sending -------------------------------------------------------------------
 
-    async def _send(self, kind: str) -> LinkSent:
+    async def _send(self, kind: LinkRequestKind) -> LinkSent:
         # Synchronous (no await before): a concurrent request's validator sees it.
         self._requested += 1
         self._on_their_way += 1
@@ -184,7 +185,7 @@ class ConfirmationLinkStep:
         finally:
             self._on_their_way -= 1
 
-    async def _send_in_turn(self, kind: str) -> LinkSent:
+    async def _send_in_turn(self, kind: LinkRequestKind) -> LinkSent:
         async with self._lock:
             assert self.email is not None and self.expires_at is not None
             self._issued += 1
@@ -207,7 +208,3 @@ class ConfirmationLinkStep:
                 self._count(sent)
             self._on_sent()
             return sent
-
-
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)

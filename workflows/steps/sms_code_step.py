@@ -21,7 +21,9 @@ update, `resend()` in `resend_code`, each validator calling
 `status()` for the status query, `close()` when the process ends. The API
 stores the typed code in PostgreSQL and passes only its id
 (`CodeSubmission.submission_id`). Activity idempotency steps are
-"<step_prefix>-1", "<step_prefix>-2", ...
+"<step_prefix>-1", "<step_prefix>-2", ...; a step that replaces another (the
+FranceConnect first visit's "Modifier le numéro") takes another `step_prefix`
+and the `failures` so far.
 """
 
 from __future__ import annotations
@@ -30,10 +32,9 @@ import asyncio
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 from educonnect import policies
-from educonnect.errors import ErrorCode, message
+from educonnect.errors import ErrorCode
 from educonnect.models.sms_codes import (
     CheckCodeRequest,
     CloseCodes,
@@ -45,24 +46,28 @@ from educonnect.models.sms_codes import (
     SmsPurpose,
 )
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.refusals import refusal
 
 with workflow.unsafe.imports_passed_through():
     from activities.sms_codes import SmsCodeActivities
 
 
-def _refuse(code: ErrorCode) -> ApplicationError:
-    return ApplicationError(message(code), type=code)
-
-
 class SmsCodeStep:
     def __init__(
-        self, *, purpose: SmsPurpose, mobile: str | None, step_prefix: str = "sms-code"
+        self,
+        *,
+        purpose: SmsPurpose,
+        mobile: str | None,
+        step_prefix: str = "sms-code",
+        failures: int = 0,
     ) -> None:
+        """`failures`: wrong codes already typed in this process (a step that
+        replaces another, for another number, keeps counting them)."""
         self._purpose = purpose
         self._mobile = mobile
         self._step_prefix = step_prefix
         self.sends = 0
-        self.failures = 0
+        self.failures = failures
         self.verified = False
         self.last_sent_at: datetime | None = None  # workflow time
         self.code_expires_at: datetime | None = None
@@ -133,11 +138,11 @@ class SmsCodeStep:
 
     def validate_submission(self) -> None:
         if (code := self.submission_refusal()) is not None:
-            raise _refuse(code)
+            raise refusal(code)
 
     def validate_resend(self) -> None:
         if (code := self.resend_refusal()) is not None:
-            raise _refuse(code)
+            raise refusal(code)
 
     # --- actions ----------------------------------------------------------------
 
@@ -145,6 +150,7 @@ class SmsCodeStep:
         """Issue and send a new code and wait until it went out; the previous
         one dies. For the first code; for "renvoyer le code" use `resend()`."""
         self._count_send()
+        assert self.code_expires_at is not None  # set by _count_send
         await self._deliver(self.sends, self.code_expires_at)
 
     async def resend(self) -> None:
@@ -156,6 +162,7 @@ class SmsCodeStep:
         enumeration by timing). A submission checked meanwhile waits for it."""
         self.validate_resend()
         self._count_send()
+        assert self.code_expires_at is not None  # set by _count_send
         self._deliveries.append(
             asyncio.create_task(self._deliver(self.sends, self.code_expires_at))
         )
@@ -179,9 +186,9 @@ class SmsCodeStep:
         """Compare a submitted code (by its row id) with the live code."""
         await workflow.wait_condition(self.all_sent)  # the latest code must be issued first
         async with self._lock:
-            refusal = self.submission_refusal()
-            if refusal is not None:
-                return CodeCheck(accepted=False, error=refusal, attempts_left=self.attempts_left)
+            refused = self.submission_refusal()
+            if refused is not None:
+                return CodeCheck(accepted=False, error=refused, attempts_left=self.attempts_left)
             matched = await workflow.execute_activity_method(
                 SmsCodeActivities.check_code_submission,
                 CheckCodeRequest(

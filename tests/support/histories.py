@@ -1,0 +1,28 @@
+"""Recording a workflow's history for the replay suite
+(`tests/workflows/test_replay_histories.py`, `tests/workflows/histories/`).
+
+A test that runs a path worth guarding calls `record_history(handle, name)`
+at its end; it writes `histories/<name>.json` only when the run asks for it:
+
+    RECORD_HISTORIES=1 .venv/bin/python -m pytest tests/workflows/test_franceconnect_link.py -k ...
+
+so that an ordinary run never rewrites a recorded history (they must stay as
+the code of their time made them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+
+HISTORIES_DIR = Path(__file__).resolve().parent.parent / "workflows" / "histories"
+
+
+async def record_history(handle: WorkflowHandle, name: str) -> None:
+    if os.environ.get("RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    recorded = {"workflow_id": handle.id, "history": json.loads(history.to_json())}
+    (HISTORIES_DIR / f"{name}.json").write_text(json.dumps(recorded, separators=(",", ":")))
