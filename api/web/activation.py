@@ -157,11 +157,13 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
     errors = _email_mismatch(form)
     birthdate = typed_date(form, "child_birthdate", errors)
     try:
-        body = ProfileRequest(
-            password=form.get("password"),
-            password_confirmation=form.get("password_confirmation"),
-            email=form.get("email"),
-            child_birthdate=birthdate,
+        body = ProfileRequest.model_validate(
+            {
+                "password": form.get("password"),
+                "password_confirmation": form.get("password_confirmation"),
+                "email": form.get("email"),
+                "child_birthdate": birthdate,  # None: refused as missing (or said unreadable)
+            }
         )
     except ValidationError as exc:
         said = {e.field for e in errors}  # an unreadable date is said once, as such

@@ -36,12 +36,6 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 PORTAL_FORM = "portail"
 
-# Where a refusal of the sign-in is shown: at the field it concerns, or above the form.
-SIGN_IN_FIELDS = {
-    ErrorCode.INVALID_CREDENTIALS: None,
-    ErrorCode.CREDENTIALS_EXPIRED: None,
-}
-
 
 @router.get(paths.HOME)
 async def home(request: Request):
@@ -68,7 +62,8 @@ async def sign_in(request: Request, pool: Pool, temporal: Temporal):
             request.cookies.get(SESSION_COOKIE),
         )
     except DomainError as err:
-        return form.refused(paths.HOME, errors_of(err, SIGN_IN_FIELDS))
+        # Above the form: which of the two is wrong is never said.
+        return form.refused(paths.HOME, errors_of(err))
     if result.status == SignInStatus.ACTIVATION_REQUIRED:
         if result.activation is not None:
             response.headers["location"] = page_of(result.activation.step)
