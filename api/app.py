@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import access_log
 from api.cross_site_guard import CrossSiteGuard
@@ -30,6 +31,9 @@ from api.routers import (
     staff_tickets,
 )
 from api.security_headers import SecurityHeaders
+from api.web import activation as activation_pages
+from api.web import home as home_pages
+from api.web.forms import STATIC_DIR
 from educonnect import db
 from educonnect.franceconnect import check_provider_scopes
 from educonnect.production_mode import require_production_ready
@@ -85,6 +89,10 @@ def create_app() -> FastAPI:
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
     app.include_router(staff_accounts.router)
+    # The pages (api/web/): French addresses beside the JSON API's, and their static files.
+    app.include_router(home_pages.router)
+    app.include_router(activation_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev
 

@@ -55,12 +55,18 @@ def our_origins(scope: Scope, headers: Headers) -> set[str]:
 
 
 def from_another_site(scope: Scope, headers: Headers) -> bool:
-    if headers.get("sec-fetch-site", "").lower() in FOREIGN_SITES:
+    site = headers.get("sec-fetch-site", "").lower()
+    if site in FOREIGN_SITES:
         return True
     origin = headers.get("origin")
     if origin is None:
         return False
-    return origin.strip().lower() == "null" or origin_of(origin) not in our_origins(scope, headers)
+    if origin.strip().lower() == "null":
+        # A form of a page under `Referrer-Policy: no-referrer` (the pages of an
+        # email link) posts with `Origin: null`; the browser's Sec-Fetch-Site
+        # then says whether it comes from our own page.
+        return site != "same-origin"
+    return origin_of(origin) not in our_origins(scope, headers)
 
 
 class CrossSiteGuard:

@@ -1,4 +1,5 @@
-"""Minimal French HTML pages for what a person opens from an email."""
+"""French pages of one message (what a person opens from an email, refusals),
+in the layout of every page (`api.web`)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,27 @@ from html import escape
 
 from fastapi.responses import HTMLResponse, Response
 
-_PAGE = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — EduConnect</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}
-button{{font-size:1.1rem;padding:.6rem 1.2rem}}</style></head>
-<body><h1>{title}</h1><p{code}>{text}</p>{extra}</body></html>"""
-
 
 def page(
     title: str, text: str, *, status_code: int = 200, extra_html: str = "", code: str | None = None
 ) -> HTMLResponse:
-    """A page; `code`, a refusal's stable code, is in the text's `data-code`."""
-    return HTMLResponse(
-        _PAGE.format(
-            title=escape(title, quote=False),
-            text=escape(text, quote=False),
-            code=f' data-code="{escape(code)}"' if code else "",
-            extra=extra_html,
-        ),
-        status_code=status_code,
-    )
+    """A page of one message in the site's layout (`api/web/templates/message.html`);
+    `code`, a refusal's stable code, is in the text's `data-code`."""
+    from api.web.forms import render_message  # the templates import api.errors, which imports us
+
+    return render_message(title, text, status_code=status_code, code=code, extra_html=extra_html)
 
 
 def form_button(action: str, fields: dict[str, str], label: str) -> str:
     inputs = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items()
     )
-    return f'<form method="post" action="{escape(action)}">{inputs}<button type="submit">{escape(label)}</button></form>'
+    # The link pages' forms: their hidden fields carry the link's secret token,
+    # which no other site knows (it plays the CSRF token's part).
+    return (
+        f'<form method="post" action="{escape(action)}">{inputs}'
+        f'<button class="fr-btn" type="submit">{escape(label)}</button></form>'
+    )
 
 
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")

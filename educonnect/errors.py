@@ -617,6 +617,12 @@ class ErrorCode(StrEnum):
         503,
         "Le service est momentanément indisponible. Réessayez dans quelques instants.",
     )
+    FORM_EXPIRED = (  # a page's form without its CSRF token (api/web/forms.py)
+        "form_expired",
+        403,
+        "Ce formulaire a expiré ou n'a pas été envoyé depuis EduConnect. Vérifiez les informations "
+        "saisies puis envoyez-le à nouveau.",
+    )
 
 
 # Read-only views by code, for the callers that look a code up.

@@ -30,6 +30,7 @@ FROM_ELSEWHERE = [
     },  # a neighbouring sub-domain
     {"origin": "https://malveillant.example"},  # an older browser: Origin only
     {"origin": "null"},  # a sandboxed frame, a data: page
+    {"origin": "null", "sec-fetch-site": "cross-site"},
     {"origin": "http://testserver:8443"},  # our host, another port
 ]
 
@@ -81,6 +82,9 @@ async def test_the_same_change_from_our_pages_or_a_client_goes_through(db_pool, 
         {"sec-fetch-site": "same-origin", "origin": "http://testserver"},
         {"origin": "http://testserver"},
         {"sec-fetch-site": "none"},  # typed or bookmarked by the person
+        # The button of an email link's page (Referrer-Policy: no-referrer): a
+        # browser sends Origin: null, and says the form was ours.
+        {"sec-fetch-site": "same-origin", "origin": "null"},
         {},  # not a browser: an integrator's server, a script
     ]
     async with make_client() as http:

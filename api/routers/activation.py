@@ -36,6 +36,7 @@ from educonnect.models.activation import (
     LinkClicked,
     ProfileSubmission,
 )
+from educonnect.sessions import Session
 from workflows.activation import ActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/activation", tags=["Activation du compte"])
@@ -84,6 +85,16 @@ async def activation_status(
 async def submit_profile(
     body: ProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal
 ):
+    return await submit_activation_profile(pool, temporal, session, body)
+
+
+async def submit_activation_profile(
+    pool: asyncpg.Pool, temporal: Client, session: Session, body: ProfileRequest
+) -> ActivationView:
+    """ "Gérer mon compte", as the JSON route and the page do it: the step
+    checked, the password checked and parked (hashed) in PostgreSQL, the
+    address and the birthdate sent to the process; its answer, or its refusal
+    (a wrong birthdate with the tries left, blocked)."""
     await PROCESS.require_profile_step(temporal, session)
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
@@ -165,8 +176,12 @@ async def confirm(
 def _activated_page(result: ActivationResult):
     if result.step != ActivationStep.ACTIVE:
         return LINK_WORDS.refusal(ErrorCode.LINK_EXPIRED, 410).page()
-    return pages.page(
-        "Compte activé",
-        f"Votre compte EduConnect est activé. Connectez-vous avec votre identifiant {result.identifier} "
-        "et le mot de passe que vous avez choisi.",
+    return pages.page("Compte activé", activated_text(result.identifier))
+
+
+def activated_text(identifier: str) -> str:
+    """What the guardian reads once the account is active (link page, activation page)."""
+    return (
+        f"Votre compte EduConnect est activé. Connectez-vous avec votre identifiant {identifier} "
+        "et le mot de passe que vous avez choisi."
     )

@@ -65,48 +65,18 @@ def _format_date(value: datetime | str | None) -> str:
     return paris_date_time(value, seconds=True)
 
 
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; background: #f5f5fe; color: #161616; }
-header { background: #000091; color: #fff; padding: 1rem 2rem; }
-header h1 { margin: 0; font-size: 1.4rem; }
-header nav a { color: #fff; margin-right: 1.5rem; }
-main { max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; }
-article { background: #fff; border: 1px solid #ddd; border-radius: 4px; margin-bottom: 1rem; padding: 1rem 1.25rem; }
-article h2 { font-size: 1.1rem; margin: 0 0 .5rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: 0 0 .75rem; font-size: .9rem; }
-dt { color: #555; }
-dd { margin: 0; }
-pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f6; padding: .75rem; margin: 0; font-size: .9rem; }
-.empty { color: #555; font-style: italic; }
-.count { color: #555; }
-"""
-
-
 def _page(title: str, count_label: str, items: list[str], empty: str) -> HTMLResponse:
-    body = "\n".join(items) if items else f'<p class="empty">{html.escape(empty)}</p>'
-    return HTMLResponse(
-        f"""<!DOCTYPE html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{html.escape(title)} — EduConnect (développement)</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-<header>
-<h1>{html.escape(title)}</h1>
-<nav><a href="/dev/mailbox">Courriels</a><a href="/dev/sms">SMS</a><a href="/docs">Documentation de l'API</a></nav>
-</header>
-<main>
-<p class="count">{html.escape(count_label)} — <a href="">Actualiser</a></p>
-{body}
-</main>
-</body>
-</html>""",
-        headers={"Cache-Control": "no-store"},
+    """The list in the pages' layout (`api/web/templates/dev.html`); `items` are HTML
+    built here (escaped, links made clickable by `linkify`)."""
+    from api.web.forms import templates
+
+    page = templates.env.get_template("dev.html").render(
+        title=title,
+        count_label=count_label,
+        items=items,
+        empty=empty,
     )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 def _plural(n: int, singular: str, plural: str) -> str:

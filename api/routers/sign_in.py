@@ -19,9 +19,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Cookie, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from temporalio.client import Client
 
 from api.deps import (
     Pool,
@@ -101,12 +103,27 @@ async def sign_in(
     temporal: Temporal,
     educonnect_session: SessionCookie = None,
 ):
-    account = await check_credentials_limited(
-        pool, body.identifier, body.password, request_client_ip(request)
+    return await sign_in_with_password(
+        pool, temporal, body, request_client_ip(request), response, educonnect_session
     )
 
+
+async def sign_in_with_password(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    body: SignInRequest,
+    client_ip: str,
+    response: Response,
+    current_session: str | None = None,
+) -> SignInResponse:
+    """Sign-in as the JSON route and the sign-in page do it: the limits, then a
+    portal session, or the activation started or resumed under an activation
+    session; the session cookie is set on `response`. `current_session`: the
+    cookie the browser already had (revoked)."""
+    account = await check_credentials_limited(pool, body.identifier, body.password, client_ip)
+
     if not account.provisional:
-        await start_portal_session(response, pool, account.account_id, replaces=educonnect_session)
+        await start_portal_session(response, pool, account.account_id, replaces=current_session)
         row = await accounts.email_state(pool, account.account_id)
         assert row is not None  # the account that just signed in
         to_validate = email_validation_message(account.kind, row["email"], row["verified"])
@@ -120,8 +137,8 @@ async def sign_in(
             notices=await take_notices(pool, account.account_id),
         )
 
-    if educonnect_session:
-        await sessions.revoke_session(pool, educonnect_session)
+    if current_session:
+        await sessions.revoke_session(pool, current_session)
     if account.kind == "guardian":
         view = await start_or_resume_activation(temporal, pool, account)
         result = SignInResponse(

@@ -1,0 +1,28 @@
+"""The addresses of the pages, in one place (French, apart from the JSON API's
+English paths). Pages not built yet are listed too, so links point where they
+will live."""
+
+from __future__ import annotations
+
+HOME = "/"
+SIGN_IN = "/connexion"  # POST of the sign-in form on HOME
+SIGN_OUT = "/deconnexion"
+PORTAL = "/portail"
+
+# Guardian activation (DESIGN §3.1): one page per step of the workflow.
+ACTIVATION_PROFILE = "/activation/gerer-mon-compte"
+ACTIVATION_WAITING = "/activation/activer-mon-compte"
+ACTIVATION_RESEND = "/activation/activer-mon-compte/renvoyer"
+ACTIVATION_CHANGE_EMAIL = "/activation/activer-mon-compte/adresse"
+ACTIVATION_BLOCKED = "/activation/date-de-naissance-bloquee"
+ACTIVATION_DONE = "/activation/terminee"
+
+# Not built yet (issue 12, later pages); the JSON routes serve these processes today.
+FRANCECONNECT_LOGIN = (
+    "/franceconnect/login"  # the OpenID Connect redirect (api/routers/franceconnect.py)
+)
+LOST_IDENTIFIER = "/identifiant-oublie"
+LOST_PASSWORD = "/mot-de-passe-oublie"
+SMS_REGISTRATION = "/inscription"
+PUPIL_ACTIVATION = "/pupil-activation"  # JSON until the pupil's pages exist
+EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists

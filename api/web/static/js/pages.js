@@ -1,0 +1,76 @@
+/* What JavaScript adds to the pages (they all work without it):
+   - the error summary takes the focus;
+   - the password rules are ticked as they are met;
+   - a waiting page asks for its status again every few seconds and goes to
+     the next step's page when the process moved on. */
+(function () {
+  "use strict";
+
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
+  }
+
+  var RULES = {
+    password_length: function (v) { return v.length >= 8 && v.length <= 14; },
+    password_characters: function (v) { return v.length > 0 && /^[A-Za-z0-9]*$/.test(v); },
+    password_digit: function (v) { return /[0-9]/.test(v); },
+    password_letter: function (v) { return /[A-Za-z]/.test(v); }
+  };
+
+  function watchPasswordRules() {
+    document.querySelectorAll("[data-password-rules]").forEach(function (group) {
+      var input = document.getElementById(group.getAttribute("data-password-rules"));
+      if (!input) { return; }
+      var update = function () {
+        group.querySelectorAll("[data-rule]").forEach(function (item) {
+          var check = RULES[item.getAttribute("data-rule")];
+          if (!check) { return; }
+          var met = check(input.value);
+          item.classList.toggle("fr-message--valid", met);
+          item.classList.toggle("fr-message--info", !met);
+          var state = item.querySelector("[data-rule-state]");
+          if (state) { state.textContent = met ? " : respectée" : " : non respectée"; }
+        });
+      };
+      input.addEventListener("input", update);
+      update();
+    });
+  }
+
+  function autoRefresh() {
+    var main = document.querySelector("[data-auto-refresh]");
+    if (!main || !window.fetch || !window.DOMParser) { return; }
+    var seconds = parseInt(main.getAttribute("data-auto-refresh"), 10);
+    if (!(seconds > 0)) { return; }
+    var here = window.location.pathname;
+    var tick = function () {
+      if (document.hidden) { return; }
+      fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          var there = new URL(response.url).pathname;
+          if (there !== here) { window.location.assign(response.url); return null; }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) {
+          if (!html) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-status-region]");
+          var current = document.querySelector("[data-status-region]");
+          if (fresh && current && fresh.innerHTML !== current.innerHTML) { current.innerHTML = fresh.innerHTML; }
+        })
+        .catch(function () { /* offline for a moment: the next tick tries again */ });
+    };
+    window.setInterval(tick, seconds * 1000);
+  }
+
+  function start() {
+    focusErrorSummary();
+    watchPasswordRules();
+    autoRefresh();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
