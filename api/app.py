@@ -32,7 +32,9 @@ from api.routers import (
 )
 from api.security_headers import SecurityHeaders
 from api.web import activation as activation_pages
+from api.web import assistance as assistance_pages
 from api.web import home as home_pages
+from api.web import recovery as recovery_pages
 from api.web.forms import STATIC_DIR
 from educonnect import db
 from educonnect.franceconnect import check_provider_scopes
@@ -84,7 +86,6 @@ def create_app() -> FastAPI:
     app.include_router(staff_tickets.router)
     app.include_router(account.router)
     app.include_router(recovery.router)
-    app.include_router(recovery.page_router)
     app.include_router(provisioning.router)
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
@@ -92,6 +93,8 @@ def create_app() -> FastAPI:
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)
+    app.include_router(recovery_pages.router)
+    app.include_router(assistance_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev

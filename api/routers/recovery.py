@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Path, Query, Request, Response
@@ -40,7 +39,7 @@ from educonnect.account_management import (
     password_context,
 )
 from educonnect.email_addresses import email_key, normalized_email
-from educonnect.errors import HTTP_STATUS, DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.recovery import (
     RESET_LABELS,
     IdentifierRecoveryInput,
@@ -56,7 +55,6 @@ from educonnect.models.sms_codes import SmsCodeStatus
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
-from educonnect.sms_texts import IDENTIFIER_RECOVERY_PATH
 from workflows import identifier_recovery, password_reset
 from workflows.identifier_recovery import IdentifierRecoveryWorkflow
 from workflows.password_reset import PasswordResetWorkflow
@@ -391,25 +389,18 @@ RESET_LINK_WORDS = LinkWords(
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
 
-def _password_form(jeton: str, errors: list[str] | None = None) -> str:
-    problems = ""
-    if errors:
-        problems = "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in errors) + "</ul>"
-    return (
-        f'{problems}<form method="post" action="/recovery/password/link">'
-        f'<input type="hidden" name="jeton" value="{escape(jeton)}">'
-        '<p><label>Nouveau mot de passe<br><input type="password" name="password" maxlength="128" '
-        'autocomplete="new-password" required></label></p>'
-        '<p><label>Confirmation du nouveau mot de passe<br><input type="password" name="password_confirmation" '
-        'maxlength="128" autocomplete="new-password" required></label></p>'
-        '<button type="submit">Enregistrer mon nouveau mot de passe</button></form>'
-    )
+SIGN_IN_BUTTON = '<p><a class="fr-btn" href="/">Se connecter</a></p>'
 
 
-POLICY_TEXT = (
-    "Choisissez votre nouveau mot de passe : de 8 à 14 caractères, uniquement des lettres non accentuées "
-    "et des chiffres, avec au moins une lettre et un chiffre."
-)
+def _link_password_page(jeton: str, refused: DomainError | None = None) -> pages.HTMLResponse:
+    """The link's form, in the pages' layout (`api.web.recovery`); a refusal at its field."""
+    from api.web.forms import errors_of  # the pages import this module
+    from api.web.recovery import link_password_page
+
+    if refused is None:
+        return link_password_page(jeton)
+    code_fields = {ErrorCode.PASSWORD_MISMATCH: "password_confirmation"}
+    return link_password_page(jeton, errors_of(refused, code_fields), status_code=422)
 
 
 @router.get(
@@ -422,9 +413,7 @@ async def reset_link_page(jeton: Token, pool: Pool):
         await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
-    return pages.page(
-        "Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton)
-    )
+    return _link_password_page(jeton)
 
 
 @router.post(
@@ -448,13 +437,7 @@ async def reset_by_link(
             password, password_confirmation, await password_context(pool, link["account_id"])
         )
     except DomainError as refused:
-        errors = [d["message"] for d in refused.details if "message" in d] or [refused.message]
-        return pages.page(
-            "Choisir un nouveau mot de passe",
-            POLICY_TEXT,
-            status_code=422,
-            extra_html=_password_form(jeton, errors),
-        )
+        return _link_password_page(jeton, refused)
     await _store_pending_password(pool, link["account_id"], link["process_id"], password)
     page = ClickPage(
         pool,
@@ -471,7 +454,9 @@ async def reset_by_link(
         NewPasswordReady(link_id=link["id"]),
         status=PasswordResetWorkflow.status,
         counted=lambda status: status.step == PasswordResetStep.COMPLETED,
-        done=lambda done: pages.page("Mot de passe modifié", _done_message(done.identifier)),
+        done=lambda done: pages.page(
+            "Mot de passe modifié", _done_message(done.identifier), extra_html=SIGN_IN_BUTTON
+        ),
     )
 
 
@@ -599,65 +584,3 @@ async def new_password(
     return await choose_new_password(
         pool, temporal, reset_id, body.password, body.password_confirmation
     )
-
-
-# --- the page an SMS points to ("Identifiant oublié ?", educonnect.sms_texts) --------------------
-
-page_router = APIRouter(tags=["Identifiant ou mot de passe perdu"])
-
-
-def _identifier_forms() -> str:
-    return (
-        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par courriel : votre adresse '
-        'électronique validée<br><input type="email" name="email" maxlength="254" required></label></p>'
-        '<button type="submit">Recevoir mon identifiant par courriel</button></form>'
-        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par SMS : votre numéro de téléphone '
-        'mobile<br><input type="tel" name="mobile" maxlength="32" required></label></p>'
-        '<button type="submit">Recevoir mon identifiant par SMS</button></form>'
-    )
-
-
-@page_router.get(
-    IDENTIFIER_RECOVERY_PATH,
-    summary="Page « Identifiant perdu »",
-    response_class=pages.HTMLResponse,
-)
-async def identifier_page():
-    return pages.page(
-        "Identifiant perdu",
-        "Choisissez comment recevoir votre identifiant EduConnect : par courriel ou par SMS.",
-        extra_html=_identifier_forms(),
-    )
-
-
-@page_router.post(
-    IDENTIFIER_RECOVERY_PATH,
-    summary="Identifiant perdu (formulaire de la page)",
-    response_class=pages.HTMLResponse,
-)
-async def identifier_page_request(
-    request: Request,
-    pool: Pool,
-    temporal: Temporal,
-    email: Annotated[str | None, Form(max_length=254)] = None,
-    mobile: Annotated[str | None, Form(max_length=32)] = None,
-):
-    try:
-        if email:
-            answer = await identifier_by_email(
-                IdentifierByEmail(email=email), request, pool, temporal
-            )
-        elif mobile:
-            answer = await identifier_by_sms(
-                IdentifierBySms(mobile=mobile), request, pool, temporal
-            )
-        else:
-            raise DomainError(ErrorCode.INVALID_INPUT)
-    except DomainError as refused:
-        return pages.page(
-            "Identifiant perdu",
-            refused.message,
-            status_code=HTTP_STATUS[refused.code],
-            extra_html=_identifier_forms(),
-        )
-    return pages.page("Identifiant perdu", answer.message, status_code=202)

@@ -26,3 +26,41 @@ LOST_PASSWORD = "/mot-de-passe-oublie"
 SMS_REGISTRATION = "/inscription"
 PUPIL_ACTIVATION = "/pupil-activation"  # JSON until the pupil's pages exist
 EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
+
+# Recovery (DESIGN §3.6; api/web/recovery.py): the steps after LOST_IDENTIFIER
+# (also in the SMS of educonnect.sms_texts) and LOST_PASSWORD above.
+LOST_IDENTIFIER_BY_EMAIL = "/identifiant-oublie/courriel"
+LOST_IDENTIFIER_BY_SMS = "/identifiant-oublie/sms"
+LOST_IDENTIFIER_SENT = "/identifiant-oublie/envoye"
+LOST_PASSWORD_BY_EMAIL = "/mot-de-passe-oublie/courriel"
+LOST_PASSWORD_SENT = "/mot-de-passe-oublie/envoye"
+LOST_PASSWORD_BY_SMS = "/mot-de-passe-oublie/sms"  # POST; then <this>/<reset-id>/...
+LOST_PASSWORD_DONE = "/mot-de-passe-oublie/modifie"
+PASSWORD_RESET_LINK = "/recovery/password/link"  # opened from the email (api/routers/recovery.py)
+
+
+def lost_password_code(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}"
+
+
+def lost_password_resend(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}/renvoyer"
+
+
+def lost_password_new(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}/nouveau-mot-de-passe"
+
+
+# Assistance (DESIGN §3.7; api/web/assistance.py): the birthdate-correction
+# form of a blocked guardian activation, following a request, a ticket.
+ASSISTANCE_CORRECTION = "/assistance/correction-date-de-naissance"
+ASSISTANCE_TICKET = "/assistance/contact"
+ASSISTANCE_TICKET_SENT = "/assistance/contact/envoyee"
+
+
+def assistance_request(request_id: object) -> str:
+    return f"/assistance/demandes/{request_id}"
+
+
+def assistance_answer(request_id: object) -> str:
+    return f"/assistance/demandes/{request_id}/reponse"

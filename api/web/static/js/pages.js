@@ -63,7 +63,28 @@
     window.setInterval(tick, seconds * 1000);
   }
 
+  // "Renvoyer un code": the button waits for the end of the cooldown the page gave.
+  function countdowns() {
+    document.querySelectorAll("[data-countdown]").forEach(function (note) {
+      var left = parseInt(note.getAttribute("data-countdown"), 10);
+      var button = note.parentNode.querySelector("[data-countdown-button]");
+      var seconds = note.querySelector("[data-countdown-seconds]");
+      if (!(left > 0) || !button) { return; }
+      button.disabled = true;
+      var timer = window.setInterval(function () {
+        left -= 1;
+        if (seconds && left > 0) { seconds.textContent = String(left); }
+        if (left <= 0) {
+          window.clearInterval(timer);
+          button.disabled = false;
+          note.textContent = "Vous pouvez demander un nouveau code.";
+        }
+      }, 1000);
+    });
+  }
+
   function start() {
+    countdowns();
     focusErrorSummary();
     watchPasswordRules();
     autoRefresh();
