@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Request
 from fastapi.responses import HTMLResponse, Response
@@ -230,7 +231,7 @@ async def password_sent(request: Request):
 
 # --- lost password: the SMS way ----------------------------------------------------------------
 
-ResetCookie = Cookie(alias=BROWSER.cookie)
+ResetToken = Annotated[str | None, Cookie(alias=BROWSER.cookie)]
 
 
 async def _reset_at(
@@ -266,7 +267,7 @@ def _ended(err: DomainError) -> Response | None:
 
 @router.get(paths.LOST_PASSWORD_BY_SMS + "/{reset_id}")
 async def code_page(
-    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: str | None = ResetCookie
+    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: ResetToken = None
 ):
     status = await _reset_at(
         request, pool, temporal, reset_id, token, PasswordResetStep.AWAITING_CODE
@@ -275,8 +276,10 @@ async def code_page(
         return status
     code = status.code
     now = datetime.now(UTC)
-    wait = 0
-    if code and code.resend_available_at and code.resend_available_at > now:
+    wait = 0  # seconds before "Renvoyer un code" may be used
+    if code is None:  # the first code is on its way
+        wait = int(policies.SMS_RESEND_COOLDOWN.total_seconds())
+    elif code.resend_available_at and code.resend_available_at > now:
         wait = int((code.resend_available_at - now).total_seconds()) + 1
     return render(
         request,
@@ -289,6 +292,7 @@ async def code_page(
             "code_hint": _code_hint(code),
             "sent_text": PASSWORD_BY_SMS,
             "resend_wait": wait,
+            "can_resend": code is None or code.sends_left > 0,
         },
         form=CODE_FORM,
     )
@@ -304,7 +308,7 @@ def _code_hint(code) -> str:
 
 @router.post(paths.LOST_PASSWORD_BY_SMS + "/{reset_id}")
 async def code_submit(
-    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: str | None = ResetCookie
+    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: ResetToken = None
 ):
     here = paths.lost_password_code(reset_id)
     form = await read_form(request, CODE_FORM, secret_fields=("code",))
@@ -325,7 +329,7 @@ async def code_submit(
 
 @router.post(paths.LOST_PASSWORD_BY_SMS + "/{reset_id}/renvoyer")
 async def code_resend(
-    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: str | None = ResetCookie
+    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: ResetToken = None
 ):
     here = paths.lost_password_code(reset_id)
     form = await read_form(request, CODE_FORM)
@@ -345,7 +349,7 @@ async def code_resend(
 
 @router.get(paths.LOST_PASSWORD_BY_SMS + "/{reset_id}/nouveau-mot-de-passe")
 async def new_password_page(
-    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: str | None = ResetCookie
+    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: ResetToken = None
 ):
     status = await _reset_at(
         request, pool, temporal, reset_id, token, PasswordResetStep.NEW_PASSWORD
@@ -368,7 +372,7 @@ async def new_password_page(
 
 @router.post(paths.LOST_PASSWORD_BY_SMS + "/{reset_id}/nouveau-mot-de-passe")
 async def new_password_submit(
-    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: str | None = ResetCookie
+    request: Request, reset_id: str, pool: Pool, temporal: Temporal, token: ResetToken = None
 ):
     here = paths.lost_password_new(reset_id)
     form = await read_form(
