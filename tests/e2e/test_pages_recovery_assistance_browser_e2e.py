@@ -219,7 +219,8 @@ async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes
         assert "Étape 2 sur 3" in await page.content()
         await check.visit(page, "correction-date-de-naissance")
 
-        await page.get_by_label(child["first_name"], exact=False).first.check()
+        # The DSFR radio: its label takes the click.
+        await page.locator('label[for^="enfant-"]', has_text=child["first_name"]).first.click()
         await page.locator("#proposed_birthdate").fill(believed.strftime("%d/%m/%Y"))
         await page.get_by_role("button", name="Envoyer ma demande").click()
         await page.wait_for_url(f"{base}/assistance/correction-date-de-naissance")
