@@ -38,6 +38,7 @@ from api.web.activation import page_of
 from api.web.forms import (
     back_home,
     errors_of,
+    named,
     notice,
     read_form,
     render,
@@ -68,6 +69,23 @@ CORRECTION_STEPS = (
     "Demande de correction",
     "Décision de l’établissement",
 )
+
+# The forms' labels, to name a field in the summary at the top.
+CORRECTION_LABELS = {
+    "pupil_id": "L’enfant concerné",
+    "proposed_birthdate": "Date de naissance exacte de l’enfant",
+    "message": "Votre message à l’établissement",
+    "email": "Autre adresse électronique",
+    "mobile": "Autre numéro de mobile",
+}
+ANSWER_LABELS = {"message": "Votre réponse"}
+TICKET_LABELS = {
+    "last_name": "Nom",
+    "first_name": "Prénom",
+    "email": "Adresse électronique",
+    "category": "Sujet",
+    "message": "Votre message",
+}
 
 # Where each refusal of the correction form is shown.
 CORRECTION_FIELDS = {
@@ -145,15 +163,15 @@ async def correction_submit(request: Request, pool: Pool, temporal: Temporal):
     except ValidationError as exc:
         said = {e.field for e in errors}
         more = [e for e in validation_errors(exc, form.values) if e.field not in said]
-        return form.refused(here, errors + more)
+        return form.refused(here, named(errors + more, CORRECTION_LABELS))
     if errors:
-        return form.refused(here, errors)
+        return form.refused(here, named(errors, CORRECTION_LABELS))
     try:
         receipt = await file_guardian_correction(pool, temporal, account_id, body)
     except DomainError as err:
         if err.code in (ErrorCode.SESSION_REQUIRED, ErrorCode.PROCESS_NOT_FOUND):
             return back_home(err)
-        return form.refused(here, errors_of(err, CORRECTION_FIELDS))
+        return form.refused(here, named(errors_of(err, CORRECTION_FIELDS), CORRECTION_LABELS))
     return notice(paths.assistance_request(receipt.request_id), ANSWER_FORM, receipt.message)
 
 
@@ -219,7 +237,7 @@ async def answer_submit(request: Request, request_id: str, pool: Pool, temporal:
     try:
         body = AnswerBody(message=form.get("message"))
     except ValidationError as exc:
-        return form.refused(here, validation_errors(exc, form.values))
+        return form.refused(here, named(validation_errors(exc, form.values), ANSWER_LABELS))
     try:
         await answer_staff(
             pool, temporal, uuid.UUID(request_id), activation_workflow_id(account_id), body
@@ -229,7 +247,9 @@ async def answer_submit(request: Request, request_id: str, pool: Pool, temporal:
     except DomainError as err:
         if err.code == ErrorCode.CORRECTION_NOT_FOUND:
             return back_home(err)
-        return form.refused(here, errors_of(err, {ErrorCode.INVALID_INPUT: "message"}))
+        return form.refused(
+            here, named(errors_of(err, {ErrorCode.INVALID_INPUT: "message"}), ANSWER_LABELS)
+        )
     return notice(here, ANSWER_FORM, "Votre réponse a bien été transmise à l’établissement.")
 
 
@@ -270,11 +290,13 @@ async def ticket_submit(request: Request, pool: Pool):
             }
         )
     except ValidationError as exc:
-        return form.refused(here, validation_errors(exc, form.values))
+        return form.refused(here, named(validation_errors(exc, form.values), TICKET_LABELS))
     try:
         receipt = await file_ticket(pool, body, request_client_ip(request))
     except DomainError as err:
-        return form.refused(here, errors_of(err, {ErrorCode.EMAIL_INVALID: "email"}))
+        return form.refused(
+            here, named(errors_of(err, {ErrorCode.EMAIL_INVALID: "email"}), TICKET_LABELS)
+        )
     return notice(
         paths.ASSISTANCE_TICKET_SENT,
         TICKET_FORM,

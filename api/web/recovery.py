@@ -48,6 +48,7 @@ from api.web.forms import (
     FieldError,
     FormState,
     errors_of,
+    named,
     notice,
     read_form,
     redirect,
@@ -67,6 +68,16 @@ PASSWORD_FORM = "mot-de-passe-oublie"
 CODE_FORM = "mot-de-passe-oublie-code"
 NEW_PASSWORD_FORM = "mot-de-passe-oublie-nouveau"
 DONE_FORM = "mot-de-passe-modifie"
+
+LABELS = {
+    "email": "Adresse électronique",
+    "mobile": "Numéro de téléphone mobile",
+    "identifier": "Identifiant",
+    "sms_identifier": "Identifiant",
+    "code": "Code reçu par SMS",
+    "password": "Nouveau mot de passe",
+    "password_confirmation": "Confirmer le nouveau mot de passe",
+}
 
 SMS_STEPS = ("Votre demande", "Le code reçu par SMS", "Votre nouveau mot de passe")
 
@@ -110,14 +121,16 @@ async def _identifier_request(request: Request, pool, temporal, channel: Recover
     try:
         model.model_validate({field: form.get(field).strip()})
     except ValidationError as exc:
-        return form.refused(paths.LOST_IDENTIFIER, validation_errors(exc, form.values))
+        return form.refused(
+            paths.LOST_IDENTIFIER, named(validation_errors(exc, form.values), LABELS)
+        )
     try:
         await request_identifier(
             pool, temporal, channel, form.get(field), request_client_ip(request)
         )
     except DomainError as err:
         code_fields = {ErrorCode.EMAIL_INVALID: "email", ErrorCode.PHONE_INVALID: "mobile"}
-        return form.refused(paths.LOST_IDENTIFIER, errors_of(err, code_fields))
+        return form.refused(paths.LOST_IDENTIFIER, named(errors_of(err, code_fields), LABELS))
     way = "courriel" if channel == RecoveryChannel.EMAIL else "sms"
     return redirect(f"{paths.LOST_IDENTIFIER_SENT}?par={way}")
 
@@ -180,7 +193,7 @@ async def _password_request(request: Request, pool, temporal, channel: RecoveryC
         errors = validation_errors(exc, typed)
         for e in errors:
             e.field = identifier_field if e.field == "identifier" else e.field
-        return form.refused(paths.LOST_PASSWORD, errors)
+        return form.refused(paths.LOST_PASSWORD, named(errors, LABELS))
     by_sms = channel == RecoveryChannel.SMS
     response = redirect(paths.LOST_PASSWORD_SENT)
     try:
@@ -199,7 +212,7 @@ async def _password_request(request: Request, pool, temporal, channel: RecoveryC
             ErrorCode.EMAIL_INVALID: "email",
             ErrorCode.PHONE_INVALID: "mobile",
         }
-        return form.refused(paths.LOST_PASSWORD, errors_of(err, code_fields))
+        return form.refused(paths.LOST_PASSWORD, named(errors_of(err, code_fields), LABELS))
     if by_sms:
         response.headers["location"] = paths.lost_password_code(started.reset_id)
     return response
@@ -323,7 +336,7 @@ async def code_submit(
         typed = six_digit_code(form.get("code"))
         await check_reset_code(pool, temporal, uuid.UUID(reset_id), typed)
     except DomainError as err:
-        return _ended(err) or form.refused(here, errors_of(err, {err.code: "code"}))
+        return _ended(err) or form.refused(here, named(errors_of(err, {err.code: "code"}), LABELS))
     return redirect(paths.lost_password_new(reset_id))
 
 
@@ -343,7 +356,7 @@ async def code_resend(
     try:
         await resend_reset_code(temporal, uuid.UUID(reset_id))
     except DomainError as err:
-        return _ended(err) or form.refused(here, errors_of(err))
+        return _ended(err) or form.refused(here, named(errors_of(err), LABELS))
     return notice(here, CODE_FORM, CODE_RESENT)
 
 
