@@ -27,7 +27,11 @@ from tests.support.corrections import (
     signed_in_staff,
 )
 from tests.support.mail import Mailbox, link_in
+from tests.support.pupils import make_pupil
 from tests.support.sms import SmsOutbox, code_in
+from tests.workflows.test_correction_filing import BELIEVED
+from tests.workflows.test_pupil_activation import profile as pupil_profile
+from tests.workflows.test_pupil_activation import start as pupil_sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -271,3 +275,31 @@ async def test_a_ticket_from_the_page(api, db_pool):
         "claire.martin@example.org",
     )
     assert row["academie"] == school.academie and row["message"] == "Je ne reçois pas le SMS."
+
+
+async def test_a_blocked_pupil_asks_the_correction_of_their_own_birthdate(api, db_pool):
+    pupil = await make_pupil(db_pool)
+    await pupil_sign_in(api, pupil)
+    early = await api.get("/activation-eleve/correction-date-de-naissance")
+    assert early.headers["location"] == "/"  # not blocked: nothing to correct
+    assert 'data-code="correction_not_needed"' in (await follow(api, early)).text
+    for _ in range(3):
+        await api.post("/pupil-activation/profile", json=pupil_profile(pupil, birthdate=BELIEVED))
+
+    page = (await api.get("/activation-eleve/correction-date-de-naissance")).text
+    assert "Votre date de naissance exacte" in page and "établissement vous préviendra" in page
+    assert 'name="contact"' not in page  # the process tells them its own way
+    token = CSRF.search(page).group(1)
+    filed = await api.post(
+        "/activation-eleve/correction-date-de-naissance",
+        data={
+            "proposed_birthdate": BELIEVED.strftime("%d/%m/%Y"),
+            "message": "Je suis né le 1er janvier 2014.",
+            "csrf_token": token,
+        },
+    )
+    request_page = filed.headers["location"]
+    assert request_page.startswith("/activation-eleve/correction-date-de-naissance/")
+    page = (await follow(api, filed)).text
+    assert "compte élève" in page and 'data-request-status="awaiting_review"' in page
+    assert "Je suis né le 1er janvier 2014." in page

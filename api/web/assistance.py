@@ -17,13 +17,23 @@ the request's page says so and leads there."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from api.correction_filing import MESSAGE_MAX
-from api.correction_form import AnswerBody, answer_staff, request_view
+from api.correction_form import (
+    AnswerBody,
+    ChildCorrectionRequest,
+    answer_staff,
+    correction_form,
+    file_correction,
+    request_view,
+)
+from api.correction_routes import Blocked
 from api.deps import Pool, Temporal, get_pool, request_client_ip, require_session
 from api.routers.activation import PROCESS
 from api.routers.assistance import (
@@ -33,6 +43,7 @@ from api.routers.assistance import (
     file_ticket,
     guardian_form,
 )
+from api.routers.pupil_activation import blocked_pupil
 from api.web import paths
 from api.web.activation import page_of
 from api.web.forms import (
@@ -46,6 +57,7 @@ from api.web.forms import (
     validation_errors,
 )
 from educonnect import assistance_tickets
+from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.french_dates import french_date
 from educonnect.models.activation import ActivationStep
@@ -56,6 +68,7 @@ from educonnect.models.corrections import (
     TicketCategory,
 )
 from workflows.activation import workflow_id as activation_workflow_id
+from workflows.pupil_activation import workflow_id as pupil_workflow_id
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -178,23 +191,25 @@ async def correction_submit(request: Request, pool: Pool, temporal: Temporal):
 # --- following a request ------------------------------------------------------------------------
 
 
-@router.get("/assistance/demandes/{request_id}")
-async def request_page(request: Request, request_id: str, pool: Pool, temporal: Temporal):
-    account_id = await _account_id(request)
-    if account_id is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+async def _request_page(
+    request: Request,
+    pool,
+    request_id: str,
+    process_id: str,
+    *,
+    resume_url: str | None,
+    resumed: bool,
+    here: str,
+    answer_url: str,
+    form: str,
+):
+    """A request as the person who filed it from `process_id` sees it."""
     try:
-        view = await request_view(pool, uuid.UUID(request_id), activation_workflow_id(account_id))
+        view = await request_view(pool, uuid.UUID(request_id), process_id)
     except (ValueError, DomainError) as err:
         return back_home(
             err if isinstance(err, DomainError) else DomainError(ErrorCode.CORRECTION_NOT_FOUND)
         )
-    try:
-        status = await PROCESS.calls.status(temporal, account_id)
-        resume_url: str | None = page_of(status.step)
-        resumed = status.step == ActivationStep.PROFILE
-    except DomainError:
-        resume_url, resumed = None, False
     step = {
         CorrectionStep.AWAITING_REVIEW: 2,
         CorrectionStep.AWAITING_INFORMATION: 2,
@@ -218,9 +233,54 @@ async def request_page(request: Request, request_id: str, pool: Pool, temporal: 
             "is_open": view.status in OPEN_STEPS,
             "resume_url": resume_url,
             "resumed": resumed,
+            "here": here,
+            "answer_url": answer_url,
             "refresh_seconds": REFRESH_SECONDS,
             "message_max": MESSAGE_MAX,
         },
+        form=form,
+    )
+
+
+async def _answer(form, here: str, pool, temporal, request_id: str, process_id: str):
+    """The person's answer to the school's question, back to the request's page."""
+    try:
+        body = AnswerBody(message=form.get("message"))
+    except ValidationError as exc:
+        return form.refused(here, named(validation_errors(exc, form.values), ANSWER_LABELS))
+    try:
+        await answer_staff(pool, temporal, uuid.UUID(request_id), process_id, body)
+    except ValueError:
+        return back_home(DomainError(ErrorCode.CORRECTION_NOT_FOUND))
+    except DomainError as err:
+        if err.code == ErrorCode.CORRECTION_NOT_FOUND:
+            return back_home(err)
+        return form.refused(
+            here, named(errors_of(err, {ErrorCode.INVALID_INPUT: "message"}), ANSWER_LABELS)
+        )
+    return notice(here, form.name, "Votre réponse a bien été transmise à l’établissement.")
+
+
+@router.get("/assistance/demandes/{request_id}")
+async def request_page(request: Request, request_id: str, pool: Pool, temporal: Temporal):
+    account_id = await _account_id(request)
+    if account_id is None:
+        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+    try:
+        status = await PROCESS.calls.status(temporal, account_id)
+        resume_url: str | None = page_of(status.step)
+        resumed = status.step == ActivationStep.PROFILE
+    except DomainError:
+        resume_url, resumed = None, False
+    return await _request_page(
+        request,
+        pool,
+        request_id,
+        activation_workflow_id(account_id),
+        resume_url=resume_url,
+        resumed=resumed,
+        here=paths.assistance_request(request_id),
+        answer_url=paths.assistance_answer(request_id),
         form=ANSWER_FORM,
     )
 
@@ -234,23 +294,7 @@ async def answer_submit(request: Request, request_id: str, pool: Pool, temporal:
     account_id = await _account_id(request)
     if account_id is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        body = AnswerBody(message=form.get("message"))
-    except ValidationError as exc:
-        return form.refused(here, named(validation_errors(exc, form.values), ANSWER_LABELS))
-    try:
-        await answer_staff(
-            pool, temporal, uuid.UUID(request_id), activation_workflow_id(account_id), body
-        )
-    except ValueError:
-        return back_home(DomainError(ErrorCode.CORRECTION_NOT_FOUND))
-    except DomainError as err:
-        if err.code == ErrorCode.CORRECTION_NOT_FOUND:
-            return back_home(err)
-        return form.refused(
-            here, named(errors_of(err, {ErrorCode.INVALID_INPUT: "message"}), ANSWER_LABELS)
-        )
-    return notice(here, ANSWER_FORM, "Votre réponse a bien été transmise à l’établissement.")
+    return await _answer(form, here, pool, temporal, request_id, activation_workflow_id(account_id))
 
 
 # --- a ticket: the académie's assistance ------------------------------------------------------
@@ -312,3 +356,160 @@ async def ticket_sent(request: Request):
         {"title": "Demande transmise"},
         form=TICKET_FORM,
     )
+
+
+# --- the same pages for the processes that file through a `Blocked` --------------------------
+#
+# SMS registration, the FranceConnect first visit and pupil activation each know
+# the person in their own way (`api.correction_routes.Blocked`: who asks, how
+# they will be told). `add_blocked_correction_pages` mounts the form and the
+# follow-up page of one of them; the pupil's activation is mounted below, the
+# others' page modules mount theirs with a `blocked` that reads their browser
+# binding (e.g. `blocked_registration` of `api.routers.registration`).
+
+BlockedOf = Callable[[Request, Any, Any, str], Awaitable[Blocked]]
+ProcessOf = Callable[[Request, Any, str], Awaitable[str]]
+
+
+def add_blocked_correction_pages(
+    router: APIRouter,
+    path: str,
+    *,
+    blocked: BlockedOf,
+    process_of: ProcessOf,
+    back_url: Callable[[str], str],
+    name: str,
+) -> None:
+    """`GET/POST path` (the form), `GET path/{request_id}` (a request) and
+    `POST path/{request_id}/reponse` on `router`. `path` may hold `{key}`, the
+    process's id in the address; `blocked(request, pool, temporal, key)`
+    raises `DomainError` unless the process is blocked on a birthdate;
+    `process_of(request, pool, key)` is the process's id if this browser holds
+    it (a request's page stays readable once the process goes on)."""
+    form_name, answer_name = f"correction-{name}", f"correction-reponse-{name}"
+
+    async def who(request: Request, pool, temporal, key: str) -> Blocked | Response:
+        try:
+            return await blocked(request, pool, temporal, key)
+        except DomainError as err:
+            return back_home(err)
+
+    @router.get(path)
+    async def blocked_correction_page(
+        request: Request, pool: Pool, temporal: Temporal, key: str = ""
+    ):
+        found = await who(request, pool, temporal, key)
+        if isinstance(found, Response):
+            return found
+        view = await correction_form(pool, found.requester, contact=found.contact)
+        return render(
+            request,
+            "assistance/correction.html",
+            {
+                "title": "Demande de correction de date de naissance",
+                "view": view,
+                "blocked": True,
+                "resume_url": back_url(key),
+                "own_birthdate": blocked_process(found.requester.process_id).own_birthdate,
+                "action": path.format(key=key),
+                "request_url": lambda rid: f"{path.format(key=key)}/{rid}",
+                "steps": CORRECTION_STEPS,
+                "message_max": MESSAGE_MAX,
+            },
+            form=form_name,
+        )
+
+    @router.post(path)
+    async def blocked_correction_submit(
+        request: Request, pool: Pool, temporal: Temporal, key: str = ""
+    ):
+        here = path.format(key=key)
+        form = await read_form(request, form_name)
+        if not form.csrf_ok:
+            return form.expired(here)
+        found = await who(request, pool, temporal, key)
+        if isinstance(found, Response):
+            return found
+        errors: list = []
+        proposed = typed_date(form, "proposed_birthdate", errors)
+        pupil = form.get("pupil_id") or (
+            str(found.requester.children[0].pupil_id)
+            if len(found.requester.children) == 1
+            else None
+        )
+        try:
+            body = ChildCorrectionRequest.model_validate(
+                {"pupil_id": pupil, "proposed_birthdate": proposed, "message": form.get("message")}
+            )
+        except ValidationError as exc:
+            said = {e.field for e in errors}
+            more = [e for e in validation_errors(exc, form.values) if e.field not in said]
+            return form.refused(here, named(errors + more, CORRECTION_LABELS))
+        if errors:
+            return form.refused(here, named(errors, CORRECTION_LABELS))
+        try:
+            receipt = await file_correction(
+                pool, temporal, found.requester, body.pupil_id, body, found.contact
+            )
+        except DomainError as err:
+            return form.refused(here, named(errors_of(err, CORRECTION_FIELDS), CORRECTION_LABELS))
+        return notice(f"{here}/{receipt.request_id}", answer_name, receipt.message)
+
+    @router.get(path + "/{request_id}")
+    async def blocked_request_page(
+        request: Request, request_id: str, pool: Pool, temporal: Temporal, key: str = ""
+    ):
+        try:
+            process_id = await process_of(request, pool, key)
+        except DomainError as err:
+            return back_home(err)
+        base = path.format(key=key)
+        return await _request_page(
+            request,
+            pool,
+            request_id,
+            process_id,
+            resume_url=back_url(key),
+            resumed=False,
+            here=f"{base}/{request_id}",
+            answer_url=f"{base}/{request_id}/reponse",
+            form=answer_name,
+        )
+
+    @router.post(path + "/{request_id}/reponse")
+    async def blocked_answer_submit(
+        request: Request, request_id: str, pool: Pool, temporal: Temporal, key: str = ""
+    ):
+        here = f"{path.format(key=key)}/{request_id}"
+        form = await read_form(request, answer_name)
+        if not form.csrf_ok:
+            return form.expired(here)
+        try:
+            process_id = await process_of(request, pool, key)
+        except DomainError as err:
+            return back_home(err)
+        return await _answer(form, here, pool, temporal, request_id, process_id)
+
+
+# The pupil's own birthdate (`api.routers.pupil_activation.blocked_pupil`), under
+# the pupil's activation session.
+
+
+async def _blocked_pupil(request: Request, pool, temporal, key: str) -> Blocked:
+    session = await require_session("activation")(pool, request.cookies.get("educonnect_session"))
+    return await blocked_pupil(session, pool, temporal)
+
+
+async def _pupil_process(request: Request, pool, key: str) -> str:
+    session = await require_session("activation")(pool, request.cookies.get("educonnect_session"))
+    return pupil_workflow_id(session.account_id)
+
+
+add_blocked_correction_pages(
+    router,
+    paths.PUPIL_CORRECTION,
+    blocked=_blocked_pupil,
+    process_of=_pupil_process,
+    back_url=lambda key: paths.PUPIL_ACTIVATION,
+    name="eleve",
+)

@@ -64,3 +64,7 @@ def assistance_request(request_id: object) -> str:
 
 def assistance_answer(request_id: object) -> str:
     return f"/assistance/demandes/{request_id}/reponse"
+
+
+# The pupil's correction of their own birthdate (pupil activation blocked).
+PUPIL_CORRECTION = "/activation-eleve/correction-date-de-naissance"
