@@ -214,6 +214,7 @@ async def test_blocked_activation_files_a_correction_and_follows_it_in_the_pages
         page = (await follow(api, answered)).text
         assert "Votre réponse a bien été transmise" in page
         assert "Je la dépose au secrétariat demain." in page
+        assert 'name="message"' not in page  # answered: no second answer form
 
         for _ in range(100):  # the workflow took the answer: staff may decide
             detail = (await staff.get(f"/staff/requests/{request_id}")).json()

@@ -230,6 +230,8 @@ async def _request_page(
             "approved": view.status == CorrectionStep.APPROVED,
             "rejected": view.status == CorrectionStep.REJECTED,
             "awaiting_information": view.status == CorrectionStep.AWAITING_INFORMATION,
+            # answered, the school not yet told (the workflow takes it in a moment)
+            "answered": bool(view.exchanges) and view.exchanges[-1].kind == "answer",
             "is_open": view.status in OPEN_STEPS,
             "resume_url": resume_url,
             "resumed": resumed,
