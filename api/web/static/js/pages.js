@@ -5,7 +5,8 @@
      the next step's page when the process moved on;
    - "Renvoyer le code" counts down the wait the server gave (the button
      waits with it; without JavaScript the page says the wait, and the server
-     refuses a resend too soon). */
+     refuses a resend too soon); while the code is on its way, the page
+     reloads itself once (a link says "actualisez" without JavaScript). */
 (function () {
   "use strict";
 
@@ -84,9 +85,16 @@
     });
   }
 
+  function reloadSoon() {
+    var note = document.querySelector("[data-reload-after]");
+    var seconds = note ? parseInt(note.getAttribute("data-reload-after"), 10) : 0;
+    if (seconds > 0) { window.setTimeout(function () { window.location.reload(); }, seconds * 1000); }
+  }
+
   function start() {
     focusErrorSummary();
     countDown();
+    reloadSoon();
     watchPasswordRules();
     autoRefresh();
   }
