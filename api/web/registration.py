@@ -152,7 +152,11 @@ async def start_page(request: Request):
     return render(
         request,
         "registration/start.html",
-        {"title": "Je n’ai pas de compte", "steps": STEPS},
+        {
+            "title": "Je n’ai pas de compte",
+            "steps": STEPS,
+            "code_digits": policies.SMS_CODE_DIGITS,
+        },
         form=START_FORM,
     )
 
@@ -201,6 +205,7 @@ async def code_page(registration_id: uuid.UUID, request: Request, pool: Pool, te
             "view": view,
             "started_message": STARTED_MESSAGE,
             "code_digits": policies.SMS_CODE_DIGITS,
+            "max_failures": policies.SMS_CODE_MAX_FAILURES,
             "resend_wait": _seconds_until(code.resend_available_at) if code else 0,
             "can_resend": code is not None and code.sends_left > 0,
             "action": _page(paths.SMS_REGISTRATION_CODE, registration_id),
