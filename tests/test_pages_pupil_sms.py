@@ -165,3 +165,25 @@ async def test_a_blocked_registration_leads_to_its_correction_form_in_this_brows
         assert sent_back.headers["location"] == "/inscription"
         assert 'data-code="registration_not_found"' in (await follow(stranger, sent_back)).text
         assert (await stranger.get(correction)).status_code == 404
+
+
+async def test_five_wrong_codes_end_the_registration_on_a_page_saying_why(
+    sms_gateway, api, make_client, db_pool
+):
+    http = make_client()
+    async with http:
+        code_page, token = await registration_started(
+            http, "Personne", "Inconnue", "06 99 98 97 94"
+        )
+        for left in (4, 3, 2, 1):
+            posted = await http.post(code_page, data={"code": "123456", "csrf_token": token})
+            html = (await follow(http, posted)).text
+            assert (
+                f"Il vous reste {left} essai" in html and 'data-code="sms_code_incorrect"' in html
+            )
+            assert 'autocomplete="one-time-code"' in html and 'inputmode="numeric"' in html
+        posted = await http.post(code_page, data={"code": "123456", "csrf_token": token})
+        ended = await follow(http, await follow(http, posted))
+        assert str(ended.url).endswith("/terminee")
+        assert 'data-code="sms_code_locked"' in ended.text
+        assert 'href="/inscription"' in ended.text  # "Recommencer mon inscription"
