@@ -8,6 +8,7 @@ not the names and number matched."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -187,3 +188,29 @@ async def test_five_wrong_codes_end_the_registration_on_a_page_saying_why(
         assert str(ended.url).endswith("/terminee")
         assert 'data-code="sms_code_locked"' in ended.text
         assert 'href="/inscription"' in ended.text  # "Recommencer mon inscription"
+
+
+async def test_renvoyer_le_code_too_soon_is_refused_then_sends_a_new_code(
+    sms_gateway, api, make_client, db_pool, time_skipping_env
+):
+    guardian = await make_guardian(db_pool)
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    http = make_client()
+    async with http:
+        code_page, token = await registration_started(
+            http, guardian.last_name, guardian.first_name, national(guardian.mobile)
+        )
+        first = await wait_for_code(outbox, guardian)
+        resend = f"{code_page}/renvoyer"
+        too_soon = await follow(http, await http.post(resend, data={"csrf_token": token}))
+        assert 'data-code="sms_resend_too_soon"' in too_soon.text
+
+        await time_skipping_env.sleep(timedelta(seconds=61))
+        resent = await follow(http, await http.post(resend, data={"csrf_token": token}))
+        assert "un nouveau code vous a été envoyé par SMS" in resent.text
+        second = await wait_for_code(outbox, guardian, 2)
+        if second != first:  # the old code died with the new one
+            refused = await http.post(code_page, data={"code": first, "csrf_token": token})
+            assert 'data-code="sms_code_incorrect"' in (await follow(http, refused)).text
+        accepted = await http.post(code_page, data={"code": second, "csrf_token": token})
+        assert accepted.headers["location"].endswith("/date-de-naissance")
