@@ -166,6 +166,9 @@ async def test_a_blocked_registration_leads_to_its_correction_form_in_this_brows
         assert sent_back.headers["location"] == "/inscription"
         assert 'data-code="registration_not_found"' in (await follow(stranger, sent_back)).text
         assert (await stranger.get(correction)).status_code == 404
+        # So is an address whose id is not one (a page, not the API's JSON refusal).
+        mangled = await stranger.get("/inscription/pas-un-identifiant/code")
+        assert mangled.headers["location"] == "/inscription"
 
 
 async def test_five_wrong_codes_end_the_registration_on_a_page_saying_why(

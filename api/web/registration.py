@@ -106,6 +106,14 @@ def _page(template: str, registration_id: uuid.UUID) -> str:
     return template.format(registration_id=registration_id)
 
 
+def _key(registration_id: str) -> uuid.UUID | None:
+    """The attempt's id in the address; None when it is not one (then: unknown)."""
+    try:
+        return uuid.UUID(registration_id)
+    except ValueError:
+        return None
+
+
 def _browser(request: Request) -> str | None:
     return request.cookies.get(BROWSER.cookie)
 
@@ -191,8 +199,11 @@ async def start_submit(request: Request, pool: Pool, temporal: Temporal):
 
 
 @router.get(paths.SMS_REGISTRATION_CODE)
-async def code_page(registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal):
-    view = await _at(request, pool, temporal, registration_id, RegistrationStep.AWAITING_CODE)
+async def code_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    view = await _at(request, pool, temporal, rid, RegistrationStep.AWAITING_CODE)
     if isinstance(view, Response):
         return view
     code = view.code
@@ -208,44 +219,48 @@ async def code_page(registration_id: uuid.UUID, request: Request, pool: Pool, te
             "max_failures": policies.SMS_CODE_MAX_FAILURES,
             "resend_wait": _seconds_until(code.resend_available_at) if code else 0,
             "can_resend": code is not None and code.sends_left > 0,
-            "action": _page(paths.SMS_REGISTRATION_CODE, registration_id),
-            "resend_action": _page(paths.SMS_REGISTRATION_RESEND, registration_id),
+            "action": _page(paths.SMS_REGISTRATION_CODE, rid),
+            "resend_action": _page(paths.SMS_REGISTRATION_RESEND, rid),
         },
         form=CODE_FORM,
     )
 
 
 @router.post(paths.SMS_REGISTRATION_CODE)
-async def code_submit(registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal):
-    page = _page(paths.SMS_REGISTRATION_CODE, registration_id)
+async def code_submit(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    page = _page(paths.SMS_REGISTRATION_CODE, rid)
     form = await read_form(request, CODE_FORM)
     if not form.csrf_ok:
         return form.expired(page)
     try:
-        view = await check_code(
-            pool, temporal, registration_id, _browser(request), form.get("code")
-        )
+        view = await check_code(pool, temporal, rid, _browser(request), form.get("code"))
     except DomainError as err:
         return _after(
-            registration_id,
+            rid,
             err,
             form,
             page,
             {ErrorCode.SMS_CODE_EXPIRED: "code", ErrorCode.SMS_CODE_ALREADY_USED: "code"},
         )
-    return redirect(page_of(registration_id, view.step))
+    return redirect(page_of(rid, view.step))
 
 
 @router.post(paths.SMS_REGISTRATION_RESEND)
-async def code_resend(registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal):
-    page = _page(paths.SMS_REGISTRATION_CODE, registration_id)
+async def code_resend(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    page = _page(paths.SMS_REGISTRATION_CODE, rid)
     form = await read_form(request, CODE_FORM)
     if not form.csrf_ok:
         return form.expired(page)
     try:
-        view = await resend_code_of(pool, temporal, registration_id, _browser(request))
+        view = await resend_code_of(pool, temporal, rid, _browser(request))
     except DomainError as err:
-        return _after(registration_id, err, form, page)
+        return _after(rid, err, form, page)
     return notice(page, CODE_FORM, view.message or "")
 
 
@@ -253,10 +268,11 @@ async def code_resend(registration_id: uuid.UUID, request: Request, pool: Pool, 
 
 
 @router.get(paths.SMS_REGISTRATION_BIRTHDATE)
-async def birthdate_page(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    view = await _at(request, pool, temporal, registration_id, RegistrationStep.BIRTHDATE)
+async def birthdate_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    view = await _at(request, pool, temporal, rid, RegistrationStep.BIRTHDATE)
     if isinstance(view, Response):
         return view
     return render(
@@ -266,17 +282,18 @@ async def birthdate_page(
             "title": "Date de naissance d’un enfant",
             "steps": STEPS,
             "attempts_hint": _attempts_hint(view.birthdate_attempts_left),
-            "action": _page(paths.SMS_REGISTRATION_BIRTHDATE, registration_id),
+            "action": _page(paths.SMS_REGISTRATION_BIRTHDATE, rid),
         },
         form=BIRTHDATE_FORM,
     )
 
 
 @router.post(paths.SMS_REGISTRATION_BIRTHDATE)
-async def birthdate_submit(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    page = _page(paths.SMS_REGISTRATION_BIRTHDATE, registration_id)
+async def birthdate_submit(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    page = _page(paths.SMS_REGISTRATION_BIRTHDATE, rid)
     form = await read_form(request, BIRTHDATE_FORM)
     if not form.csrf_ok:
         return form.expired(page)
@@ -288,17 +305,18 @@ async def birthdate_submit(
             errors = [FieldError("birthdate", code.message, code.value)]
         return form.refused(page, errors)
     try:
-        view = await check_birthdate(pool, temporal, registration_id, _browser(request), birthdate)
+        view = await check_birthdate(pool, temporal, rid, _browser(request), birthdate)
     except DomainError as err:
-        return _after(registration_id, err, form, page)
-    return redirect(page_of(registration_id, view.step))
+        return _after(rid, err, form, page)
+    return redirect(page_of(rid, view.step))
 
 
 @router.get(paths.SMS_REGISTRATION_BLOCKED)
-async def blocked_page(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    view = await _at(request, pool, temporal, registration_id, RegistrationStep.BIRTHDATE_BLOCKED)
+async def blocked_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    view = await _at(request, pool, temporal, rid, RegistrationStep.BIRTHDATE_BLOCKED)
     if isinstance(view, Response):
         return view
     code = ErrorCode.BIRTHDATE_BLOCKED
@@ -311,7 +329,7 @@ async def blocked_page(
             "view": view,
             "blocked_code": code.value,
             "blocked_message": code.message,
-            "refresh_url": _page(paths.SMS_REGISTRATION_BLOCKED, registration_id),
+            "refresh_url": _page(paths.SMS_REGISTRATION_BLOCKED, rid),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
@@ -321,10 +339,11 @@ async def blocked_page(
 
 
 @router.get(paths.SMS_REGISTRATION_PASSWORD)
-async def password_page(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    view = await _at(request, pool, temporal, registration_id, RegistrationStep.PASSWORD)
+async def password_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    view = await _at(request, pool, temporal, rid, RegistrationStep.PASSWORD)
     if isinstance(view, Response):
         return view
     return render(
@@ -334,17 +353,18 @@ async def password_page(
             "title": "Mot de passe",
             "steps": STEPS,
             "password_rules": password_rules(),
-            "action": _page(paths.SMS_REGISTRATION_PASSWORD, registration_id),
+            "action": _page(paths.SMS_REGISTRATION_PASSWORD, rid),
         },
         form=PASSWORD_FORM,
     )
 
 
 @router.post(paths.SMS_REGISTRATION_PASSWORD)
-async def password_submit(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    page = _page(paths.SMS_REGISTRATION_PASSWORD, registration_id)
+async def password_submit(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    page = _page(paths.SMS_REGISTRATION_PASSWORD, rid)
     form = await read_form(
         request, PASSWORD_FORM, secret_fields=("password", "password_confirmation")
     )
@@ -356,12 +376,12 @@ async def password_submit(
         )
     except ValidationError as exc:
         return form.refused(page, validation_errors(exc, form.values))
-    response = redirect(_page(paths.SMS_REGISTRATION_WELCOME, registration_id))
+    response = redirect(_page(paths.SMS_REGISTRATION_WELCOME, rid))
     try:
-        await create_account(pool, temporal, registration_id, _browser(request), body, response)
+        await create_account(pool, temporal, rid, _browser(request), body, response)
     except DomainError as err:
         return _after(
-            registration_id,
+            rid,
             err,
             form,
             page,
@@ -371,10 +391,11 @@ async def password_submit(
 
 
 @router.get(paths.SMS_REGISTRATION_WELCOME)
-async def welcome_page(
-    registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal
-):
-    view = await _at(request, pool, temporal, registration_id, RegistrationStep.COMPLETED)
+async def welcome_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
+    view = await _at(request, pool, temporal, rid, RegistrationStep.COMPLETED)
     if isinstance(view, Response):
         return view
     return render(
@@ -385,12 +406,15 @@ async def welcome_page(
 
 
 @router.get(paths.SMS_REGISTRATION_ENDED)
-async def ended_page(registration_id: uuid.UUID, request: Request, pool: Pool, temporal: Temporal):
+async def ended_page(registration_id: str, request: Request, pool: Pool, temporal: Temporal):
+    rid = _key(registration_id)
+    if rid is None:
+        return _restart(DomainError(ErrorCode.REGISTRATION_NOT_FOUND))
     view = await _at(
         request,
         pool,
         temporal,
-        registration_id,
+        rid,
         RegistrationStep.CODE_LOCKED,
         RegistrationStep.ACCOUNT_EXISTS,
         RegistrationStep.EXPIRED,
