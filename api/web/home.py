@@ -28,6 +28,7 @@ from api.web.forms import (
     render,
     validation_errors,
 )
+from api.web.pupil_activation import page_of as pupil_page_of
 from educonnect import sessions
 from educonnect.account_management import take_notices
 from educonnect.errors import DomainError, ErrorCode
@@ -67,8 +68,8 @@ async def sign_in(request: Request, pool: Pool, temporal: Temporal):
     if result.status == SignInStatus.ACTIVATION_REQUIRED:
         if result.activation is not None:
             response.headers["location"] = page_of(result.activation.step)
-        else:  # a pupil: their pages come later (issue 12); the JSON status meanwhile
-            response.headers["location"] = paths.PUPIL_ACTIVATION
+        elif result.pupil_activation is not None:
+            response.headers["location"] = pupil_page_of(result.pupil_activation.step)
     elif result.notices:  # shown once (sign-in marked them read): the portal page says them
         carry(response, FormState(form=PORTAL_FORM, notice=" ".join(result.notices)))
     return response

@@ -17,12 +17,30 @@ ACTIVATION_CHANGE_EMAIL = "/activation/activer-mon-compte/adresse"
 ACTIVATION_BLOCKED = "/activation/date-de-naissance-bloquee"
 ACTIVATION_DONE = "/activation/terminee"
 
+# Pupil activation (DESIGN §3.4): the guardian's steps, the address optional.
+PUPIL_ACTIVATION_PROFILE = "/activation-eleve/gerer-mon-compte"
+PUPIL_ACTIVATION_WAITING = "/activation-eleve/activer-mon-compte"
+PUPIL_ACTIVATION_RESEND = "/activation-eleve/activer-mon-compte/renvoyer"
+PUPIL_ACTIVATION_CHANGE_EMAIL = "/activation-eleve/activer-mon-compte/adresse"
+PUPIL_ACTIVATION_SKIP_EMAIL = "/activation-eleve/activer-mon-compte/sans-adresse"
+PUPIL_ACTIVATION_BLOCKED = "/activation-eleve/date-de-naissance-bloquee"
+PUPIL_ACTIVATION_DONE = "/activation-eleve/terminee"
+
+# SMS self-registration (DESIGN §3.2): the steps of one attempt live under
+# `<SMS_REGISTRATION>/<id>/...` (the attempt's browser cookie is scoped there).
+SMS_REGISTRATION = "/inscription"
+SMS_REGISTRATION_CODE = "/inscription/{registration_id}/code"
+SMS_REGISTRATION_RESEND = "/inscription/{registration_id}/code/renvoyer"
+SMS_REGISTRATION_BIRTHDATE = "/inscription/{registration_id}/date-de-naissance"
+SMS_REGISTRATION_BLOCKED = "/inscription/{registration_id}/date-de-naissance-bloquee"
+SMS_REGISTRATION_PASSWORD = "/inscription/{registration_id}/mot-de-passe"
+SMS_REGISTRATION_WELCOME = "/inscription/{registration_id}/bienvenue"
+SMS_REGISTRATION_ENDED = "/inscription/{registration_id}/terminee"
+
 # Not built yet (issue 12, later pages); the JSON routes serve these processes today.
 FRANCECONNECT_LOGIN = (
     "/franceconnect/login"  # the OpenID Connect redirect (api/routers/franceconnect.py)
 )
 LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
-SMS_REGISTRATION = "/inscription"
-PUPIL_ACTIVATION = "/pupil-activation"  # JSON until the pupil's pages exist
 EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
