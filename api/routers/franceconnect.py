@@ -679,7 +679,7 @@ async def logout_callback(
         extra_html=(
             f'<p><a href="{LOGIN_PATH}">S\'identifier avec FranceConnect</a> '
             "ou se connecter avec un identifiant EduConnect.</p>"
-            f'<p><a class="fr-btn" href="{paths.HOME}">Retour à l\'accueil</a></p>'
+            f'<p><a class="fr-btn" href="{paths.HOME}">Retour à l’accueil</a></p>'
         ),
     )
     answer.delete_cookie(LOGOUT_COOKIE, path=COOKIE_PATH)
