@@ -8,7 +8,8 @@ pages: the mobile (mistyped, then "Modifier le numéro"), a wrong code then
 the code read from the gateway, a wrong birthdate then a child's, linked:
 the portal (a card per child, the account menu). "Se déconnecter" ends the
 FranceConnect session too (end_session) and comes back to « Vous êtes
-déconnecté »; the second visit goes straight to the portal. And "Revenir sur
+déconnecté »; the second visit goes straight to the portal. Walked with
+JavaScript and without. And "Revenir sur
 le service" at FranceConnect: the cancelled page, back to `/`. Every page of
 ours passes axe-core and is photographed at 360 px and 1280 px."""
 
@@ -47,8 +48,9 @@ async def through_franceconnect(page, base: str, sub: str) -> None:
     await page.get_by_role("button", name="Continuer").click()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "sans-js"])
 async def test_first_visit_sign_out_and_second_visit_in_the_browser(
-    stack, oidc_provider, sms_gateway, browser
+    stack, oidc_provider, sms_gateway, browser, javascript
 ):
     guardian, children = await a_demo_guardian_without_account(stack)
     identity = ProviderIdentity(
@@ -61,8 +63,11 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
     mobile = guardian["mobile"]
     mistyped = mobile[:-2] + ("00" if mobile[-2:] != "00" else "11")
     base = stack.api_url
-    check = PageCheck()
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", java_script_enabled=javascript
+    )
+    twin = None if javascript else await browser.new_context(locale="fr-FR")
+    check = PageCheck(prefix="" if javascript else "sans-js-", twin=twin)
     try:
         page = await context.new_page()
         await through_franceconnect(page, base, identity.sub)
@@ -97,7 +102,8 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
         summary = page.locator("[data-error-summary]")
         assert await summary.get_attribute("data-code") == "sms_code_incorrect"
         assert "Il vous reste 4 essais" in await page.locator("#code-messages").inner_text()
-        assert await page.evaluate("document.activeElement.id") == "erreurs"
+        if javascript:
+            assert await page.evaluate("document.activeElement.id") == "erreurs"
         await check.visit(page, "fc-code-erreur")
         await code_input.fill(code_in(sms))
         await page.get_by_role("button", name="Valider le code").click()
@@ -147,6 +153,8 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
         assert await page.locator("[data-identifier]").inner_text() == identifier
     finally:
         await context.close()
+        if twin is not None:
+            await twin.close()
     assert check.visited == WALK
 
 
