@@ -141,6 +141,14 @@ async def test_first_visit_pages_follow_the_step_up_to_the_blocked_page(
     )
     assert "Renvoyer le code" in code_page.text and "Modifier le numéro" in code_page.text
     sms = (await outbox.wait_for(guardian["mobile"], sent_before + 1))[-1]
+    # "Renvoyer le code" at once: refused above the form, with the time to wait.
+    again = await post_form(api, went, f"{FIRST_VISIT}/code/renvoyer")
+    assert again == f"{FIRST_VISIT}/code"
+    too_soon = await page_at(api, again)
+    assert 'data-code="sms_resend_too_soon"' in too_soon.text
+    # A code of letters: at its field, nothing sent to the process.
+    assert await post_form(api, went, f"{FIRST_VISIT}/code", code="abcdef") == went
+    assert "Le code est composé de 6 chiffres." in (await page_at(api, went)).text
     went = await post_form(api, went, f"{FIRST_VISIT}/code", code=code_in(sms))
     assert went == f"{FIRST_VISIT}/date-de-naissance"
 

@@ -171,7 +171,7 @@ def _view(
     )
 
 
-async def _view_with_correction(
+async def view_with_correction(
     pool: asyncpg.Pool, link_id: uuid.UUID, status: LinkStatus
 ) -> LinkView:
     """The view of a status query, with the correction request once blocked."""
@@ -302,7 +302,7 @@ async def complete_franceconnect_login(
         int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()),
     )
     status = await LINK.handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
-    view = await _view_with_correction(pool, link_id, status)
+    view = await view_with_correction(pool, link_id, status)
     return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
 
 
@@ -402,7 +402,7 @@ async def _start_or_resume_link(
 # --- the first visit ------------------------------------------------------------
 
 
-def _ended(status: LinkStatus) -> ErrorCode:
+def ended_code(status: LinkStatus) -> ErrorCode:
     """The refusal once the first visit has ended, by how it ended."""
     return {
         LinkStep.EXPIRED: ErrorCode.FRANCECONNECT_LINK_EXPIRED,
@@ -414,7 +414,7 @@ LINK = ProcessCalls(
     FranceConnectLinkWorkflow,
     workflow_id,
     not_found=ErrorCode.FRANCECONNECT_LINK_NOT_FOUND,
-    ended=_ended,
+    ended=ended_code,
 )
 
 
@@ -452,7 +452,7 @@ async def link_status(
     link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    return await _view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
+    return await view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -468,12 +468,12 @@ async def submit_mobile(
     temporal: Temporal,
     browser: LinkCookie = None,
 ) -> LinkView:
-    return await _enter_mobile(
+    return await enter_mobile(
         FranceConnectLinkWorkflow.submit_mobile, link_id, body, pool, temporal, browser
     )
 
 
-async def _enter_mobile(
+async def enter_mobile(
     update, link_id: uuid.UUID, body: MobileRequest, pool, temporal, browser: str | None
 ) -> LinkView:
     """A number typed (the first one, or "Modifier le numéro"): the workflow's
@@ -504,7 +504,7 @@ async def change_mobile(
     browser: LinkCookie = None,
 ) -> LinkView:
     """While waiting for the code: the number typed was wrong. The previous code dies."""
-    return await _enter_mobile(
+    return await enter_mobile(
         FranceConnectLinkWorkflow.change_mobile, link_id, body, pool, temporal, browser
     )
 
@@ -631,7 +631,7 @@ async def blocked_link(
     await _bound_link(pool, link_id, browser)
     status = await LINK.status(temporal, link_id)
     if status.step in ENDED_STEPS:
-        raise DomainError(_ended(status))
+        raise DomainError(ended_code(status))
     if status.step != LinkStep.BIRTHDATE_BLOCKED:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     return Blocked(*await verified_guardian(pool, workflow_id(link_id), status.guardian_id))

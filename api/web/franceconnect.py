@@ -37,13 +37,13 @@ from api.routers.franceconnect import (
     CodeRequest,
     FranceConnectLinkWorkflow,
     MobileRequest,
-    _ended,
-    _enter_mobile,
-    _view_with_correction,
+    ended_code,
+    enter_mobile,
     link_of_browser,
     link_with_birthdate,
     resend_code,
     submit_code,
+    view_with_correction,
 )
 from api.web import paths
 from api.web.forms import (
@@ -174,8 +174,11 @@ async def mobile_page(request: Request, temporal: Temporal):
     )
 
 
-async def _mobile_typed(request: Request, pool, temporal, form_name: str, page: str, update):
-    """A number typed (the first one, or "Modifier le numéro"): on to the code."""
+async def _mobile_typed(
+    request: Request, pool, temporal, form_name: str, page: str, update, done: str | None = None
+):
+    """A number typed (the first one, or "Modifier le numéro"): on to the code
+    page (saying `done` there)."""
     form = await read_form(request, form_name)
     if not form.csrf_ok:
         return form.expired(page)
@@ -187,13 +190,15 @@ async def _mobile_typed(request: Request, pool, temporal, form_name: str, page: 
     except ValidationError as exc:
         return form.refused(page, validation_errors(exc, form.values))
     try:
-        await _enter_mobile(update, link_id, body, pool, temporal, request.cookies.get(LINK_COOKIE))
+        await enter_mobile(update, link_id, body, pool, temporal, request.cookies.get(LINK_COOKIE))
     except DomainError as err:
         if err.code in (ErrorCode.FRANCECONNECT_LINK_WRONG_STEP, ErrorCode.WRONG_STEP):
             return redirect(paths.FRANCECONNECT_FIRST_VISIT)  # moved on meanwhile
         if err.code == ErrorCode.FRANCECONNECT_LINK_NOT_FOUND:
             return refused(err.code)
         return form.refused(page, errors_of(err, {ErrorCode.PHONE_INVALID: "mobile"}))
+    if done:
+        return notice(paths.FRANCECONNECT_CODE, CODE_FORM, done)
     return redirect(paths.FRANCECONNECT_CODE)
 
 
@@ -287,22 +292,16 @@ async def change_mobile_page(request: Request, temporal: Temporal):
 
 @router.post(paths.FRANCECONNECT_CHANGE_MOBILE)
 async def change_mobile_submit(request: Request, pool: Pool, temporal: Temporal):
-    answer = await _mobile_typed(
+    return await _mobile_typed(
         request,
         pool,
         temporal,
         CHANGE_MOBILE_FORM,
         paths.FRANCECONNECT_CHANGE_MOBILE,
         FranceConnectLinkWorkflow.change_mobile,
+        done="Numéro modifié. Si ce numéro correspond à nos informations, un nouveau code "
+        "vous a été envoyé par SMS ; l’ancien code ne fonctionne plus.",
     )
-    if answer.headers.get("location") == paths.FRANCECONNECT_CODE:
-        return notice(
-            paths.FRANCECONNECT_CODE,
-            CODE_FORM,
-            "Numéro modifié. Si ce numéro correspond à nos informations, un nouveau code "
-            "vous a été envoyé par SMS ; l’ancien code ne fonctionne plus.",
-        )
-    return answer
 
 
 @router.get(paths.FRANCECONNECT_BIRTHDATE)
@@ -369,7 +368,7 @@ async def blocked_page(request: Request, pool: Pool, temporal: Temporal):
     if isinstance(at, Response):
         return at
     link_id, status = at
-    view = await _view_with_correction(pool, link_id, status)
+    view = await view_with_correction(pool, link_id, status)
     code = ErrorCode.BIRTHDATE_BLOCKED
     return render(
         request,
@@ -392,7 +391,7 @@ async def ended_page(request: Request, temporal: Temporal):
         return refused(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
     try:
         status = await LINK.status(temporal, link_id)
-        code = _ended(status)
+        code = ended_code(status)
     except DomainError as err:
         code = err.code
     else:
