@@ -8,8 +8,9 @@ pages: the mobile (mistyped, then "Modifier le numéro"), a wrong code then
 the code read from the gateway, a wrong birthdate then a child's, linked:
 the portal (a card per child, the account menu). "Se déconnecter" ends the
 FranceConnect session too (end_session) and comes back to « Vous êtes
-déconnecté »; the second visit goes straight to the portal. Walked with
-JavaScript and without. And "Revenir sur
+déconnecté »; the second visit goes straight to the portal. With JavaScript
+off, a first visit up to the blocked page (three wrong birthdates) and its
+way to the correction request. And "Revenir sur
 le service" at FranceConnect: the cancelled page, back to `/`. Every page of
 ours passes axe-core and is photographed at 360 px and 1280 px."""
 
@@ -48,9 +49,8 @@ async def through_franceconnect(page, base: str, sub: str) -> None:
     await page.get_by_role("button", name="Continuer").click()
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "sans-js"])
 async def test_first_visit_sign_out_and_second_visit_in_the_browser(
-    stack, oidc_provider, sms_gateway, browser, javascript
+    stack, oidc_provider, sms_gateway, browser
 ):
     guardian, children = await a_demo_guardian_without_account(stack)
     identity = ProviderIdentity(
@@ -63,11 +63,8 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
     mobile = guardian["mobile"]
     mistyped = mobile[:-2] + ("00" if mobile[-2:] != "00" else "11")
     base = stack.api_url
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="fr-FR", java_script_enabled=javascript
-    )
-    twin = None if javascript else await browser.new_context(locale="fr-FR")
-    check = PageCheck(prefix="" if javascript else "sans-js-", twin=twin)
+    check = PageCheck()
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     try:
         page = await context.new_page()
         await through_franceconnect(page, base, identity.sub)
@@ -102,8 +99,7 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
         summary = page.locator("[data-error-summary]")
         assert await summary.get_attribute("data-code") == "sms_code_incorrect"
         assert "Il vous reste 4 essais" in await page.locator("#code-messages").inner_text()
-        if javascript:
-            assert await page.evaluate("document.activeElement.id") == "erreurs"
+        assert await page.evaluate("document.activeElement.id") == "erreurs"
         await check.visit(page, "fc-code-erreur")
         await code_input.fill(code_in(sms))
         await page.get_by_role("button", name="Valider le code").click()
@@ -153,9 +149,51 @@ async def test_first_visit_sign_out_and_second_visit_in_the_browser(
         assert await page.locator("[data-identifier]").inner_text() == identifier
     finally:
         await context.close()
-        if twin is not None:
-            await twin.close()
     assert check.visited == WALK
+
+
+async def test_three_wrong_birthdates_without_javascript_lead_to_the_blocked_page(
+    stack, oidc_provider, sms_gateway, browser
+):
+    guardian, _ = await a_demo_guardian_without_account(stack)
+    identity = ProviderIdentity(
+        sub=f"fc-pages-{guardian['id'].hex[:10]}",
+        given_name=guardian["first_name"],
+        family_name=guardian["last_name"].upper(),
+    )
+    oidc_provider.set_identity(identity)
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    base, first_visit = stack.api_url, f"{stack.api_url}/franceconnect/premiere-connexion"
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", java_script_enabled=False
+    )
+    twin = await browser.new_context(locale="fr-FR")
+    check = PageCheck(prefix="sans-js-", twin=twin)
+    try:
+        page = await context.new_page()
+        await through_franceconnect(page, base, identity.sub)
+        await page.wait_for_url(f"{first_visit}/mobile")
+        await page.locator("#mobile").fill(typed(guardian["mobile"]))
+        await page.get_by_role("button", name="Recevoir un code par SMS").click()
+        await page.wait_for_url(f"{first_visit}/code")
+        [sms] = await outbox.wait_for(guardian["mobile"], 1)
+        await page.locator("#code").fill(code_in(sms))
+        await page.get_by_role("button", name="Valider le code").click()
+        for _ in range(3):
+            await page.wait_for_url(f"{first_visit}/date-de-naissance")
+            await page.locator("#child_birthdate").fill("01/01/2001")
+            await page.get_by_role("button", name="Valider").click()
+        await page.wait_for_url(f"{first_visit}/date-de-naissance-bloquee")
+        assert await page.locator('[data-code="birthdate_blocked"]').count() == 1
+        link = page.get_by_role("link", name="Demander la correction de la date de naissance")
+        assert re.fullmatch(
+            r"/franceconnect/link/[0-9a-f-]{36}/correction", await link.get_attribute("href")
+        )
+        await check.visit(page, "fc-date-de-naissance-bloquee")
+    finally:
+        await context.close()
+        await twin.close()
+    assert check.visited == ["fc-date-de-naissance-bloquee"]
 
 
 async def test_cancelled_at_franceconnect_in_the_browser(stack, oidc_provider, browser):
