@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from educonnect import policies
 from educonnect.devtools.oidc_provider import LoopbackOidcProvider
 from educonnect.errors import MESSAGES, ErrorCode
 from tests.support.families import make_family
@@ -174,6 +175,30 @@ async def test_first_visit_pages_follow_the_step_up_to_the_blocked_page(
     # Coming back through FranceConnect resumes there.
     assert await back_as_a_browser(api, identity.sub) == FIRST_VISIT
     assert (await api.get(FIRST_VISIT)).headers["location"] == went
+
+
+async def test_too_many_wrong_codes_end_the_first_visit_on_its_page(api, db_pool, via_provider):
+    family = await make_family(db_pool)
+    guardian = await db_pool.fetchrow(
+        "SELECT first_name, last_name FROM guardians WHERE id = $1", family.guardian_id
+    )
+    identity = identity_for(guardian["first_name"], guardian["last_name"])
+    via_provider.add_identity(identity)
+    assert await back_as_a_browser(api, identity.sub) == FIRST_VISIT
+    code_page = await post_form(
+        api, f"{FIRST_VISIT}/mobile", f"{FIRST_VISIT}/mobile", mobile="06 12 34 56 78"
+    )
+    went = code_page
+    for _ in range(policies.SMS_CODE_MAX_FAILURES):
+        assert went == code_page
+        went = await post_form(api, code_page, f"{FIRST_VISIT}/code", code="000000")
+    assert went == f"{FIRST_VISIT}/terminee"
+    ended = await page_at(api, went)
+    assert "Première connexion interrompue" in ended.text
+    assert 'data-code="sms_code_locked"' in ended.text
+    assert 'href="/"' in ended.text and "fr-connect" in ended.text
+    # Its step pages now lead there.
+    assert (await api.get(f"{FIRST_VISIT}/code")).headers["location"] == went
 
 
 async def test_first_visit_pages_without_the_browser_that_came_back(api):
