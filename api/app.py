@@ -32,6 +32,7 @@ from api.routers import (
 )
 from api.security_headers import SecurityHeaders
 from api.web import activation as activation_pages
+from api.web import franceconnect as franceconnect_pages
 from api.web import home as home_pages
 from api.web import pupil_activation as pupil_activation_pages
 from api.web import registration as registration_pages
@@ -96,6 +97,7 @@ def create_app() -> FastAPI:
     app.include_router(activation_pages.router)
     app.include_router(pupil_activation_pages.router)
     app.include_router(registration_pages.router)
+    app.include_router(franceconnect_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev

@@ -36,11 +36,24 @@ SMS_REGISTRATION_BLOCKED = "/inscription/{registration_id}/date-de-naissance-blo
 SMS_REGISTRATION_PASSWORD = "/inscription/{registration_id}/mot-de-passe"
 SMS_REGISTRATION_WELCOME = "/inscription/{registration_id}/bienvenue"
 SMS_REGISTRATION_ENDED = "/inscription/{registration_id}/terminee"
+# FranceConnect (DESIGN §3.3): the OpenID Connect redirect and its return
+# (api/routers/franceconnect.py), then the first visit's pages (api/web/franceconnect.py),
+# under /franceconnect where the first visit's browser cookie is sent.
+FRANCECONNECT_LOGIN = "/franceconnect/login"
+FRANCECONNECT_REFUSED = "/franceconnect/connexion-impossible"  # ?motif=<error code>
+FRANCECONNECT_FIRST_VISIT = "/franceconnect/premiere-connexion"  # -> the page of its step
+FRANCECONNECT_MOBILE = "/franceconnect/premiere-connexion/mobile"
+FRANCECONNECT_CODE = "/franceconnect/premiere-connexion/code"
+FRANCECONNECT_RESEND_CODE = "/franceconnect/premiere-connexion/code/renvoyer"
+FRANCECONNECT_CHANGE_MOBILE = "/franceconnect/premiere-connexion/modifier-le-numero"
+FRANCECONNECT_BIRTHDATE = "/franceconnect/premiere-connexion/date-de-naissance"
+FRANCECONNECT_BLOCKED = "/franceconnect/premiere-connexion/date-de-naissance-bloquee"
+FRANCECONNECT_ENDED = "/franceconnect/premiere-connexion/terminee"
+
+# "Mon compte" (DESIGN §3.8-3.10): the account menu of the header links here.
+ACCOUNT = "/mon-compte"
 
 # Not built yet (issue 12, later pages); the JSON routes serve these processes today.
-FRANCECONNECT_LOGIN = (
-    "/franceconnect/login"  # the OpenID Connect redirect (api/routers/franceconnect.py)
-)
 LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
 EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
