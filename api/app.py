@@ -31,6 +31,7 @@ from api.routers import (
     staff_tickets,
 )
 from api.security_headers import SecurityHeaders
+from api.web import account as account_pages
 from api.web import activation as activation_pages
 from api.web import home as home_pages
 from api.web.forms import STATIC_DIR
@@ -92,6 +93,7 @@ def create_app() -> FastAPI:
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)
+    app.include_router(account_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev
