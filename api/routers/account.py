@@ -30,6 +30,7 @@ from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
+from api.web import paths
 from educonnect import accounts, pending_passwords
 from educonnect.account_management import check_new_password, password_context
 from educonnect.email_addresses import email_key, normalized_email
@@ -432,7 +433,7 @@ VALIDATION_LINK_WORDS = LinkWords(
         ErrorCode.LINK_ALREADY_USED: "Ce lien a déjà été utilisé : l'adresse électronique est validée.",
         ErrorCode.LINK_EXPIRED: (
             "Ce lien n'est plus valable (la demande a expiré ou a été annulée) : l'adresse de votre compte n'a pas "
-            "été modifiée. Connectez-vous pour refaire la demande dans « Gérer mon compte »."
+            "été modifiée. Connectez-vous pour refaire la demande dans « Mon compte »."
         ),
     }
 )
@@ -477,6 +478,7 @@ async def validate(
         return pages.page(
             "Adresse validée",
             f"L'adresse {link['email']} est validée : c'est désormais l'adresse électronique de votre compte EduConnect.",
+            extra_html=f'<p><a class="fr-btn" href="{paths.MY_ACCOUNT}">Aller à mon compte</a></p>',
         )
 
     page = ClickPage(
@@ -486,7 +488,7 @@ async def validate(
         VALIDATION_LINK_WORDS,
         pending_title="Validation en cours",
         pending_text="Votre validation est bien reçue ; la modification de votre adresse se termine. "
-        "Elle apparaîtra dans « Gérer mon compte » dans quelques instants.",
+        "Elle apparaîtra dans « Mon compte » dans quelques instants.",
     )
     return await page.confirm(
         temporal.get_workflow_handle_for(EmailChangeWorkflow.run, link["process_id"]),

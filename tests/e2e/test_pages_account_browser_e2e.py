@@ -243,3 +243,56 @@ async def test_mon_compte_walked_in_the_browser(stack, mailbox: Mailbox, browser
     finally:
         await context.close()
     assert check.visited == WALK
+
+
+async def test_mon_compte_works_without_javascript(stack, browser):
+    """The same pages with JavaScript off: plain forms, posted, redirected, said."""
+    base = stack.api_url
+    me = await make_active_account(stack.pool)
+    new_password = "Mesange28r"
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", java_script_enabled=False
+    )
+    twin = await browser.new_context(locale="fr-FR")
+    check = PageCheck(prefix="sans-js-", twin=twin)
+    try:
+        page = await context.new_page()
+        await sign_in(page, base, me.identifier, me.password)
+        await page.wait_for_url(f"{base}/portail")
+        await page.goto(f"{base}/mon-compte")
+        await check.visit(page, "mon-compte")
+
+        await page.get_by_role("link", name="Modifier mon mot de passe").click()
+        await page.locator("#current_password").fill(me.password)
+        await page.locator("#new_password").fill(new_password)
+        await page.locator("#new_password_confirmation").fill(new_password)
+        await page.get_by_role("button", name="Modifier mon mot de passe").click()
+        await page.wait_for_url(f"{base}/mon-compte")
+        assert (
+            "Votre mot de passe est modifié" in await page.locator('[role="status"]').inner_text()
+        )
+
+        new_email = f"sans.js.{uuid.uuid4().hex[:8]}@example.org"
+        await page.get_by_role("link", name="Modifier mon adresse électronique").click()
+        await page.locator("#email").fill(new_email)
+        await page.locator("#email_confirmation").fill(new_email)
+        await page.get_by_role("button", name="Envoyer le lien de validation").click()
+        await page.wait_for_url(f"{base}/mon-compte/adresse")
+        assert new_email in await page.locator("[data-pending-change]").inner_text()
+        await check.visit(page, "mon-compte-adresse-en-cours")
+        await page.get_by_role("button", name="Annuler la demande").click()
+        assert "est annulée" in await page.locator('[role="status"]').inner_text()
+
+        await page.goto(f"{base}/mon-compte")
+        await page.get_by_role("link", name="Je ne suis pas le représentant légal").first.click()
+        await page.get_by_text("Je ne suis pas ou plus son représentant légal").click()
+        await page.get_by_role("button", name="Confirmer le signalement").click()
+        await page.wait_for_url(f"{base}/mon-compte/enfants/signalement-transmis")
+        assert (
+            "transmis à l'établissement" in await page.locator("[data-dispute-filed]").inner_text()
+        )
+        await check.visit(page, "signalement-transmis")
+    finally:
+        await context.close()
+        await twin.close()
+    assert check.visited == ["mon-compte", "mon-compte-adresse-en-cours", "signalement-transmis"]
