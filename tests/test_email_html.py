@@ -70,7 +70,8 @@ async def test_a_link_inside_a_sentence_keeps_its_words_and_gets_a_button(mailbo
     links = html_links(message)
     assert (url, "Se connecter à EduConnect") in links and (url, url) in links
     # The children's list is a list; what was written as steps stays in order.
-    assert "<li" in message.html and "Léa Martin (Collège Jean Moulin)" in html_words(message)
+    assert "<ul" in message.html and "Léa Martin (Collège Jean Moulin)" in html_words(message)
+    assert "<ol" in message.html  # "1. Rendez-vous...", "2. ...": numbered steps
     assert '<img src="http' not in message.html
 
 

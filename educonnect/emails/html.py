@@ -5,7 +5,8 @@
 text's paragraphs as they are written. A paragraph that is only a link becomes
 a button (its label: `Email.action`) followed by the link in full, for those
 whose mail app hides buttons or who copy it; a link inside a sentence stays in
-the sentence, in full and clickable, and its button follows the paragraph. Lines starting with "- " (or "1. ") are list items.
+the sentence, in full and clickable, and its button follows the paragraph.
+Lines starting with "- " are list items, with "1. " numbered steps.
 A single column table, inline styles, at most 600 px wide: readable in a
 phone's mail app."""
 
@@ -25,6 +26,7 @@ DEFAULT_ACTION = "Ouvrir le lien"
 
 URL = re.compile(r"https?://[^\s<>\"]+")
 LIST_ITEM = re.compile(r"^\s*(?:-|\d+\.)\s+")
+NUMBERED = re.compile(r"^\s*\d+\.\s+")
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -36,7 +38,7 @@ _env = Environment(
 
 @dataclass
 class Block:
-    kind: str  # "paragraph", "list", "link"
+    kind: str  # "paragraph", "list", "numbered" (a list of steps), "link"
     lines: list[Markup] = field(default_factory=list)
     url: str = ""
 
@@ -48,7 +50,9 @@ def _linked(line: str) -> Markup:
         out.append(escape(line[last : found.start()]))
         url = found.group(0).rstrip(".,;)")
         out.append(
-            Markup('<a href="{0}" style="color:#000091;word-break:break-all;">{0}</a>').format(url)
+            Markup('<a href="{0}" style="color:#000091;overflow-wrap:anywhere;">{0}</a>').format(
+                url
+            )
         )
         last = found.start() + len(url)
     out.append(escape(line[last:]))
@@ -58,6 +62,10 @@ def _linked(line: str) -> Markup:
 def _block(kind: str, lines: list[str]) -> Block:
     """A paragraph or a list; a link inside it also gets its button after it."""
     return Block(kind, [_linked(line) for line in lines], _first_url("\n".join(lines)))
+
+
+def _list(items: list[str], numbered: bool) -> Block:
+    return _block("numbered" if numbered else "list", items)
 
 
 def blocks_of(text: str) -> list[Block]:
@@ -70,21 +78,23 @@ def blocks_of(text: str) -> list[Block]:
             continue
         paragraph: list[str] = []
         items: list[str] = []
+        numbered = False
         for line in lines:
             if LIST_ITEM.match(line):
                 if paragraph:
                     blocks.append(_block("paragraph", paragraph))
                     paragraph = []
+                numbered = numbered or bool(NUMBERED.match(line))
                 items.append(LIST_ITEM.sub("", line, count=1))
             else:
                 if items:
-                    blocks.append(_block("list", items))
-                    items = []
+                    blocks.append(_list(items, numbered))
+                    items, numbered = [], False
                 paragraph.append(line.strip())
         if paragraph:
             blocks.append(_block("paragraph", paragraph))
         if items:
-            blocks.append(_block("list", items))
+            blocks.append(_list(items, numbered))
     return blocks
 
 
