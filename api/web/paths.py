@@ -25,7 +25,7 @@ LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
 SMS_REGISTRATION = "/inscription"
 PUPIL_ACTIVATION = "/pupil-activation"  # JSON until the pupil's pages exist
-EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
+EMAIL_CHECK = "/mon-compte/adresse"  # FAQ 7: check or correct the address (MY_ACCOUNT_EMAIL)
 
 # "Mon compte" (DESIGN §3.8–3.10; api.web.account): the account menu's "Mon compte" leads here.
 MY_ACCOUNT = "/mon-compte"
