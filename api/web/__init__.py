@@ -8,6 +8,13 @@ State design system (DSFR, vendored in `static/dsfr/` by `scripts/vendor-dsfr`).
 - `api.web.activation`: the guardian's activation ("Gérer mon compte",
   "Activer votre compte", blocked, done), each page built from the workflow's
   status.
+- `api.web.pupil_activation`: the pupil's activation (the same steps, the address
+  optional: "Continuer sans adresse").
+- `api.web.registration`: "Je n'ai pas de compte", SMS self-registration (`/inscription`).
+- `api.web.franceconnect`: FranceConnect's first visit (mobile, code, a child's
+  birthdate, blocked, ended) and the page of a refused FranceConnect sign-in;
+  the callback (`api.routers.franceconnect`) redirects a browser to them.
+- `templates/account_menu.html`: the header's account menu of signed-in pages.
 
 Pages call the same process layer as the JSON routes (`api.routers.*`,
 `api.activation_routes`, `api.process_calls`), never the API over HTTP; every

@@ -155,6 +155,7 @@ async def account_page(request: Request, pool: Pool, temporal: Temporal):
         "account/index.html",
         {
             "title": "Mon compte",
+            "account_page": True,  # the account menu marks its "Mon compte" as the current page
             "account": view,
             "children": children,
             "not_my_child_path": not_my_child_path,

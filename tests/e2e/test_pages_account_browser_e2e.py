@@ -81,7 +81,8 @@ async def test_mon_compte_walked_in_the_browser(stack, mailbox: Mailbox, browser
         page = await context.new_page()
         await sign_in(page, base, me.identifier, me.password)
         await page.wait_for_url(f"{base}/portail")
-        await page.goto(f"{base}/mon-compte")
+        await page.get_by_role("link", name="Mon compte").click()  # the account menu
+        await page.wait_for_url(f"{base}/mon-compte")
         assert await page.locator("[data-identifier]").inner_text() == me.identifier
         assert await page.locator('[data-email-state="validated"]').count() == 1
         assert await page.locator("[data-child]").count() == 2
