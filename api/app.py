@@ -31,6 +31,7 @@ from api.routers import (
     staff_tickets,
 )
 from api.security_headers import SecurityHeaders
+from api.web import account as account_pages
 from api.web import activation as activation_pages
 from api.web import franceconnect as franceconnect_pages
 from api.web import home as home_pages
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
     app.include_router(pupil_activation_pages.router)
     app.include_router(registration_pages.router)
     app.include_router(franceconnect_pages.router)
+    app.include_router(account_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev

@@ -56,4 +56,16 @@ ACCOUNT = "/mon-compte"
 # Not built yet (issue 12, later pages); the JSON routes serve these processes today.
 LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
-EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
+
+# "Mon compte" (DESIGN §3.8–3.10; api.web.account): the account menu's "Mon compte" leads here.
+MY_ACCOUNT = ACCOUNT
+MY_ACCOUNT_SIGN_IN_AGAIN = "/mon-compte/confirmer-mon-identite"  # a recent sign-in, then back
+MY_ACCOUNT_EMAIL = "/mon-compte/adresse"
+EMAIL_CHECK = MY_ACCOUNT_EMAIL  # FAQ 7: check or correct the address
+MY_ACCOUNT_EMAIL_RESEND = "/mon-compte/adresse/renvoyer"
+MY_ACCOUNT_EMAIL_CANCEL = "/mon-compte/adresse/annuler"
+MY_ACCOUNT_PASSWORD = "/mon-compte/mot-de-passe"
+MY_ACCOUNT_MERGE = "/mon-compte/regrouper-mes-comptes"
+MY_ACCOUNT_MERGE_DONE = "/mon-compte/regrouper-mes-comptes/termine"
+MY_ACCOUNT_NOT_MY_CHILD = "/mon-compte/enfants/{pupil_id}/pas-mon-enfant"
+MY_ACCOUNT_NOT_MY_CHILD_DONE = "/mon-compte/enfants/signalement-transmis"
