@@ -31,10 +31,14 @@ from api.routers import (
     staff_tickets,
 )
 from api.security_headers import SecurityHeaders
+from api.web import account as account_pages
 from api.web import activation as activation_pages
 from api.web import assistance as assistance_pages
+from api.web import franceconnect as franceconnect_pages
 from api.web import home as home_pages
+from api.web import pupil_activation as pupil_activation_pages
 from api.web import recovery as recovery_pages
+from api.web import registration as registration_pages
 from api.web.forms import STATIC_DIR
 from educonnect import db
 from educonnect.franceconnect import check_provider_scopes
@@ -93,6 +97,10 @@ def create_app() -> FastAPI:
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)
+    app.include_router(pupil_activation_pages.router)
+    app.include_router(registration_pages.router)
+    app.include_router(franceconnect_pages.router)
+    app.include_router(account_pages.router)
     app.include_router(recovery_pages.router)
     app.include_router(assistance_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -31,20 +31,29 @@ class BrowserBinding:
     not_found: ErrorCode  # the answer for an unknown id
 
     async def bind(
-        self, pool: asyncpg.Pool, response: Response, key: object, process_id: str
+        self,
+        pool: asyncpg.Pool,
+        response: Response,
+        key: object,
+        process_id: str,
+        *,
+        also_under: tuple[str, ...] = (),
     ) -> None:
-        """Bind the process `process_id` (routes `<prefix>/<key>`) to this browser."""
+        """Bind the process `process_id` (routes `<prefix>/<key>`) to this
+        browser; the same cookie also under `<other>/<key>` for each prefix of
+        `also_under` (the pages of the process, `api.web`)."""
         token = new_link_token()
         await process_bindings.bind(pool, process_id, token, self.max_age)
-        response.set_cookie(
-            self.cookie,
-            token,
-            max_age=int(self.max_age.total_seconds()),
-            path=f"{self.prefix}/{key}",
-            httponly=True,
-            secure=get_settings().secure_cookies,
-            samesite="lax",
-        )
+        for prefix in (self.prefix, *also_under):
+            response.set_cookie(
+                self.cookie,
+                token,
+                max_age=int(self.max_age.total_seconds()),
+                path=f"{prefix}/{key}",
+                httponly=True,
+                secure=get_settings().secure_cookies,
+                samesite="lax",
+            )
 
     async def require(self, pool: asyncpg.Pool, process_id: str, token: str | None) -> None:
         """Refuse, as for an unknown id, unless this browser started the process."""

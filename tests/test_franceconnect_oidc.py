@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
+from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -585,3 +586,50 @@ async def test_sign_out_when_franceconnect_is_down(api, db_pool, via_loopback):
         "next": None,
     }
     assert (await api.get("/portal")).status_code == 401
+
+
+class _Forms(HTMLParser):
+    """The forms of a page, each as its named controls in tree order:
+    (tag, name, value)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[list[tuple[str, str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "form":
+            self.forms.append([])
+        elif tag in ("input", "button") and named.get("name") and self.forms:
+            self.forms[-1].append((tag, str(named["name"]), named.get("value") or ""))
+
+
+async def test_choosing_an_identity_on_the_provider_page_works_as_a_browser_sends_it(
+    api, db_pool, via_loopback
+):
+    """A browser sends every named field of the form with the button clicked:
+    clicking a person's button must not also send an empty typed identifier."""
+    jeanne = person()
+    via_loopback.add_identity(jeanne)
+    authorize_url = await to_provider(api)
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(authorize_url)
+        forms = _Forms()
+        forms.feed(page.text)
+        clicked = ("button", "sub", jeanne.sub)
+        [chooser] = [f for f in forms.forms if clicked in f]
+        # What a browser sends: the form's fields in tree order, the clicked button among them.
+        sent = [
+            (name, value)
+            for tag, name, value in chooser
+            if tag == "input" or (tag, name, value) == clicked
+        ]
+        answer = await browser.post(
+            authorize_url,
+            content=urlencode(sent),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    assert answer.status_code in (302, 303), answer.text[:300]
+    response = await back_to_us(api, answer.headers["location"])
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "link_required"

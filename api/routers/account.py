@@ -30,6 +30,7 @@ from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
 from api.errors import ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
+from api.web import paths
 from educonnect import accounts, pending_passwords
 from educonnect.account_management import check_new_password, password_context
 from educonnect.email_addresses import email_key, normalized_email
@@ -49,6 +50,7 @@ from educonnect.models.email_change import (
 )
 from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.sessions import Session
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import check_credentials_limited
 from workflows import email_change, password_change
@@ -305,6 +307,11 @@ async def _request_change(
     response_model=AccountView,
 )
 async def account(session: PortalSession, pool: Pool, temporal: Temporal) -> AccountView:
+    return await account_view(pool, temporal, session)
+
+
+async def account_view(pool: asyncpg.Pool, temporal: Client, session: Session) -> AccountView:
+    """The account as "Mon compte" shows it (the JSON route and the page)."""
     row = await _account_row(pool, session.account_id)
     pending = await pending_email_change(temporal, session.account_id)
     return AccountView(
@@ -343,6 +350,14 @@ async def email_page(session: PortalSession, pool: Pool, temporal: Temporal) -> 
 async def change_email(
     body: EmailChangeBody, session: RecentPortalSession, pool: Pool, temporal: Temporal
 ) -> EmailView:
+    return await request_email_change(pool, temporal, session, body)
+
+
+async def request_email_change(
+    pool: asyncpg.Pool, temporal: Client, session: Session, body: EmailChangeBody
+) -> EmailView:
+    """Ask for the change (the caller checked the sign-in is recent): the old
+    address is told, the new one gets the validation link."""
     email = normalized_email(body.email)
     confirmation = normalized_email(body.email_confirmation, field="email_confirmation")
     if email_key(email) != email_key(confirmation):
@@ -371,6 +386,12 @@ async def change_email(
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def resend_validation(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    return await resend_email_validation(pool, temporal, session)
+
+
+async def resend_email_validation(
+    pool: asyncpg.Pool, temporal: Client, session: Session
+) -> EmailView:
     row = await _account_row(pool, session.account_id)
     resend = ResendValidation()
     status = await EMAIL_CHANGE.update(
@@ -391,6 +412,10 @@ async def resend_validation(session: PortalSession, pool: Pool, temporal: Tempor
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def cancel_change(session: PortalSession, pool: Pool, temporal: Temporal) -> EmailView:
+    return await cancel_email_change(pool, temporal, session)
+
+
+async def cancel_email_change(pool: asyncpg.Pool, temporal: Client, session: Session) -> EmailView:
     await EMAIL_CHANGE.update(
         temporal, session.account_id, EmailChangeWorkflow.cancel, CancelEmailChange()
     )
@@ -408,7 +433,7 @@ VALIDATION_LINK_WORDS = LinkWords(
         ErrorCode.LINK_ALREADY_USED: "Ce lien a déjà été utilisé : l'adresse électronique est validée.",
         ErrorCode.LINK_EXPIRED: (
             "Ce lien n'est plus valable (la demande a expiré ou a été annulée) : l'adresse de votre compte n'a pas "
-            "été modifiée. Connectez-vous pour refaire la demande dans « Gérer mon compte »."
+            "été modifiée. Connectez-vous pour refaire la demande dans « Mon compte »."
         ),
     }
 )
@@ -453,6 +478,7 @@ async def validate(
         return pages.page(
             "Adresse validée",
             f"L'adresse {link['email']} est validée : c'est désormais l'adresse électronique de votre compte EduConnect.",
+            extra_html=f'<p><a class="fr-btn" href="{paths.MY_ACCOUNT}">Aller à mon compte</a></p>',
         )
 
     page = ClickPage(
@@ -462,7 +488,7 @@ async def validate(
         VALIDATION_LINK_WORDS,
         pending_title="Validation en cours",
         pending_text="Votre validation est bien reçue ; la modification de votre adresse se termine. "
-        "Elle apparaîtra dans « Gérer mon compte » dans quelques instants.",
+        "Elle apparaîtra dans « Mon compte » dans quelques instants.",
     )
     return await page.confirm(
         temporal.get_workflow_handle_for(EmailChangeWorkflow.run, link["process_id"]),
@@ -491,11 +517,22 @@ async def change_password(
     pool: Pool,
     temporal: Temporal,
 ) -> PasswordChanged:
+    return await change_account_password(pool, temporal, session, body, request_client_ip(request))
+
+
+async def change_account_password(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    session: Session,
+    body: PasswordChangeBody,
+    client_ip: str,
+) -> PasswordChanged:
+    """Change the password (the caller checked the sign-in is recent): the
+    current one checked under the sign-in limits, the policy, then the
+    workflow; the other sessions end, a notice is sent."""
     row = await _account_row(pool, session.account_id)
     try:  # behind the sign-in limits: a stolen session cannot guess at will
-        await check_credentials_limited(
-            pool, row["identifier"], body.current_password, request_client_ip(request)
-        )
+        await check_credentials_limited(pool, row["identifier"], body.current_password, client_ip)
     except DomainError as refused:
         if refused.code == ErrorCode.INVALID_CREDENTIALS:
             raise DomainError(

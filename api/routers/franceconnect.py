@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlencode
 
 import asyncpg
-from fastapi import APIRouter, Cookie, Query, Response
+from fastapi import APIRouter, Cookie, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -43,6 +45,7 @@ from api.deps import Pool, Temporal, start_portal_session
 from api.errors import ErrorBody
 from api.pages import page
 from api.process_calls import ProcessCalls, resend_sms_code, submit_sms_code, wrong_answer
+from api.web import paths
 from educonnect import policies
 from educonnect.errors import MESSAGES, DomainError, ErrorCode
 from educonnect.franceconnect import (
@@ -168,7 +171,7 @@ def _view(
     )
 
 
-async def _view_with_correction(
+async def view_with_correction(
     pool: asyncpg.Pool, link_id: uuid.UUID, status: LinkStatus
 ) -> LinkView:
     """The view of a status query, with the correction request once blocked."""
@@ -186,8 +189,13 @@ async def _view_with_correction(
     status_code=302,
     responses={503: {"model": ErrorBody}},
 )
-async def login(pool: Pool) -> RedirectResponse:
-    start = await relying_party().begin_login(pool)
+async def login(request: Request, pool: Pool) -> RedirectResponse:
+    try:
+        start = await relying_party().begin_login(pool)
+    except DomainError as err:
+        if wants_page(request):  # the FranceConnect button of a page: a French page
+            return RedirectResponse(refused_page(err.code), status_code=303)
+        raise
     response = RedirectResponse(start.authorization_url, status_code=302)
     _cookie(
         response,
@@ -202,9 +210,15 @@ async def login(pool: Pool) -> RedirectResponse:
     "/callback",
     summary="Retour de FranceConnect : connexion directe, ou première connexion",
     response_model=CallbackResponse,
-    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses={
+        303: {"description": "Navigateur (Accept: text/html) : vers la page de l'étape"},
+        400: {"model": ErrorBody},
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+    },
 )
 async def callback(
+    request: Request,
     response: Response,
     pool: Pool,
     temporal: Temporal,
@@ -214,9 +228,50 @@ async def callback(
     iss: Annotated[str | None, Query(max_length=512)] = None,
     educonnect_fc_login: Annotated[str | None, Cookie()] = None,
     educonnect_session: Annotated[str | None, Cookie()] = None,
+):
+    answer = OidcAnswer(code=code, state=state, error=error, iss=iss)
+    if wants_page(request):  # a person's browser, sent back by the provider: pages
+        return await callback_for_browser(
+            pool, temporal, answer, educonnect_fc_login, educonnect_session
+        )
+    return await complete_franceconnect_login(
+        pool, temporal, response, answer, educonnect_fc_login, educonnect_session
+    )
+
+
+def wants_page(request: Request) -> bool:
+    """A browser (it asks for HTML) gets pages; the JSON API's clients, JSON."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+@dataclass(frozen=True)
+class OidcAnswer:
+    """What the provider sent back in the callback's query."""
+
+    code: str | None = None
+    state: str | None = None
+    error: str | None = None
+    iss: str | None = None
+
+
+async def complete_franceconnect_login(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    response: Response,
+    answer: OidcAnswer,
+    login_cookie: str | None,
+    session_cookie: str | None,
 ) -> CallbackResponse:
+    """The provider's answer checked; a linked identity signed in (its session
+    cookie set on `response`), otherwise the first visit started or resumed
+    (its browser cookie set on `response`)."""
     verified = await relying_party().complete_login(
-        pool, browser_token=educonnect_fc_login, state=state, code=code, error=error, iss=iss
+        pool,
+        browser_token=login_cookie,
+        state=answer.state,
+        code=answer.code,
+        error=answer.error,
+        iss=answer.iss,
     )
     response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
     identity = await remember_identity(pool, verified)
@@ -228,7 +283,7 @@ async def callback(
         if account is None or account["state"] in ("locked", "merged"):
             raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
         token = await start_portal_session(
-            response, pool, identity.account_id, replaces=educonnect_session
+            response, pool, identity.account_id, replaces=session_cookie
         )
         await remember_franceconnect_session(pool, token, identity.id, verified.id_token)
         return CallbackResponse(
@@ -247,8 +302,36 @@ async def callback(
         int(policies.FRANCECONNECT_BLOCKED_MAX_WAIT.total_seconds()),
     )
     status = await LINK.handle(temporal, link_id).query(FranceConnectLinkWorkflow.status)
-    view = await _view_with_correction(pool, link_id, status)
+    view = await view_with_correction(pool, link_id, status)
     return CallbackResponse(status=CallbackStatus.LINK_REQUIRED, message=view.message, link=view)
+
+
+async def callback_for_browser(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    answer: OidcAnswer,
+    login_cookie: str | None,
+    session_cookie: str | None,
+) -> RedirectResponse:
+    """The same, answered with the page to go to: the portal, the first
+    visit's step, or the refusal's page (cancelled, FranceConnect down...)."""
+    response = RedirectResponse(paths.PORTAL, status_code=303)
+    try:
+        result = await complete_franceconnect_login(
+            pool, temporal, response, answer, login_cookie, session_cookie
+        )
+    except DomainError as err:
+        refused = RedirectResponse(refused_page(err.code), status_code=303)
+        refused.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
+        return refused
+    if result.status == CallbackStatus.LINK_REQUIRED:
+        response.headers["location"] = paths.FRANCECONNECT_FIRST_VISIT
+    return response
+
+
+def refused_page(code: ErrorCode) -> str:
+    """The page that says why FranceConnect could not sign the person in."""
+    return f"{paths.FRANCECONNECT_REFUSED}?{urlencode({'motif': code.value})}"
 
 
 async def _start_or_resume_link(
@@ -319,7 +402,7 @@ async def _start_or_resume_link(
 # --- the first visit ------------------------------------------------------------
 
 
-def _ended(status: LinkStatus) -> ErrorCode:
+def ended_code(status: LinkStatus) -> ErrorCode:
     """The refusal once the first visit has ended, by how it ended."""
     return {
         LinkStep.EXPIRED: ErrorCode.FRANCECONNECT_LINK_EXPIRED,
@@ -331,7 +414,7 @@ LINK = ProcessCalls(
     FranceConnectLinkWorkflow,
     workflow_id,
     not_found=ErrorCode.FRANCECONNECT_LINK_NOT_FOUND,
-    ended=_ended,
+    ended=ended_code,
 )
 
 
@@ -344,6 +427,16 @@ async def _bound_link(pool: asyncpg.Pool, link_id: uuid.UUID, browser_token: str
         token_hash(browser_token),
     ):
         raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
+
+
+async def link_of_browser(pool: asyncpg.Pool, browser_token: str | None) -> uuid.UUID | None:
+    """The first visit this browser drives (its cookie), for the pages, whose
+    addresses carry no id."""
+    if not browser_token:
+        return None
+    return await pool.fetchval(
+        "SELECT id FROM franceconnect_links WHERE binding_hash = $1", token_hash(browser_token)
+    )
 
 
 LinkCookie = Annotated[str | None, Cookie(alias=LINK_COOKIE)]
@@ -359,7 +452,7 @@ async def link_status(
     link_id: uuid.UUID, pool: Pool, temporal: Temporal, browser: LinkCookie = None
 ) -> LinkView:
     await _bound_link(pool, link_id, browser)
-    return await _view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
+    return await view_with_correction(pool, link_id, await LINK.status(temporal, link_id))
 
 
 @router.post(
@@ -375,12 +468,12 @@ async def submit_mobile(
     temporal: Temporal,
     browser: LinkCookie = None,
 ) -> LinkView:
-    return await _enter_mobile(
+    return await enter_mobile(
         FranceConnectLinkWorkflow.submit_mobile, link_id, body, pool, temporal, browser
     )
 
 
-async def _enter_mobile(
+async def enter_mobile(
     update, link_id: uuid.UUID, body: MobileRequest, pool, temporal, browser: str | None
 ) -> LinkView:
     """A number typed (the first one, or "Modifier le numéro"): the workflow's
@@ -411,7 +504,7 @@ async def change_mobile(
     browser: LinkCookie = None,
 ) -> LinkView:
     """While waiting for the code: the number typed was wrong. The previous code dies."""
-    return await _enter_mobile(
+    return await enter_mobile(
         FranceConnectLinkWorkflow.change_mobile, link_id, body, pool, temporal, browser
     )
 
@@ -474,8 +567,25 @@ async def submit_birthdate(
     browser: LinkCookie = None,
     educonnect_session: Annotated[str | None, Cookie()] = None,
 ) -> SignedInView:
+    return await link_with_birthdate(
+        pool, temporal, response, link_id, body.child_birthdate, browser, educonnect_session
+    )
+
+
+async def link_with_birthdate(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    response: Response,
+    link_id: uuid.UUID,
+    birthdate: date,
+    browser: str | None,
+    session_cookie: str | None,
+) -> SignedInView:
+    """A child's birthdate: right, the identity is linked and the portal
+    session opens (its cookie on `response`); wrong, refused with the tries
+    left; the third wrong one blocks (with the correction's address)."""
     await _bound_link(pool, link_id, browser)
-    submission = BirthdateSubmission(birthdate=body.child_birthdate)
+    submission = BirthdateSubmission(birthdate=birthdate)
     outcome = await LINK.update(
         temporal, link_id, FranceConnectLinkWorkflow.submit_birthdate, submission
     )
@@ -493,9 +603,7 @@ async def submit_birthdate(
     )
     if account["state"] in ("locked", "merged"):
         raise DomainError(ErrorCode.ACCOUNT_UNAVAILABLE)
-    token = await start_portal_session(
-        response, pool, outcome.account_id, replaces=educonnect_session
-    )
+    token = await start_portal_session(response, pool, outcome.account_id, replaces=session_cookie)
     waiting = await pool.fetchrow(
         "WITH old AS (SELECT id, identity_id, id_token FROM franceconnect_links WHERE id = $1 FOR UPDATE) "
         "UPDATE franceconnect_links l SET id_token = NULL FROM old WHERE l.id = old.id "
@@ -523,7 +631,7 @@ async def blocked_link(
     await _bound_link(pool, link_id, browser)
     status = await LINK.status(temporal, link_id)
     if status.step in ENDED_STEPS:
-        raise DomainError(_ended(status))
+        raise DomainError(ended_code(status))
     if status.step != LinkStep.BIRTHDATE_BLOCKED:
         raise DomainError(ErrorCode.CORRECTION_NOT_NEEDED)
     return Blocked(*await verified_guardian(pool, workflow_id(link_id), status.guardian_id))
@@ -571,6 +679,7 @@ async def logout_callback(
         extra_html=(
             f'<p><a href="{LOGIN_PATH}">S\'identifier avec FranceConnect</a> '
             "ou se connecter avec un identifiant EduConnect.</p>"
+            f'<p><a class="fr-btn" href="{paths.HOME}">Retour à l’accueil</a></p>'
         ),
     )
     answer.delete_cookie(LOGOUT_COOKIE, path=COOKIE_PATH)

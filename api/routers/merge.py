@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import asyncpg
@@ -39,6 +40,7 @@ from educonnect import audit, child_attachments
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.merge import MergeInput, MergeResult, MergeStatus, MergeStep
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.sessions import Session
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import check_credentials_limited
 from educonnect.staff import StaffMember
@@ -119,10 +121,16 @@ async def merge(
     pool: Pool,
     temporal: Temporal,
 ) -> MergeView:
+    return await merge_accounts(pool, temporal, session, body, request_client_ip(request))
+
+
+async def merge_accounts(
+    pool: asyncpg.Pool, temporal: Client, session: Session, body: MergeRequest, client_ip: str
+) -> MergeView:
+    """Merge the other account (its credentials in `body`) into the signed-in
+    one (the caller checked the sign-in is recent); waits for the workflow."""
     try:  # a wrong password counts against the OTHER account's limits
-        other = await check_credentials_limited(
-            pool, body.identifier, body.password, request_client_ip(request)
-        )
+        other = await check_credentials_limited(pool, body.identifier, body.password, client_ip)
     except DomainError as refused:
         if refused.code == ErrorCode.ACCOUNT_MERGED:
             raise DomainError(ErrorCode.MERGE_ALREADY_MERGED) from None
@@ -167,6 +175,27 @@ async def merge_status(session: PortalSession, temporal: Temporal) -> MergeStatu
 # --- "Je ne suis pas le représentant légal de cet élève" ---------------------------------
 
 
+class DisputeReason(StrEnum):
+    UNKNOWN_CHILD = "unknown_child"
+    NOT_LEGAL_GUARDIAN = "not_legal_guardian"
+    OTHER = "other"
+
+
+DISPUTE_REASONS = {
+    DisputeReason.UNKNOWN_CHILD: "Je ne connais pas cet enfant",
+    DisputeReason.NOT_LEGAL_GUARDIAN: "Je ne suis pas ou plus son représentant légal",
+    DisputeReason.OTHER: "Une autre raison",
+}
+
+
+class NotMyChild(BaseModel):
+    reason: DisputeReason | None = Field(
+        default=None,
+        description="Pourquoi : unknown_child (je ne connais pas cet enfant), not_legal_guardian "
+        "(je ne suis pas ou plus son représentant légal), other",
+    )
+
+
 class DisputeFiled(BaseModel):
     dispute_id: uuid.UUID
     message: str
@@ -180,7 +209,18 @@ class DisputeFiled(BaseModel):
     response_model=DisputeFiled,
     responses={404: {"model": ErrorBody}},
 )
-async def not_my_child(pupil_id: uuid.UUID, session: PortalSession, pool: Pool) -> DisputeFiled:
+async def not_my_child(
+    pupil_id: uuid.UUID, session: PortalSession, pool: Pool, body: NotMyChild | None = None
+) -> DisputeFiled:
+    return await file_not_my_child(pool, session, pupil_id, body.reason if body else None)
+
+
+async def file_not_my_child(
+    pool: asyncpg.Pool, session: Session, pupil_id: uuid.UUID, reason: DisputeReason | None = None
+) -> DisputeFiled:
+    """Hide the child from the account and flag the link to the school's staff;
+    the reason the person gave (if any) is kept in the audit entry."""
+    given = {"reason": reason.value} if reason else {}
     async with pool.acquire() as conn, conn.transaction():
         link = await child_attachments.attached_child(conn, session.account_id, pupil_id)
         if link is None:
@@ -188,7 +228,7 @@ async def not_my_child(pupil_id: uuid.UUID, session: PortalSession, pool: Pool) 
         dispute_id = await child_attachments.file_dispute(conn, session.account_id, pupil_id, link)
         await audit.record(
             conn, audit.Actor("family", session.account_id, link["identifier"]), "attachment.dispute",
-            "pupil", pupil_id, details={"dispute_id": str(dispute_id), "uai": link["uai"]},
+            "pupil", pupil_id, details={"dispute_id": str(dispute_id), "uai": link["uai"], **given},
             idempotency_key=f"attachment-dispute/{dispute_id}/filed",
         )  # fmt: skip
     return DisputeFiled(

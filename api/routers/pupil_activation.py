@@ -37,6 +37,7 @@ from educonnect.models.pupil_activation import (
     PupilProfileSubmission,
     SkipEmail,
 )
+from educonnect.sessions import Session
 from workflows.pupil_activation import PupilActivationWorkflow, workflow_id
 
 router = APIRouter(prefix="/pupil-activation", tags=["Activation du compte élève"])
@@ -98,6 +99,16 @@ async def pupil_activation_status(
 async def submit_profile(
     body: PupilProfileRequest, session: ActivationSession, pool: Pool, temporal: Temporal
 ):
+    return await submit_pupil_profile(pool, temporal, session, body)
+
+
+async def submit_pupil_profile(
+    pool: asyncpg.Pool, temporal: Client, session: Session, body: PupilProfileRequest
+) -> PupilActivationView:
+    """ "Gérer mon compte", as the JSON route and the page do it: the step
+    checked, the password checked and parked (hashed) in PostgreSQL, the
+    birthdate and the address (if any) sent to the process; its answer (active
+    at once without an address, else awaiting the click), or its refusal."""
     await PROCESS.require_profile_step(temporal, session)
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
@@ -123,6 +134,11 @@ add_confirmation_link_routes(router, PROCESS)
     responses={409: {"model": ErrorBody}},
 )
 async def skip_email(session: ActivationSession, temporal: Temporal) -> PupilActivationView:
+    return await continue_without_email(temporal, session)
+
+
+async def continue_without_email(temporal: Client, session: Session) -> PupilActivationView:
+    """While the link waits: go on without an address (the account is active at once)."""
     return PROCESS.view_of(
         await PROCESS.update(temporal, session, PupilActivationWorkflow.skip_email, SkipEmail())
     )

@@ -18,6 +18,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Cookie, Path, Response
 from pydantic import BaseModel, Field
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
@@ -199,24 +200,27 @@ def _view(
     )
 
 
-# --- routes --------------------------------------------------------------------
+# --- the steps, as the JSON routes and the pages (`api.web.registration`) call them ---
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Je n'ai pas de compte : nom, prénom et téléphone mobile",
-    response_model=StartResponse,
-    responses={422: {"model": ErrorBody}},
-)
-async def start(
-    body: StartRequest, response: Response, pool: Pool, temporal: Temporal
-) -> StartResponse:
+async def start_registration(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    response: Response,
+    body: StartRequest,
+    *,
+    also_under: tuple[str, ...] = (),
+) -> uuid.UUID:
+    """Start an attempt bound to this browser (its cookie set on `response`,
+    also under the pages' prefixes `also_under`); the same answer whether or
+    not the names and number matched a guardian record."""
     mobile = e164_mobile(body.mobile)
     last, first = _normalized_names(body)
     guardian_id = await registrations.matching_guardian(pool, last, first, mobile)
     registration_id = uuid.uuid4()
-    await BROWSER.bind(pool, response, registration_id, workflow_id(registration_id))
+    await BROWSER.bind(
+        pool, response, registration_id, workflow_id(registration_id), also_under=also_under
+    )
     await temporal.start_workflow(
         SmsRegistrationWorkflow.run,
         RegistrationInput(registration_id=registration_id, guardian_id=guardian_id),
@@ -228,18 +232,13 @@ async def start(
         ),
         static_summary=SUMMARY,
     )
-    return StartResponse(registration_id=registration_id, message=STARTED_MESSAGE)
+    return registration_id
 
 
-@router.get(
-    "/{registration_id}",
-    summary="Où en est mon inscription ?",
-    response_model=RegistrationView,
-    responses={404: {"model": ErrorBody}},
-)
-async def registration_status(
-    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+async def registration_view(
+    pool: asyncpg.Pool, temporal: Client, registration_id: uuid.UUID, browser: str | None
 ) -> RegistrationView:
+    """Where this browser's attempt is (and, once blocked, its latest correction request)."""
     await _bound(pool, registration_id, browser)
     status = await REGISTRATION.status(temporal, registration_id)
     blocked = status.step == RegistrationStep.BIRTHDATE_BLOCKED
@@ -247,26 +246,15 @@ async def registration_status(
     return _view(registration_id, status, correction=correction)
 
 
-@router.post(
-    "/{registration_id}/code",
-    summary="Saisir le code reçu par SMS",
-    response_model=RegistrationView,
-    responses={
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-        410: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-        423: {"model": ErrorBody},
-    },
-)
-async def submit_code(
-    registration_id: RegistrationId,
-    body: CodeRequest,
-    pool: Pool,
-    temporal: Temporal,
-    browser: BrowserToken = None,
-):
-    code = six_digit_code(body.code)
+async def check_code(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    registration_id: uuid.UUID,
+    browser: str | None,
+    typed: str,
+) -> RegistrationView:
+    """The code typed by the person; a wrong one refused with the tries left."""
+    code = six_digit_code(typed)
     await _bound(pool, registration_id, browser)
     _require(
         await REGISTRATION.status(temporal, registration_id),
@@ -277,15 +265,10 @@ async def submit_code(
     return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
 
 
-@router.post(
-    "/{registration_id}/resend-code",
-    summary="Renvoyer le code (l'ancien code ne fonctionne plus)",
-    response_model=RegistrationView,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
-)
-async def resend_code(
-    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+async def resend_code_of(
+    pool: asyncpg.Pool, temporal: Client, registration_id: uuid.UUID, browser: str | None
 ) -> RegistrationView:
+    """A new code by SMS (if the record matched); the old one dies."""
     await _bound(pool, registration_id, browser)
     _require(
         await REGISTRATION.status(temporal, registration_id),
@@ -298,31 +281,21 @@ async def resend_code(
     )
 
 
-@router.post(
-    "/{registration_id}/birthdate",
-    summary="Confirmer la date de naissance d'un de vos enfants",
-    response_model=RegistrationView,
-    responses={
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-        423: {"model": ErrorBody},
-    },
-)
-async def submit_birthdate(
-    registration_id: RegistrationId,
-    body: BirthdateRequest,
-    pool: Pool,
-    temporal: Temporal,
-    browser: BrowserToken = None,
-):
+async def check_birthdate(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    registration_id: uuid.UUID,
+    browser: str | None,
+    birthdate: date,
+) -> RegistrationView:
+    """A child's birthdate; a wrong one refused with the tries left, the third blocks."""
     await _bound(pool, registration_id, browser)
     _require(
         await REGISTRATION.status(temporal, registration_id),
         RegistrationStep.BIRTHDATE,
         registration_id,
     )
-    submission = BirthdateSubmission(birthdate=body.birthdate)
+    submission = BirthdateSubmission(birthdate=birthdate)
     outcome = await REGISTRATION.update(
         temporal, registration_id, SmsRegistrationWorkflow.submit_birthdate, submission
     )
@@ -333,20 +306,16 @@ async def submit_birthdate(
     return _view(registration_id, await REGISTRATION.status(temporal, registration_id))
 
 
-@router.post(
-    "/{registration_id}/password",
-    summary="Créer le mot de passe : le compte est créé et vous êtes connecté",
-    response_model=RegistrationDone,
-    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
-)
-async def submit_password(
-    registration_id: RegistrationId,
+async def create_account(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    registration_id: uuid.UUID,
+    browser: str | None,
     body: PasswordRequest,
     response: Response,
-    pool: Pool,
-    temporal: Temporal,
-    browser: BrowserToken = None,
 ) -> RegistrationDone:
+    """The password checked and parked (hashed), the account created by the
+    process, the person signed in (the session cookie set on `response`)."""
     await _bound(pool, registration_id, browser)
     status = await REGISTRATION.status(temporal, registration_id)
     _require(status, RegistrationStep.PASSWORD, registration_id)
@@ -370,13 +339,115 @@ async def submit_password(
         raise
     token = await sessions.open_session(pool, account.account_id, "portal")
     set_session_cookie(response, token, "portal")
-    return RegistrationDone(
-        identifier=account.identifier,
-        message=(
-            f"Votre compte EduConnect est créé et vous êtes connecté. Votre identifiant est {account.identifier} : "
-            "notez-le, il vous servira à chaque connexion avec votre mot de passe."
-        ),
+    return RegistrationDone(identifier=account.identifier, message=welcome_text(account.identifier))
+
+
+def welcome_text(identifier: str) -> str:
+    return (
+        f"Votre compte EduConnect est créé et vous êtes connecté. Votre identifiant est {identifier} : "
+        "notez-le, il vous servira à chaque connexion avec votre mot de passe."
     )
+
+
+# --- routes --------------------------------------------------------------------
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Je n'ai pas de compte : nom, prénom et téléphone mobile",
+    response_model=StartResponse,
+    responses={422: {"model": ErrorBody}},
+)
+async def start(
+    body: StartRequest, response: Response, pool: Pool, temporal: Temporal
+) -> StartResponse:
+    registration_id = await start_registration(pool, temporal, response, body)
+    return StartResponse(registration_id=registration_id, message=STARTED_MESSAGE)
+
+
+@router.get(
+    "/{registration_id}",
+    summary="Où en est mon inscription ?",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}},
+)
+async def registration_status(
+    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> RegistrationView:
+    return await registration_view(pool, temporal, registration_id, browser)
+
+
+@router.post(
+    "/{registration_id}/code",
+    summary="Saisir le code reçu par SMS",
+    response_model=RegistrationView,
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        410: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },
+)
+async def submit_code(
+    registration_id: RegistrationId,
+    body: CodeRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
+):
+    return await check_code(pool, temporal, registration_id, browser, body.code)
+
+
+@router.post(
+    "/{registration_id}/resend-code",
+    summary="Renvoyer le code (l'ancien code ne fonctionne plus)",
+    response_model=RegistrationView,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+)
+async def resend_code(
+    registration_id: RegistrationId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
+) -> RegistrationView:
+    return await resend_code_of(pool, temporal, registration_id, browser)
+
+
+@router.post(
+    "/{registration_id}/birthdate",
+    summary="Confirmer la date de naissance d'un de vos enfants",
+    response_model=RegistrationView,
+    responses={
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        423: {"model": ErrorBody},
+    },
+)
+async def submit_birthdate(
+    registration_id: RegistrationId,
+    body: BirthdateRequest,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
+):
+    return await check_birthdate(pool, temporal, registration_id, browser, body.birthdate)
+
+
+@router.post(
+    "/{registration_id}/password",
+    summary="Créer le mot de passe : le compte est créé et vous êtes connecté",
+    response_model=RegistrationDone,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def submit_password(
+    registration_id: RegistrationId,
+    body: PasswordRequest,
+    response: Response,
+    pool: Pool,
+    temporal: Temporal,
+    browser: BrowserToken = None,
+) -> RegistrationDone:
+    return await create_account(pool, temporal, registration_id, browser, body, response)
 
 
 # --- blocked after three wrong birthdates: the correction request -----------------

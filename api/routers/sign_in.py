@@ -40,7 +40,7 @@ from api.routers.portal import EMAIL_PATH, email_validation_message
 from api.routers.pupil_activation import PupilActivationView, start_or_resume_pupil_activation
 from educonnect import accounts, sessions
 from educonnect.account_management import take_notices
-from educonnect.franceconnect import take_franceconnect_id_token
+from educonnect.franceconnect import LogoutStart, take_franceconnect_id_token
 from educonnect.sign_in_limits import check_credentials_limited
 
 router = APIRouter(tags=["Connexion"])
@@ -168,6 +168,16 @@ async def sign_in_with_password(
     return result
 
 
+async def sign_out_session(pool: asyncpg.Pool, token: str | None) -> LogoutStart | None:
+    """The session revoked. Opened through FranceConnect: where the browser goes
+    to end the FranceConnect session too (None: nowhere, or FranceConnect is down)."""
+    if not token:
+        return None
+    id_token = await take_franceconnect_id_token(pool, token)
+    await sessions.revoke_session(pool, token)
+    return await franceconnect_logout(pool, id_token) if id_token else None
+
+
 @router.post(
     "/sign-out",
     summary="Se déconnecter (la session est révoquée ; avec FranceConnect, de FranceConnect aussi)",
@@ -177,12 +187,8 @@ async def sign_in_with_password(
 async def sign_out(
     request: Request, response: Response, pool: Pool, educonnect_session: SessionCookie = None
 ):
-    id_token = None
-    if educonnect_session:
-        id_token = await take_franceconnect_id_token(pool, educonnect_session)
-        await sessions.revoke_session(pool, educonnect_session)
+    logout = await sign_out_session(pool, educonnect_session)
     clear_session_cookie(response)
-    logout = await franceconnect_logout(pool, id_token) if id_token else None
     if logout is None:
         return SignedOut(message="Vous êtes déconnecté.")
     body = SignedOut(

@@ -8,6 +8,13 @@ State design system (DSFR, vendored in `static/dsfr/` by `scripts/vendor-dsfr`).
 - `api.web.activation`: the guardian's activation ("Gérer mon compte",
   "Activer votre compte", blocked, done), each page built from the workflow's
   status.
+- `api.web.pupil_activation`: the pupil's activation (the same steps, the address
+  optional: "Continuer sans adresse").
+- `api.web.registration`: "Je n'ai pas de compte", SMS self-registration (`/inscription`).
+- `api.web.franceconnect`: FranceConnect's first visit (mobile, code, a child's
+  birthdate, blocked, ended) and the page of a refused FranceConnect sign-in;
+  the callback (`api.routers.franceconnect`) redirects a browser to them.
+- `templates/account_menu.html`: the header's account menu of signed-in pages.
 - `api.web.recovery`: "Identifiant oublié", "Mot de passe oublié" (email link, SMS
   code, new password, done); the email link's form (`/recovery/password/link`).
 - `api.web.assistance`: the birthdate-correction form of a blocked process, a

@@ -512,6 +512,6 @@ add_blocked_correction_pages(
     paths.PUPIL_CORRECTION,
     blocked=_blocked_pupil,
     process_of=_pupil_process,
-    back_url=lambda key: paths.PUPIL_ACTIVATION,
+    back_url=lambda key: paths.PUPIL_ACTIVATION_BLOCKED,
     name="eleve",
 )

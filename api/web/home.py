@@ -13,8 +13,14 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.deps import SESSION_COOKIE, Pool, Temporal, clear_session_cookie, request_client_ip
+from api.routers.franceconnect import set_logout_cookie
 from api.routers.portal import portal as portal_view
-from api.routers.sign_in import SignInRequest, SignInStatus, sign_in_with_password
+from api.routers.sign_in import (
+    SignInRequest,
+    SignInStatus,
+    sign_in_with_password,
+    sign_out_session,
+)
 from api.web import paths
 from api.web.activation import page_of
 from api.web.forms import (
@@ -23,11 +29,13 @@ from api.web.forms import (
     back_home,
     carry,
     errors_of,
+    notice,
     read_form,
     redirect,
     render,
     validation_errors,
 )
+from api.web.pupil_activation import page_of as pupil_page_of
 from educonnect import sessions
 from educonnect.account_management import take_notices
 from educonnect.errors import DomainError, ErrorCode
@@ -67,8 +75,8 @@ async def sign_in(request: Request, pool: Pool, temporal: Temporal):
     if result.status == SignInStatus.ACTIVATION_REQUIRED:
         if result.activation is not None:
             response.headers["location"] = page_of(result.activation.step)
-        else:  # a pupil: their pages come later (issue 12); the JSON status meanwhile
-            response.headers["location"] = paths.PUPIL_ACTIVATION
+        elif result.pupil_activation is not None:
+            response.headers["location"] = pupil_page_of(result.pupil_activation.step)
     elif result.notices:  # shown once (sign-in marked them read): the portal page says them
         carry(response, FormState(form=PORTAL_FORM, notice=" ".join(result.notices)))
     return response
@@ -79,18 +87,21 @@ async def sign_out(request: Request, pool: Pool):
     form = await read_form(request, "deconnexion")
     if not form.csrf_ok:
         return form.expired(paths.PORTAL)
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        await sessions.revoke_session(pool, token)
-    response = redirect(paths.HOME)
+    logout = await sign_out_session(pool, request.cookies.get(SESSION_COOKIE))
+    if logout is None:
+        response = notice(paths.HOME, HOME_FORM, "Vous êtes déconnecté.")
+    else:  # opened through FranceConnect: its end_session, back to « Vous êtes déconnecté »
+        response = redirect(logout.end_session_url)
+        set_logout_cookie(response, logout.browser_token)
     clear_session_cookie(response)
     return response
 
 
 @router.get(paths.PORTAL)
 async def portal(request: Request, pool: Pool):
-    """The portal, as the JSON `GET /portal` builds it (a first version: the
-    children's schools and services; the account menu comes with "Mon compte")."""
+    """The portal, as the JSON `GET /portal` builds it: a card per child (their
+    school, class and services), the account menu in the header, the notice
+    when the address is to validate (FAQ 7)."""
     token = request.cookies.get(SESSION_COOKIE)
     session = await sessions.find_session(pool, token) if token else None
     if session is None or session.scope != "portal":

@@ -17,15 +17,58 @@ ACTIVATION_CHANGE_EMAIL = "/activation/activer-mon-compte/adresse"
 ACTIVATION_BLOCKED = "/activation/date-de-naissance-bloquee"
 ACTIVATION_DONE = "/activation/terminee"
 
+# Pupil activation (DESIGN §3.4): the guardian's steps, the address optional.
+PUPIL_ACTIVATION_PROFILE = "/activation-eleve/gerer-mon-compte"
+PUPIL_ACTIVATION_WAITING = "/activation-eleve/activer-mon-compte"
+PUPIL_ACTIVATION_RESEND = "/activation-eleve/activer-mon-compte/renvoyer"
+PUPIL_ACTIVATION_CHANGE_EMAIL = "/activation-eleve/activer-mon-compte/adresse"
+PUPIL_ACTIVATION_SKIP_EMAIL = "/activation-eleve/activer-mon-compte/sans-adresse"
+PUPIL_ACTIVATION_BLOCKED = "/activation-eleve/date-de-naissance-bloquee"
+PUPIL_ACTIVATION_DONE = "/activation-eleve/terminee"
+
+# SMS self-registration (DESIGN §3.2): the steps of one attempt live under
+# `<SMS_REGISTRATION>/<id>/...` (the attempt's browser cookie is scoped there).
+SMS_REGISTRATION = "/inscription"
+SMS_REGISTRATION_CODE = "/inscription/{registration_id}/code"
+SMS_REGISTRATION_RESEND = "/inscription/{registration_id}/code/renvoyer"
+SMS_REGISTRATION_BIRTHDATE = "/inscription/{registration_id}/date-de-naissance"
+SMS_REGISTRATION_BLOCKED = "/inscription/{registration_id}/date-de-naissance-bloquee"
+SMS_REGISTRATION_PASSWORD = "/inscription/{registration_id}/mot-de-passe"
+SMS_REGISTRATION_WELCOME = "/inscription/{registration_id}/bienvenue"
+SMS_REGISTRATION_ENDED = "/inscription/{registration_id}/terminee"
+# FranceConnect (DESIGN §3.3): the OpenID Connect redirect and its return
+# (api/routers/franceconnect.py), then the first visit's pages (api/web/franceconnect.py),
+# under /franceconnect where the first visit's browser cookie is sent.
+FRANCECONNECT_LOGIN = "/franceconnect/login"
+FRANCECONNECT_REFUSED = "/franceconnect/connexion-impossible"  # ?motif=<error code>
+FRANCECONNECT_FIRST_VISIT = "/franceconnect/premiere-connexion"  # -> the page of its step
+FRANCECONNECT_MOBILE = "/franceconnect/premiere-connexion/mobile"
+FRANCECONNECT_CODE = "/franceconnect/premiere-connexion/code"
+FRANCECONNECT_RESEND_CODE = "/franceconnect/premiere-connexion/code/renvoyer"
+FRANCECONNECT_CHANGE_MOBILE = "/franceconnect/premiere-connexion/modifier-le-numero"
+FRANCECONNECT_BIRTHDATE = "/franceconnect/premiere-connexion/date-de-naissance"
+FRANCECONNECT_BLOCKED = "/franceconnect/premiere-connexion/date-de-naissance-bloquee"
+FRANCECONNECT_ENDED = "/franceconnect/premiere-connexion/terminee"
+
+# "Mon compte" (DESIGN §3.8-3.10): the account menu of the header links here.
+ACCOUNT = "/mon-compte"
+
 # Not built yet (issue 12, later pages); the JSON routes serve these processes today.
-FRANCECONNECT_LOGIN = (
-    "/franceconnect/login"  # the OpenID Connect redirect (api/routers/franceconnect.py)
-)
 LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
-SMS_REGISTRATION = "/inscription"
-PUPIL_ACTIVATION = "/pupil-activation"  # JSON until the pupil's pages exist
-EMAIL_CHECK = "/account/email"  # JSON until "Mon compte" exists
+
+# "Mon compte" (DESIGN §3.8–3.10; api.web.account): the account menu's "Mon compte" leads here.
+MY_ACCOUNT = ACCOUNT
+MY_ACCOUNT_SIGN_IN_AGAIN = "/mon-compte/confirmer-mon-identite"  # a recent sign-in, then back
+MY_ACCOUNT_EMAIL = "/mon-compte/adresse"
+EMAIL_CHECK = MY_ACCOUNT_EMAIL  # FAQ 7: check or correct the address
+MY_ACCOUNT_EMAIL_RESEND = "/mon-compte/adresse/renvoyer"
+MY_ACCOUNT_EMAIL_CANCEL = "/mon-compte/adresse/annuler"
+MY_ACCOUNT_PASSWORD = "/mon-compte/mot-de-passe"
+MY_ACCOUNT_MERGE = "/mon-compte/regrouper-mes-comptes"
+MY_ACCOUNT_MERGE_DONE = "/mon-compte/regrouper-mes-comptes/termine"
+MY_ACCOUNT_NOT_MY_CHILD = "/mon-compte/enfants/{pupil_id}/pas-mon-enfant"
+MY_ACCOUNT_NOT_MY_CHILD_DONE = "/mon-compte/enfants/signalement-transmis"
 
 # Recovery (DESIGN §3.6; api/web/recovery.py): the steps after LOST_IDENTIFIER
 # (also in the SMS of educonnect.sms_texts) and LOST_PASSWORD above.

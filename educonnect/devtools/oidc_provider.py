@@ -460,8 +460,10 @@ class LoopbackOidcProvider:
                 "<!doctype html><html lang='fr'><meta charset='utf-8'>"
                 "<title>FranceConnect (développement)</title>"
                 "<h1>Je choisis un compte pour me connecter</h1>"
-                f"<form method='post'>{buttons}"
-                "<label>Autre identifiant (sub) <input name='sub'></label>"
+                # One form per way of choosing: a browser sends every named field of
+                # the form, so the typed `sub` must not share one with the buttons.
+                f"<form method='post'>{buttons}</form>"
+                "<form method='post'><label>Autre identifiant (sub) <input name='sub'></label>"
                 "<button type='submit'>Continuer</button></form>"
                 "<form method='post'><button type='submit' name='cancel' value='1'>"
                 "Revenir sur le service</button></form></html>"

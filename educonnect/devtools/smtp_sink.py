@@ -154,6 +154,7 @@ class MailboxMessage:
     to: str
     subject: str
     text: str
+    html: str = ""  # the HTML part, when the message has one
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -175,6 +176,18 @@ def _text_body(msg: email.message.EmailMessage) -> str:
     if not isinstance(content, str):
         content = content.decode("utf-8", "replace")
     return content.replace("\r\n", "\n")
+
+
+def _html_body(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):
+        payload = cast(bytes, part.get_payload(decode=True) or b"")
+        content = payload.decode("utf-8", "replace")
+    return content if isinstance(content, str) else content.decode("utf-8", "replace")
 
 
 def _addresses(value: str | None) -> str:
@@ -206,6 +219,7 @@ def read_mailbox(folder: Path | str) -> list[MailboxMessage]:
                 to=_addresses(to),
                 subject=str(msg.get("Subject") or ""),
                 text=_text_body(msg),
+                html=_html_body(msg),
             )
         )
     messages.sort(key=lambda m: (m.date, m.id), reverse=True)

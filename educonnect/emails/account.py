@@ -66,7 +66,9 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne 
 {_FOOTER}
 """
     subject = FIRST_VALIDATION_SUBJECT if first_validation else NEW_ADDRESS_SUBJECT
-    return Email(to=to, subject=subject, text=text, sender_name=SENDER)
+    return Email(
+        to=to, subject=subject, text=text, sender_name=SENDER, action="Valider cette adresse"
+    )
 
 
 def email_change_requested(*, to: str, identifier: str, new_email: str) -> Email:
@@ -184,6 +186,7 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mo
         subject="Réinitialisation du mot de passe de votre compte EduConnect",
         text=text,
         sender_name=SENDER,
+        action="Choisir un nouveau mot de passe",
     )
 
 

@@ -81,4 +81,4 @@ Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.
 L'administrateur des services en ligne
 Ce message est envoyé automatiquement, merci de ne pas y répondre.
 """
-    return Email(to=to, subject=subject, text=text, sender_name=SENDER)
+    return Email(to=to, subject=subject, text=text, sender_name=SENDER, action="Activer mon compte")

@@ -186,7 +186,9 @@ def staff_email(
         f"Consultez et traitez la demande (accepter, refuser ou demander des informations) : {url}\n\n"
         f"Référence : {ref}\n\n{FOOTER}\n"
     )
-    return Email(to=to, subject=subject, text=text, sender_name=SENDER)
+    return Email(
+        to=to, subject=subject, text=text, sender_name=SENDER, action="Consulter la demande"
+    )
 
 
 # --- assistance tickets -----------------------------------------------------------------

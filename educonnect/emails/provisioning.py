@@ -79,4 +79,10 @@ Le chef d'établissement ou le directeur d'école
 
 Ce courriel a été envoyé automatiquement, merci de ne pas y répondre.
 """
-    return Email(to=to, subject="Vos identifiants EduConnect", text=text, sender_name="EduConnect")
+    return Email(
+        to=to,
+        subject="Vos identifiants EduConnect",
+        text=text,
+        sender_name="EduConnect",
+        action="Se connecter à EduConnect",
+    )

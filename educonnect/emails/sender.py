@@ -1,4 +1,5 @@
-"""Send an email through SMTP (`SMTP_URL`; the dev stack's sink by default)."""
+"""Send an email through SMTP (`SMTP_URL`; the dev stack's sink by default):
+its text part, and the HTML part built from that text (`educonnect.emails.html`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 
 from educonnect.emails import Email
+from educonnect.emails.html import html_of
 from educonnect.settings import get_settings
 
 
@@ -21,6 +23,7 @@ def build_message(email: Email, *, from_address: str | None = None) -> EmailMess
     msg["Subject"] = email.subject
     msg["Message-ID"] = make_msgid(domain=address.split("@")[-1])
     msg.set_content(email.text)
+    msg.add_alternative(html_of(email), subtype="html")  # multipart/alternative: text, then HTML
     return msg
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html as html_lib
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from educonnect.devtools.smtp_sink import MailboxMessage, read_mailbox
@@ -40,6 +42,58 @@ def link_in(message: MailboxMessage) -> str:
 
 def token_of(link: str) -> str:
     return link.split("jeton=", 1)[1]
+
+
+class _Reader(HTMLParser):
+    """The words a reader sees in an HTML part, and its links (href, text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.words: list[str] = []
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._link_text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("head", "style", "title"):
+            self._skip += 1
+        if tag == "a":
+            self._href, self._link_text = dict(attrs).get("href") or "", []
+
+    def handle_endtag(self, tag):
+        if tag in ("head", "style", "title"):
+            self._skip -= 1
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, " ".join("".join(self._link_text).split())))
+            self._href = None
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        self.words.append(data)
+        if self._href is not None:
+            self._link_text.append(data)
+
+
+def html_words(message: MailboxMessage) -> str:
+    """The HTML part's visible text, whitespace folded (entities decoded)."""
+    reader = _Reader()
+    reader.feed(message.html)
+    return " ".join(html_lib.unescape(" ".join(reader.words)).split())
+
+
+def html_links(message: MailboxMessage) -> list[tuple[str, str]]:
+    """The HTML part's links: (href, the text shown)."""
+    reader = _Reader()
+    reader.feed(message.html)
+    return reader.links
+
+
+def text_words(text: str) -> str:
+    """Words of a text part, whitespace folded, list marks ("- ", "1. ") dropped."""
+    lines = [re.sub(r"^\s*(?:-|\d+\.)\s+", "", line) for line in text.split("\n")]
+    return " ".join(" ".join(lines).split())
 
 
 NOTIFICATION_SUBJECT = "Vos identifiants EduConnect"

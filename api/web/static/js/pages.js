@@ -2,7 +2,11 @@
    - the error summary takes the focus;
    - the password rules are ticked as they are met;
    - a waiting page asks for its status again every few seconds and goes to
-     the next step's page when the process moved on. */
+     the next step's page when the process moved on;
+   - "Renvoyer le code" counts down the wait the server gave (the button
+     waits with it; without JavaScript the page says the wait, and the server
+     refuses a resend too soon); while the code is on its way, the page
+     reloads itself once (a link says "actualisez" without JavaScript). */
 (function () {
   "use strict";
 
@@ -63,29 +67,34 @@
     window.setInterval(tick, seconds * 1000);
   }
 
-  // "Renvoyer un code": the button waits for the end of the cooldown the page gave.
-  function countdowns() {
+  function countDown() {
     document.querySelectorAll("[data-countdown]").forEach(function (note) {
       var left = parseInt(note.getAttribute("data-countdown"), 10);
-      var button = note.parentNode.querySelector("[data-countdown-button]");
+      var form = note.closest("form");
+      var button = form ? form.querySelector("button[type=submit]") : null;
       var seconds = note.querySelector("[data-countdown-seconds]");
-      if (!(left > 0) || !button) { return; }
-      button.disabled = true;
+      if (!(left > 0) || !seconds) { return; }
+      if (button) { button.disabled = true; }
       var timer = window.setInterval(function () {
         left -= 1;
-        if (seconds && left > 0) { seconds.textContent = String(left); }
-        if (left <= 0) {
-          window.clearInterval(timer);
-          button.disabled = false;
-          note.textContent = "Vous pouvez demander un nouveau code.";
-        }
+        if (left > 0) { seconds.textContent = String(left); return; }
+        window.clearInterval(timer);
+        note.textContent = "Vous pouvez demander un nouveau code ; l’ancien ne fonctionnera plus.";
+        if (button) { button.disabled = false; }
       }, 1000);
     });
   }
 
+  function reloadSoon() {
+    var note = document.querySelector("[data-reload-after]");
+    var seconds = note ? parseInt(note.getAttribute("data-reload-after"), 10) : 0;
+    if (seconds > 0) { window.setTimeout(function () { window.location.reload(); }, seconds * 1000); }
+  }
+
   function start() {
-    countdowns();
     focusErrorSummary();
+    countDown();
+    reloadSoon();
     watchPasswordRules();
     autoRefresh();
   }
