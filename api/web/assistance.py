@@ -43,7 +43,10 @@ from api.routers.assistance import (
     file_ticket,
     guardian_form,
 )
+from api.routers.franceconnect import LINK_COOKIE, blocked_link, link_of_browser
 from api.routers.pupil_activation import blocked_pupil
+from api.routers.registration import BROWSER as REGISTRATION_BROWSER
+from api.routers.registration import blocked_registration
 from api.web import paths
 from api.web.activation import page_of
 from api.web.forms import (
@@ -68,7 +71,9 @@ from educonnect.models.corrections import (
     TicketCategory,
 )
 from workflows.activation import workflow_id as activation_workflow_id
+from workflows.franceconnect_link import workflow_id as link_workflow_id
 from workflows.pupil_activation import workflow_id as pupil_workflow_id
+from workflows.sms_registration import workflow_id as registration_workflow_id
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -514,4 +519,69 @@ add_blocked_correction_pages(
     process_of=_pupil_process,
     back_url=lambda key: paths.PUPIL_ACTIVATION_BLOCKED,
     name="eleve",
+)
+
+
+# SMS registration (`blocked_registration`): the attempt's id in the address, its
+# browser cookie sent under `/inscription/<id>`.
+
+
+def _registration_id(key: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(key)
+    except ValueError:
+        raise DomainError(ErrorCode.REGISTRATION_NOT_FOUND) from None
+
+
+async def _blocked_registration(request: Request, pool, temporal, key: str) -> Blocked:
+    return await blocked_registration(
+        _registration_id(key), pool, temporal, request.cookies.get(REGISTRATION_BROWSER.cookie)
+    )
+
+
+async def _registration_process(request: Request, pool, key: str) -> str:
+    process_id = registration_workflow_id(_registration_id(key))
+    await REGISTRATION_BROWSER.require(
+        pool, process_id, request.cookies.get(REGISTRATION_BROWSER.cookie)
+    )
+    return process_id
+
+
+add_blocked_correction_pages(
+    router,
+    paths.SMS_REGISTRATION_CORRECTION.replace("{registration_id}", "{key}"),
+    blocked=_blocked_registration,
+    process_of=_registration_process,
+    back_url=lambda key: paths.SMS_REGISTRATION_BLOCKED.format(registration_id=key),
+    name="inscription",
+)
+
+
+# FranceConnect's first visit (`blocked_link`): the visit this browser drives
+# (its cookie, sent under `/franceconnect`).
+
+
+async def _link_id(request: Request, pool) -> uuid.UUID:
+    link_id = await link_of_browser(pool, request.cookies.get(LINK_COOKIE))
+    if link_id is None:
+        raise DomainError(ErrorCode.FRANCECONNECT_LINK_NOT_FOUND)
+    return link_id
+
+
+async def _blocked_link(request: Request, pool, temporal, key: str) -> Blocked:
+    link_id = await _link_id(request, pool)
+    return await blocked_link(link_id, pool, temporal, request.cookies.get(LINK_COOKIE))
+
+
+async def _link_process(request: Request, pool, key: str) -> str:
+    return link_workflow_id(await _link_id(request, pool))
+
+
+add_blocked_correction_pages(
+    router,
+    paths.FRANCECONNECT_CORRECTION,
+    blocked=_blocked_link,
+    process_of=_link_process,
+    back_url=lambda key: paths.FRANCECONNECT_BLOCKED,
+    name="franceconnect",
 )

@@ -109,5 +109,8 @@ def assistance_answer(request_id: object) -> str:
     return f"/assistance/demandes/{request_id}/reponse"
 
 
-# The pupil's correction of their own birthdate (pupil activation blocked).
+# The correction pages of the other blocked processes (api.web.assistance,
+# `add_blocked_correction_pages`), where each one's browser cookie is sent.
 PUPIL_CORRECTION = "/activation-eleve/correction-date-de-naissance"
+SMS_REGISTRATION_CORRECTION = "/inscription/{registration_id}/correction-date-de-naissance"
+FRANCECONNECT_CORRECTION = "/franceconnect/premiere-connexion/correction-date-de-naissance"
