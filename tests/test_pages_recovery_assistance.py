@@ -233,7 +233,7 @@ async def test_blocked_activation_files_a_correction_and_follows_it_in_the_pages
             break
         await asyncio.sleep(0.1)
     assert 'data-decision="approved"' in page and proposed.strftime("%d/%m/%Y") in page
-    assert "Reprendre l’activation de mon compte" in page
+    assert "Reprendre l’activation de votre compte" in page
     assert (await api.get("/activation/date-de-naissance-bloquee")).headers[
         "location"
     ] == "/activation/gerer-mon-compte"

@@ -240,6 +240,8 @@ async def _request_page(
             "is_open": view.status in OPEN_STEPS,
             "resume_url": resume_url,
             "resumed": resumed,
+            # "l’activation de votre compte", "votre inscription"...
+            "resume_what": blocked_process(process_id).resume.replace("'", "’"),
             "here": here,
             "answer_url": answer_url,
             "refresh_seconds": REFRESH_SECONDS,
@@ -409,6 +411,7 @@ def add_blocked_correction_pages(
         if isinstance(found, Response):
             return found
         view = await correction_form(pool, found.requester, contact=found.contact)
+        process = blocked_process(found.requester.process_id)
         return render(
             request,
             "assistance/correction.html",
@@ -417,7 +420,8 @@ def add_blocked_correction_pages(
                 "view": view,
                 "blocked": True,
                 "resume_url": back_url(key),
-                "own_birthdate": blocked_process(found.requester.process_id).own_birthdate,
+                "own_birthdate": process.own_birthdate,
+                "back_label": f"Retour à {process.resume}".replace("'", "’"),
                 "action": path.format(key=key),
                 "request_url": lambda rid: f"{path.format(key=key)}/{rid}",
                 "steps": CORRECTION_STEPS,

@@ -263,7 +263,7 @@ async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes
             )
             assert approved.status_code == 200, approved.text
 
-        resume = page.get_by_role("link", name="Reprendre l’activation de mon compte")
+        resume = page.get_by_role("link", name="Reprendre l’activation de votre compte")
         for _ in range(60):  # the activation reads back its unblock
             await page.reload()
             if await resume.count() and "gerer-mon-compte" in (
