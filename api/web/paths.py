@@ -50,15 +50,12 @@ FRANCECONNECT_BIRTHDATE = "/franceconnect/premiere-connexion/date-de-naissance"
 FRANCECONNECT_BLOCKED = "/franceconnect/premiere-connexion/date-de-naissance-bloquee"
 FRANCECONNECT_ENDED = "/franceconnect/premiere-connexion/terminee"
 
-# "Mon compte" (DESIGN §3.8-3.10): the account menu of the header links here.
-ACCOUNT = "/mon-compte"
-
 # Not built yet (issue 12, later pages); the JSON routes serve these processes today.
 LOST_IDENTIFIER = "/identifiant-oublie"
 LOST_PASSWORD = "/mot-de-passe-oublie"
 
 # "Mon compte" (DESIGN §3.8–3.10; api.web.account): the account menu's "Mon compte" leads here.
-MY_ACCOUNT = ACCOUNT
+MY_ACCOUNT = "/mon-compte"
 MY_ACCOUNT_SIGN_IN_AGAIN = "/mon-compte/confirmer-mon-identite"  # a recent sign-in, then back
 MY_ACCOUNT_EMAIL = "/mon-compte/adresse"
 EMAIL_CHECK = MY_ACCOUNT_EMAIL  # FAQ 7: check or correct the address
