@@ -33,9 +33,11 @@ from api.routers import (
 from api.security_headers import SecurityHeaders
 from api.web import account as account_pages
 from api.web import activation as activation_pages
+from api.web import assistance as assistance_pages
 from api.web import franceconnect as franceconnect_pages
 from api.web import home as home_pages
 from api.web import pupil_activation as pupil_activation_pages
+from api.web import recovery as recovery_pages
 from api.web import registration as registration_pages
 from api.web.forms import STATIC_DIR
 from educonnect import db
@@ -88,7 +90,6 @@ def create_app() -> FastAPI:
     app.include_router(staff_tickets.router)
     app.include_router(account.router)
     app.include_router(recovery.router)
-    app.include_router(recovery.page_router)
     app.include_router(provisioning.router)
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
@@ -100,6 +101,8 @@ def create_app() -> FastAPI:
     app.include_router(registration_pages.router)
     app.include_router(franceconnect_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(recovery_pages.router)
+    app.include_router(assistance_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev

@@ -25,6 +25,12 @@ async def academie_named(conn: asyncpg.Pool | asyncpg.Connection, name: str) -> 
     )
 
 
+async def academies(conn: asyncpg.Pool | asyncpg.Connection) -> list[str]:
+    """The académies of the school records, as they spell them (the ticket form's list)."""
+    rows = await conn.fetch("SELECT DISTINCT academie FROM schools ORDER BY academie")
+    return [r["academie"] for r in rows]
+
+
 async def open_ticket(
     conn: asyncpg.Pool | asyncpg.Connection,
     ticket_id: uuid.UUID,

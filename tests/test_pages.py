@@ -256,7 +256,7 @@ async def test_three_wrong_birthdates_lead_to_the_blocked_page_and_its_correctio
     assert posted.headers["location"] == "/activation/date-de-naissance-bloquee"
     html = (await follow(api, posted)).text
     assert 'data-code="birthdate_blocked"' in html
-    assert 'href="/assistance/date-de-naissance"' in html
+    assert 'href="/assistance/correction-date-de-naissance"' in html
 
 
 async def test_the_link_pages_use_the_layout_and_keep_their_words(api):

@@ -171,7 +171,11 @@ async def test_first_visit_pages_follow_the_step_up_to_the_blocked_page(
         "ON i.id = l.identity_id WHERE i.sub = $1",
         identity.sub,
     )
-    assert f'href="/franceconnect/link/{link_id}/correction"' in blocked.text
+    correction = "/franceconnect/premiere-connexion/correction-date-de-naissance"
+    assert f'href="{correction}"' in blocked.text
+    # The browser's cookie reaches the form's page, and the JSON form as before.
+    assert 'name="proposed_birthdate"' in (await api.get(correction)).text
+    assert (await api.get(f"/franceconnect/link/{link_id}/correction")).status_code == 200
     # Coming back through FranceConnect resumes there.
     assert await back_as_a_browser(api, identity.sub) == FIRST_VISIT
     assert (await api.get(FIRST_VISIT)).headers["location"] == went

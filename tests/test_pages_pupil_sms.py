@@ -56,7 +56,7 @@ async def test_a_pupil_blocked_on_their_birthdate_is_led_to_their_correction_for
     assert posted.headers["location"] == "/activation-eleve/date-de-naissance-bloquee"
     html = (await follow(api, posted)).text
     assert 'data-code="birthdate_blocked"' in html
-    assert 'href="/pupil-activation/correction"' in html
+    assert 'href="/activation-eleve/correction-date-de-naissance"' in html
     assert (await api.get("/pupil-activation/correction")).status_code == 200
     # Any other step's page leads back to the blocked one.
     other = await api.get("/activation-eleve/gerer-mon-compte")
@@ -157,8 +157,10 @@ async def test_a_blocked_registration_leads_to_its_correction_form_in_this_brows
         assert 'data-code="birthdate_blocked"' in blocked.text
         registration_id = code_page.split("/")[2]
         correction = f"/registration/{registration_id}/correction"
-        assert f'href="{correction}"' in blocked.text
-        # The browser's cookie reaches the correction form (the JSON API's path).
+        page = f"/inscription/{registration_id}/correction-date-de-naissance"
+        assert f'href="{page}"' in blocked.text
+        # The browser's cookie reaches the correction form's page and the JSON API's.
+        assert 'name="proposed_birthdate"' in (await http.get(page)).text
         assert (await http.get(correction)).status_code == 200
 
         # Another browser holding the address is sent back to the start.
@@ -166,6 +168,7 @@ async def test_a_blocked_registration_leads_to_its_correction_form_in_this_brows
         assert sent_back.headers["location"] == "/inscription"
         assert 'data-code="registration_not_found"' in (await follow(stranger, sent_back)).text
         assert (await stranger.get(correction)).status_code == 404
+        assert (await stranger.get(page)).headers["location"] == "/"
         # So is an address whose id is not one (a page, not the API's JSON refusal).
         mangled = await stranger.get("/inscription/pas-un-identifiant/code")
         assert mangled.headers["location"] == "/inscription"

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Path, Request, status
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 
@@ -40,6 +41,7 @@ from api.correction_form import (
 from api.deps import ActivationSession, Pool, Temporal, request_client_ip
 from api.errors import ErrorBody
 from api.routers.activation import ASSISTANCE_URL, PROCESS
+from api.web import paths
 from educonnect import accounts, assistance_tickets, policies
 from educonnect.account_management import admit_request
 from educonnect.email_addresses import email_key, normalized_email
@@ -104,19 +106,43 @@ def _chosen_contact(body: CorrectionRequestBody, guardian: asyncpg.Record) -> Co
     return Contact("sms", mobile=e164_mobile(raw))
 
 
-@router.get(
-    CORRECTION_FORM_PATH,
-    summary="Formulaire de demande de correction de date de naissance : enfants et coordonnées connues",
-    response_model=CorrectionForm,
-)
-async def guardian_correction_form(session: ActivationSession, pool: Pool) -> CorrectionForm:
-    requester, guardian = await _guardian(pool, session.account_id)
+async def guardian_form(pool: asyncpg.Pool, account_id: uuid.UUID) -> CorrectionForm:
+    """The correction form of a guardian's activation: the children, the
+    address and number on file (the JSON route and the page)."""
+    requester, guardian = await _guardian(pool, account_id)
     return await correction_form(
         pool,
         requester,
         email_on_file=guardian["account_email"] or guardian["email"],
         mobile_on_file=guardian["mobile"],
     )
+
+
+async def file_guardian_correction(
+    pool: asyncpg.Pool, temporal: Client, account_id: uuid.UUID, body: CorrectionRequestBody
+) -> CorrectionReceipt:
+    """File (or join) a correction from a guardian's activation that refused a birthdate."""
+    await _blocked_activation(temporal, account_id)
+    requester, guardian = await _guardian(pool, account_id)
+    return await file_correction(
+        pool, temporal, requester, body.pupil_id, body, _chosen_contact(body, guardian)
+    )
+
+
+@router.get(
+    CORRECTION_FORM_PATH,
+    summary="Formulaire de demande de correction de date de naissance : enfants et coordonnées connues",
+    response_model=CorrectionForm,
+    responses={
+        303: {"description": "Un navigateur (Accept: text/html) : vers la page du formulaire"}
+    },
+)
+async def guardian_correction_form(
+    request: Request, session: ActivationSession, pool: Pool
+) -> CorrectionForm | RedirectResponse:
+    if "text/html" in request.headers.get("accept", ""):  # a browser: the form's page
+        return RedirectResponse(paths.ASSISTANCE_CORRECTION, status_code=303)
+    return await guardian_form(pool, session.account_id)
 
 
 @router.post(
@@ -129,11 +155,7 @@ async def guardian_correction_form(session: ActivationSession, pool: Pool) -> Co
 async def request_correction(
     body: CorrectionRequestBody, session: ActivationSession, pool: Pool, temporal: Temporal
 ) -> CorrectionReceipt:
-    await _blocked_activation(temporal, session.account_id)
-    requester, guardian = await _guardian(pool, session.account_id)
-    return await file_correction(
-        pool, temporal, requester, body.pupil_id, body, _chosen_contact(body, guardian)
-    )
+    return await file_guardian_correction(pool, temporal, session.account_id, body)
 
 
 # --- following a request ------------------------------------------------------------------
@@ -215,6 +237,11 @@ async def categories() -> list[Category]:
     responses={422: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketReceipt:
+    return await file_ticket(pool, body, request_client_ip(request))
+
+
+async def file_ticket(pool: asyncpg.Pool, body: TicketBody, client_ip: str) -> TicketReceipt:
+    """A ticket for the académie's assistance (the JSON route and the page)."""
     email = normalized_email(body.email)
     names = {
         "last_name": body.last_name.strip(),
@@ -238,7 +265,7 @@ async def open_ticket(body: TicketBody, request: Request, pool: Pool) -> TicketR
             raise DomainError(ErrorCode.ASSISTANCE_ACADEMIE_UNKNOWN, [{"field": "academie"}])
     # Anyone may write, without a session: a few tickets per address and per
     # connection reach the staff's queue, not a flood (a mistyped school is not counted).
-    counters = [("ticket_email", email_key(email)), ("ticket_ip", request_client_ip(request))]
+    counters = [("ticket_email", email_key(email)), ("ticket_ip", client_ip)]
     await admit_request(pool, counters, refusal=ErrorCode.TICKETS_RATE_LIMITED)
     ticket_id = uuid.uuid4()
     await assistance_tickets.open_ticket(

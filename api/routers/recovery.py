@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Form, Path, Query, Request, Response
@@ -40,7 +39,7 @@ from educonnect.account_management import (
     password_context,
 )
 from educonnect.email_addresses import email_key, normalized_email
-from educonnect.errors import HTTP_STATUS, DomainError, ErrorCode
+from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.recovery import (
     RESET_LABELS,
     IdentifierRecoveryInput,
@@ -56,7 +55,6 @@ from educonnect.models.sms_codes import SmsCodeStatus
 from educonnect.phones import e164_mobile
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.settings import get_settings
-from educonnect.sms_texts import IDENTIFIER_RECOVERY_PATH
 from workflows import identifier_recovery, password_reset
 from workflows.identifier_recovery import IdentifierRecoveryWorkflow
 from workflows.password_reset import PasswordResetWorkflow
@@ -247,6 +245,23 @@ def _done_message(identifier: str) -> str:
 # --- lost identifier -------------------------------------------------------------------------
 
 
+async def request_identifier(
+    pool, temporal: Client, channel: RecoveryChannel, contact: str, client_ip: str
+) -> str:
+    """Lost identifier (the JSON routes and the page): check the typed address
+    or number, count the request, start the workflow; the answer is the same
+    whether or not an account matches."""
+    if channel == RecoveryChannel.EMAIL:
+        email = normalized_email(contact)
+        await admit_request(pool, [("email", email_key(email)), ("ip", client_ip)])
+        await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
+        return IDENTIFIER_BY_EMAIL
+    mobile = e164_mobile(contact)
+    await admit_request(pool, [("mobile", mobile), ("ip", client_ip)])
+    await _start_identifier_recovery(temporal, RecoveryChannel.SMS, mobile)
+    return IDENTIFIER_BY_SMS
+
+
 @router.post(
     "/identifier/email",
     status_code=202,
@@ -257,10 +272,10 @@ def _done_message(identifier: str) -> str:
 async def identifier_by_email(
     body: IdentifierByEmail, request: Request, pool: Pool, temporal: Temporal
 ):
-    email = normalized_email(body.email)
-    await admit_request(pool, [("email", email_key(email)), ("ip", request_client_ip(request))])
-    await _start_identifier_recovery(temporal, RecoveryChannel.EMAIL, email)
-    return RequestAccepted(message=IDENTIFIER_BY_EMAIL)
+    message = await request_identifier(
+        pool, temporal, RecoveryChannel.EMAIL, body.email, request_client_ip(request)
+    )
+    return RequestAccepted(message=message)
 
 
 @router.post(
@@ -273,13 +288,45 @@ async def identifier_by_email(
 async def identifier_by_sms(
     body: IdentifierBySms, request: Request, pool: Pool, temporal: Temporal
 ):
-    mobile = e164_mobile(body.mobile)
-    await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
-    await _start_identifier_recovery(temporal, RecoveryChannel.SMS, mobile)
-    return RequestAccepted(message=IDENTIFIER_BY_SMS)
+    message = await request_identifier(
+        pool, temporal, RecoveryChannel.SMS, body.mobile, request_client_ip(request)
+    )
+    return RequestAccepted(message=message)
 
 
 # --- lost password: the request ------------------------------------------------------------------
+
+
+async def request_password_reset(
+    pool,
+    temporal: Client,
+    channel: RecoveryChannel,
+    identifier: str,
+    contact: str,
+    client_ip: str,
+    *,
+    response: Response | None = None,
+    binding: BrowserBinding | None = None,
+) -> ResetStarted:
+    """Lost password (the JSON routes and the pages): check the typed values,
+    count the request, start the workflow; the same answer whether or not an
+    account matches. By SMS, the request is bound to this browser (`binding`,
+    its cookie set on `response`): only it may type the code."""
+    reset_id = uuid.uuid4()
+    if channel == RecoveryChannel.EMAIL:
+        contact = normalized_email(contact)
+        counter, message = ("email", email_key(contact)), PASSWORD_BY_EMAIL
+    else:
+        contact = e164_mobile(contact)
+        counter, message = ("mobile", contact), PASSWORD_BY_SMS
+    await admit_request(pool, [counter, ("ip", client_ip)])
+    if channel == RecoveryChannel.SMS:
+        assert response is not None
+        await (binding or BROWSER).bind(
+            pool, response, reset_id, password_reset.workflow_id(reset_id)
+        )
+    await _start_reset(temporal, reset_id, channel, normalized_identifier(identifier), contact)
+    return ResetStarted(reset_id=reset_id, message=message)
 
 
 @router.post(
@@ -292,12 +339,15 @@ async def identifier_by_sms(
 async def password_by_email(
     body: PasswordByEmail, request: Request, pool: Pool, temporal: Temporal
 ):
-    email = normalized_email(body.email)
-    await admit_request(pool, [("email", email_key(email)), ("ip", request_client_ip(request))])
-    await _start_reset(
-        temporal, uuid.uuid4(), RecoveryChannel.EMAIL, normalized_identifier(body.identifier), email
+    started = await request_password_reset(
+        pool,
+        temporal,
+        RecoveryChannel.EMAIL,
+        body.identifier,
+        body.email,
+        request_client_ip(request),
     )
-    return RequestAccepted(message=PASSWORD_BY_EMAIL)
+    return RequestAccepted(message=started.message)
 
 
 @router.post(
@@ -310,14 +360,15 @@ async def password_by_email(
 async def password_by_sms(
     body: PasswordBySms, request: Request, response: Response, pool: Pool, temporal: Temporal
 ):
-    mobile = e164_mobile(body.mobile)
-    await admit_request(pool, [("mobile", mobile), ("ip", request_client_ip(request))])
-    reset_id = uuid.uuid4()
-    await BROWSER.bind(pool, response, reset_id, password_reset.workflow_id(reset_id))
-    await _start_reset(
-        temporal, reset_id, RecoveryChannel.SMS, normalized_identifier(body.identifier), mobile
+    return await request_password_reset(
+        pool,
+        temporal,
+        RecoveryChannel.SMS,
+        body.identifier,
+        body.mobile,
+        request_client_ip(request),
+        response=response,
     )
-    return ResetStarted(reset_id=reset_id, message=PASSWORD_BY_SMS)
 
 
 # --- lost password: the link (email way) ---------------------------------------------------------
@@ -338,25 +389,18 @@ RESET_LINK_WORDS = LinkWords(
 Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
 
 
-def _password_form(jeton: str, errors: list[str] | None = None) -> str:
-    problems = ""
-    if errors:
-        problems = "<ul>" + "".join(f"<li>{escape(e)}</li>" for e in errors) + "</ul>"
-    return (
-        f'{problems}<form method="post" action="/recovery/password/link">'
-        f'<input type="hidden" name="jeton" value="{escape(jeton)}">'
-        '<p><label>Nouveau mot de passe<br><input type="password" name="password" maxlength="128" '
-        'autocomplete="new-password" required></label></p>'
-        '<p><label>Confirmation du nouveau mot de passe<br><input type="password" name="password_confirmation" '
-        'maxlength="128" autocomplete="new-password" required></label></p>'
-        '<button type="submit">Enregistrer mon nouveau mot de passe</button></form>'
-    )
+SIGN_IN_BUTTON = '<p><a class="fr-btn" href="/">Se connecter</a></p>'
 
 
-POLICY_TEXT = (
-    "Choisissez votre nouveau mot de passe : de 8 à 14 caractères, uniquement des lettres non accentuées "
-    "et des chiffres, avec au moins une lettre et un chiffre."
-)
+def _link_password_page(jeton: str, refused: DomainError | None = None) -> pages.HTMLResponse:
+    """The link's form, in the pages' layout (`api.web.recovery`); a refusal at its field."""
+    from api.web.forms import errors_of  # the pages import this module
+    from api.web.recovery import link_password_page
+
+    if refused is None:
+        return link_password_page(jeton)
+    code_fields = {ErrorCode.PASSWORD_MISMATCH: "password_confirmation"}
+    return link_password_page(jeton, errors_of(refused, code_fields), status_code=422)
 
 
 @router.get(
@@ -369,9 +413,7 @@ async def reset_link_page(jeton: Token, pool: Pool):
         await live_link(pool, jeton, PASSWORD_RESET_PURPOSE, RESET_LINK_WORDS)
     except LinkRefused as refused:
         return refused.page()
-    return pages.page(
-        "Choisir un nouveau mot de passe", POLICY_TEXT, extra_html=_password_form(jeton)
-    )
+    return _link_password_page(jeton)
 
 
 @router.post(
@@ -395,13 +437,7 @@ async def reset_by_link(
             password, password_confirmation, await password_context(pool, link["account_id"])
         )
     except DomainError as refused:
-        errors = [d["message"] for d in refused.details if "message" in d] or [refused.message]
-        return pages.page(
-            "Choisir un nouveau mot de passe",
-            POLICY_TEXT,
-            status_code=422,
-            extra_html=_password_form(jeton, errors),
-        )
+        return _link_password_page(jeton, refused)
     await _store_pending_password(pool, link["account_id"], link["process_id"], password)
     page = ClickPage(
         pool,
@@ -418,7 +454,9 @@ async def reset_by_link(
         NewPasswordReady(link_id=link["id"]),
         status=PasswordResetWorkflow.status,
         counted=lambda status: status.step == PasswordResetStep.COMPLETED,
-        done=lambda done: pages.page("Mot de passe modifié", _done_message(done.identifier)),
+        done=lambda done: pages.page(
+            "Mot de passe modifié", _done_message(done.identifier), extra_html=SIGN_IN_BUTTON
+        ),
     )
 
 
@@ -431,6 +469,51 @@ async def _store_pending_password(
 
 # --- lost password: the SMS way -----------------------------------------------------------------
 
+CODE_CHECKED = "Code vérifié : choisissez votre nouveau mot de passe."
+CODE_RESENT = (
+    "Si votre demande correspond à un compte, un nouveau code vous a été envoyé par SMS. "
+    "Seul ce dernier code est valable."
+)
+
+
+async def reset_status_of(temporal: Client, reset_id: uuid.UUID) -> PasswordResetStatus:
+    return await RESET.status(temporal, reset_id)
+
+
+async def check_reset_code(
+    pool, temporal: Client, reset_id: uuid.UUID, code: str
+) -> PasswordResetStatus:
+    """The code received by SMS (already read as 6 digits), for a request this
+    browser made (the caller checked): a wrong one is refused with the attempts left."""
+    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    await submit_sms_code(pool, temporal, RESET, reset_id, code)
+    return await RESET.status(temporal, reset_id)
+
+
+async def resend_reset_code(temporal: Client, reset_id: uuid.UUID) -> PasswordResetStatus:
+    """A new code (the old one dies), within the process's sends and cooldown."""
+    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
+    await resend_sms_code(temporal, RESET, reset_id)
+    return await RESET.status(temporal, reset_id)
+
+
+async def choose_new_password(
+    pool, temporal: Client, reset_id: uuid.UUID, password: str, confirmation: str
+) -> ResetDone:
+    """The new password once the code was verified: checked against the policy,
+    its hash kept in PostgreSQL, then the workflow sets it (every session ends)."""
+    status = await RESET.status(temporal, reset_id)
+    _require(status, PasswordResetStep.NEW_PASSWORD)
+    assert status.account_id is not None  # set once the code was verified
+    check_new_password(password, confirmation, await password_context(pool, status.account_id))
+    await _store_pending_password(
+        pool, status.account_id, password_reset.workflow_id(reset_id), password
+    )
+    done: PasswordResetDone = await RESET.update(
+        temporal, reset_id, PasswordResetWorkflow.submit_new_password, NewPasswordReady()
+    )
+    return ResetDone(identifier=done.identifier, message=_done_message(done.identifier))
+
 
 @router.get(
     "/password/{reset_id}",
@@ -442,7 +525,7 @@ async def reset_status(
     reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
 ) -> ResetView:
     await _bound(pool, reset_id, browser)
-    return _view(reset_id, await RESET.status(temporal, reset_id))
+    return _view(reset_id, await reset_status_of(temporal, reset_id))
 
 
 @router.post(
@@ -462,13 +545,8 @@ async def submit_code(
 ) -> ResetView:
     code = six_digit_code(body.code)
     await _bound(pool, reset_id, browser)
-    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
-    await submit_sms_code(pool, temporal, RESET, reset_id, code)
-    return _view(
-        reset_id,
-        await RESET.status(temporal, reset_id),
-        "Code vérifié : choisissez votre nouveau mot de passe.",
-    )
+    status = await check_reset_code(pool, temporal, reset_id, code)
+    return _view(reset_id, status, CODE_CHECKED)
 
 
 @router.post(
@@ -481,13 +559,7 @@ async def resend_code(
     reset_id: ResetId, pool: Pool, temporal: Temporal, browser: BrowserToken = None
 ) -> ResetView:
     await _bound(pool, reset_id, browser)
-    _require(await RESET.status(temporal, reset_id), PasswordResetStep.AWAITING_CODE)
-    await resend_sms_code(temporal, RESET, reset_id)
-    return _view(
-        reset_id,
-        await RESET.status(temporal, reset_id),
-        "Si votre demande correspond à un compte, un nouveau code vous a été envoyé par SMS. Seul ce dernier code est valable.",
-    )
+    return _view(reset_id, await resend_reset_code(temporal, reset_id), CODE_RESENT)
 
 
 @router.post(
@@ -509,78 +581,6 @@ async def new_password(
     browser: BrowserToken = None,
 ) -> ResetDone:
     await _bound(pool, reset_id, browser)
-    status = await RESET.status(temporal, reset_id)
-    _require(status, PasswordResetStep.NEW_PASSWORD)
-    assert status.account_id is not None  # set once the code was verified
-    check_new_password(
-        body.password, body.password_confirmation, await password_context(pool, status.account_id)
+    return await choose_new_password(
+        pool, temporal, reset_id, body.password, body.password_confirmation
     )
-    await _store_pending_password(
-        pool, status.account_id, password_reset.workflow_id(reset_id), body.password
-    )
-    done: PasswordResetDone = await RESET.update(
-        temporal, reset_id, PasswordResetWorkflow.submit_new_password, NewPasswordReady()
-    )
-    return ResetDone(identifier=done.identifier, message=_done_message(done.identifier))
-
-
-# --- the page an SMS points to ("Identifiant oublié ?", educonnect.sms_texts) --------------------
-
-page_router = APIRouter(tags=["Identifiant ou mot de passe perdu"])
-
-
-def _identifier_forms() -> str:
-    return (
-        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par courriel : votre adresse '
-        'électronique validée<br><input type="email" name="email" maxlength="254" required></label></p>'
-        '<button type="submit">Recevoir mon identifiant par courriel</button></form>'
-        f'<form method="post" action="{IDENTIFIER_RECOVERY_PATH}"><p><label>Par SMS : votre numéro de téléphone '
-        'mobile<br><input type="tel" name="mobile" maxlength="32" required></label></p>'
-        '<button type="submit">Recevoir mon identifiant par SMS</button></form>'
-    )
-
-
-@page_router.get(
-    IDENTIFIER_RECOVERY_PATH,
-    summary="Page « Identifiant perdu »",
-    response_class=pages.HTMLResponse,
-)
-async def identifier_page():
-    return pages.page(
-        "Identifiant perdu",
-        "Choisissez comment recevoir votre identifiant EduConnect : par courriel ou par SMS.",
-        extra_html=_identifier_forms(),
-    )
-
-
-@page_router.post(
-    IDENTIFIER_RECOVERY_PATH,
-    summary="Identifiant perdu (formulaire de la page)",
-    response_class=pages.HTMLResponse,
-)
-async def identifier_page_request(
-    request: Request,
-    pool: Pool,
-    temporal: Temporal,
-    email: Annotated[str | None, Form(max_length=254)] = None,
-    mobile: Annotated[str | None, Form(max_length=32)] = None,
-):
-    try:
-        if email:
-            answer = await identifier_by_email(
-                IdentifierByEmail(email=email), request, pool, temporal
-            )
-        elif mobile:
-            answer = await identifier_by_sms(
-                IdentifierBySms(mobile=mobile), request, pool, temporal
-            )
-        else:
-            raise DomainError(ErrorCode.INVALID_INPUT)
-    except DomainError as refused:
-        return pages.page(
-            "Identifiant perdu",
-            refused.message,
-            status_code=HTTP_STATUS[refused.code],
-            extra_html=_identifier_forms(),
-        )
-    return pages.page("Identifiant perdu", answer.message, status_code=202)

@@ -15,6 +15,11 @@ State design system (DSFR, vendored in `static/dsfr/` by `scripts/vendor-dsfr`).
   birthdate, blocked, ended) and the page of a refused FranceConnect sign-in;
   the callback (`api.routers.franceconnect`) redirects a browser to them.
 - `templates/account_menu.html`: the header's account menu of signed-in pages.
+- `api.web.recovery`: "Identifiant oublié", "Mot de passe oublié" (email link, SMS
+  code, new password, done); the email link's form (`/recovery/password/link`).
+- `api.web.assistance`: the birthdate-correction form of a blocked process, a
+  request's page (question, answer, decision), the ticket form;
+  `add_blocked_correction_pages` for a process that files through a `Blocked`.
 
 Pages call the same process layer as the JSON routes (`api.routers.*`,
 `api.activation_routes`, `api.process_calls`), never the API over HTTP; every

@@ -285,7 +285,7 @@ async def blocked_page(request: Request, temporal: Temporal):
             "steps": STEPS,
             "blocked_code": code.value,
             "blocked_message": code.message,
-            "assistance_url": status.assistance_url or PROCESS.assistance_url,
+            "assistance_url": paths.ASSISTANCE_CORRECTION,  # the form's page (api.web.assistance)
             "refresh_seconds": REFRESH_SECONDS * 6,
         },
     )

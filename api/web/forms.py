@@ -341,3 +341,13 @@ HOME_FORM = "connexion"
 def back_home(err: DomainError) -> RedirectResponse:
     """A page that cannot be shown (no session, no process): the home page says why."""
     return refusal_elsewhere(paths.HOME, HOME_FORM, err)
+
+
+def named(errors: list[FieldError], labels: Mapping[str, str]) -> list[FieldError]:
+    """The field's label before a message that does not name it ("Ce champ est
+    obligatoire."), so that the summary at the top says which field."""
+    for e in errors:
+        label = labels.get(e.field or "")
+        if label and (e.message in FIELD_MESSAGES.values() or e.message == "Valeur invalide."):
+            e.message = f"{label} : {e.message[:1].lower()}{e.message[1:]}"
+    return errors

@@ -66,3 +66,48 @@ MY_ACCOUNT_MERGE = "/mon-compte/regrouper-mes-comptes"
 MY_ACCOUNT_MERGE_DONE = "/mon-compte/regrouper-mes-comptes/termine"
 MY_ACCOUNT_NOT_MY_CHILD = "/mon-compte/enfants/{pupil_id}/pas-mon-enfant"
 MY_ACCOUNT_NOT_MY_CHILD_DONE = "/mon-compte/enfants/signalement-transmis"
+
+# Recovery (DESIGN §3.6; api/web/recovery.py): the steps after LOST_IDENTIFIER
+# (also in the SMS of educonnect.sms_texts) and LOST_PASSWORD above.
+LOST_IDENTIFIER_BY_EMAIL = "/identifiant-oublie/courriel"
+LOST_IDENTIFIER_BY_SMS = "/identifiant-oublie/sms"
+LOST_IDENTIFIER_SENT = "/identifiant-oublie/envoye"
+LOST_PASSWORD_BY_EMAIL = "/mot-de-passe-oublie/courriel"
+LOST_PASSWORD_SENT = "/mot-de-passe-oublie/envoye"
+LOST_PASSWORD_BY_SMS = "/mot-de-passe-oublie/sms"  # POST; then <this>/<reset-id>/...
+LOST_PASSWORD_DONE = "/mot-de-passe-oublie/modifie"
+PASSWORD_RESET_LINK = "/recovery/password/link"  # opened from the email (api/routers/recovery.py)
+
+
+def lost_password_code(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}"
+
+
+def lost_password_resend(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}/renvoyer"
+
+
+def lost_password_new(reset_id: object) -> str:
+    return f"{LOST_PASSWORD_BY_SMS}/{reset_id}/nouveau-mot-de-passe"
+
+
+# Assistance (DESIGN §3.7; api/web/assistance.py): the birthdate-correction
+# form of a blocked guardian activation, following a request, a ticket.
+ASSISTANCE_CORRECTION = "/assistance/correction-date-de-naissance"
+ASSISTANCE_TICKET = "/assistance/contact"
+ASSISTANCE_TICKET_SENT = "/assistance/contact/envoyee"
+
+
+def assistance_request(request_id: object) -> str:
+    return f"/assistance/demandes/{request_id}"
+
+
+def assistance_answer(request_id: object) -> str:
+    return f"/assistance/demandes/{request_id}/reponse"
+
+
+# The correction pages of the other blocked processes (api.web.assistance,
+# `add_blocked_correction_pages`), where each one's browser cookie is sent.
+PUPIL_CORRECTION = "/activation-eleve/correction-date-de-naissance"
+SMS_REGISTRATION_CORRECTION = "/inscription/{registration_id}/correction-date-de-naissance"
+FRANCECONNECT_CORRECTION = "/franceconnect/premiere-connexion/correction-date-de-naissance"

@@ -197,7 +197,7 @@ async def test_three_wrong_birthdates_lead_to_the_blocked_page(stack, mailbox: M
         alert = page.locator('[data-code="birthdate_blocked"]')
         assert await alert.count() == 1
         link = page.get_by_role("link", name="Demander la correction de la date de naissance")
-        assert await link.get_attribute("href") == "/assistance/date-de-naissance"
+        assert await link.get_attribute("href") == "/assistance/correction-date-de-naissance"
         await check.visit(page, "date-de-naissance-bloquee")
         # Signing in again later lands on the same step.
         await context.clear_cookies()

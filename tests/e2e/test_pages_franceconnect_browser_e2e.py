@@ -186,14 +186,17 @@ async def test_three_wrong_birthdates_without_javascript_lead_to_the_blocked_pag
         await page.wait_for_url(f"{first_visit}/date-de-naissance-bloquee")
         assert await page.locator('[data-code="birthdate_blocked"]').count() == 1
         link = page.get_by_role("link", name="Demander la correction de la date de naissance")
-        assert re.fullmatch(
-            r"/franceconnect/link/[0-9a-f-]{36}/correction", await link.get_attribute("href")
-        )
+        correction = "/franceconnect/premiere-connexion/correction-date-de-naissance"
+        assert await link.get_attribute("href") == correction
         await check.visit(page, "fc-date-de-naissance-bloquee")
+        await link.click()  # the form's page (api/web/assistance.py), JavaScript off
+        await page.wait_for_url(f"{stack.api_url}{correction}")
+        assert await page.locator('[name="pupil_id"]').count() >= 1
+        await check.visit(page, "fc-correction-date-de-naissance")
     finally:
         await context.close()
         await twin.close()
-    assert check.visited == ["fc-date-de-naissance-bloquee"]
+    assert check.visited == ["fc-date-de-naissance-bloquee", "fc-correction-date-de-naissance"]
 
 
 async def test_cancelled_at_franceconnect_in_the_browser(stack, oidc_provider, browser):

@@ -302,8 +302,12 @@ async def test_blocked_pages_lead_to_the_correction_forms(stack, sms_gateway, br
                 await page.get_by_role("button", name="Continuer sans adresse").click()
         await page.wait_for_url(f"{base}/activation-eleve/date-de-naissance-bloquee")
         link = page.get_by_role("link", name="Demander la correction de ma date de naissance")
-        assert await link.get_attribute("href") == "/pupil-activation/correction"
+        assert await link.get_attribute("href") == "/activation-eleve/correction-date-de-naissance"
         await check.visit(page, "eleve-date-de-naissance-bloquee")
+        await link.click()  # the correction of their own birthdate (api/web/assistance.py)
+        await page.wait_for_url(f"{base}/activation-eleve/correction-date-de-naissance")
+        assert await page.locator("#proposed_birthdate").count() == 1
+        await check.visit(page, "eleve-correction-date-de-naissance")
 
         await page.goto(f"{base}/inscription")
         await start(
@@ -323,7 +327,12 @@ async def test_blocked_pages_lead_to_the_correction_forms(stack, sms_gateway, br
         await page.wait_for_url(re.compile(r".*/date-de-naissance-bloquee$"))
         assert await page.locator('[data-code="birthdate_blocked"]').count() == 1
         link = page.get_by_role("link", name="Demander la correction de la date de naissance")
-        assert await link.get_attribute("href") == f"/registration/{registration_id}/correction"
+        correction = f"/inscription/{registration_id}/correction-date-de-naissance"
+        assert await link.get_attribute("href") == correction
         await check.visit(page, "inscription-date-de-naissance-bloquee")
+        await link.click()
+        await page.wait_for_url(f"{base}{correction}")
+        assert await page.locator('[name="pupil_id"]').count() >= 1
+        await check.visit(page, "inscription-correction-date-de-naissance")
     finally:
         await context.close()

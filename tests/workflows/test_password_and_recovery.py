@@ -5,6 +5,7 @@ real HTTP SMS gateway) and the real API in process."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import timedelta
 
@@ -352,16 +353,22 @@ async def test_lost_identifier_by_email_and_by_sms(api, db_pool, mailbox: Mailbo
     [sms] = await outbox.wait_for(mobile, 1, timeout=WAIT_S)
     assert account.identifier in sms["text"]
 
-    # The page the SMS of an already registered guardian points to (sms_texts).
+    # The page the SMS of an already registered guardian points to (sms_texts):
+    # its forms post, then redirect (tests/test_pages_recovery_assistance.py walks them).
     page = await api.get("/identifiant-oublie")
     assert page.status_code == 200 and 'name="email"' in page.text and 'name="mobile"' in page.text
-    by_page = await api.post("/identifiant-oublie", data={"email": account.email})
-    assert by_page.status_code == 202 and "courriel contenant votre identifiant" in by_page.text
-    assert len(await mailbox.wait_for(account.email, 2, timeout=WAIT_S)) == 2
-    bad = await api.post("/identifiant-oublie", data={"mobile": "123"})
-    assert (
-        bad.status_code == 422 and "numéro de téléphone mobile saisi n'est pas valide" in bad.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    by_page = await api.post(
+        "/identifiant-oublie/courriel", data={"email": account.email, "csrf_token": token}
     )
+    assert by_page.status_code == 303
+    sent = await api.get(by_page.headers["location"])
+    assert "courriel contenant votre identifiant" in sent.text
+    assert len(await mailbox.wait_for(account.email, 2, timeout=WAIT_S)) == 2
+    bad = await api.post("/identifiant-oublie/sms", data={"mobile": "123", "csrf_token": token})
+    refused = await api.get(bad.headers["location"])
+    assert 'data-code="phone_invalid"' in refused.text
+    assert "numéro de téléphone mobile saisi n&#39;est pas valide" in refused.text
 
     # An address that was never validated gets nothing.
     unvalidated = await make_active_account(db_pool, email_verified=False)
