@@ -25,9 +25,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SAMPLES = 15
 MAX_GAP = 0.10
 # A timing measurement on a shared 2-core machine can be disturbed by other
-# processes: a round that fails is measured again, at most this many rounds.
-# A real difference (e.g. a password hash on one path only) fails every round.
-ROUNDS = 3
+# processes: each path's time is its fastest sample (what the code costs, the
+# least disturbed), and a round that fails is measured again, at most this many
+# rounds. A real difference (a password hash or a query on one path only) shows
+# in the fastest samples too and fails every round.
+ROUNDS = 5
 
 
 async def test_match_and_no_match_answer_the_same_in_the_same_time(
@@ -84,15 +86,14 @@ async def test_match_and_no_match_answer_the_same_in_the_same_time(
         assert answer_headers(a) == answer_headers(b)
         assert "httponly" in a.headers["set-cookie"].lower()  # the attempt is bound to this browser
 
-        median_match, median_no_match = (
-            statistics.median(times["match"]),
-            statistics.median(times["no_match"]),
-        )
-        gap = abs(median_match - median_no_match) / max(median_match, median_no_match)
-        rounds.append((median_match, median_no_match, gap))
+        fastest_match, fastest_no_match = min(times["match"]), min(times["no_match"])
+        gap = abs(fastest_match - fastest_no_match) / max(fastest_match, fastest_no_match)
+        rounds.append((fastest_match, fastest_no_match, gap))
         print(
-            f"\nregistration start, {SAMPLES} each: median match {median_match * 1000:.1f} ms, "
-            f"no match {median_no_match * 1000:.1f} ms, gap {gap:.1%}\n"
+            f"\nregistration start, {SAMPLES} each: fastest match {fastest_match * 1000:.1f} ms, "
+            f"no match {fastest_no_match * 1000:.1f} ms, gap {gap:.1%} "
+            f"(medians {statistics.median(times['match']) * 1000:.1f} and "
+            f"{statistics.median(times['no_match']) * 1000:.1f} ms)\n"
             f"  match (ms): {[round(t * 1000, 1) for t in times['match']]}\n"
             f"  no match (ms): {[round(t * 1000, 1) for t in times['no_match']]}"
         )

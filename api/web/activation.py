@@ -116,7 +116,7 @@ def _email_mismatch(form) -> list[FieldError]:
     return [FieldError("email_confirmation", code.message, code.value)]
 
 
-def _attempts_hint(attempts_left: int) -> str:
+def attempts_hint(attempts_left: int) -> str:
     if attempts_left >= policies.BIRTHDATE_MAX_ATTEMPTS:
         return f"Vous disposez de {attempts_left} essais."
     return f"Il vous reste {attempts_left} essai{'s' if attempts_left > 1 else ''}."
@@ -138,7 +138,7 @@ async def profile_page(request: Request, temporal: Temporal):
             "status": status,
             "steps": STEPS,
             "password_rules": password_rules(),
-            "attempts_hint": _attempts_hint(status.attempts_left),
+            "attempts_hint": attempts_hint(status.attempts_left),
         },
         form=PROFILE_FORM,
     )

@@ -33,7 +33,7 @@ from api.web import paths
 from api.web.activation import (
     REFRESH_SECONDS,
     STEPS,
-    _attempts_hint,
+    attempts_hint,
     _email_mismatch,
     _link_sent_text,
     password_rules,
@@ -130,7 +130,7 @@ async def profile_page(request: Request, temporal: Temporal):
             "status": status,
             "steps": STEPS,
             "password_rules": password_rules(),
-            "attempts_hint": _attempts_hint(status.attempts_left),
+            "attempts_hint": attempts_hint(status.attempts_left),
             "without_email_warning": WITHOUT_EMAIL_WARNING,
             "skip_field": SKIP_FIELD,
         },

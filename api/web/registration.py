@@ -42,7 +42,7 @@ from api.routers.registration import (
     start_registration,
 )
 from api.web import paths
-from api.web.activation import _attempts_hint, password_rules
+from api.web.activation import attempts_hint, password_rules
 from api.web.forms import (
     FieldError,
     errors_of,
@@ -281,7 +281,7 @@ async def birthdate_page(registration_id: str, request: Request, pool: Pool, tem
         {
             "title": "Date de naissance d’un enfant",
             "steps": STEPS,
-            "attempts_hint": _attempts_hint(view.birthdate_attempts_left),
+            "attempts_hint": attempts_hint(view.birthdate_attempts_left),
             "action": _page(paths.SMS_REGISTRATION_BIRTHDATE, rid),
         },
         form=BIRTHDATE_FORM,
