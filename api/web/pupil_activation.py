@@ -33,9 +33,9 @@ from api.web import paths
 from api.web.activation import (
     REFRESH_SECONDS,
     STEPS,
-    attempts_hint,
     _email_mismatch,
     _link_sent_text,
+    attempts_hint,
     password_rules,
 )
 from api.web.forms import (
