@@ -13,6 +13,8 @@ The link in the email opens the link page of `api.routers.activation`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
@@ -38,7 +40,7 @@ from api.web.forms import (
 )
 from educonnect import policies
 from educonnect.account_management import check_new_password, password_context
-from educonnect.email_addresses import normalized_email
+from educonnect.email_addresses import email_key, normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
 from educonnect.passwords import MESSAGES as PASSWORD_RULES
@@ -83,8 +85,9 @@ def password_rules() -> list[dict[str, str]]:
     return [{"code": code, "message": PASSWORD_RULES[code]} for code in PASSWORD_RULE_CODES]
 
 
-async def _session(request: Request):
-    """The activation session, or None (the page then sends the person home)."""
+async def activation_session(request: Request):
+    """The activation session (guardian's or pupil's), or None (the page then
+    sends the person home)."""
     try:
         return await require_session("activation")(
             get_pool(request), request.cookies.get("educonnect_session")
@@ -93,14 +96,16 @@ async def _session(request: Request):
         return None
 
 
-async def _at_step(request: Request, temporal, *steps: ActivationStep):
+async def status_at_step(
+    request: Request, temporal, process, page_of: Callable[[ActivationStep], str], *steps
+):
     """The activation's status if it is at one of `steps`; otherwise where to
     go: the page of its step, or home (no session, no process) saying why."""
-    session = await _session(request)
+    session = await activation_session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
     try:
-        status = await PROCESS.status_view(get_pool(request), temporal, session)
+        status = await process.status_view(get_pool(request), temporal, session)
     except DomainError as err:
         return back_home(err)
     if status.step not in steps:
@@ -108,9 +113,13 @@ async def _at_step(request: Request, temporal, *steps: ActivationStep):
     return status
 
 
-def _email_mismatch(form) -> list[FieldError]:
+async def _at_step(request: Request, temporal, *steps: ActivationStep):
+    return await status_at_step(request, temporal, PROCESS, page_of, *steps)
+
+
+def email_mismatch(form) -> list[FieldError]:
     """The address typed twice must be the same (the page asks it twice; the process once)."""
-    if form.get("email").strip().lower() == form.get("email_confirmation").strip().lower():
+    if email_key(form.get("email")) == email_key(form.get("email_confirmation")):
         return []
     code = ErrorCode.EMAIL_MISMATCH
     return [FieldError("email_confirmation", code.message, code.value)]
@@ -151,10 +160,10 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
     )
     if not form.csrf_ok:
         return form.expired(paths.ACTIVATION_PROFILE)
-    session = await _session(request)
+    session = await activation_session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    errors = _email_mismatch(form)
+    errors = email_mismatch(form)
     birthdate = typed_date(form, "child_birthdate", errors)
     try:
         body = ProfileRequest.model_validate(
@@ -226,45 +235,60 @@ async def waiting_page(request: Request, temporal: Temporal):
     )
 
 
-@router.post(paths.ACTIVATION_RESEND)
-async def resend_link(request: Request, temporal: Temporal):
-    form = await read_form(request, WAITING_FORM)
-    if not form.csrf_ok:
-        return form.expired(paths.ACTIVATION_WAITING)
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        sent = await PROCESS.update(
-            temporal, session, PROCESS.workflow.resend_link, ResendRequest()
-        )
-    except DomainError as err:
-        return form.refused(paths.ACTIVATION_WAITING, errors_of(err))
-    return notice(paths.ACTIVATION_WAITING, WAITING_FORM, _link_sent_text(sent.email))
-
-
-@router.post(paths.ACTIVATION_CHANGE_EMAIL)
-async def change_email(request: Request, temporal: Temporal):
-    form = await read_form(request, WAITING_FORM)
-    if not form.csrf_ok:
-        return form.expired(paths.ACTIVATION_WAITING)
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    if mismatch := _email_mismatch(form):
-        return form.refused(paths.ACTIVATION_WAITING, mismatch)
-    try:
-        correction = EmailCorrection(email=normalized_email(form.get("email")))
-        sent = await PROCESS.update(temporal, session, PROCESS.workflow.correct_email, correction)
-    except DomainError as err:
-        return form.refused(
-            paths.ACTIVATION_WAITING, errors_of(err, {ErrorCode.EMAIL_INVALID: "email"})
-        )
-    return notice(paths.ACTIVATION_WAITING, WAITING_FORM, _link_sent_text(sent.email))
-
-
-def _link_sent_text(email: str) -> str:
+def link_sent_text(email: str) -> str:
     return f"Un nouveau lien a été envoyé à {email}. L’ancien lien ne fonctionne plus."
+
+
+def add_link_actions(
+    router: APIRouter, process, *, form_name: str, waiting: str, resend: str, change_email: str
+) -> None:
+    """ "Renvoyer le lien" and "Modifier l'adresse" of a waiting page (the guardian's
+    and the pupil's activation): each posts, asks the workflow, then back to `waiting`."""
+
+    @router.post(resend)
+    async def resend_link(request: Request, temporal: Temporal):
+        form = await read_form(request, form_name)
+        if not form.csrf_ok:
+            return form.expired(waiting)
+        session = await activation_session(request)
+        if session is None:
+            return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+        try:
+            sent = await process.update(
+                temporal, session, process.workflow.resend_link, ResendRequest()
+            )
+        except DomainError as err:
+            return form.refused(waiting, errors_of(err))
+        return notice(waiting, form_name, link_sent_text(sent.email))
+
+    @router.post(change_email)
+    async def correct_email(request: Request, temporal: Temporal):
+        form = await read_form(request, form_name)
+        if not form.csrf_ok:
+            return form.expired(waiting)
+        session = await activation_session(request)
+        if session is None:
+            return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+        if mismatch := email_mismatch(form):
+            return form.refused(waiting, mismatch)
+        try:
+            correction = EmailCorrection(email=normalized_email(form.get("email")))
+            sent = await process.update(
+                temporal, session, process.workflow.correct_email, correction
+            )
+        except DomainError as err:
+            return form.refused(waiting, errors_of(err, {ErrorCode.EMAIL_INVALID: "email"}))
+        return notice(waiting, form_name, link_sent_text(sent.email))
+
+
+add_link_actions(
+    router,
+    PROCESS,
+    form_name=WAITING_FORM,
+    waiting=paths.ACTIVATION_WAITING,
+    resend=paths.ACTIVATION_RESEND,
+    change_email=paths.ACTIVATION_CHANGE_EMAIL,
+)
 
 
 # --- blocked on the birthdate; the end ---------------------------------------------------------

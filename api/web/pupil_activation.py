@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from api.deps import Pool, Temporal, get_pool, require_session
+from api.deps import Pool, Temporal
 from api.routers.activation import activated_text
 from api.routers.pupil_activation import (
     PROCESS,
@@ -33,15 +33,16 @@ from api.web import paths
 from api.web.activation import (
     REFRESH_SECONDS,
     STEPS,
-    _email_mismatch,
-    _link_sent_text,
+    activation_session,
+    add_link_actions,
     attempts_hint,
+    email_mismatch,
     password_rules,
+    status_at_step,
 )
 from api.web.forms import (
     back_home,
     errors_of,
-    notice,
     read_form,
     redirect,
     render,
@@ -49,9 +50,8 @@ from api.web.forms import (
     validation_errors,
 )
 from educonnect.account_management import check_new_password, password_context
-from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
-from educonnect.models.activation import ActivationStep, EmailCorrection, ResendRequest
+from educonnect.models.activation import ActivationStep
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -80,27 +80,9 @@ def page_of(step: ActivationStep) -> str:
     return STEP_PAGES[step]
 
 
-async def _session(request: Request):
-    try:
-        return await require_session("activation")(
-            get_pool(request), request.cookies.get("educonnect_session")
-        )
-    except DomainError:
-        return None
-
-
 async def _at_step(request: Request, temporal, *steps: ActivationStep):
     """The status if the activation is at one of `steps`; otherwise where to go."""
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        status = await PROCESS.status_view(get_pool(request), temporal, session)
-    except DomainError as err:
-        return back_home(err)
-    if status.step not in steps:
-        return redirect(page_of(status.step))
-    return status
+    return await status_at_step(request, temporal, PROCESS, page_of, *steps)
 
 
 def _ended(err: DomainError) -> Response | None:
@@ -145,12 +127,12 @@ async def profile_submit(request: Request, pool: Pool, temporal: Temporal):
     )
     if not form.csrf_ok:
         return form.expired(paths.PUPIL_ACTIVATION_PROFILE)
-    session = await _session(request)
+    session = await activation_session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
     # "Continuer sans adresse", or "Valider" with the address left empty: no address.
     with_email = not form.get(SKIP_FIELD) and bool(form.get("email").strip())
-    errors = _email_mismatch(form) if with_email else []
+    errors = email_mismatch(form) if with_email else []
     birthdate = typed_date(form, "birthdate", errors)
     try:
         body = PupilProfileRequest.model_validate(
@@ -215,41 +197,14 @@ async def waiting_page(request: Request, temporal: Temporal):
     )
 
 
-@router.post(paths.PUPIL_ACTIVATION_RESEND)
-async def resend_link(request: Request, temporal: Temporal):
-    form = await read_form(request, WAITING_FORM)
-    if not form.csrf_ok:
-        return form.expired(paths.PUPIL_ACTIVATION_WAITING)
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    try:
-        sent = await PROCESS.update(
-            temporal, session, PROCESS.workflow.resend_link, ResendRequest()
-        )
-    except DomainError as err:
-        return form.refused(paths.PUPIL_ACTIVATION_WAITING, errors_of(err))
-    return notice(paths.PUPIL_ACTIVATION_WAITING, WAITING_FORM, _link_sent_text(sent.email))
-
-
-@router.post(paths.PUPIL_ACTIVATION_CHANGE_EMAIL)
-async def change_email(request: Request, temporal: Temporal):
-    form = await read_form(request, WAITING_FORM)
-    if not form.csrf_ok:
-        return form.expired(paths.PUPIL_ACTIVATION_WAITING)
-    session = await _session(request)
-    if session is None:
-        return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
-    if mismatch := _email_mismatch(form):
-        return form.refused(paths.PUPIL_ACTIVATION_WAITING, mismatch)
-    try:
-        correction = EmailCorrection(email=normalized_email(form.get("email")))
-        sent = await PROCESS.update(temporal, session, PROCESS.workflow.correct_email, correction)
-    except DomainError as err:
-        return form.refused(
-            paths.PUPIL_ACTIVATION_WAITING, errors_of(err, {ErrorCode.EMAIL_INVALID: "email"})
-        )
-    return notice(paths.PUPIL_ACTIVATION_WAITING, WAITING_FORM, _link_sent_text(sent.email))
+add_link_actions(
+    router,
+    PROCESS,
+    form_name=WAITING_FORM,
+    waiting=paths.PUPIL_ACTIVATION_WAITING,
+    resend=paths.PUPIL_ACTIVATION_RESEND,
+    change_email=paths.PUPIL_ACTIVATION_CHANGE_EMAIL,
+)
 
 
 @router.post(paths.PUPIL_ACTIVATION_SKIP_EMAIL)
@@ -257,7 +212,7 @@ async def skip_email(request: Request, temporal: Temporal):
     form = await read_form(request, WAITING_FORM)
     if not form.csrf_ok:
         return form.expired(paths.PUPIL_ACTIVATION_WAITING)
-    session = await _session(request)
+    session = await activation_session(request)
     if session is None:
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
     try:
