@@ -51,7 +51,7 @@ def test_every_route_taking_a_token_is_a_token_page():
 
 
 @pytest.mark.asyncio(loop_scope="session")
-@pytest.mark.parametrize("url", TOKEN_PAGE_URLS)
+@pytest.mark.parametrize("url", TOKEN_PAGE_URLS, ids=lambda url: url.split("?")[0])
 async def test_token_pages_send_no_referrer_and_are_not_stored(http, url):
     answer = await http.get(url)  # an unknown token: the page that says so
     assert answer.headers["content-type"].startswith("text/html"), answer.text
