@@ -40,13 +40,13 @@ from joserfc.jwk import KeySet, RSAKey
 
 from educonnect import accounts, audit, service_grants
 from educonnect.policies import SERVICE_ACCESS_TOKEN_VALIDITY, SERVICE_ID_TOKEN_VALIDITY
-from educonnect.service_claims import SCOPES, claims_for, released_claims
+from educonnect.service_claims import SCOPES, claims_for
 from educonnect.service_clients import PRIVATE_KEY_JWT, SECRET_BASIC, ServiceClient, find
+from educonnect.service_history import SERVICE_SIGN_IN
 from educonnect.signing_keys import ALGORITHM
 
 T = TypeVar("T")
 BRIDGE_TIMEOUT_S = 30
-SERVICE_SIGN_IN = "service_sign_in"  # the audit action of a service sign-in
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,10 @@ async def _saved_and_audited(
     service, which claims it received (DESIGN §10)."""
     await service_grants.save_token(pool, token["access_token"], code, token["scope"])
     holder = await accounts.holder(pool, code.account_id)
+    # The claims as delivered (a guardian has no class of their own, a pupil no children).
+    delivered = await claims_for(
+        pool, code.account_id, client.sector, token["scope"], client.claims
+    )
     await audit.record(
         pool,
         audit.Actor("family", code.account_id, holder["identifier"] if holder else ""),
@@ -179,7 +183,7 @@ async def _saved_and_audited(
         details={
             "client_id": client.client_id,
             "service": client.name,
-            "claims": released_claims(token["scope"], client.claims),
+            "claims": sorted(delivered),
         },
     )
 

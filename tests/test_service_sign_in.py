@@ -17,6 +17,10 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from educonnect import audit, signing_keys
+from educonnect.devtools.demo_service import DemoService
+from educonnect.service_clients import Registration, register
+from educonnect.service_history import CLAIM_WORDS, services_used
+from educonnect.service_logout import LOGOUT_EVENT
 from educonnect.service_provider import SERVICE_SIGN_IN
 from tests.support.accounts import make_active_account
 from tests.support.families import SCHOOL_UAI
@@ -92,6 +96,10 @@ async def test_code_flow_with_pkce_gives_verified_id_token_state_nonce_and_claim
     assert len(entries) == 1
     assert entries[0].details["client_id"] == service.client_id
     assert "children" in entries[0].details["claims"]
+    assert "class_name" not in entries[0].details["claims"]  # a guardian's: none of their own
+    [use] = await services_used(db_pool, account.account_id)  # what « Mon compte » says
+    assert use.name == f"Service {service.client_id}"
+    assert CLAIM_WORDS["children"] in use.data and CLAIM_WORDS["class_name"] not in use.data
     # Nothing secret kept in clear: the code and the token are stored as their HMAC.
     stored = await db_pool.fetchval(
         "SELECT count(*) FROM oidc_codes WHERE code_hash = $1::bytea", auth.code.encode()
@@ -321,3 +329,48 @@ async def test_not_signed_in_goes_through_the_sign_in_page_and_comes_back(
         assert query["state"] == "etat-42" and query["code"]
         # Once back at the service, the portal is the portal again.
         assert (await browser.get("/portail")).status_code == 200
+
+
+async def test_signing_out_of_educonnect_ends_the_demo_service_session_by_back_channel(
+    transport, db_pool
+):
+    account = await make_active_account(db_pool)
+    ent = DemoService(ISSUER, client_id=f"ent-{uuid.uuid4().hex[:8]}", provider_transport=transport)
+    await ent.start()
+    try:
+        await register(db_pool, Registration.model_validate(ent.registration()))
+        # One browser for both sites: EduConnect (in process) and the service (loopback).
+        async with httpx.AsyncClient(
+            mounts={"http://127.0.0.1:8000": transport, ent.url: httpx.AsyncHTTPTransport()},
+            follow_redirects=True,
+        ) as browser:
+            signed = await browser.post(
+                "http://127.0.0.1:8000/sign-in",
+                json={"identifier": account.identifier, "password": account.password},
+            )
+            assert signed.status_code == 200
+            page = await browser.get(f"{ent.url}/connexion")
+            assert str(page.url) == f"{ent.url}/" and "data-signed-in" in page.text
+            assert page.text.count("data-child") == 2 and "Léa" in page.text
+            assert "responsable (second degré)" in page.text
+            [sub] = ent.signed_in_subjects()
+
+            out = await browser.post("http://127.0.0.1:8000/sign-out")
+            assert out.status_code == 200
+            assert ent.sessions == {}  # ended by EduConnect's logout token
+            [logout] = ent.logouts
+            assert logout["sub"] == sub and logout["events"] == {LOGOUT_EVENT: {}}
+            assert "data-signed-out" in (await browser.get(f"{ent.url}/")).text
+
+        # A logout token EduConnect did not sign is refused by the service.
+        forged_key = RSAKey.generate_key(2048, parameters={"kid": "forged", "alg": "RS256"})
+        forged = jwt.encode(
+            {"alg": "RS256", "kid": "forged"},
+            {**logout, "jti": "autre"},
+            forged_key,
+        )
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(f"{ent.url}/backchannel-logout", data={"logout_token": forged})
+        assert answer.status_code == 400 and ent.refused_logouts == 1
+    finally:
+        await ent.stop()
