@@ -24,6 +24,7 @@ from educonnect.service_logout import LOGOUT_EVENT
 from educonnect.service_provider import SERVICE_SIGN_IN
 from tests.support.accounts import make_active_account
 from tests.support.families import SCHOOL_UAI
+from tests.support.pupils import make_active, make_pupil
 from tests.support.services import ISSUER, authorize, query_of, register_service, verified_id_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -374,3 +375,82 @@ async def test_signing_out_of_educonnect_ends_the_demo_service_session_by_back_c
         assert answer.status_code == 400 and ent.refused_logouts == 1
     finally:
         await ent.stop()
+
+
+async def test_a_pupil_gets_eleve2d_their_school_and_class(browser, transport, db_pool):
+    pupil = await make_pupil(db_pool, level="3e")
+    await make_active(db_pool, pupil.account_id)
+    signed = await browser.post(
+        "/sign-in", json={"identifier": pupil.identifier, "password": pupil.provisional_password}
+    )
+    assert signed.status_code == 200, signed.text
+    claims = await token_claims(browser, transport, await register_service(db_pool))
+    assert claims["affiliations"] == ["eleve2d"]
+    assert (claims["school_uai"], claims["class_name"]) == (pupil.uai, "3e A")
+    assert "children" not in claims
+    # Always current: the school moves the pupil to another class, the next sign-in says so.
+    await db_pool.execute("UPDATE pupils SET class_name = '3e B' WHERE id = $1", pupil.pupil_id)
+    claims = await token_claims(browser, transport, await register_service(db_pool))
+    assert claims["class_name"] == "3e B"
+
+
+async def test_a_merged_account_on_its_way_to_a_service_is_told_which_identifier_to_use(
+    browser, transport, db_pool
+):
+    kept, merged = await make_active_account(db_pool), await make_active_account(db_pool)
+    await db_pool.execute(
+        "UPDATE accounts SET state = 'merged', merged_into = $2 WHERE id = $1",
+        merged.account_id,
+        kept.account_id,
+    )
+    service = await register_service(db_pool)
+    async with service.client(transport) as client:
+        answer, _ = await authorize(browser, client)
+    assert answer.headers["location"] == "/"
+    home = await browser.get("/")
+    csrf = home.text.split('name="csrf_token" value="')[1].split('"')[0]
+    refused = await browser.post(
+        "/connexion",
+        data={"identifier": merged.identifier, "password": merged.password, "csrf_token": csrf},
+    )
+    assert refused.headers["location"] == "/"
+    page = (await browser.get("/")).text
+    assert f"Connectez-vous désormais avec l'identifiant {kept.identifier}" in page.replace(
+        "&#39;", "'"
+    )
+
+
+async def test_end_session_signs_out_of_educonnect_and_returns_to_the_registered_address(
+    browser, transport, db_pool
+):
+    await signed_in(browser, db_pool)
+    service = await register_service(
+        db_pool, post_logout_redirect_uris=["https://ent.example.fr/au-revoir"]
+    )
+    async with service.client(transport) as client:
+        _, auth = await authorize(browser, client)
+        token = await client.fetch_token(
+            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
+        )
+        # An address that is not registered: signed out, but not sent there.
+        elsewhere = await browser.get(
+            f"{ISSUER}/logout",
+            params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": "https://evil.example/"},
+        )  # fmt: skip
+        assert elsewhere.status_code == 200 and "location" not in elsewhere.headers
+        assert "Vous êtes déconnecté" in elsewhere.text
+        assert (await client.get(f"{ISSUER}/userinfo")).status_code == 401  # its tokens end too
+
+    await signed_in(browser, db_pool)
+    async with service.client(transport) as client:
+        _, auth = await authorize(browser, client)
+        token = await client.fetch_token(
+            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
+        )
+    back = await browser.get(
+        f"{ISSUER}/logout",
+        params={"id_token_hint": token["id_token"], "state": "s1",
+                "post_logout_redirect_uri": "https://ent.example.fr/au-revoir"},
+    )  # fmt: skip
+    assert back.headers["location"] == "https://ent.example.fr/au-revoir?state=s1"
+    assert (await browser.get("/portail")).status_code == 303  # no session any more

@@ -81,3 +81,17 @@ async def test_register_list_new_secret_disable_and_a_refused_registration(
     assert cli(pg_url, "disable", client_id).returncode == 0
     assert await find(db_pool, client_id) is None
     assert "new signing key" in cli(pg_url, "rotate-keys").stdout
+
+
+async def test_the_dev_stacks_services_are_registered_from_settings(db_pool):
+    from educonnect.devtools.demo_service import DemoService
+    from educonnect.service_clients import register_from_settings
+
+    ent = DemoService(
+        "http://127.0.0.1:8000/oidc", client_id=f"ent-{uuid.uuid4().hex[:8]}", port=8123
+    )
+    await register_from_settings(db_pool, json.dumps([ent.registration()]))
+    client = await find(db_pool, ent.client_id)
+    assert client is not None and client.check_client_secret(ent.client_secret)
+    assert client.backchannel_logout_uri == "http://127.0.0.1:8123/backchannel-logout"
+    assert client.portal_service == "ent"

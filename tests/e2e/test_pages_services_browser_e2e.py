@@ -90,6 +90,18 @@ async def test_portal_tile_signs_in_at_the_ent_and_signing_out_ends_it(stack, en
         assert "pour chaque enfant" in await use.inner_text()
         await check.visit(page, "mon-compte")
 
+        # A redirect URI that is not exactly the registered one: a page, never a redirect.
+        foreign = await page.goto(
+            f"{base}/oidc/authorize?client_id=ent-demo&response_type=code&scope=openid"
+            f"&redirect_uri={ent.url}/callback/ailleurs&code_challenge={'a' * 43}"
+            "&code_challenge_method=S256"
+        )
+        assert foreign is not None and foreign.status == 400
+        assert page.url.startswith(f"{base}/oidc/authorize")
+        refusal = page.locator("[data-code]")
+        assert await refusal.get_attribute("data-code") == "service_redirect_uri_invalid"
+        await check.visit(page, "adresse-de-retour-refusee")
+
         await page.goto(f"{base}/portail")
         await page.get_by_role("button", name="Se déconnecter").click()
         await page.wait_for_url(f"{base}/")
