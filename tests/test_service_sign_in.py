@@ -25,7 +25,14 @@ from educonnect.service_provider import SERVICE_SIGN_IN
 from tests.support.accounts import make_active_account
 from tests.support.families import SCHOOL_UAI
 from tests.support.pupils import make_active, make_pupil
-from tests.support.services import ISSUER, authorize, query_of, register_service, verified_id_token
+from tests.support.services import (
+    ISSUER,
+    authorize,
+    query_of,
+    register_service,
+    tokens_for,
+    verified_id_token,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -153,10 +160,7 @@ async def test_code_reuse_is_refused_and_revokes_the_tokens_it_gave(browser, tra
     await signed_in(browser, db_pool)
     service = await register_service(db_pool)
     async with service.client(transport) as client:
-        _, auth = await authorize(browser, client)
-        first = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        first, auth = await tokens_for(browser, client)
         assert (await client.get(f"{ISSUER}/userinfo")).status_code == 200
         with pytest.raises(Exception, match="invalid_grant"):
             await client.fetch_token(f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier)
@@ -179,10 +183,7 @@ async def test_expired_code_and_expired_token_are_refused(browser, transport, db
         with pytest.raises(Exception, match="invalid_grant"):
             await client.fetch_token(f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier)
 
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
         assert token["expires_in"] == 600
         await db_pool.execute(
             "UPDATE oidc_tokens SET expires_at = now() - interval '1 second' WHERE client_id = $1",
@@ -193,10 +194,7 @@ async def test_expired_code_and_expired_token_are_refused(browser, transport, db
 
 async def token_claims(browser, transport, service) -> dict:
     async with service.client(transport) as client:
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
         return await verified_id_token(client, token["id_token"], service.client_id, auth.nonce)
 
 
@@ -218,10 +216,7 @@ async def test_a_service_gets_no_claim_beyond_its_registration(browser, transpor
         db_pool, scopes=("openid", "profile", "schooling"), claims=("given_name",)
     )
     async with narrow.client(transport, scope="openid profile affiliations schooling") as client:
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
         claims = await verified_id_token(client, token["id_token"], narrow.client_id, auth.nonce)
         info = (await client.get(f"{ISSUER}/userinfo")).json()
     assert token["scope"] == "openid profile schooling"  # affiliations was not registered
@@ -234,15 +229,9 @@ async def test_key_rotation_is_seen_by_the_service(browser, transport, db_pool):
     await signed_in(browser, db_pool)
     service = await register_service(db_pool)
     async with service.client(transport) as client:
-        _, auth = await authorize(browser, client)
-        before = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        before, auth = await tokens_for(browser, client)
         new_kid = await signing_keys.rotate(db_pool)
-        _, auth2 = await authorize(browser, client)
-        after = await client.fetch_token(
-            f"{ISSUER}/token", code=auth2.code, code_verifier=auth2.verifier
-        )
+        after, auth2 = await tokens_for(browser, client)
         old_kid = jwt.decode(before["id_token"], await signing_keys.published(db_pool)).header[
             "kid"
         ]
@@ -282,10 +271,7 @@ async def test_private_key_jwt_authenticates_and_a_replayed_assertion_does_not(
         token_endpoint_auth_method=PrivateKeyJWT(f"{ISSUER}/token", alg="RS256"),
         transport=transport,
     ) as client:
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
         await verified_id_token(client, token["id_token"], service.client_id, auth.nonce)
     # Without an assertion (a secret instead): refused.
     _, auth = await authorize(browser, client)
@@ -428,10 +414,7 @@ async def test_end_session_signs_out_of_educonnect_and_returns_to_the_registered
         db_pool, post_logout_redirect_uris=["https://ent.example.fr/au-revoir"]
     )
     async with service.client(transport) as client:
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
         # An address that is not registered: signed out, but not sent there.
         elsewhere = await browser.get(
             f"{ISSUER}/logout",
@@ -443,10 +426,7 @@ async def test_end_session_signs_out_of_educonnect_and_returns_to_the_registered
 
     await signed_in(browser, db_pool)
     async with service.client(transport) as client:
-        _, auth = await authorize(browser, client)
-        token = await client.fetch_token(
-            f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
-        )
+        token, auth = await tokens_for(browser, client)
     back = await browser.get(
         f"{ISSUER}/logout",
         params={"id_token_hint": token["id_token"], "state": "s1",

@@ -14,6 +14,7 @@ from tests.support.franceconnect import (  # noqa: F401 (fixtures)
     fc_api,
     fc_temporal,
     identity_for,
+    linked_to_franceconnect,
 )
 from tests.support.services import ISSUER, query_of, register_service
 from tests.test_pages_franceconnect import (  # noqa: F401 (fixtures)
@@ -32,15 +33,7 @@ async def test_signed_in_through_franceconnect_the_browser_goes_on_to_the_servic
     family = await make_family(db_pool)
     identity = identity_for("Camille", "Famille")
     via_provider.add_identity(identity)
-    await db_pool.execute("UPDATE accounts SET state = 'active' WHERE id = $1", family.account_id)
-    await db_pool.execute(
-        "INSERT INTO franceconnect_identities (id, issuer, sub, given_name, family_name, acr, "
-        "account_id, linked_at) VALUES (gen_random_uuid(), $1, $2, 'Camille', 'FAMILLE', "
-        "'eidas1', $3, now())",
-        via_provider.issuer,
-        identity.sub,
-        family.account_id,
-    )
+    await linked_to_franceconnect(db_pool, family.account_id, via_provider.issuer, identity.sub)
     service = await register_service(db_pool)
     async with service.client(api._transport) as client:
         url, state = client.create_authorization_url(

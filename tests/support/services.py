@@ -114,3 +114,15 @@ async def verified_id_token(
         sub={"essential": True},
     ).validate(token.claims)
     return dict(token.claims)
+
+
+async def tokens_for(
+    browser: httpx.AsyncClient, service: AsyncOAuth2Client
+) -> tuple[dict[str, Any], Authorization]:
+    """The browser signs in at the service; the service exchanges the code
+    (with its PKCE verifier) for its tokens."""
+    _, auth = await authorize(browser, service)
+    token = await service.fetch_token(
+        f"{ISSUER}/token", code=auth.code, code_verifier=auth.verifier
+    )
+    return dict(token), auth
