@@ -12,6 +12,7 @@ tokens and secrets live in PostgreSQL only (`educonnect.service_grants`,
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 import uuid
@@ -44,6 +45,10 @@ from educonnect.service_claims import SCOPES, claims_for
 from educonnect.service_clients import PRIVATE_KEY_JWT, SECRET_BASIC, ServiceClient, find
 from educonnect.service_history import SERVICE_SIGN_IN
 from educonnect.signing_keys import ALGORITHM
+
+# Authlib logs the tokens it issues at DEBUG ("Issue token ..."): never, whatever
+# the level an operator turns on, do codes, tokens or secrets reach a log.
+logging.getLogger("authlib").setLevel(logging.WARNING)
 
 T = TypeVar("T")
 BRIDGE_TIMEOUT_S = 30

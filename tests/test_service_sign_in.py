@@ -7,6 +7,7 @@ the way back after signing in, the audit and « Mon compte »."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import httpx
@@ -113,6 +114,21 @@ async def test_code_flow_with_pkce_gives_verified_id_token_state_nonce_and_claim
         "SELECT count(*) FROM oidc_codes WHERE code_hash = $1::bytea", auth.code.encode()
     )
     assert stored == 0
+
+
+async def test_no_code_token_or_secret_reaches_a_log_even_at_debug(
+    browser, transport, db_pool, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    await signed_in(browser, db_pool)
+    service = await register_service(db_pool)
+    async with service.client(transport) as client:
+        token, auth = await tokens_for(browser, client)
+        await client.get(f"{ISSUER}/userinfo")
+    assert service.secret
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (auth.code, token["access_token"], token["id_token"], service.secret):
+        assert secret not in logged
 
 
 async def test_missing_or_plain_or_wrong_pkce_is_refused(browser, transport, db_pool):
