@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from educonnect.passwords import hash_password_async
+from tests.support.names import letters_tag
 
 SCHOOL_UAI = "0690001T"
 
@@ -25,7 +26,7 @@ class Family:
 
 
 async def make_family(pool: asyncpg.Pool, *, provisional_password: str = "Bienvenue27x") -> Family:
-    tag = uuid.uuid4().hex[:8]
+    tag = letters_tag()
     guardian_id, account_id = uuid.uuid4(), uuid.uuid4()
     birthdates = [date(2013, 4, 17), date(2016, 11, 2)]
     async with pool.acquire() as conn, conn.transaction():

@@ -17,6 +17,7 @@ from educonnect.staff import create_staff_account
 from tests.support.accounts import ActiveAccount, make_active_account, sign_in
 from tests.support.families import SCHOOL_UAI
 from tests.support.mail import Mailbox
+from tests.support.names import letters_tag
 from workflows.account_merge import AccountMergeWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,7 +32,7 @@ async def other_account(
     child of its own; returns (account id, identifier, children's first names)."""
     tag = uuid.uuid4().hex[:8]
     pupil_id, account_id = uuid.uuid4(), uuid.uuid4()
-    child = f"Enfant{''.join(chr(97 + int(c, 16)) for c in tag[:5])}"
+    child = f"Enfant{letters_tag(5)}"
     await pool.execute(
         "INSERT INTO pupils (id, last_name, first_name, birthdate, uai, class_name, level) "
         "VALUES ($1, $2, $3, $4, $5, '6B', '6e')",

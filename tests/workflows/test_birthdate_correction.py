@@ -37,6 +37,7 @@ from tests.support.corrections import (
 )
 from tests.support.families import Family
 from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.names import letters_tag
 from tests.support.sms import SmsOutbox
 from workflows.activation import ActivationWorkflow
 from workflows.activation import workflow_id as activation_id
@@ -390,7 +391,7 @@ async def test_information_requested_answered_and_review_restarts(
 
 async def second_guardian(db_pool, family: Family) -> Family:
     """The children's other legal guardian, with a provisioned account of their own."""
-    tag = uuid.uuid4().hex[:8]
+    tag = letters_tag()
     guardian_id, account_id = uuid.uuid4(), uuid.uuid4()
     email = f"dominique.{tag}@example.fr"
     password = "Bienvenue28y"

@@ -33,6 +33,7 @@ from tests.support.mail import (
     provisional_credentials,
     token_of,
 )
+from tests.support.names import letters_tag
 from tests.support.pupils import make_active, make_pupil
 from workflows.activation import workflow_id as activation_id
 from workflows.credentials_reissue import workflow_id
@@ -307,9 +308,8 @@ async def test_the_activity_run_twice_issues_once(api, db_pool, mailbox: Mailbox
 
 async def guardian_without_account(pool, school, *, email: str | None) -> tuple[uuid.UUID, str]:
     """A guardian of the school records (one child at `school`) with no account."""
-    tag = uuid.uuid4().hex[:8]
     guardian_id, pupil_id = uuid.uuid4(), uuid.uuid4()
-    last_name = f"Sanscompte{''.join(chr(97 + int(c, 16) % 26) for c in tag)}"
+    last_name = f"Sanscompte{letters_tag()}"
     await pool.execute(
         "INSERT INTO guardians (id, last_name, first_name, email) VALUES ($1, $2, 'Dominique', $3)",
         guardian_id, last_name, email,

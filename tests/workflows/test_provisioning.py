@@ -18,6 +18,7 @@ from educonnect.models.provisioning import ProvisioningInput, ProvisioningResult
 from educonnect.passwords import verify_password
 from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL
 from tests.support.mail import NOTIFICATION_SUBJECT, Mailbox, provisional_credentials
+from tests.support.names import letters_tag
 from tests.support.schools import expected_guardian_records, make_school, store_import
 from workflows.provisioning import ProvisioningWorkflow, workflow_id
 
@@ -40,11 +41,6 @@ async def run_import(
 
 
 RUNS: dict[str, str] = {}  # workflow id -> first run id
-
-
-def letters_tag() -> str:
-    """A random tag made of letters only (names refuse digits)."""
-    return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:8])
 
 
 def domain() -> str:

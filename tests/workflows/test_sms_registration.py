@@ -24,6 +24,7 @@ from educonnect.passwords import hash_password_async
 from educonnect.search_attributes import PROCESS_STEP
 from educonnect.sms_codes import store_code_submission
 from tests.support.corrections import approved_correction, eventually
+from tests.support.names import letters_tag
 from tests.support.odd_gateway import odd_gateway
 from tests.support.sms import SmsOutbox, code_in
 from workflows.sms_registration import SmsRegistrationWorkflow, workflow_id
@@ -51,7 +52,7 @@ def a_mobile() -> str:
 
 
 async def make_guardian(pool: asyncpg.Pool, *, with_account: bool = False) -> Guardian:
-    tag = uuid.uuid4().hex[:8]
+    tag = letters_tag()
     guardian = Guardian(
         uuid.uuid4(), f"Lefèvre-{tag}", "Hélène", a_mobile(), [date(2014, 3, 9), date(2017, 12, 30)]
     )
