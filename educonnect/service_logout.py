@@ -85,3 +85,24 @@ async def end_services_of_session(
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
         results = await asyncio.gather(*(_tell(http, c, t) for c, t in messages))
     return sum(results)
+
+
+async def end_services_of_revoked_sessions(
+    pool: asyncpg.Pool, account_id: uuid.UUID, *, transport: httpx.AsyncBaseTransport | None = None
+) -> int:
+    """The same for every session of the account that ended another way (a
+    new password ends the other sessions, a merged account's end): the
+    services still signed in through them are told. Nothing to do the second
+    time (an activity's retry)."""
+    ended = await pool.fetch(
+        """
+        SELECT DISTINCT ss.session_id FROM service_sessions ss JOIN sessions s ON s.id = ss.session_id
+        WHERE ss.account_id = $1 AND ss.ended_at IS NULL
+          AND (s.revoked_at IS NOT NULL OR s.expires_at <= now())
+        """,
+        account_id,
+    )
+    told = 0
+    for row in ended:
+        told += await end_services_of_session(pool, row["session_id"], transport=transport)
+    return told
