@@ -46,6 +46,7 @@ from educonnect.models.recovery import (
     ResetLinkRequest,
     ResetTarget,
 )
+from educonnect.service_logout import end_services_of_revoked_sessions
 from educonnect.sign_in_limits import unlock
 from educonnect.sms import send_sms
 
@@ -242,7 +243,14 @@ class AccountManagementActivities:
     async def apply_new_password(self, request: ApplyPasswordChange) -> PasswordApplied:
         """Make the password waiting in `pending_passwords` the account's, end the
         sessions (all of them, or all but `keep_session_id`), use up the reset
-        link; a reset also lifts a sign-in lock. Once per process."""
+        link; a reset also lifts a sign-in lock. Once per process. The school
+        services signed into through the ended sessions are told (back-channel
+        logout, DESIGN §10)."""
+        applied = await self._apply_new_password(request)
+        await end_services_of_revoked_sessions(self._pool, request.account_id)
+        return applied
+
+    async def _apply_new_password(self, request: ApplyPasswordChange) -> PasswordApplied:
         async with self._pool.acquire() as conn, conn.transaction():
             identifier = await conn.fetchval(
                 "SELECT identifier FROM accounts WHERE id = $1 FOR UPDATE", request.account_id

@@ -25,6 +25,7 @@ from educonnect.emails.delivery import send_email_once
 from educonnect.errors import ErrorCode
 from educonnect.identifiers import normalize_name
 from educonnect.models.merge import MergeCheck, MergeOutcome, MergeRef
+from educonnect.service_logout import end_services_of_revoked_sessions
 
 _ACCOUNT = """
     SELECT a.id, a.kind, a.identifier, a.state, a.merged_into, a.email, a.guardian_id,
@@ -99,6 +100,14 @@ class MergeActivities:
 
     @activity.defn
     async def merge_accounts(self, ref: MergeRef) -> MergeOutcome:
+        """The merge, once; then the school services still signed in through
+        the other account's sessions are told (back-channel logout, DESIGN §10)."""
+        outcome = await self._merge_accounts(ref)
+        request = await self._request(self._pool, ref.merge_id)
+        await end_services_of_revoked_sessions(self._pool, request["other_account_id"])
+        return outcome
+
+    async def _merge_accounts(self, ref: MergeRef) -> MergeOutcome:
         async with self._pool.acquire() as conn, conn.transaction():
             request = await self._request(conn, ref.merge_id)
             if request["status"] == "merged":

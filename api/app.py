@@ -24,6 +24,7 @@ from api.routers import (
     pupil_activation,
     recovery,
     registration,
+    service_sign_in,
     sign_in,
     staff_accounts,
     staff_corrections,
@@ -40,7 +41,7 @@ from api.web import pupil_activation as pupil_activation_pages
 from api.web import recovery as recovery_pages
 from api.web import registration as registration_pages
 from api.web.forms import STATIC_DIR
-from educonnect import db
+from educonnect import db, service_clients
 from educonnect.franceconnect import check_provider_scopes
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI):
     await check_provider_scopes()  # FRANCECONNECT_SCOPES must be the provider's scope names
     await db.migrate_url()
     app.state.pool = await db.create_pool()
+    await service_clients.register_from_settings(app.state.pool, get_settings().service_clients)
     app.state.temporal = await connect()
     try:
         yield
@@ -94,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
     app.include_router(staff_accounts.router)
+    app.include_router(service_sign_in.router)
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)

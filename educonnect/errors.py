@@ -623,6 +623,26 @@ class ErrorCode(StrEnum):
         "Ce formulaire a expiré ou n'a pas été envoyé depuis EduConnect. Vérifiez les informations "
         "saisies puis envoyez-le à nouveau.",
     )
+    # Signing into the school services (DESIGN §10): a request that cannot be
+    # sent back to the service is answered with a page, never a redirect.
+    SERVICE_UNKNOWN = (
+        "service_unknown",
+        400,
+        "Ce service n'est pas enregistré auprès d'EduConnect : la connexion ne peut pas se faire. "
+        "Revenez sur le site du service et réessayez, ou contactez-le.",
+    )
+    SERVICE_REDIRECT_URI_INVALID = (
+        "service_redirect_uri_invalid",
+        400,
+        "L'adresse de retour demandée n'est pas enregistrée pour ce service : par sécurité, "
+        "EduConnect ne vous y renvoie pas. Revenez sur le site du service et réessayez.",
+    )
+    SERVICE_REQUEST_INVALID = (
+        "service_request_invalid",
+        400,
+        "La demande de connexion envoyée par le service est incomplète ou invalide. "
+        "Revenez sur le site du service et réessayez.",
+    )
 
 
 # Read-only views by code, for the callers that look a code up.

@@ -146,3 +146,16 @@ HSTS_MAX_AGE = timedelta(days=730)
 
 # Each dependency of the readiness check (`GET /health/ready`) answers within this.
 READINESS_CHECK_TIMEOUT_S = 2.0
+
+# Signing into the school services (DESIGN §10, educonnect.service_provider).
+SERVICE_CODE_VALIDITY = timedelta(minutes=1)  # authorization code, single use
+SERVICE_ACCESS_TOKEN_VALIDITY = timedelta(minutes=10)  # for userinfo
+SERVICE_ID_TOKEN_VALIDITY = timedelta(minutes=10)
+# A retired signing key stays in the JWKS this long: every token it signed has expired.
+SIGNING_KEY_PUBLISHED_AFTER_RETIREMENT = max(
+    SERVICE_ID_TOKEN_VALIDITY, SERVICE_ACCESS_TOKEN_VALIDITY
+) + timedelta(minutes=5)
+SERVICE_LOGOUT_TOKEN_VALIDITY = timedelta(minutes=2)
+SERVICE_LOGOUT_TIMEOUT = timedelta(seconds=5)  # each service's back-channel logout answer
+# A person sent to sign in (or activate) on the way to a service comes back to it within this.
+SERVICE_RETURN_VALIDITY = timedelta(days=1)

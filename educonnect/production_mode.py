@@ -11,6 +11,7 @@ SMS going to development sinks, the development pages that show every message.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from educonnect import policies
@@ -32,6 +33,24 @@ def _argon2_weaker_than_owasp(settings: Settings) -> bool:
         settings.argon2_memory_kib >= memory_kib and settings.argon2_time_cost >= passes
         for memory_kib, passes in policies.ARGON2_MIN_PROFILES
     )
+
+
+def _plain_http_services(raw: str | None) -> bool:
+    """Whether a service registered by SERVICE_CLIENTS is sent to over plain http."""
+    try:
+        entries = json.loads(raw) if raw else []
+    except ValueError:
+        return True
+    addresses = [
+        uri
+        for entry in entries
+        for uri in [
+            *entry.get("redirect_uris", []),
+            *entry.get("post_logout_redirect_uris", []),
+            entry.get("backchannel_logout_uri") or "https://",
+        ]
+    ]
+    return any(urlsplit(uri).scheme != "https" for uri in addresses)
 
 
 def development_defaults(settings: Settings) -> list[str]:
@@ -65,6 +84,12 @@ def development_defaults(settings: Settings) -> list[str]:
         found.append("SECURE_COOKIES (false: session cookies would travel over plain HTTP)")
     if urlsplit(settings.public_base_url).scheme != "https":
         found.append("PUBLIC_BASE_URL (not an https:// address: links in emails and HSTS need one)")
+    if settings.oidc_issuer_url and urlsplit(settings.oidc_issuer_url).scheme != "https":
+        found.append("OIDC_ISSUER_URL (not an https:// address: the school services' provider)")
+    if _plain_http_services(settings.service_clients):
+        found.append(
+            "SERVICE_CLIENTS (a service's address on plain http, e.g. the demonstration ENT)"
+        )
     if _argon2_weaker_than_owasp(settings):
         found.append(
             "ARGON2_TIME_COST / ARGON2_MEMORY_KIB / ARGON2_PARALLELISM "

@@ -94,6 +94,17 @@ class Settings(BaseSettings):
     # refuses to start when the provider does not advertise one of them.
     franceconnect_scopes: str = "openid given_name family_name"
 
+    # Signing into the school services (DESIGN §10): the provider's issuer
+    # (default <public_base_url>/oidc), and the services registered when the
+    # API starts (a JSON list of educonnect.service_clients.Registration; the
+    # development stack registers its demonstration ENT this way).
+    oidc_issuer_url: str | None = None
+    service_clients: str | None = None
+
+    @property
+    def oidc_issuer(self) -> str:
+        return self.oidc_issuer_url or f"{self.public_base_url.rstrip('/')}/oidc"
+
     @property
     def production(self) -> bool:
         return self.environment == Environment.PRODUCTION

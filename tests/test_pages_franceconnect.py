@@ -24,6 +24,7 @@ from tests.support.franceconnect import (  # noqa: F401 (fixtures)
     fc_api,
     fc_temporal,
     identity_for,
+    linked_to_franceconnect,
     provider_answer,
     to_provider,
     using_provider,
@@ -217,15 +218,7 @@ async def test_portal_cards_account_menu_and_sign_out_through_franceconnect(
     family = await make_family(db_pool)
     identity = identity_for("Camille", "Famille")
     via_provider.add_identity(identity)
-    await db_pool.execute("UPDATE accounts SET state = 'active' WHERE id = $1", family.account_id)
-    await db_pool.execute(
-        "INSERT INTO franceconnect_identities (id, issuer, sub, given_name, family_name, acr, "
-        "account_id, linked_at) VALUES (gen_random_uuid(), $1, $2, 'Camille', 'FAMILLE', "
-        "'eidas1', $3, now())",
-        via_provider.issuer,
-        identity.sub,
-        family.account_id,
-    )
+    await linked_to_franceconnect(db_pool, family.account_id, via_provider.issuer, identity.sub)
     # A later visit: straight to the portal.
     assert await back_as_a_browser(api, identity.sub) == "/portail"
     portal = await page_at(api, "/portail")

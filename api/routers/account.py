@@ -50,6 +50,7 @@ from educonnect.models.email_change import (
 )
 from educonnect.models.recovery import PasswordChangeInput, PasswordChangeStep, WaitApplied
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
+from educonnect.service_history import services_used
 from educonnect.sessions import Session
 from educonnect.settings import get_settings
 from educonnect.sign_in_limits import check_credentials_limited
@@ -94,6 +95,15 @@ class EmailView(BaseModel):
     actions: list[Action]
 
 
+class ServiceUseView(BaseModel):
+    """A school service signed into with this account, and what it received (DESIGN §10)."""
+
+    client_id: str
+    name: str
+    last_signed_in_at: datetime
+    data: list[str]
+
+
 class AccountView(EmailView):
     identifier: str
     kind: str
@@ -101,6 +111,7 @@ class AccountView(EmailView):
     last_name: str
     mobile: str | None
     mobile_verified: bool
+    services: list[ServiceUseView] = []
 
 
 class EmailChangeBody(BaseModel):
@@ -322,6 +333,12 @@ async def account_view(pool: asyncpg.Pool, temporal: Client, session: Session) -
         last_name=row["last_name"],
         mobile=row["mobile"],
         mobile_verified=row["mobile_verified"],
+        services=[
+            ServiceUseView(
+                client_id=u.client_id, name=u.name, last_signed_in_at=u.last_at, data=u.data
+            )
+            for u in await services_used(pool, session.account_id)
+        ],
     )
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import Pool, PortalSession
 from api.errors import ErrorBody
-from educonnect import accounts, sessions
+from educonnect import accounts, service_clients, sessions
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.services import services_for
 
@@ -25,6 +25,9 @@ class ServiceView(BaseModel):
     name: str
     description: str
     category: str
+    # Where the tile leads: the service's own sign-in address, which signs in
+    # through EduConnect (DESIGN §10); None while the service is not registered.
+    url: str | None = None
 
 
 class SchoolView(BaseModel):
@@ -87,6 +90,7 @@ async def portal(session: PortalSession, pool: Pool) -> PortalView:
         raise DomainError(ErrorCode.SESSION_REQUIRED)
 
     children = await accounts.children(pool, session.account_id)
+    links = await service_clients.portal_links(pool)
     message = email_validation_message(account["kind"], account["email"], account["email_verified"])
     return PortalView(
         identifier=account["identifier"],
@@ -114,7 +118,11 @@ async def portal(session: PortalSession, pool: Pool) -> PortalView:
                 ),
                 services=[
                     ServiceView(
-                        code=s.code, name=s.name, description=s.description, category=s.category
+                        code=s.code,
+                        name=s.name,
+                        description=s.description,
+                        category=s.category,
+                        url=links.get(s.code),
                     )
                     for s in services_for(account["kind"], c["school_kind"], c["level"])
                 ],

@@ -41,6 +41,7 @@ from api.routers.pupil_activation import PupilActivationView, start_or_resume_pu
 from educonnect import accounts, sessions
 from educonnect.account_management import take_notices
 from educonnect.franceconnect import LogoutStart, take_franceconnect_id_token
+from educonnect.service_logout import end_services_of_session
 from educonnect.sign_in_limits import check_credentials_limited
 
 router = APIRouter(tags=["Connexion"])
@@ -173,6 +174,9 @@ async def sign_out_session(pool: asyncpg.Pool, token: str | None) -> LogoutStart
     to end the FranceConnect session too (None: nowhere, or FranceConnect is down)."""
     if not token:
         return None
+    session = await sessions.find_session(pool, token)
+    if session is not None:  # the services signed into through it are told (back-channel)
+        await end_services_of_session(pool, session.id)
     id_token = await take_franceconnect_id_token(pool, token)
     await sessions.revoke_session(pool, token)
     return await franceconnect_logout(pool, id_token) if id_token else None

@@ -36,6 +36,7 @@ from api.web.forms import (
     validation_errors,
 )
 from api.web.pupil_activation import page_of as pupil_page_of
+from api.web.service_return import forget_service, pending_service
 from educonnect import sessions
 from educonnect.account_management import take_notices
 from educonnect.errors import DomainError, ErrorCode
@@ -90,6 +91,7 @@ async def sign_out(request: Request, pool: Pool):
     logout = await sign_out_session(pool, request.cookies.get(SESSION_COOKIE))
     if logout is None:
         response = notice(paths.HOME, HOME_FORM, "Vous êtes déconnecté.")
+        forget_service(response)
     else:  # opened through FranceConnect: its end_session, back to « Vous êtes déconnecté »
         response = redirect(logout.end_session_url)
         set_logout_cookie(response, logout.browser_token)
@@ -106,6 +108,10 @@ async def portal(request: Request, pool: Pool):
     session = await sessions.find_session(pool, token) if token else None
     if session is None or session.scope != "portal":
         return back_home(DomainError(ErrorCode.SESSION_REQUIRED))
+    if waiting := pending_service(request):  # signed in on the way to a service: on to it
+        response = redirect(waiting)
+        forget_service(response)
+        return response
     try:
         view = await portal_view(session, pool)
     except DomainError as err:

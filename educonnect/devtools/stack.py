@@ -63,6 +63,7 @@ TEMPORAL_UI_PORT = 8233
 SMTP_HOST, SMTP_PORT = "127.0.0.1", 1025
 SMS_HOST, SMS_PORT = "127.0.0.1", 8025
 OIDC_HOST, OIDC_PORT = "127.0.0.1", 8040  # FranceConnect stand-in (loopback provider)
+DEMO_SERVICE_HOST, DEMO_SERVICE_PORT = "127.0.0.1", 8050  # « ENT de démonstration » (DESIGN §10)
 DATABASE_NAME = "educonnect"
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
@@ -171,6 +172,7 @@ class Stack:
     sms_gateway_url: str = ""
     franceconnect_discovery_url: str = ""
     franceconnect_identities: list[Any] = field(default_factory=list)
+    demo_service: Any = None  # educonnect.devtools.demo_service.DemoService
     credentials: list[tuple[str, str, str]] = field(default_factory=list)
     supervised: list[Supervised] = field(default_factory=list)
     _cleanups: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
@@ -201,6 +203,7 @@ class Stack:
         await self._start_sms_gateway()
         await self._seed_demo_data()
         await self._start_oidc_provider()
+        await self._start_demo_service()
         await self._start_worker()
         await self._start_api()
 
@@ -221,6 +224,10 @@ class Stack:
         if not _from_env(s, "franceconnect_discovery_url"):
             _require_free(
                 OIDC_HOST, OIDC_PORT, "the FranceConnect provider", "FRANCECONNECT_DISCOVERY_URL"
+            )
+        if not _from_env(s, "service_clients"):
+            _require_free(
+                DEMO_SERVICE_HOST, DEMO_SERVICE_PORT, "the demonstration ENT", "SERVICE_CLIENTS"
             )
         _require_free(s.api_host, s.api_port, "the API", "API_PORT")
 
@@ -353,6 +360,23 @@ class Stack:
         self.franceconnect_discovery_url = provider.discovery_url
         _ok(f"FranceConnect provider (loopback, FranceConnect's shape) listening on {provider.url}")
 
+    async def _start_demo_service(self) -> None:
+        """« ENT de démonstration »: a school service on loopback that signs in
+        with EduConnect (`demo_service.DemoService`), registered through
+        SERVICE_CLIENTS (the portal's ENT tiles lead to it)."""
+        if _from_env(self.settings, "service_clients"):
+            _ok("School services: using SERVICE_CLIENTS")
+            return
+        from educonnect.devtools.demo_service import DemoService
+
+        service = DemoService(
+            self.settings.oidc_issuer, host=DEMO_SERVICE_HOST, port=DEMO_SERVICE_PORT
+        )
+        await service.start()
+        self._on_stop("demonstration ENT", service.stop)
+        self.demo_service = service
+        _ok(f"ENT de démonstration (signs in with EduConnect) listening on {service.url}")
+
     async def _seed_demo_data(self) -> None:
         try:
             from educonnect.devtools import demo_data
@@ -382,6 +406,8 @@ class Stack:
             EDUCONNECT_ENV="development",
             PYTHONUNBUFFERED="1",
         )
+        if self.demo_service is not None:
+            env["SERVICE_CLIENTS"] = json.dumps([self.demo_service.registration()])
         env.update(extra)
         return env
 
@@ -438,6 +464,12 @@ class Stack:
         urls.add_row("SMTP", _redact(self.smtp_url))
         urls.add_row("SMS gateway", self.sms_gateway_url)
         urls.add_row("FranceConnect", self.franceconnect_discovery_url)
+        urls.add_row(
+            "OpenID Connect (services)",
+            f"{self.settings.oidc_issuer}/.well-known/openid-configuration",
+        )
+        if self.demo_service is not None:
+            urls.add_row("ENT de démonstration", f"{self.demo_service.url}/")
         urls.add_row("Logs", str(self.data_dir / "logs"))
         console.print(
             Panel(urls, title="EduConnect is running", border_style="green", expand=False)

@@ -135,3 +135,16 @@ def api(fc_api):
     os.environ["TASK_QUEUE"] = fc_api.task_queue
     get_settings.cache_clear()
     return fc_api
+
+
+async def linked_to_franceconnect(pool, account_id: uuid.UUID, issuer: str, sub: str) -> None:
+    """The account active and linked to this FranceConnect identity (as after a first visit)."""
+    await pool.execute("UPDATE accounts SET state = 'active' WHERE id = $1", account_id)
+    await pool.execute(
+        "INSERT INTO franceconnect_identities (id, issuer, sub, given_name, family_name, acr, "
+        "account_id, linked_at) VALUES (gen_random_uuid(), $1, $2, 'Camille', 'FAMILLE', "
+        "'eidas1', $3, now())",
+        issuer,
+        sub,
+        account_id,
+    )

@@ -49,6 +49,11 @@ DEFAULTS = [
     ({"ARGON2_TIME_COST": "1"}, "ARGON2_TIME_COST"),
     ({"ARGON2_MEMORY_KIB": "4096"}, "ARGON2_TIME_COST"),
     ({"EDUCONNECT_DEV_PAGES": "1"}, "EDUCONNECT_DEV_PAGES"),
+    ({"OIDC_ISSUER_URL": "http://educonnect.example.fr/oidc"}, "OIDC_ISSUER_URL"),
+    (
+        {"SERVICE_CLIENTS": '[{"redirect_uris": ["http://127.0.0.1:8050/callback"]}]'},
+        "SERVICE_CLIENTS",
+    ),
 ]
 
 
