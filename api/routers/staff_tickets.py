@@ -154,8 +154,16 @@ async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail
 async def answer_ticket(
     ticket_id: TicketId, body: TicketAnswerBody, member: Staff, pool: Pool
 ) -> TicketDetail:
+    return await ticket_view(pool, await answer_ticket_as(pool, member, ticket_id, body.message))
+
+
+async def answer_ticket_as(
+    pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, message: str
+) -> asyncpg.Record:
+    """Send `member`'s answer by email, then record and audit it (the JSON API
+    and the staff pages); the ticket as it now is."""
     row = await ticket_in_scope(pool, member, ticket_id, "ticket.answer")
-    text = body.message.strip()
+    text = message.strip()
     if not text:
         raise DomainError(
             ErrorCode.INVALID_INPUT, [{"field": "message", "message": "Ce champ est obligatoire."}]
@@ -188,4 +196,4 @@ async def answer_ticket(
             details={"reply_id": str(reply_id)},
         )
     fresh = await assistance_tickets.ticket(pool, ticket_id)
-    return await ticket_view(pool, fresh)
+    return fresh

@@ -16,7 +16,6 @@ Another school's request reads as unknown (404), as the API answers."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -49,7 +48,7 @@ from api.web.forms import (
     typed_date,
     validation_errors,
 )
-from api.web.staff.access import StaffPage, render_staff, unknown
+from api.web.staff.access import StaffPage, found_or_unknown, render_staff, unknown
 from educonnect import audit, correction_requests
 from educonnect.blocked_processes import blocked_process
 from educonnect.errors import DomainError, ErrorCode
@@ -162,19 +161,12 @@ def decision_path(request_id: object, slug: str) -> str:
 
 async def _in_scope(request: Request, member: StaffMember, pool, request_id: str, action: str):
     """The request's row, or the French page of an unknown one (out of scope reads the same)."""
-    try:
-        wanted = uuid.UUID(request_id)
-    except ValueError:
-        wanted = None
-    try:
-        if wanted is None:
-            raise DomainError(ErrorCode.CORRECTION_NOT_FOUND)
-        return await request_in_scope(pool, member, wanted, action), None
-    except DomainError as err:
-        return None, unknown(
-            request, member, err.code, back_to=paths.GESTION_REQUESTS,
-            back_label="Retour aux demandes de correction",
-        )  # fmt: skip
+    return await found_or_unknown(
+        request, member, request_id,
+        lambda wanted: request_in_scope(pool, member, wanted, action),
+        ErrorCode.CORRECTION_NOT_FOUND,
+        back_to=paths.GESTION_REQUESTS, back_label="Retour aux demandes de correction",
+    )  # fmt: skip
 
 
 @router.get(paths.GESTION_REQUEST)
