@@ -21,7 +21,8 @@ from tests.support.corrections import (
     make_staff,
     school_scene,
 )
-from tests.support.staff_pages import follow, signed_in_pages
+from tests.support.mail import Mailbox
+from tests.support.staff_pages import follow, sign_in_page, signed_in_pages
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -31,14 +32,20 @@ def _count(html: str, tab: str) -> int:
 
 
 async def test_a_question_then_an_approval_each_confirmed_and_the_outcome_shown(
-    make_client, db_pool, time_skipping_env
+    make_client, db_pool, time_skipping_env, mailbox: Mailbox
 ):
     scene = await school_scene(db_pool)
     lea = scene.children[0]
     async with make_client() as family, make_client() as http:
         request_id = await blocked_and_filed(family, scene.family, lea["id"])
         page_path = f"/gestion/demandes/{request_id}"
-        await signed_in_pages(http, scene.admin)
+        # The school's email links to the request's page: sign-in first, then back there.
+        [new] = await mailbox.wait_for(scene.admin.email, 1)
+        assert re.search(rf"https?://\S+{page_path}\n", new.text), new.text
+        asked = await http.get(page_path)
+        assert asked.headers["location"] == f"/gestion/connexion?retour={page_path}"
+        signed = await sign_in_page(http, scene.admin, retour=page_path)
+        assert signed.headers["location"] == page_path
         queue = await http.get("/gestion/demandes")
         assert _count(queue.text, "a-traiter") == 1 and _count(queue.text, "closes") == 0
         assert f'data-request="{request_id}"' in queue.text and 'data-age="0"' in queue.text
