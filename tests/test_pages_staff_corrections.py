@@ -83,7 +83,8 @@ async def test_a_question_then_an_approval_each_confirmed_and_the_outcome_shown(
         )
         shown = await follow(http, done)
         assert (
-            'data-decision-outcome="applied"' in shown.text and "Votre question est transmise" in shown.text
+            'data-decision-outcome="applied"' in shown.text
+            and "Votre question est transmise" in shown.text
         )
         assert 'data-status="awaiting_information"' in shown.text
 
