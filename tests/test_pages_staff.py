@@ -28,6 +28,10 @@ async def test_a_staff_page_without_session_goes_to_sign_in_and_back_there(make_
         assert signed.status_code == 303 and signed.headers["location"] == "/gestion/mot-de-passe"
         cookie = next(c for c in http.cookies.jar if c.name == "educonnect_staff_session")
         assert cookie.path == "/gestion"
+        # A form posted without a session: to sign-in, and back to the landing page after it.
+        http.cookies.delete("educonnect_staff_session")
+        posted = await http.post("/gestion/demandes/x/accepter", data={})
+        assert posted.status_code == 303 and posted.headers["location"] == "/gestion/connexion"
         # Another site as the way back is never followed.
         http.cookies.clear()
         signed = await sign_in_page(http, admin, retour="https://ailleurs.example/gestion/x")

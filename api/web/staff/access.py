@@ -34,7 +34,7 @@ T = TypeVar("T")
 class StaffSignInRequired(Exception):
     """A staff page asked without a staff session: to the sign-in page, then back."""
 
-    def __init__(self, back_to: str):
+    def __init__(self, back_to: str | None):
         self.back_to = back_to
 
 
@@ -62,7 +62,8 @@ async def staff_member(request: Request) -> StaffMember:
         return await current_staff(get_pool(request), request.cookies.get(STAFF_COOKIE))
     except DomainError:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise StaffSignInRequired(target if request.method == "GET" else request.url.path) from None
+        # A form posted after the session ended: back to the landing page (its address answers POST only).
+        raise StaffSignInRequired(target if request.method == "GET" else None) from None
 
 
 StaffPage = Annotated[StaffMember, Depends(staff_member)]
