@@ -31,6 +31,7 @@ from api.deps import (
     RecentPortalSession,
     Staff,
     Temporal,
+    audit_listing,
     refuse_audited,
     request_client_ip,
 )
@@ -266,21 +267,14 @@ def _view(row: asyncpg.Record) -> DisputeView:
 )
 async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
     rows = await child_attachments.disputes_in_scope(pool, member, QUEUE_LIMIT)
-    await audit.record(
-        pool,
-        member.actor,
-        "attachment.list",
-        "staff_scope",
-        member.uai or member.academie,
-        details={"count": len(rows)},
-    )
+    await audit_listing(pool, member, "attachment.list", len(rows))
     return [_view(r) for r in rows]
 
 
 DisputeId = Annotated[uuid.UUID, Path(description="Identifiant du signalement")]
 
 
-async def _decide(
+async def decide_dispute(
     pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str
 ) -> DisputeView:
     action = f"attachment.{decision}"
@@ -323,10 +317,10 @@ async def _apply(
 @staff_router.post("/{dispute_id}/confirm", summary="Le rattachement est exact : l'enfant réapparaît",
                    response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def confirm(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
-    return await _decide(pool, member, dispute_id, "link_confirmed")
+    return await decide_dispute(pool, member, dispute_id, "link_confirmed")
 
 
 @staff_router.post("/{dispute_id}/detach", summary="Le rattachement est erroné : l'enfant est détaché du compte",
                    response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def detach(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
-    return await _decide(pool, member, dispute_id, "detached")
+    return await decide_dispute(pool, member, dispute_id, "detached")
