@@ -39,6 +39,7 @@ from api.web import home as home_pages
 from api.web import pupil_activation as pupil_activation_pages
 from api.web import recovery as recovery_pages
 from api.web import registration as registration_pages
+from api.web import staff as staff_pages
 from api.web.forms import STATIC_DIR
 from educonnect import db
 from educonnect.franceconnect import check_provider_scopes
@@ -103,6 +104,7 @@ def create_app() -> FastAPI:
     app.include_router(account_pages.router)
     app.include_router(recovery_pages.router)
     app.include_router(assistance_pages.router)
+    staff_pages.install(app)  # the back-office, under /gestion
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if get_settings().dev_pages:
         from api.routers import dev

@@ -11,8 +11,9 @@ audited refusals are `api.deps.Staff` and `api.deps.refuse_audited`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Cookie, Request, Response, status
 from pydantic import BaseModel, Field
 
@@ -55,7 +56,7 @@ class PasswordChangeBody(BaseModel):
     new_password_confirmation: str = Field(min_length=1, max_length=256)
 
 
-def _staff_view(member: StaffMember) -> dict[str, Any]:
+def staff_view(member: StaffMember) -> dict[str, Any]:
     scope = (
         f"établissement {member.uai}"
         if member.role == StaffRole.SCHOOL_ADMIN
@@ -79,20 +80,53 @@ def _staff_view(member: StaffMember) -> dict[str, Any]:
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def sign_in(body: SignInBody, request: Request, response: Response, pool: Pool) -> SignedIn:
-    member = await staff_accounts.authenticate(
-        pool, body.login, body.password, request_client_ip(request)
-    )
-    token = await staff_accounts.open_session(pool, member.id)
+    member, token = await open_staff_session(pool, body.login, body.password, request)
+    set_staff_cookie(response, token, path="/staff", samesite="strict")
+    return SignedIn(**staff_view(member), message="Vous êtes connecté.")
+
+
+async def open_staff_session(
+    pool: asyncpg.Pool, login: str, password: str, request: Request
+) -> tuple[StaffMember, str]:
+    """Check a staff login and password (limits, delays, audit: `educonnect.staff`)
+    and open a session: the member and the cookie's token. The JSON API and
+    the staff pages (`api.web.staff.session`) sign in through here."""
+    member = await staff_accounts.authenticate(pool, login, password, request_client_ip(request))
+    return member, await staff_accounts.open_session(pool, member.id)
+
+
+def set_staff_cookie(
+    response: Response, token: str, *, path: str, samesite: Literal["strict", "lax"]
+) -> None:
+    """The staff session's cookie: `/staff` (JSON API, SameSite=Strict) or
+    `/gestion` (the pages, SameSite=Lax so that a staff email's link opens
+    the request's page signed in; their forms carry a CSRF token)."""
     response.set_cookie(
         STAFF_COOKIE,
         token,
         max_age=int(policies.STAFF_SESSION_TTL.total_seconds()),
         httponly=True,
         secure=get_settings().secure_cookies,
-        samesite="strict",
-        path="/staff",
+        samesite=samesite,
+        path=path,
     )
-    return SignedIn(**_staff_view(member), message="Vous êtes connecté.")
+
+
+async def close_staff_session(pool: asyncpg.Pool, member: StaffMember, token: str | None) -> None:
+    if token:
+        await staff_accounts.revoke_session(pool, token)
+    await audit.record(pool, member.actor, "staff.sign_out", "staff_account", member.id)
+
+
+async def change_staff_password(
+    pool: asyncpg.Pool, member: StaffMember, body: PasswordChangeBody, token: str | None
+) -> None:
+    """The member's new password (typed twice); their other sessions end."""
+    if body.new_password != body.new_password_confirmation:
+        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "new_password_confirmation"}])
+    await staff_accounts.change_password(
+        pool, member, body.current_password, body.new_password, keep_session=token
+    )
 
 
 @router.post(
@@ -101,9 +135,7 @@ async def sign_in(body: SignInBody, request: Request, response: Response, pool: 
 async def sign_out(
     member: Staff, pool: Pool, educonnect_staff_session: Annotated[str | None, Cookie()] = None
 ) -> Response:
-    if educonnect_staff_session:
-        await staff_accounts.revoke_session(pool, educonnect_staff_session)
-    await audit.record(pool, member.actor, "staff.sign_out", "staff_account", member.id)
+    await close_staff_session(pool, member, educonnect_staff_session)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(STAFF_COOKIE, path="/staff", httponly=True, samesite="strict")
     return response
@@ -111,7 +143,7 @@ async def sign_out(
 
 @router.get("/me", summary="Mon compte et mon périmètre", response_model=StaffView)
 async def me(member: Staff) -> StaffView:
-    return StaffView(**_staff_view(member))
+    return StaffView(**staff_view(member))
 
 
 @router.post(
@@ -127,13 +159,5 @@ async def change_password(
     pool: Pool,
     educonnect_staff_session: Annotated[str | None, Cookie()] = None,
 ) -> Response:
-    if body.new_password != body.new_password_confirmation:
-        raise DomainError(ErrorCode.PASSWORD_MISMATCH, [{"field": "new_password_confirmation"}])
-    await staff_accounts.change_password(
-        pool,
-        member,
-        body.current_password,
-        body.new_password,
-        keep_session=educonnect_staff_session,
-    )
+    await change_staff_password(pool, member, body, educonnect_staff_session)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

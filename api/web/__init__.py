@@ -20,6 +20,8 @@ State design system (DSFR, vendored in `static/dsfr/` by `scripts/vendor-dsfr`).
 - `api.web.assistance`: the birthdate-correction form of a blocked process, a
   request's page (question, answer, decision), the ticket form;
   `add_blocked_correction_pages` for a process that files through a `Blocked`.
+- `api.web.staff`: the staff back-office under `/gestion` (its own layout,
+  `templates/staff/base.html`, and session; see its docstring).
 
 Pages call the same process layer as the JSON routes (`api.routers.*`,
 `api.activation_routes`, `api.process_calls`), never the API over HTTP; every

@@ -111,3 +111,38 @@ def assistance_answer(request_id: object) -> str:
 PUPIL_CORRECTION = "/activation-eleve/correction-date-de-naissance"
 SMS_REGISTRATION_CORRECTION = "/inscription/{registration_id}/correction-date-de-naissance"
 FRANCECONNECT_CORRECTION = "/franceconnect/premiere-connexion/correction-date-de-naissance"
+
+
+# Staff back-office (issue 13; api/web/staff/): school administrators and académie
+# support, with their own session cookie (path /gestion). A page without a staff
+# session sends to GESTION_SIGN_IN?retour=<the page>, and back after sign-in.
+GESTION = "/gestion"  # -> the first page of the member's navigation
+GESTION_SIGN_IN = "/gestion/connexion"
+GESTION_SIGN_OUT = "/gestion/deconnexion"
+GESTION_PASSWORD = "/gestion/mot-de-passe"
+GESTION_REQUESTS = "/gestion/demandes"  # ?onglet=a-traiter|information|escaladees|closes&uai=
+GESTION_REQUEST = "/gestion/demandes/{request_id}"
+GESTION_REQUEST_DECISION = "/gestion/demandes/{request_id}/{decision}"  # accepter|refuser|question
+GESTION_TICKETS = "/gestion/tickets"
+GESTION_TICKET = "/gestion/tickets/{ticket_id}"
+GESTION_DISPUTES = "/gestion/contestations"
+GESTION_DISPUTE = "/gestion/contestations/{dispute_id}"
+GESTION_AUDIT = "/gestion/journal"
+# Provisioning and families (issue 13 items 5 and 6).
+GESTION_IMPORTS = "/gestion/imports"
+GESTION_IMPORT = "/gestion/imports/{import_id}"
+GESTION_FAMILIES = "/gestion/familles"
+
+ESCALATED_TAB = "escaladees"
+
+
+def gestion_request(request_id: object) -> str:
+    return GESTION_REQUEST.format(request_id=request_id)
+
+
+def gestion_ticket(ticket_id: object) -> str:
+    return GESTION_TICKET.format(ticket_id=ticket_id)
+
+
+def gestion_import(import_id: object) -> str:
+    return GESTION_IMPORT.format(import_id=import_id)
