@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web.staff import access, session
+from api.web.staff import access, families, imports, session
 
 
 def install(app: FastAPI) -> None:
     """The staff pages and the redirect of a page without a staff session."""
     access.install(app)
     for module in (session,):
+        app.include_router(module.router)
+    for module in (imports, families):
         app.include_router(module.router)

@@ -19,9 +19,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import pages, staff_families
 from api.deps import Pool, Temporal
-from api.staff_families import ReissueBody, ReissueView
+from api.staff_families import ReissueBody
 from api.web import paths
-from api.web.forms import FieldError, PostedForm, errors_of, read_form, redirect, render
+from api.web.forms import FieldError, PostedForm, errors_of, read_form, redirect
 from api.web.staff.access import StaffPage, may_use, not_for_role, render_staff, unknown
 from educonnect import family_accounts
 from educonnect.errors import DomainError, ErrorCode
@@ -37,7 +37,11 @@ CHANNEL_FIELD = "canal"
 
 
 def _search_page(nom: str) -> str:
-    return f"{paths.GESTION_FAMILIES}?{urlencode({NAME_FIELD: nom})}" if nom else paths.GESTION_FAMILIES
+    return (
+        f"{paths.GESTION_FAMILIES}?{urlencode({NAME_FIELD: nom})}"
+        if nom
+        else paths.GESTION_FAMILIES
+    )
 
 
 @router.get(paths.GESTION_FAMILIES)
@@ -68,7 +72,9 @@ def _channel(form: PostedForm) -> ReissueBody | None:
     return None if wanted is None else ReissueBody(canal=wanted)  # type: ignore[arg-type]
 
 
-async def _issue(request: Request, member: StaffMember, pool, temporal, *, account_id=None, guardian_id=None):
+async def _issue(
+    request: Request, member: StaffMember, pool, temporal, *, account_id=None, guardian_id=None
+):
     form = await read_form(request, SEARCH_FORM)
     back = _search_page(form.get(NAME_FIELD).strip()[:100])
     if not form.csrf_ok:
@@ -76,26 +82,38 @@ async def _issue(request: Request, member: StaffMember, pool, temporal, *, accou
     body = _channel(form)
     if body is None:
         code = ErrorCode.INVALID_INPUT
-        return form.refused(back, [FieldError(None, "Choisissez l’envoi par courriel ou par courrier.", code.value)])
+        return form.refused(
+            back, [FieldError(None, "Choisissez l’envoi par courriel ou par courrier.", code.value)]
+        )
     try:
         if account_id is not None:
-            view = await staff_families.reissue_credentials(pool, temporal, member, account_id, body)
+            view = await staff_families.reissue_credentials(
+                pool, temporal, member, account_id, body
+            )
         else:
-            view = await staff_families.create_guardian_account(pool, temporal, member, guardian_id, body)
+            view = await staff_families.create_guardian_account(
+                pool, temporal, member, guardian_id, body
+            )
     except DomainError as err:
         return form.refused(back, errors_of(err))
-    return redirect(f"{paths.gestion_handover(view.reissue_id)}?{urlencode({NAME_FIELD: form.get(NAME_FIELD)})}")
+    return redirect(
+        f"{paths.gestion_handover(view.reissue_id)}?{urlencode({NAME_FIELD: form.get(NAME_FIELD)})}"
+    )
 
 
 @router.post(paths.GESTION_FAMILY_REISSUE)
-async def reissue(request: Request, account_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal):
+async def reissue(
+    request: Request, account_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+):
     if not may_use(member, NAV):
         return not_for_role(request, member)
     return await _issue(request, member, pool, temporal, account_id=account_id)
 
 
 @router.post(paths.GESTION_FAMILY_CREATE)
-async def create_account(request: Request, guardian_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal):
+async def create_account(
+    request: Request, guardian_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+):
     if not may_use(member, NAV):
         return not_for_role(request, member)
     return await _issue(request, member, pool, temporal, guardian_id=guardian_id)
@@ -105,7 +123,9 @@ async def _handover_of(request: Request, member: StaffMember, pool, reissue_id: 
     try:
         return await staff_families.reissue_status(pool, member, reissue_id), None
     except DomainError as err:
-        return None, unknown(request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles")
+        return None, unknown(
+            request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles"
+        )
 
 
 @router.get(paths.GESTION_FAMILY_HANDOVER)
@@ -129,12 +149,15 @@ async def handover_page(request: Request, reissue_id: uuid.UUID, member: StaffPa
 
 
 @router.get(paths.GESTION_FAMILY_LETTER, response_class=Response)
-async def handover_letter(request: Request, reissue_id: uuid.UUID, member: StaffPage, pool: Pool) -> Response:
+async def handover_letter(
+    request: Request, reissue_id: uuid.UUID, member: StaffPage, pool: Pool
+) -> Response:
     if not may_use(member, NAV):
         return not_for_role(request, member)
     try:
         pdf = await staff_families.reissue_letter(pool, member, reissue_id)
     except DomainError as err:
-        return unknown(request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles")
+        return unknown(
+            request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles"
+        )
     return pages.pdf_download(pdf, staff_families.letter_filename(reissue_id))
-

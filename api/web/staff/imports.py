@@ -22,7 +22,15 @@ from starlette.datastructures import UploadFile
 from api import pages, staff_imports
 from api.deps import Pool, Temporal
 from api.web import paths
-from api.web.forms import FieldError, PostedForm, csrf_valid, errors_of, redirect, CSRF_COOKIE, CSRF_FIELD
+from api.web.forms import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    FieldError,
+    PostedForm,
+    csrf_valid,
+    errors_of,
+    redirect,
+)
 from api.web.staff.access import StaffPage, may_use, not_for_role, render_staff, unknown
 from educonnect import provisioning_imports
 from educonnect.csv_import import MAX_FILE_BYTES
@@ -198,7 +206,10 @@ async def import_letters(
         merged = await staff_imports.letters_pdf(pool, member, row["uai"], import_id)
     except DomainError as err:
         return unknown(
-            request, member, err.code, back_to=paths.gestion_import(import_id), back_label="L’import"
+            request,
+            member,
+            err.code,
+            back_to=paths.gestion_import(import_id),
+            back_label="L’import",
         )
     return pages.pdf_download(merged, staff_imports.letters_filename(row["uai"]))
-
