@@ -1,7 +1,8 @@
 /* What JavaScript adds to the staff import pages (they work without it):
    - the import page asks for its progress (a small JSON answer) every few
-     seconds, moves the bar, and reloads itself once the import is over (the
-     summary, the refused lines and the letters then appear);
+     seconds and moves the bar; it reloads itself once the lines are checked
+     (the refused lines then appear) and once the import is over (the
+     summary and the letters);
    - the file can be dropped on the upload form. */
 (function () {
   "use strict";
@@ -16,6 +17,7 @@
     var step = box.querySelector("[data-import-step]");
     var refresh = box.querySelector("[data-refresh-link]");
     if (refresh) { refresh.hidden = true; }
+    var checking = box.getAttribute("data-step") === "validating";
     var timer = null;
     var tick = function () {
       fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
@@ -30,7 +32,10 @@
           bar.textContent = p.percent + " %";
           count.textContent = p.text;
           if (step.textContent !== p.step_label) { step.textContent = p.step_label; }
-          if (p.finished) { window.clearInterval(timer); window.location.reload(); }
+          if (p.finished || (checking && p.step !== "validating")) {
+            window.clearInterval(timer);
+            window.location.reload();
+          }
         })
         .catch(function () {
           /* signed out, or the service restarting: stop, and let the link do it */
