@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def staff_request_url(request_id) -> str:
-    return f"{get_settings().public_base_url.rstrip('/')}/staff/requests/{request_id}"
+    """The request's page in the staff back-office (signed in, or after sign-in)."""
+    path = correction_emails.STAFF_REQUEST_PATH.format(request_id=request_id)
+    return f"{get_settings().public_base_url.rstrip('/')}{path}"
 
 
 class StaffNotificationActivities:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -107,3 +107,74 @@ async def entries_for(
         limit,
     )
     return [_entry(r) for r in rows]
+
+
+# --- académie support's read-only view (issue 13, item 8) ----------------------------------------
+
+# Where an entry belongs: its staff author's school and académie, else its
+# target's (a correction request, a ticket, a dispute, a pupil).
+_PLACED = """
+    SELECT l.*, coalesce(cr.uai, t.uai, d.uai, p.uai, sa.uai) AS uai,
+           coalesce(cr.academie, t.academie, d.academie, ps.academie, sa.academie) AS academie
+    FROM audit_log l
+    LEFT JOIN staff_accounts sa ON l.actor_kind = 'staff' AND sa.id = l.actor_id
+    LEFT JOIN correction_requests cr ON l.target_kind = 'correction_request' AND cr.id::text = l.target_id
+    LEFT JOIN assistance_tickets t ON l.target_kind = 'ticket' AND t.id::text = l.target_id
+    LEFT JOIN attachment_disputes d ON l.target_kind = 'attachment_dispute' AND d.id::text = l.target_id
+    LEFT JOIN pupils p ON l.target_kind = 'pupil' AND p.id::text = l.target_id
+    LEFT JOIN schools ps ON ps.uai = p.uai
+"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    staff_id: uuid.UUID | None = None
+    uai: str | None = None
+    action: str | None = None
+    since: date | None = None  # from this day (Paris), included
+    until: date | None = None  # to this day (Paris), included
+
+
+async def search(
+    conn: asyncpg.Connection | asyncpg.Pool, academie: str, filters: Filters, limit: int = 200
+) -> list[tuple[Entry, str | None]]:
+    """The entries of an académie (by its staff, or about its schools' requests,
+    tickets, disputes and pupils), newest first, with the school each concerns."""
+    rows = await conn.fetch(
+        f"""
+        SELECT * FROM ({_PLACED}) placed
+        WHERE academie = $1
+          AND ($2::uuid IS NULL OR actor_id = $2)
+          AND ($3::text IS NULL OR uai = $3)
+          AND ($4::text IS NULL OR action = $4)
+          AND ($5::date IS NULL OR at >= ($5::date::timestamp AT TIME ZONE 'Europe/Paris'))
+          AND ($6::date IS NULL OR at < (($6::date + 1)::timestamp AT TIME ZONE 'Europe/Paris'))
+        ORDER BY at DESC, id DESC LIMIT $7
+        """,
+        academie,
+        filters.staff_id,
+        filters.uai,
+        filters.action,
+        filters.since,
+        filters.until,
+        limit,
+    )
+    return [(_entry(r), r["uai"]) for r in rows]
+
+
+async def actions_of(conn: asyncpg.Connection | asyncpg.Pool, academie: str) -> list[str]:
+    """The actions the académie's entries hold (the log's action filter)."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT action FROM ({_PLACED}) placed WHERE academie = $1 ORDER BY action",
+        academie,
+    )
+    return [r["action"] for r in rows]
+
+
+async def schools_of(
+    conn: asyncpg.Connection | asyncpg.Pool, academie: str
+) -> list[asyncpg.Record]:
+    """The académie's schools (the log's school filter)."""
+    return await conn.fetch(
+        "SELECT uai, name FROM schools WHERE academie = $1 ORDER BY name, uai", academie
+    )

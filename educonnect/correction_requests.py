@@ -28,19 +28,62 @@ async def queue(
 ) -> list[asyncpg.Record]:
     """The requests of `member`'s scope (optionally at one step): waiting on
     staff first, then waiting on the requester, then closed; oldest first."""
+    return await queue_at(conn, member, [step] if step else None, None, limit)
+
+
+_QUEUE_COLUMNS = """
+    SELECT r.id, r.status, r.escalated, r.created_at, r.updated_at, r.closed_at, r.proposed_birthdate,
+           r.uai, s.name AS school_name, p.first_name, p.last_name, p.class_name,
+           (SELECT count(*) FROM correction_participants cp WHERE cp.request_id = r.id) AS requesters
+    FROM correction_requests r JOIN pupils p ON p.id = r.pupil_id JOIN schools s ON s.uai = r.uai
+"""
+
+
+async def queue_at(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    member: StaffMember,
+    steps: list[str] | None,
+    uai: str | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The requests of `member`'s scope at `steps` (None: every step), of one
+    school (`uai`, académie support's filter) or all; oldest first."""
     scope, value = member.scope_sql("r.uai", "r.academie")
     return await conn.fetch(
-        f"""
-        SELECT r.id, r.status, r.escalated, r.created_at, r.updated_at, r.proposed_birthdate, r.uai,
-               s.name AS school_name, p.first_name, p.last_name, p.class_name,
-               (SELECT count(*) FROM correction_participants cp WHERE cp.request_id = r.id) AS requesters
-        FROM correction_requests r JOIN pupils p ON p.id = r.pupil_id JOIN schools s ON s.uai = r.uai
-        WHERE {scope} AND ($2::text IS NULL OR r.status = $2)
-        ORDER BY {_QUEUE_ORDER} LIMIT $3
+        f"""{_QUEUE_COLUMNS}
+        WHERE {scope} AND ($2::text[] IS NULL OR r.status = ANY($2)) AND ($3::text IS NULL OR r.uai = $3)
+        ORDER BY {_QUEUE_ORDER} LIMIT $4
         """,
         value,
-        step,
+        steps,
+        uai,
         limit,
+    )
+
+
+async def counts_by_step(
+    conn: asyncpg.Pool | asyncpg.Connection, member: StaffMember, uai: str | None
+) -> dict[str, int]:
+    """How many requests of `member`'s scope (of one school, or all) are at each step."""
+    scope, value = member.scope_sql("r.uai", "r.academie")
+    rows = await conn.fetch(
+        f"SELECT r.status, count(*) AS n FROM correction_requests r "
+        f"WHERE {scope} AND ($2::text IS NULL OR r.uai = $2) GROUP BY r.status",
+        value,
+        uai,
+    )
+    return {r["status"]: r["n"] for r in rows}
+
+
+async def schools_with_requests(
+    conn: asyncpg.Pool | asyncpg.Connection, member: StaffMember
+) -> list[asyncpg.Record]:
+    """The schools of `member`'s scope that have requests (académie support's filter)."""
+    scope, value = member.scope_sql("s.uai", "s.academie")
+    return await conn.fetch(
+        f"SELECT s.uai, s.name FROM schools s WHERE {scope} "
+        "AND EXISTS (SELECT 1 FROM correction_requests r WHERE r.uai = s.uai) ORDER BY s.name, s.uai",
+        value,
     )
 
 

@@ -328,6 +328,17 @@ async def academie_support(
     return [_member(r) for r in rows]
 
 
+async def staff_of_academie(
+    conn: asyncpg.Connection | asyncpg.Pool, academie: str
+) -> list[StaffMember]:
+    """Every staff account of an académie, active or not (the audit log's filter)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM staff_accounts WHERE academie = $1 ORDER BY display_name, login",
+        academie,
+    )
+    return [_member(r) for r in rows]
+
+
 # --- command line -------------------------------------------------------------------
 
 

@@ -7,8 +7,13 @@ One workflow per request, id `birthdate-correction/<request-id>`:
    acknowledgement.
 2. Staff of the pupil's school, or académie support, decide. The staff API
    checks who decides and their scope and writes the decision in PostgreSQL;
-   the signal `decide` carries its id only, and an activity reads it back,
-   checks it again and applies it. A decision that PostgreSQL does not hold
+   the update `decide_and_wait` carries its id only (and the scope the API
+   checked, which its validator compares with the request's, refusing too a
+   request decided already), an activity reads it back, checks it again and
+   applies it, and the update answers what became of it (`DecisionAnswer`:
+   applied, and for an approval which blocked processes resumed; or refused).
+   The signal `decide` of before (id only, no answer) still works, so that
+   its histories replay. A decision that PostgreSQL does not hold
    for this request (made up, sent from the Temporal Web UI...), applied
    already, or whose author no longer covers the pupil's school, is refused:
    noted in the timeline, nothing changed, the request still waits:
@@ -50,6 +55,7 @@ from educonnect.french_dates import utc_date_time
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import (
     DECISION_REFUSAL_OUTCOMES,
+    DECISION_REJECTED,
     MESSAGE_REFUSED,
     OPEN_STEPS,
     STEP_LABELS,
@@ -61,7 +67,9 @@ from educonnect.models.corrections import (
     CorrectionResult,
     CorrectionStatus,
     CorrectionStep,
+    DecisionAnswer,
     DecisionKind,
+    DecisionMade,
     DecisionOutcome,
     DecisionToApply,
     InformationReceived,
@@ -94,6 +102,8 @@ with workflow.unsafe.imports_passed_through():
 UNBLOCK_SIGNAL = "birthdate_unblocked"
 # Its answer: the process read the approval back and resumed (`workflows.steps.birthdate_step`).
 UNBLOCK_CONFIRMED_SIGNAL = "unblock_confirmed"
+# The update a staff decision comes by; its answer is what became of it.
+DECISION_UPDATE = "decide_and_wait"
 
 
 def workflow_id(request_id) -> str:
@@ -118,6 +128,10 @@ READ_BACK_PATCH = "read-back-messages"
 # for the processes it unblocks to confirm, before it is noted and told: they
 # read the approval back first, and whoever sees the approval sees them resumed.
 UNBLOCK_CONFIRM_PATCH = "wait-for-unblock-confirmations"
+# Since this patch staff decisions come by the update `decide_and_wait`, whose
+# answer is the outcome (the staff API polled the status query after a signal):
+# its marker is in the histories of runs that heard a decision by update.
+DECISION_UPDATE_PATCH = "decisions-by-update"
 
 _REFUSED_DECISION_LABELS = {
     MessageRefusal.UNKNOWN: "Décision refusée : aucun membre du personnel ne l'a enregistrée pour cette demande",
@@ -156,6 +170,7 @@ class BirthdateCorrectionWorkflow:
         self._decided_by: StaffRef | None = None
         self._corrected: date | None = None
         self._resumed: set[str] = set()  # processes that confirmed their unblock
+        self._signalled: set[str] = set()  # processes an approval unblocked
 
     # --- the process ------------------------------------------------------------
 
@@ -209,6 +224,52 @@ class BirthdateCorrectionWorkflow:
             )
             return
         self._inbox.append(decision)
+
+    @workflow.update(name=DECISION_UPDATE)
+    async def decide_and_wait(self, decision: DecisionMade) -> DecisionAnswer:
+        """A staff member approved, rejected or asked for information (the
+        decision's id: what was decided, and by whom, is read back); the answer
+        is what became of it, once handled (an approval: once the blocked
+        processes confirmed they resumed, or their wait ran out)."""
+        workflow.patched(DECISION_UPDATE_PATCH)
+        self._seen_decisions.add(decision.decision_id)
+        self._inbox.append(StaffDecision(decision_id=decision.decision_id))
+        await workflow.wait_condition(lambda: self._outcome(decision.decision_id) is not None)
+        outcome = self._outcome(decision.decision_id)
+        assert outcome is not None
+        return DecisionAnswer(
+            decision_id=decision.decision_id,
+            outcome=outcome,
+            step=self._step,
+            resumed=sorted(self._signalled & self._resumed),
+            not_resumed=sorted(self._signalled - self._resumed),
+        )
+
+    @decide_and_wait.validator
+    def _check_decision(self, decision: DecisionMade) -> None:
+        """Refused before anything is recorded: a decision heard already, a
+        request decided already (or being closed), a scope that does not cover
+        the pupil's school."""
+        refusal = None
+        if decision.decision_id in self._seen_decisions:
+            refusal = MessageRefusal.ALREADY_USED
+        elif self._step not in OPEN_STEPS or self._closing:
+            refusal = MessageRefusal.CLOSED
+        elif not decision.scope.covers(self._params.uai, self._params.academie):
+            refusal = MessageRefusal.OUT_OF_SCOPE
+        if refusal is not None:
+            raise ApplicationError(
+                f"decision refused: {refusal.value}",
+                refusal.value,
+                type=DECISION_REJECTED,
+                non_retryable=True,
+            )
+
+    def _outcome(self, decision_id: UUID) -> DecisionOutcome | None:
+        return next(
+            (e.outcome for e in self._timeline if e.decision_id == decision_id and e.outcome),
+            None,
+        )
 
     @workflow.signal
     def information_received(self, event: InformationReceived) -> None:
@@ -533,6 +594,7 @@ class BirthdateCorrectionWorkflow:
                     f"Processus bloqué relancé à l'étape de la date de naissance : {process_id}",
                 )
                 signalled.add(process_id)
+                self._signalled.add(process_id)
             except FailureError:
                 self._note(
                     "unblock_failed", f"Processus bloqué introuvable ou déjà terminé : {process_id}"

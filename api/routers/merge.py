@@ -280,7 +280,7 @@ async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
 DisputeId = Annotated[uuid.UUID, Path(description="Identifiant du signalement")]
 
 
-async def _decide(
+async def decide_dispute(
     pool: asyncpg.Pool, member: StaffMember, dispute_id: uuid.UUID, decision: str
 ) -> DisputeView:
     action = f"attachment.{decision}"
@@ -323,10 +323,10 @@ async def _apply(
 @staff_router.post("/{dispute_id}/confirm", summary="Le rattachement est exact : l'enfant réapparaît",
                    response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def confirm(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
-    return await _decide(pool, member, dispute_id, "link_confirmed")
+    return await decide_dispute(pool, member, dispute_id, "link_confirmed")
 
 
 @staff_router.post("/{dispute_id}/detach", summary="Le rattachement est erroné : l'enfant est détaché du compte",
                    response_model=DisputeView, responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}})  # fmt: skip
 async def detach(dispute_id: DisputeId, member: Staff, pool: Pool) -> DisputeView:
-    return await _decide(pool, member, dispute_id, "detached")
+    return await decide_dispute(pool, member, dispute_id, "detached")

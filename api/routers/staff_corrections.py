@@ -1,7 +1,8 @@
 """Staff work the queue of birthdate corrections in their scope (DESIGN §3.7):
 pending first, oldest first; a request's full history; approve, reject or
 ask for information. The decision is written (`educonnect.staff_decisions`)
-and audited here, then the workflow hears its id only. Every action,
+and audited here (`decide_correction`, which the staff pages call too), then
+the workflow hears its id only, by an update whose answer is the outcome. Every action,
 accepted or refused, is written to the append-only audit log.
 """
 
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import asyncpg
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
@@ -28,27 +31,38 @@ from educonnect.emails import corrections as correction_emails
 from educonnect.emails.corrections import reference
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.corrections import (
+    DECISION_REFUSAL_OUTCOMES,
+    DECISION_REJECTED,
     STEP_LABELS,
     CorrectionStatus,
     CorrectionStep,
+    DecisionAnswer,
     DecisionKind,
+    DecisionMade,
     DecisionOutcome,
-    StaffDecision,
+    DecisionScope,
+    MessageRefusal,
     TimelineEvent,
     filed_label,
 )
 from educonnect.staff import StaffMember
-from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow_id
+from workflows.birthdate_correction import (
+    DECISION_UPDATE,
+    BirthdateCorrectionWorkflow,
+    workflow_id,
+)
 
 router = APIRouter(prefix="/staff", tags=["Personnel : corrections et assistance"])
 
-DECISION_WAIT_S = 10.0
+# How long a decision's answer is waited for (an approval waits for the blocked
+# processes to resume, usually well under a second); then 202, "en cours".
+DECISION_WAIT_S = 20.0
 
 # A pupil without an address asked: nothing is sent to them, staff tell them.
 _PUPIL_NOT_TOLD = (
     "L'élève qui a fait la demande n'a pas d'adresse électronique : prévenez-le vous-même"
 )
-_PUPIL_NOTICES = {
+PUPIL_NOTICES = {
     DecisionKind.APPROVE: f"Demande acceptée : la date de naissance est corrigée. {_PUPIL_NOT_TOLD}.",
     DecisionKind.REJECT: f"Demande refusée. {_PUPIL_NOT_TOLD}, avec le motif.",
     DecisionKind.ASK_INFORMATION: (
@@ -93,26 +107,27 @@ async def queue(
         pool, member.actor, "correction.list", "staff_scope", member.uai or member.academie,
         details={"count": len(rows), "etat": etat.value if etat else None},
     )  # fmt: skip
-    return [
-        QueueItem(
-            request_id=r["id"],
-            reference=reference(r["id"]),
-            status=CorrectionStep(r["status"]),
-            status_label=STEP_LABELS[CorrectionStep(r["status"])],
-            waiting_on_staff=r["status"] in ("awaiting_review", "escalated"),
-            escalated=r["escalated"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-            pupil_first_name=r["first_name"],
-            pupil_last_name=r["last_name"],
-            class_name=r["class_name"],
-            uai=r["uai"],
-            school_name=r["school_name"],
-            proposed_birthdate=r["proposed_birthdate"],
-            requesters=r["requesters"],
-        )
-        for r in rows
-    ]
+    return [queue_item(r) for r in rows]
+
+
+def queue_item(r: asyncpg.Record) -> QueueItem:
+    return QueueItem(
+        request_id=r["id"],
+        reference=reference(r["id"]),
+        status=CorrectionStep(r["status"]),
+        status_label=STEP_LABELS[CorrectionStep(r["status"])],
+        waiting_on_staff=r["status"] in ("awaiting_review", "escalated"),
+        escalated=r["escalated"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        pupil_first_name=r["first_name"],
+        pupil_last_name=r["last_name"],
+        class_name=r["class_name"],
+        uai=r["uai"],
+        school_name=r["school_name"],
+        proposed_birthdate=r["proposed_birthdate"],
+        requesters=r["requesters"],
+    )
 
 
 class PupilRecord(BaseModel):
@@ -192,7 +207,7 @@ class RequestDetail(BaseModel):
     )
 
 
-async def _request_in_scope(
+async def request_in_scope(
     pool: asyncpg.Pool, member: StaffMember, request_id: uuid.UUID, action: str
 ):
     row = await correction_requests.request(pool, request_id)
@@ -240,7 +255,7 @@ def _contact(participant, class_name: str) -> str:
     )
 
 
-async def _detail(
+async def request_view(
     pool: asyncpg.Pool, temporal: Client, row, notice: str | None = None
 ) -> RequestDetail:
     request_id = row["id"]
@@ -329,9 +344,9 @@ async def _detail(
 async def request_detail(
     request_id: RequestId, member: Staff, pool: Pool, temporal: Temporal
 ) -> RequestDetail:
-    row = await _request_in_scope(pool, member, request_id, "correction.view")
+    row = await request_in_scope(pool, member, request_id, "correction.view")
     await audit.record(pool, member.actor, "correction.view", "correction_request", request_id)
-    return await _detail(pool, temporal, row)
+    return await request_view(pool, temporal, row)
 
 
 class ApproveBody(BaseModel):
@@ -352,7 +367,17 @@ class AskInformationBody(BaseModel):
     )
 
 
-async def _decide(
+@dataclass
+class Decided:
+    """A decision as the process answered it: the request after it, and the
+    process's answer (None: still being handled when DECISION_WAIT_S ran out)."""
+
+    kind: DecisionKind
+    row: asyncpg.Record
+    answer: DecisionAnswer | None
+
+
+async def decide_correction(
     pool: asyncpg.Pool,
     temporal: Client,
     member: StaffMember,
@@ -361,9 +386,14 @@ async def _decide(
     *,
     corrected_birthdate: date | None = None,
     text: str | None = None,
-) -> JSONResponse | RequestDetail:
+) -> Decided:
+    """A staff decision, for the JSON API and the staff pages alike: checked
+    (scope, request open, the date plausible and new, the text given),
+    written and audited here, then the workflow hears its id by the update
+    `decide_and_wait` and answers what became of it. A refusal (ours, the
+    update validator's, or the process's) is audited and raised."""
     action = f"correction.{kind.value}"
-    row = await _request_in_scope(pool, member, request_id, action)
+    row = await request_in_scope(pool, member, request_id, action)
     if row["closed_at"] is not None:
         await refuse_audited(
             pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED
@@ -420,43 +450,80 @@ async def _decide(
         await audit.record(
             conn, member.actor, action, "correction_request", request_id, details=details
         )
+    answer = await _send_decision(pool, temporal, member, request_id, action, decision_id)
+    return Decided(kind, await request_in_scope(pool, member, request_id, action), answer)
+
+
+async def _send_decision(
+    pool: asyncpg.Pool,
+    temporal: Client,
+    member: StaffMember,
+    request_id: uuid.UUID,
+    action: str,
+    decision_id: uuid.UUID,
+) -> DecisionAnswer | None:
+    """The update `decide_and_wait` (its id the decision's: sent twice, answered
+    once); the process's answer, or None when it is still being handled."""
     handle = temporal.get_workflow_handle_for(
         BirthdateCorrectionWorkflow.run, workflow_id(request_id)
     )
-    try:
-        await handle.signal(
-            BirthdateCorrectionWorkflow.decide, StaffDecision(decision_id=decision_id)
-        )
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            await refuse_audited(pool, member, action, "correction_request", request_id, ErrorCode.CORRECTION_CLOSED,
-                                 decision_id=str(decision_id))  # fmt: skip
-        raise
+    update = DecisionMade(
+        decision_id=decision_id, scope=DecisionScope(uai=member.uai, academie=member.academie)
+    )
 
-    outcome = await _decision_outcome(temporal, request_id, decision_id)
-    if outcome in _REFUSED_OUTCOMES:
-        await refuse_audited(pool, member, action, "correction_request", request_id, _REFUSED_OUTCOMES[outcome],
+    async def refused(code: ErrorCode) -> NoReturn:
+        await refuse_audited(pool, member, action, "correction_request", request_id, code,
                              decision_id=str(decision_id))  # fmt: skip
-    fresh = await _request_in_scope(pool, member, request_id, action)
-    if outcome is None:
-        detail = await _detail(
-            pool, temporal, fresh, notice="Décision enregistrée : son traitement est en cours."
+
+    try:
+        answer = await asyncio.wait_for(
+            handle.execute_update(
+                DECISION_UPDATE, update, id=f"decision/{decision_id}", result_type=DecisionAnswer
+            ),
+            DECISION_WAIT_S,
         )
+    except TimeoutError:
+        return None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == DECISION_REJECTED:
+            outcome = DECISION_REFUSAL_OUTCOMES[MessageRefusal(cause.details[0])]
+            await refused(_REFUSED_OUTCOMES[outcome])
+        raise
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # the process ended meanwhile
+            await refused(ErrorCode.CORRECTION_CLOSED)
+        raise
+    if answer.outcome in _REFUSED_OUTCOMES:
+        await refused(_REFUSED_OUTCOMES[answer.outcome])
+    return answer
+
+
+DECISION_NOTICES = {
+    DecisionKind.APPROVE: "Demande acceptée : la date de naissance est corrigée et le demandeur est prévenu.",
+    DecisionKind.REJECT: "Demande refusée : le motif est transmis au demandeur.",
+    DecisionKind.ASK_INFORMATION: "Votre question est transmise au demandeur.",
+}
+DECISION_PENDING = "Décision enregistrée : son traitement est en cours."
+
+
+async def _decide(
+    pool: asyncpg.Pool, temporal: Client, member: StaffMember, request_id: uuid.UUID,
+    kind: DecisionKind, **decision: Any,
+) -> JSONResponse | RequestDetail:  # fmt: skip
+    decided = await decide_correction(pool, temporal, member, request_id, kind, **decision)
+    if decided.answer is None:
+        detail = await request_view(pool, temporal, decided.row, notice=DECISION_PENDING)
         return JSONResponse(
             status_code=status.HTTP_202_ACCEPTED, content=detail.model_dump(mode="json")
         )
-    notices = {
-        DecisionKind.APPROVE: "Demande acceptée : la date de naissance est corrigée et le demandeur est prévenu.",
-        DecisionKind.REJECT: "Demande refusée : le motif est transmis au demandeur.",
-        DecisionKind.ASK_INFORMATION: "Votre question est transmise au demandeur.",
-    }
-    detail = await _detail(pool, temporal, fresh, notice=notices[kind])
+    detail = await request_view(pool, temporal, decided.row, notice=DECISION_NOTICES[kind])
     if detail.school_informs:  # a pupil without an address asked: nothing was sent to them
-        detail.notice = _PUPIL_NOTICES[kind]
+        detail.notice = PUPIL_NOTICES[kind]
     return detail
 
 
-# How the workflow refused a decision written here: the request closed
+# How the process refused a decision written here: the request closed
 # meanwhile, its author moved or was disabled meanwhile, or (never for a
 # decision of this API) the workflow found it unknown or used already.
 _REFUSED_OUTCOMES = {
@@ -465,22 +532,6 @@ _REFUSED_OUTCOMES = {
     DecisionOutcome.REFUSED_UNKNOWN: ErrorCode.SERVICE_UNAVAILABLE,
     DecisionOutcome.REFUSED_USED: ErrorCode.SERVICE_UNAVAILABLE,
 }
-
-
-async def _decision_outcome(
-    temporal: Client, request_id: uuid.UUID, decision_id: uuid.UUID
-) -> DecisionOutcome | None:
-    """Wait (a little) until the workflow has handled the decision; its outcome, or None."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DECISION_WAIT_S
-    while loop.time() < deadline:
-        process = await _process_status(temporal, request_id)
-        if process is not None:
-            for event in process.timeline:
-                if event.decision_id == decision_id:
-                    return event.outcome
-        await asyncio.sleep(0.1)
-    return None
 
 
 _DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -103,7 +103,7 @@ async def tickets(
     return [TicketItem(**_ticket_item(r)) for r in rows]
 
 
-async def _ticket_in_scope(
+async def ticket_in_scope(
     pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, action: str
 ):
     row = await assistance_tickets.ticket(pool, ticket_id)
@@ -122,7 +122,7 @@ async def _ticket_in_scope(
     return row
 
 
-async def _ticket_detail(pool: asyncpg.Pool, row) -> TicketDetail:
+async def ticket_view(pool: asyncpg.Pool, row) -> TicketDetail:
     replies = await assistance_tickets.replies(pool, row["id"])
     return TicketDetail(
         **_ticket_item(row),
@@ -140,9 +140,9 @@ async def _ticket_detail(pool: asyncpg.Pool, row) -> TicketDetail:
     responses={404: {"model": ErrorBody}},
 )
 async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail:
-    row = await _ticket_in_scope(pool, member, ticket_id, "ticket.view")
+    row = await ticket_in_scope(pool, member, ticket_id, "ticket.view")
     await audit.record(pool, member.actor, "ticket.view", "ticket", ticket_id)
-    return await _ticket_detail(pool, row)
+    return await ticket_view(pool, row)
 
 
 @router.post(
@@ -154,8 +154,16 @@ async def ticket(ticket_id: TicketId, member: Staff, pool: Pool) -> TicketDetail
 async def answer_ticket(
     ticket_id: TicketId, body: TicketAnswerBody, member: Staff, pool: Pool
 ) -> TicketDetail:
-    row = await _ticket_in_scope(pool, member, ticket_id, "ticket.answer")
-    text = body.message.strip()
+    return await ticket_view(pool, await answer_ticket_as(pool, member, ticket_id, body.message))
+
+
+async def answer_ticket_as(
+    pool: asyncpg.Pool, member: StaffMember, ticket_id: uuid.UUID, message: str
+) -> asyncpg.Record:
+    """Send `member`'s answer by email, then record and audit it (the JSON API
+    and the staff pages); the ticket as it now is."""
+    row = await ticket_in_scope(pool, member, ticket_id, "ticket.answer")
+    text = message.strip()
     if not text:
         raise DomainError(
             ErrorCode.INVALID_INPUT, [{"field": "message", "message": "Ce champ est obligatoire."}]
@@ -188,4 +196,4 @@ async def answer_ticket(
             details={"reply_id": str(reply_id)},
         )
     fresh = await assistance_tickets.ticket(pool, ticket_id)
-    return await _ticket_detail(pool, fresh)
+    return fresh

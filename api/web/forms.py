@@ -39,7 +39,12 @@ from api.web import paths
 from api.web.formatting import masked_email
 from educonnect.csv_import import parse_birthdate
 from educonnect.errors import DomainError, ErrorCode
-from educonnect.french_dates import paris_day_in_words, paris_moment_in_words
+from educonnect.french_dates import (
+    french_date,
+    paris_date_time,
+    paris_day_in_words,
+    paris_moment_in_words,
+)
 from educonnect.settings import get_settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -57,6 +62,8 @@ templates.env.globals["csrf_field"] = CSRF_FIELD
 templates.env.filters["masked_email"] = masked_email
 templates.env.filters["french_moment"] = paris_moment_in_words
 templates.env.filters["french_day"] = paris_day_in_words
+templates.env.filters["date_fr"] = french_date  # 12/03/2027
+templates.env.filters["moment_fr"] = paris_date_time  # 12/03/2027 à 14:05 (Paris)
 
 
 # --- signing ---------------------------------------------------------------------------------

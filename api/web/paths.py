@@ -4,6 +4,8 @@ will live."""
 
 from __future__ import annotations
 
+from educonnect.emails.corrections import STAFF_REQUEST_PATH
+
 HOME = "/"
 SIGN_IN = "/connexion"  # POST of the sign-in form on HOME
 SIGN_OUT = "/deconnexion"
@@ -121,7 +123,7 @@ GESTION_SIGN_IN = "/gestion/connexion"
 GESTION_SIGN_OUT = "/gestion/deconnexion"
 GESTION_PASSWORD = "/gestion/mot-de-passe"
 GESTION_REQUESTS = "/gestion/demandes"  # ?onglet=a-traiter|information|escaladees|closes&uai=
-GESTION_REQUEST = "/gestion/demandes/{request_id}"
+GESTION_REQUEST = STAFF_REQUEST_PATH  # "/gestion/demandes/{request_id}", the staff emails' link
 GESTION_REQUEST_DECISION = "/gestion/demandes/{request_id}/{decision}"  # accepter|refuser|question
 GESTION_TICKETS = "/gestion/tickets"
 GESTION_TICKET = "/gestion/tickets/{ticket_id}"

@@ -19,6 +19,11 @@ FOOTER = (
 )
 
 
+# A request's page in the staff back-office (api.web.paths.GESTION_REQUEST, which
+# takes it from here): the staff emails link to it.
+STAFF_REQUEST_PATH = "/gestion/demandes/{request_id}"
+
+
 def reference(request_id: uuid.UUID | str) -> str:
     """The short reference a person and staff quote: "N° 3F2A9C1B"."""
     return str(request_id).replace("-", "")[:8].upper()

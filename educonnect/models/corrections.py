@@ -135,6 +135,43 @@ class DecisionOutcome(StrEnum):
     INVALID = "invalid"  # incomplete (a signal of before the decisions were written)
 
 
+# `ApplicationError.type` of a decision the workflow's update validator refuses
+# before anything is recorded; its first detail is a `MessageRefusal`
+# (CLOSED: the request is decided or closing; ALREADY_USED: this decision was
+# heard already; OUT_OF_SCOPE: the scope it claims does not cover the pupil's school).
+DECISION_REJECTED = "correction_decision_rejected"
+
+
+class DecisionScope(BaseModel):
+    """The scope the staff API checked a decider against: a claim the update's
+    validator compares with the request (the activity still reads the
+    decision back and checks its author again). UAIs and académies only."""
+
+    uai: str | None = None  # a school administrator's school
+    academie: str
+
+    def covers(self, uai: str, academie: str) -> bool:
+        return self.uai == uai if self.uai is not None else self.academie == academie
+
+
+class DecisionMade(BaseModel):
+    """Update: a staff decision written in PostgreSQL (table `staff_decisions`),
+    by its id; the answer is what became of it (`DecisionAnswer`)."""
+
+    decision_id: UUID
+    scope: DecisionScope
+
+
+class DecisionAnswer(BaseModel):
+    """What the process did with a decision (the result of the update)."""
+
+    decision_id: UUID
+    outcome: DecisionOutcome
+    step: CorrectionStep  # the request's step after it
+    resumed: list[str] = []  # blocked processes that confirmed they resumed (an approval)
+    not_resumed: list[str] = []  # signalled but not confirmed in time, or gone
+
+
 class TimelineEvent(BaseModel):
     at: datetime
     kind: str  # filed, staff_notified, reminder_sent, escalated, decision, decision_refused, ...

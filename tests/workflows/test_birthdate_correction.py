@@ -13,11 +13,16 @@ from datetime import date, timedelta
 import httpx
 import pytest
 import pytest_asyncio
+from temporalio.client import WorkflowUpdateFailedError
 
 from educonnect.models.activation import ActivationStep
 from educonnect.models.corrections import (
+    DECISION_REJECTED,
     CorrectionStep,
+    DecisionAnswer,
     DecisionKind,
+    DecisionMade,
+    DecisionScope,
     StaffDecision,
     StaffRef,
     StaffRole,
@@ -36,11 +41,16 @@ from tests.support.corrections import (
     signed_in_staff,
 )
 from tests.support.families import Family
+from tests.support.histories import record_history
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.sms import SmsOutbox
 from workflows.activation import ActivationWorkflow
 from workflows.activation import workflow_id as activation_id
-from workflows.birthdate_correction import BirthdateCorrectionWorkflow, workflow_id
+from workflows.birthdate_correction import (
+    DECISION_UPDATE,
+    BirthdateCorrectionWorkflow,
+    workflow_id,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -386,6 +396,8 @@ async def test_information_requested_answered_and_review_restarts(
         assert approved.json()["status"] == "approved"
     assert (await handle.result()).step == CorrectionStep.APPROVED
     await activation(time_skipping_env, family).terminate("test done")
+    # Both decisions came by the update `decide_and_wait`: the new shape, for the replay suite.
+    await record_history(handle, "birthdate-correction-decided-by-update")
 
 
 async def second_guardian(db_pool, family: Family) -> Family:
@@ -613,4 +625,59 @@ async def test_the_person_is_told_by_sms_when_they_chose_it(
         uuid.UUID(request_id),
     )
     assert (detail["contact_channel"], detail["contact_mobile"]) == ("sms", mobile)
+    await activation(time_skipping_env, family).terminate("test done")
+
+
+async def test_a_decision_by_update_answers_its_outcome_and_its_validator_refuses(
+    api, db_pool, mailbox: Mailbox, time_skipping_env, scene, make_client
+):
+    """The update's validator refuses a scope that does not cover the pupil's
+    school, a decision heard already and a request decided already, before
+    anything is recorded; a made-up decision id in the right scope is read
+    back and refused by the activity; the staff API gets the outcome."""
+    school, admin, support, family, lea = scene
+    request_id = await file_blocked_request(api, family, lea, mailbox, admin)
+    handle = correction(time_skipping_env, request_id)
+    elsewhere = DecisionScope(uai="0000000X", academie=school.academie)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            DECISION_UPDATE, DecisionMade(decision_id=uuid.uuid4(), scope=elsewhere),
+            result_type=DecisionAnswer,
+        )  # fmt: skip
+    assert refused.value.cause.type == DECISION_REJECTED
+    assert refused.value.cause.details == ("out_of_scope",)
+
+    made_up = uuid.uuid4()
+    scope = DecisionScope(uai=school.uai, academie=school.academie)
+    answer = await handle.execute_update(
+        DECISION_UPDATE, DecisionMade(decision_id=made_up, scope=scope), result_type=DecisionAnswer
+    )
+    assert answer.outcome == "refused_unknown" and answer.step == CorrectionStep.AWAITING_REVIEW
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            DECISION_UPDATE, DecisionMade(decision_id=made_up, scope=scope),
+            result_type=DecisionAnswer,
+        )  # fmt: skip
+    assert refused.value.cause.details == ("already_used",)
+
+    async with signed_in_staff(make_client, support) as http:  # académie support: any school
+        approved = await http.post(
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
+        )
+        assert approved.status_code == 200 and approved.json()["status"] == "approved", (
+            approved.text
+        )
+    history = await handle.fetch_history()
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    assert updates == [DECISION_UPDATE, DECISION_UPDATE]  # the refused one left nothing
+    assert not [
+        e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+        and e.workflow_execution_signaled_event_attributes.signal_name == "decide"
+    ]  # fmt: skip
+    assert (await handle.result()).step == CorrectionStep.APPROVED
     await activation(time_skipping_env, family).terminate("test done")

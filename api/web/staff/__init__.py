@@ -22,13 +22,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web.staff import access, families, imports, session
+from api.web.staff import (
+    access,
+    audit_log,
+    corrections,
+    disputes,
+    families,
+    imports,
+    session,
+    tickets,
+)
 
 
 def install(app: FastAPI) -> None:
     """The staff pages and the redirect of a page without a staff session."""
     access.install(app)
-    for module in (session,):
-        app.include_router(module.router)
-    for module in (imports, families):
+    for module in (session, corrections, tickets, disputes, audit_log, imports, families):
         app.include_router(module.router)

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
@@ -26,6 +28,7 @@ from educonnect.models.corrections import StaffRole
 from educonnect.staff import StaffMember
 
 RETURN_PARAM = "retour"
+T = TypeVar("T")
 
 
 class StaffSignInRequired(Exception):
@@ -147,6 +150,29 @@ def unknown(
          "back_to": back_to, "back_label": back_label},
         status_code=code.status,
     )  # fmt: skip
+
+
+async def found_or_unknown(
+    request: Request,
+    member: StaffMember,
+    raw_id: str,
+    lookup: Callable[[uuid.UUID], Awaitable[T]],
+    not_found: ErrorCode,
+    *,
+    back_to: str,
+    back_label: str,
+) -> tuple[T, None] | tuple[None, HTMLResponse]:
+    """`lookup(id)` (the JSON API's scope check, which audits a refusal), or the
+    French page of something unknown: a malformed id, an unknown one, another
+    school's (the lookup answers those like an unknown one)."""
+    try:
+        wanted = uuid.UUID(raw_id)
+    except ValueError:
+        return None, unknown(request, member, not_found, back_to=back_to, back_label=back_label)
+    try:
+        return await lookup(wanted), None
+    except DomainError as err:
+        return None, unknown(request, member, err.code, back_to=back_to, back_label=back_label)
 
 
 def not_for_role(request: Request, member: StaffMember) -> HTMLResponse:
