@@ -146,6 +146,8 @@ async def test_upload_follow_the_import_read_its_refused_lines_and_print_its_let
             page = await http.get(f"/gestion/imports/{import_id}{suffix}")
             assert page.status_code == 404 and "Introuvable" in page.text
             assert 'data-code="provisioning_import_not_found"' in page.text
+        malformed = await http.get("/gestion/imports/pas-un-identifiant")
+        assert malformed.status_code == 404 and "Introuvable" in malformed.text
         fragment = await http.get(f"/gestion/imports/{import_id}/avancement")
         assert (
             fragment.status_code == 404
@@ -263,7 +265,12 @@ async def test_families_search_new_credentials_by_letter_and_a_guardians_account
         refused = await http.post(action, data={"csrf_token": token, "canal": "courrier"})
         page = await follow(http, refused)
         assert 'data-code="staff_account_not_found"' in page.text
-        for url in (reissue_url, reissue_url + "/courrier.pdf"):
+        malformed = await http.post(
+            "/gestion/familles/comptes/x/identifiants",
+            data={"csrf_token": token, "canal": "courrier"},
+        )
+        assert 'data-code="staff_account_not_found"' in (await follow(http, malformed)).text
+        for url in (reissue_url, reissue_url + "/courrier.pdf", "/gestion/familles/remises/x"):
             unknown = await http.get(url)
             assert unknown.status_code == 404 and 'data-code="reissue_not_found"' in unknown.text
     issued_count = await db_pool.fetchval(

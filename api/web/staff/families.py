@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import pages, staff_families
 from api.deps import Pool, Temporal
-from api.staff_families import ReissueBody
+from api.staff_families import ReissueBody, ReissueView
 from api.web import paths
 from api.web.forms import FieldError, PostedForm, errors_of, read_form, redirect
-from api.web.staff.access import StaffPage, may_use, not_for_role, render_staff, unknown
+from api.web.staff.access import StaffPage, found_or_unknown, may_use, not_for_role, render_staff
 from educonnect import family_accounts
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.staff import StaffMember
@@ -72,9 +72,9 @@ def _channel(form: PostedForm) -> ReissueBody | None:
     return None if wanted is None else ReissueBody(canal=wanted)  # type: ignore[arg-type]
 
 
-async def _issue(
-    request: Request, member: StaffMember, pool, temporal, *, account_id=None, guardian_id=None
-):
+async def _issue(request: Request, raw_id: str, not_found: ErrorCode, issue):
+    """The form of one person's row: check it, call `issue(id, body)` (the
+    process call), then the outcome's page, or back to the search with the refusal."""
     form = await read_form(request, SEARCH_FORM)
     back = _search_page(form.get(NAME_FIELD).strip()[:100])
     if not form.csrf_ok:
@@ -86,14 +86,9 @@ async def _issue(
             back, [FieldError(None, "Choisissez l’envoi par courriel ou par courrier.", code.value)]
         )
     try:
-        if account_id is not None:
-            view = await staff_families.reissue_credentials(
-                pool, temporal, member, account_id, body
-            )
-        else:
-            view = await staff_families.create_guardian_account(
-                pool, temporal, member, guardian_id, body
-            )
+        view = await issue(uuid.UUID(raw_id), body)
+    except ValueError:  # a malformed id: unknown, as an unknown one
+        return form.refused(back, errors_of(DomainError(not_found)))
     except DomainError as err:
         return form.refused(back, errors_of(err))
     return redirect(
@@ -103,36 +98,45 @@ async def _issue(
 
 @router.post(paths.GESTION_FAMILY_REISSUE)
 async def reissue(
-    request: Request, account_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+    request: Request, account_id: str, member: StaffPage, pool: Pool, temporal: Temporal
 ):
     if not may_use(member, NAV):
         return not_for_role(request, member)
-    return await _issue(request, member, pool, temporal, account_id=account_id)
+
+    async def issue(wanted: uuid.UUID, body: ReissueBody) -> ReissueView:
+        return await staff_families.reissue_credentials(pool, temporal, member, wanted, body)
+
+    return await _issue(request, account_id, ErrorCode.STAFF_ACCOUNT_NOT_FOUND, issue)
 
 
 @router.post(paths.GESTION_FAMILY_CREATE)
 async def create_account(
-    request: Request, guardian_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+    request: Request, guardian_id: str, member: StaffPage, pool: Pool, temporal: Temporal
 ):
     if not may_use(member, NAV):
         return not_for_role(request, member)
-    return await _issue(request, member, pool, temporal, guardian_id=guardian_id)
+
+    async def issue(wanted: uuid.UUID, body: ReissueBody) -> ReissueView:
+        return await staff_families.create_guardian_account(pool, temporal, member, wanted, body)
+
+    return await _issue(request, guardian_id, ErrorCode.STAFF_GUARDIAN_NOT_FOUND, issue)
 
 
-async def _handover_of(request: Request, member: StaffMember, pool, reissue_id: uuid.UUID):
-    try:
-        return await staff_families.reissue_status(pool, member, reissue_id), None
-    except DomainError as err:
-        return None, unknown(
-            request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles"
-        )
+async def _found(request: Request, member: StaffMember, raw_id: str, lookup):
+    """`lookup(reissue id)`, or the French page of an unknown (or another school's) request."""
+    return await found_or_unknown(
+        request, member, raw_id, lookup, ErrorCode.REISSUE_NOT_FOUND,
+        back_to=paths.GESTION_FAMILIES, back_label="Familles",
+    )  # fmt: skip
 
 
 @router.get(paths.GESTION_FAMILY_HANDOVER)
-async def handover_page(request: Request, reissue_id: uuid.UUID, member: StaffPage, pool: Pool):
+async def handover_page(request: Request, reissue_id: str, member: StaffPage, pool: Pool):
     if not may_use(member, NAV):
         return not_for_role(request, member)
-    view, refusal = await _handover_of(request, member, pool, reissue_id)
+    view, refusal = await _found(
+        request, member, reissue_id, lambda i: staff_families.reissue_status(pool, member, i)
+    )
     if refusal is not None:
         return refusal
     assert view is not None
@@ -150,14 +154,14 @@ async def handover_page(request: Request, reissue_id: uuid.UUID, member: StaffPa
 
 @router.get(paths.GESTION_FAMILY_LETTER, response_class=Response)
 async def handover_letter(
-    request: Request, reissue_id: uuid.UUID, member: StaffPage, pool: Pool
+    request: Request, reissue_id: str, member: StaffPage, pool: Pool
 ) -> Response:
     if not may_use(member, NAV):
         return not_for_role(request, member)
-    try:
-        pdf = await staff_families.reissue_letter(pool, member, reissue_id)
-    except DomainError as err:
-        return unknown(
-            request, member, err.code, back_to=paths.GESTION_FAMILIES, back_label="Familles"
-        )
-    return pages.pdf_download(pdf, staff_families.letter_filename(reissue_id))
+    pdf, refusal = await _found(
+        request, member, reissue_id, lambda i: staff_families.reissue_letter(pool, member, i)
+    )
+    if refusal is not None:
+        return refusal
+    assert pdf is not None
+    return pages.pdf_download(pdf, staff_families.letter_filename(uuid.UUID(reissue_id)))

@@ -13,8 +13,6 @@ school's import reads as unknown."""
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
@@ -31,7 +29,14 @@ from api.web.forms import (
     errors_of,
     redirect,
 )
-from api.web.staff.access import StaffPage, may_use, not_for_role, render_staff, unknown
+from api.web.staff.access import (
+    StaffPage,
+    found_or_unknown,
+    may_use,
+    not_for_role,
+    render_staff,
+    unknown,
+)
 from educonnect import provisioning_imports
 from educonnect.csv_import import MAX_FILE_BYTES
 from educonnect.errors import DomainError, ErrorCode
@@ -132,29 +137,31 @@ async def upload(request: Request, member: StaffPage, pool: Pool, temporal: Temp
     return redirect(paths.gestion_import(started.import_id))
 
 
-async def _import_of(
-    request: Request, member: StaffMember, pool, import_id: uuid.UUID, action: str
-):
-    """The import's row if it is the member's school's, else the "unknown" page."""
+async def _import_of(request: Request, member: StaffMember, pool, raw_id: str, action: str):
+    """The import's row (with its school) if it is the member's school's; else
+    the French "unknown" page (a malformed id, an unknown one, another school's)."""
     if not may_use(member, NAV):
         return None, not_for_role(request, member)
-    try:
-        return await staff_imports.import_in_scope(pool, member, import_id, action), None
-    except DomainError as err:
-        return None, unknown(
-            request, member, err.code, back_to=paths.GESTION_IMPORTS, back_label="Imports"
-        )
+    return await found_or_unknown(
+        request,
+        member,
+        raw_id,
+        lambda import_id: staff_imports.import_in_scope(pool, member, import_id, action),
+        ErrorCode.PROVISIONING_IMPORT_NOT_FOUND,
+        back_to=paths.GESTION_IMPORTS,
+        back_label="Imports",
+    )
 
 
 @router.get(paths.GESTION_IMPORT)
 async def import_page(
-    request: Request, import_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+    request: Request, import_id: str, member: StaffPage, pool: Pool, temporal: Temporal
 ):
     row, refusal = await _import_of(request, member, pool, import_id, "provisioning.status")
     if refusal is not None:
         return refusal
-    status = await staff_imports.import_status(temporal, pool, row["uai"], import_id)
-    lines = await provisioning_imports.refused_lines(pool, import_id)
+    status = await staff_imports.import_status(temporal, pool, row["uai"], row["id"])
+    lines = await provisioning_imports.refused_lines(pool, row["id"])
     return render_staff(
         request,
         member,
@@ -168,26 +175,26 @@ async def import_page(
 
 @router.get(paths.GESTION_IMPORT_PROGRESS, response_class=JSONResponse)
 async def import_progress(
-    request: Request, import_id: uuid.UUID, member: StaffPage, pool: Pool, temporal: Temporal
+    request: Request, import_id: str, member: StaffPage, pool: Pool, temporal: Temporal
 ) -> Response:
     """The progress alone, for the import page's script (a few hundred bytes)."""
     row, refusal = await _import_of(request, member, pool, import_id, "provisioning.status")
     if refusal is not None:
         code = ErrorCode.PROVISIONING_IMPORT_NOT_FOUND
         return JSONResponse({"code": code.value, "message": code.message}, status_code=code.status)
-    status = await staff_imports.import_status(temporal, pool, row["uai"], import_id)
+    status = await staff_imports.import_status(temporal, pool, row["uai"], row["id"])
     return JSONResponse(progress_view(status), headers={"Cache-Control": "no-store"})
 
 
 @router.get(paths.GESTION_IMPORT_ERRORS_CSV, response_class=Response)
 async def import_errors_csv(
-    request: Request, import_id: uuid.UUID, member: StaffPage, pool: Pool
+    request: Request, import_id: str, member: StaffPage, pool: Pool
 ) -> Response:
     row, refusal = await _import_of(request, member, pool, import_id, "provisioning.errors")
     if refusal is not None:
         return refusal
-    lines = await provisioning_imports.refused_lines(pool, import_id)
-    filename = staff_imports.refused_lines_filename(import_id)
+    lines = await provisioning_imports.refused_lines(pool, row["id"])
+    filename = staff_imports.refused_lines_filename(row["id"])
     return Response(
         staff_imports.refused_lines_csv(lines),
         media_type="text/csv; charset=utf-8",
@@ -197,19 +204,14 @@ async def import_errors_csv(
 
 @router.get(paths.GESTION_IMPORT_LETTERS, response_class=Response)
 async def import_letters(
-    request: Request, import_id: uuid.UUID, member: StaffPage, pool: Pool
+    request: Request, import_id: str, member: StaffPage, pool: Pool
 ) -> Response:
     row, refusal = await _import_of(request, member, pool, import_id, "provisioning.letters")
     if refusal is not None:
         return refusal
     try:
-        merged = await staff_imports.letters_pdf(pool, member, row["uai"], import_id)
+        merged = await staff_imports.letters_pdf(pool, member, row["uai"], row["id"])
     except DomainError as err:
-        return unknown(
-            request,
-            member,
-            err.code,
-            back_to=paths.gestion_import(import_id),
-            back_label="L’import",
-        )
+        back = paths.gestion_import(row["id"])
+        return unknown(request, member, err.code, back_to=back, back_label="L’import")
     return pages.pdf_download(merged, staff_imports.letters_filename(row["uai"]))
