@@ -312,23 +312,13 @@ async def create_guardian_account(
     member's scope who has none."""
     uai = await _school_in_scope(pool, member, pupil_id=None, guardian_id=guardian_id)
     if uai is None:
-        await refuse_audited(
-            pool,
-            member,
-            "account.staff_create",
-            "guardian",
-            guardian_id,
-            ErrorCode.STAFF_GUARDIAN_NOT_FOUND,
-        )
-    if await family_accounts.guardian_has_account(pool, guardian_id):
-        await refuse_audited(
-            pool,
-            member,
-            "account.staff_create",
-            "guardian",
-            guardian_id,
-            ErrorCode.STAFF_ACCOUNT_EXISTS,
-        )
+        refusal: ErrorCode | None = ErrorCode.STAFF_GUARDIAN_NOT_FOUND
+    elif await family_accounts.guardian_has_account(pool, guardian_id):
+        refusal = ErrorCode.STAFF_ACCOUNT_EXISTS
+    else:
+        refusal = None
+    if refusal is not None:
+        await refuse_audited(pool, member, "account.staff_create", "guardian", guardian_id, refusal)
     assert uai is not None  # refuse_audited raised
     reissue_id, result = await _issue(pool, temporal, member, uai, body, guardian_id=guardian_id)
     email = await family_accounts.guardian_email(pool, guardian_id)

@@ -30,6 +30,7 @@ from educonnect.models.corrections import StaffRole
 from educonnect.staff import create_staff_account
 from tests.e2e.test_provisioning_e2e import stored_to
 from tests.support.browser import SCREENSHOTS, WIDTHS, PageCheck, browser  # noqa: F401 (fixture)
+from tests.support.schools import make_school
 from tests.support.smtp_gate import HoldAfter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -59,14 +60,7 @@ def export_with_bad_lines(uai_tag: str, domain: str) -> tuple[bytes, int]:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ecole(stack, smtp_sink):
     tag = uuid.uuid4().hex[:8]
-    uai = f"069{int(tag[:4], 16) % 10_000:04d}"
-    uai += "ABCDEFGHJKLMNPRSTUVWXYZ"[int(uai) % 23]
-    await stack.pool.execute(
-        "INSERT INTO schools (uai, name, kind, degree, academie, city) VALUES ($1, $2, 'ecole', 1, 'Lyon', 'Lyon') "
-        "ON CONFLICT (uai) DO NOTHING",
-        uai,
-        f"École des Tilleuls {tag}",
-    )
+    uai = await make_school(stack.pool, kind="ecole", name=f"École des Tilleuls {tag}")
     login, password = f"directrice.{tag}@ac-lyon.example.fr", f"Tilleuls-{tag}-Fort!9"
     await create_staff_account(
         stack.pool, login=login, email=login, display_name="Directrice Essai", role=StaffRole.SCHOOL_ADMIN,
