@@ -146,3 +146,11 @@ async def refuse_audited(
         details={"code": code.value, **details},
     )
     raise DomainError(answer or code)
+
+
+async def audit_listing(pool, member: StaffMember, action: str, count: int, **details) -> None:
+    """Audit a staff member's look at a list of their scope (queue, tickets, disputes)."""
+    await audit.record(
+        pool, member.actor, action, "staff_scope", member.uai or member.academie,
+        details={"count": count, **details},
+    )  # fmt: skip

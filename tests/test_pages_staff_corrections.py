@@ -83,7 +83,8 @@ async def test_a_question_then_an_approval_each_confirmed_and_the_outcome_shown(
         )
         shown = await follow(http, done)
         assert (
-            'data-outcome="applied"' in shown.text and "Votre question est transmise" in shown.text
+            'data-decision-outcome="applied"' in shown.text
+            and "Votre question est transmise" in shown.text
         )
         assert 'data-status="awaiting_information"' in shown.text
 
@@ -112,7 +113,7 @@ async def test_a_question_then_an_approval_each_confirmed_and_the_outcome_shown(
                   "confirme": "oui"},
         )  # fmt: skip
         shown = await follow(http, approved)
-        assert 'data-outcome="applied"' in shown.text, shown.text
+        assert 'data-decision-outcome="applied"' in shown.text, shown.text
         assert "la date de naissance est corrigée (01/01/2014)" in shown.text
         assert "Le processus bloqué a repris" in shown.text and "Activation du compte" in shown.text
         assert (

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from educonnect.models.corrections import StaffRole
-from tests.support.corrections import children_of, family_at, make_school, make_staff
+from tests.support.corrections import children_of, family_at, flagged_child, make_school, make_staff
 from tests.support.mail import Mailbox
 from tests.support.staff_pages import follow, signed_in_pages
 
@@ -74,12 +74,7 @@ async def test_a_dispute_is_detached_after_its_confirmation_and_others_cannot(ma
     )
     family = await family_at(db_pool, school)
     child = (await children_of(db_pool, family))[0]
-    dispute_id = uuid.uuid4()
-    await db_pool.execute(
-        "INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        dispute_id, family.guardian_id, child["id"], family.account_id, school.uai, school.academie,
-    )  # fmt: skip
+    dispute_id = await flagged_child(db_pool, family, child["id"], school)
     async with make_client() as http:
         await signed_in_pages(http, neighbour)
         page = await http.get("/gestion/contestations")

@@ -31,6 +31,7 @@ from tests.support.corrections import (
     children_of,
     family_at,
     file_request,
+    flagged_child,
     make_school,
     make_staff,
     signed_in_staff,
@@ -552,12 +553,7 @@ async def test_another_schools_dispute_looks_unknown_and_the_refusal_is_audited(
     neighbour_admin = await make_staff(db_pool, StaffRole.SCHOOL_ADMIN, neighbour)
     family = await family_at(db_pool, school)
     child = (await children_of(db_pool, family))[0]
-    dispute_id = uuid.uuid4()
-    await db_pool.execute(
-        "INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        dispute_id, family.guardian_id, child["id"], family.account_id, school.uai, school.academie,
-    )  # fmt: skip
+    dispute_id = await flagged_child(db_pool, family, child["id"], school)
     async with signed_in_staff(make_client, neighbour_admin) as http:
         assert (await http.get("/staff/attachment-disputes")).json() == []
         refused = await http.post(f"/staff/attachment-disputes/{dispute_id}/detach")

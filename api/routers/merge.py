@@ -31,6 +31,7 @@ from api.deps import (
     RecentPortalSession,
     Staff,
     Temporal,
+    audit_listing,
     refuse_audited,
     request_client_ip,
 )
@@ -266,14 +267,7 @@ def _view(row: asyncpg.Record) -> DisputeView:
 )
 async def disputes(member: Staff, pool: Pool) -> list[DisputeView]:
     rows = await child_attachments.disputes_in_scope(pool, member, QUEUE_LIMIT)
-    await audit.record(
-        pool,
-        member.actor,
-        "attachment.list",
-        "staff_scope",
-        member.uai or member.academie,
-        details={"count": len(rows)},
-    )
+    await audit_listing(pool, member, "attachment.list", len(rows))
     return [_view(r) for r in rows]
 
 

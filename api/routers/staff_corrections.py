@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.correction_filing import MESSAGE_MAX, check_plausible_birthdate
-from api.deps import QUEUE_LIMIT, Pool, Staff, Temporal, refuse_audited
+from api.deps import QUEUE_LIMIT, Pool, Staff, Temporal, audit_listing, refuse_audited
 from api.errors import ErrorBody
 from educonnect import audit, correction_requests, staff_decisions
 from educonnect.blocked_processes import blocked_process
@@ -103,10 +103,9 @@ async def queue(
     limite: Annotated[int, Query(ge=1, le=QUEUE_LIMIT)] = 100,
 ) -> list[QueueItem]:
     rows = await correction_requests.queue(pool, member, etat.value if etat else None, limite)
-    await audit.record(
-        pool, member.actor, "correction.list", "staff_scope", member.uai or member.academie,
-        details={"count": len(rows), "etat": etat.value if etat else None},
-    )  # fmt: skip
+    await audit_listing(
+        pool, member, "correction.list", len(rows), etat=etat.value if etat else None
+    )
     return [queue_item(r) for r in rows]
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api.correction_filing import MESSAGE_MAX
-from api.deps import QUEUE_LIMIT, Pool, Staff, refuse_audited
+from api.deps import QUEUE_LIMIT, Pool, Staff, audit_listing, refuse_audited
 from api.errors import ErrorBody
 from educonnect import assistance_tickets, audit
 from educonnect.emails import corrections as correction_emails
@@ -92,14 +92,7 @@ async def tickets(
     member: Staff, pool: Pool, limite: Annotated[int, Query(ge=1, le=QUEUE_LIMIT)] = 100
 ) -> list[TicketItem]:
     rows = await assistance_tickets.tickets_in_scope(pool, member, limite)
-    await audit.record(
-        pool,
-        member.actor,
-        "ticket.list",
-        "staff_scope",
-        member.uai or member.academie,
-        details={"count": len(rows)},
-    )
+    await audit_listing(pool, member, "ticket.list", len(rows))
     return [TicketItem(**_ticket_item(r)) for r in rows]
 
 

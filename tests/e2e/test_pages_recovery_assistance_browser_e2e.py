@@ -11,7 +11,8 @@ and 1280 px (`.artefacts/screenshots/`)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 
@@ -176,9 +177,21 @@ async def test_lost_password_by_sms_code_then_sign_in(stack, sms_gateway, browse
         await context.close()
 
 
-async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes(
-    stack, mailbox: Mailbox, browser
-):
+@dataclass
+class FiledRequest:
+    request_id: str
+    believed: date  # the birthdate the family believes right (what it proposed)
+    email: str
+    admin: demo_data.DemoStaff  # the administrator of the child's school
+
+
+async def a_blocked_family_files_a_request(
+    stack, mailbox: Mailbox, page, check: PageCheck
+) -> FiledRequest:
+    """In `page`: a demo guardian signs in with the school's credentials, types
+    a wrong birthdate three times, and files the correction request from the
+    blocked page (the request's page is left open)."""
+    base = stack.api_url
     email, identifier, provisional, birthdate = await a_notified_guardian(stack, mailbox)
     child = await stack.pool.fetchrow(
         "SELECT p.first_name, p.uai FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id "
@@ -199,41 +212,65 @@ async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes
     believed = birthdate + timedelta(days=1)  # what the family believes right
     while believed in siblings:
         believed += timedelta(days=1)
+    await sign_in(page, base, identifier, provisional)
+    await page.wait_for_url(f"{base}/activation/gerer-mon-compte")
+    for left in (2, 1):
+        await fill_profile(page, "Printemps26x", email, believed.strftime("%d/%m/%Y"))
+        await page.locator(
+            "[data-error-summary]", has_text=f"Il vous reste {left} essai"
+        ).wait_for()
+    await fill_profile(page, "Printemps26x", email, believed.strftime("%d/%m/%Y"))
+    await page.wait_for_url(f"{base}/activation/date-de-naissance-bloquee")
+    await page.get_by_role("link", name="Demander la correction de la date de naissance").click()
+    await page.wait_for_url(f"{base}/assistance/correction-date-de-naissance")
+    assert "Étape 2 sur 3" in await page.content()
+    await check.visit(page, "correction-date-de-naissance")
+
+    # The DSFR radio: its label takes the click.
+    await page.locator('label[for^="enfant-"]', has_text=child["first_name"]).first.click()
+    await page.locator("#proposed_birthdate").fill(believed.strftime("%d/%m/%Y"))
+    await page.get_by_role("button", name="Envoyer ma demande").click()
+    await page.wait_for_url(f"{base}/assistance/correction-date-de-naissance")
+    assert await codes_in_summary(page) == ["invalid_input"]  # the message is missing
+    await check.visit(page, "correction-date-de-naissance-erreur")
+    await page.locator("#message").fill(
+        f"{child['first_name']} est né(e) le {believed:%d/%m/%Y}, voir le livret de famille."
+    )
+    await page.get_by_role("button", name="Envoyer ma demande").click()
+    await page.wait_for_url(f"{base}/assistance/demandes/*")
+    assert "a bien été transmise" in await page.locator('[role="status"]').inner_text()
+    await check.visit(page, "demande-de-correction")
+    return FiledRequest(page.url.rsplit("/", 1)[1], believed, email, admin)
+
+
+async def resumed_from_the_request_page(page, base: str, believed: date) -> None:
+    """The request's page of an approved request: its decision, then "Reprendre
+    l'activation", the activation's first step again (as the approval resumed it)."""
+    resume = page.get_by_role("link", name="Reprendre l’activation de votre compte")
+    for _ in range(60):  # the activation reads back its unblock
+        await page.reload()
+        if await resume.count() and "gerer-mon-compte" in (
+            await resume.get_attribute("href") or ""
+        ):
+            break
+        await asyncio.sleep(0.2)
+    assert believed.strftime("%d/%m/%Y") in await page.locator("[data-decision]").inner_text()
+
+
+async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes(
+    stack, mailbox: Mailbox, browser
+):
     check = PageCheck()
     context, page = await new_page(browser)
     base = stack.api_url
     try:
-        await sign_in(page, base, identifier, provisional)
-        await page.wait_for_url(f"{base}/activation/gerer-mon-compte")
-        for left in (2, 1):
-            await fill_profile(page, "Printemps26x", email, believed.strftime("%d/%m/%Y"))
-            await page.locator(
-                "[data-error-summary]", has_text=f"Il vous reste {left} essai"
-            ).wait_for()
-        await fill_profile(page, "Printemps26x", email, believed.strftime("%d/%m/%Y"))
-        await page.wait_for_url(f"{base}/activation/date-de-naissance-bloquee")
-        await page.get_by_role(
-            "link", name="Demander la correction de la date de naissance"
-        ).click()
-        await page.wait_for_url(f"{base}/assistance/correction-date-de-naissance")
-        assert "Étape 2 sur 3" in await page.content()
-        await check.visit(page, "correction-date-de-naissance")
-
-        # The DSFR radio: its label takes the click.
-        await page.locator('label[for^="enfant-"]', has_text=child["first_name"]).first.click()
-        await page.locator("#proposed_birthdate").fill(believed.strftime("%d/%m/%Y"))
-        await page.get_by_role("button", name="Envoyer ma demande").click()
-        await page.wait_for_url(f"{base}/assistance/correction-date-de-naissance")
-        assert await codes_in_summary(page) == ["invalid_input"]  # the message is missing
-        await check.visit(page, "correction-date-de-naissance-erreur")
-        await page.locator("#message").fill(
-            f"{child['first_name']} est né(e) le {believed:%d/%m/%Y}, voir le livret de famille."
+        filed = await a_blocked_family_files_a_request(stack, mailbox, page, check)
+        request_id, believed, email, admin = (
+            filed.request_id,
+            filed.believed,
+            filed.email,
+            filed.admin,
         )
-        await page.get_by_role("button", name="Envoyer ma demande").click()
-        await page.wait_for_url(f"{base}/assistance/demandes/*")
-        request_id = page.url.rsplit("/", 1)[1]
-        assert "a bien été transmise" in await page.locator('[role="status"]').inner_text()
-        await check.visit(page, "demande-de-correction")
 
         async with stack.http() as http:
             signed = await http.post(
@@ -263,17 +300,9 @@ async def test_blocked_birthdate_corrected_by_the_school_then_activation_resumes
             )
             assert approved.status_code == 200, approved.text
 
-        resume = page.get_by_role("link", name="Reprendre l’activation de votre compte")
-        for _ in range(60):  # the activation reads back its unblock
-            await page.reload()
-            if await resume.count() and "gerer-mon-compte" in (
-                await resume.get_attribute("href") or ""
-            ):
-                break
-            await asyncio.sleep(0.2)
-        assert believed.strftime("%d/%m/%Y") in await page.locator("[data-decision]").inner_text()
+        await resumed_from_the_request_page(page, base, believed)
         await check.visit(page, "demande-acceptee")
-        await resume.click()
+        await page.get_by_role("link", name="Reprendre l’activation de votre compte").click()
         await page.wait_for_url(f"{base}/activation/gerer-mon-compte")
         assert "Étape 1 sur 3" in await page.content()
         await fill_profile(page, "Printemps26x", email, believed.strftime("%d/%m/%Y"))

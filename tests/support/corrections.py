@@ -202,3 +202,14 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never: {what}")
+
+
+async def flagged_child(pool: asyncpg.Pool, family: Family, pupil_id, school: School) -> uuid.UUID:
+    """A dispute "pas le représentant légal" of `family` about its child, awaiting review: its id."""
+    dispute_id = uuid.uuid4()
+    await pool.execute(
+        "INSERT INTO attachment_disputes (id, guardian_id, pupil_id, account_id, uai, academie) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        dispute_id, family.guardian_id, pupil_id, family.account_id, school.uai, school.academie,
+    )  # fmt: skip
+    return dispute_id

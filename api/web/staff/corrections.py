@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.correction_filing import MESSAGE_MAX
-from api.deps import QUEUE_LIMIT, Pool, Temporal
+from api.deps import QUEUE_LIMIT, Pool, Temporal, audit_listing
 from api.routers.staff_corrections import (
     DECISION_NOTICES,
     DECISION_PENDING,
@@ -99,10 +99,7 @@ async def queue(request: Request, member: StaffPage, pool: Pool):
     rows = await correction_requests.queue_at(
         pool, member, [s.value for s in tab.steps], uai, QUEUE_LIMIT
     )
-    await audit.record(
-        pool, member.actor, "correction.list", "staff_scope", member.uai or member.academie,
-        details={"count": len(rows), "onglet": tab.slug, "uai": uai},
-    )  # fmt: skip
+    await audit_listing(pool, member, "correction.list", len(rows), onglet=tab.slug, uai=uai)
     now = datetime.now(UTC)
     items = [(queue_item(r), age_in_days(r["created_at"], now)) for r in rows]
     return render_staff(

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import QUEUE_LIMIT, Pool
+from api.deps import QUEUE_LIMIT, Pool, audit_listing
 from api.routers.merge import decide_dispute
 from api.web import paths
 from api.web.forms import FormState, errors_of, notice, read_form, redirect
 from api.web.staff.access import StaffPage, render_staff
-from educonnect import audit, child_attachments
+from educonnect import child_attachments
 from educonnect.errors import DomainError, ErrorCode
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -57,10 +57,7 @@ STATUS_LABELS = {
 @router.get(paths.GESTION_DISPUTES)
 async def disputes(request: Request, member: StaffPage, pool: Pool):
     rows = await child_attachments.disputes_in_scope(pool, member, QUEUE_LIMIT)
-    await audit.record(
-        pool, member.actor, "attachment.list", "staff_scope", member.uai or member.academie,
-        details={"count": len(rows)},
-    )  # fmt: skip
+    await audit_listing(pool, member, "attachment.list", len(rows))
     confirming = ACTIONS.get(request.query_params.get("confirmer", ""))
     target = request.query_params.get("signalement", "")
     return render_staff(

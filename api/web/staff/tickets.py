@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.correction_filing import MESSAGE_MAX
-from api.deps import QUEUE_LIMIT, Pool
+from api.deps import QUEUE_LIMIT, Pool, audit_listing
 from api.routers.staff_tickets import (
     TicketAnswerBody,
     TicketItem,
@@ -36,10 +36,7 @@ ANSWER_FORM = "gestion-ticket-reponse"
 @router.get(paths.GESTION_TICKETS)
 async def tickets(request: Request, member: StaffPage, pool: Pool):
     rows = await assistance_tickets.tickets_in_scope(pool, member, QUEUE_LIMIT)
-    await audit.record(
-        pool, member.actor, "ticket.list", "staff_scope", member.uai or member.academie,
-        details={"count": len(rows)},
-    )  # fmt: skip
+    await audit_listing(pool, member, "ticket.list", len(rows))
     now = datetime.now(UTC)
     items = [(TicketItem(**_ticket_item(r)), age_in_days(r["created_at"], now)) for r in rows]
     return render_staff(
