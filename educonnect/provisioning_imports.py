@@ -116,3 +116,14 @@ async def letters_downloaded(
         "UPDATE provisioning_letters SET downloaded_at = now() WHERE account_id = ANY($1)",
         account_ids,
     )
+
+
+async def import_with_school(
+    conn: asyncpg.Pool | asyncpg.Connection, import_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The import `import_id` with its school (`uai`, `school_name`, `academie`), or None."""
+    return await conn.fetchrow(
+        "SELECT i.id, i.uai, s.name AS school_name, s.academie, i.filename, i.created_at, i.finished_at "
+        "FROM provisioning_imports i JOIN schools s ON s.uai = i.uai WHERE i.id = $1",
+        import_id,
+    )

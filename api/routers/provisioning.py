@@ -5,44 +5,26 @@ Staff sign in through `/staff/sign-in`; a school administrator works on their
 school, académie support on the schools of their académie. Every upload and
 every letters download is audited. Under /staff: the staff session cookie is
 scoped to that path. The import itself is the workflow
-`provisioning/<uai>/<import-id>`: this router stores the file in PostgreSQL
-and hands the workflow its id.
+`provisioning/<uai>/<import-id>`; `api.staff_imports` (which the staff pages
+call too) stores the file in PostgreSQL and hands the workflow its id.
 """
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
-import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
-from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.service import RPCError, RPCStatusCode
 
-from api import pages
+from api import pages, staff_imports
 from api.deps import Pool, Staff, Temporal
 from api.errors import ErrorBody
-from educonnect import audit, letters, provisioning_imports
-from educonnect.csv_import import MAX_FILE_BYTES, FileRefused, check_file
+from educonnect import audit, provisioning_imports
+from educonnect.csv_import import MAX_FILE_BYTES
 from educonnect.errors import DomainError, ErrorCode
-from educonnect.models.provisioning import (
-    STEP_LABELS,
-    ProvisioningCounts,
-    ProvisioningInput,
-    ProvisioningStatus,
-    ProvisioningStep,
-)
-from educonnect.search_attributes import PROCESS_STEP, ROWS_DONE, ROWS_TOTAL, SCHOOL_UAI
-from educonnect.settings import get_settings
-from educonnect.staff import StaffMember
-from workflows.provisioning import ProvisioningWorkflow, workflow_id
+from educonnect.models.provisioning import ProvisioningStatus
 
 router = APIRouter(
     prefix="/staff/provisioning", tags=["Personnel : import des élèves et des responsables"]
@@ -56,7 +38,6 @@ Uai = Annotated[
 ]
 ImportId = Annotated[uuid.UUID, Path(description="Identifiant de l'import")]
 FILE_FIELD = "fichier"
-QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 class ImportStarted(BaseModel):
@@ -89,32 +70,6 @@ class ImportReport(BaseModel):
     errors: list[RowErrorView]
 
 
-async def _school_in_scope(
-    pool: asyncpg.Pool, member: StaffMember, uai: str, action: str
-) -> asyncpg.Record:
-    """The school of `uai` if it is in the member's scope. Another school
-    answers like an unknown code (as every staff route answers another
-    school's request, ticket or account like an unknown one); the audit log
-    keeps the real reason."""
-    school = await provisioning_imports.school(pool, uai)
-    if school is None:
-        raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
-    if not member.covers(uai, school["academie"]):
-        await audit.record(
-            pool, member.actor, action, "school", uai, outcome=audit.REFUSED,
-            details={"code": ErrorCode.PROVISIONING_OUT_OF_SCOPE.value},
-        )  # fmt: skip
-        raise DomainError(ErrorCode.PROVISIONING_SCHOOL_UNKNOWN)
-    return school
-
-
-async def _import_row(pool: asyncpg.Pool, uai: str, import_id: uuid.UUID) -> asyncpg.Record:
-    row = await provisioning_imports.import_row(pool, uai, import_id)
-    if row is None:
-        raise DomainError(ErrorCode.PROVISIONING_IMPORT_NOT_FOUND)
-    return row
-
-
 async def _uploaded_file(request: Request) -> tuple[bytes, str]:
     """The file from a multipart form (field `fichier`) or a text/csv body."""
     content_type = request.headers.get("content-type", "")
@@ -136,11 +91,7 @@ async def _uploaded_file(request: Request) -> tuple[bytes, str]:
                 break
         content = bytes(buffer)
         filename = request.headers.get("x-filename") or "export.csv"
-    if not content.strip():
-        raise DomainError(
-            ErrorCode.PROVISIONING_FILE_INVALID, message="Le fichier envoyé est vide."
-        )
-    return content, filename[:200]
+    return content, filename
 
 
 @router.post(
@@ -158,39 +109,13 @@ async def _uploaded_file(request: Request) -> tuple[bytes, str]:
 async def upload(
     uai: Uai, request: Request, member: Staff, pool: Pool, temporal: Temporal
 ) -> ImportStarted:
-    school = await _school_in_scope(pool, member, uai, "provisioning.upload")
+    school = await staff_imports.school_in_scope(pool, member, uai, "provisioning.upload")
     content, filename = await _uploaded_file(request)
-    try:
-        check_file(content)
-    except FileRefused as refused:
-        raise DomainError(ErrorCode.PROVISIONING_FILE_INVALID, message=str(refused)) from None
-    import_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
-        await provisioning_imports.record_import(conn, import_id, uai, member, filename, content)
-        await audit.record(
-            conn, member.actor, "provisioning.upload", "provisioning_import", import_id,
-            details={"uai": uai, "filename": filename, "bytes": len(content)},
-        )  # fmt: skip
-    wid = workflow_id(uai, import_id)
-    await temporal.start_workflow(
-        ProvisioningWorkflow.run,
-        ProvisioningInput(import_id=import_id, uai=uai, filename=filename),
-        id=wid,
-        task_queue=get_settings().task_queue,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(PROCESS_STEP, ProvisioningStep.VALIDATING.value),
-                SearchAttributePair(SCHOOL_UAI, [uai]),
-                SearchAttributePair(ROWS_DONE, 0),
-                SearchAttributePair(ROWS_TOTAL, 0),
-            ]
-        ),
-        static_summary=f"Import des élèves et responsables — {school['name']} ({uai}), fichier « {filename} »",
-    )
+    started = await staff_imports.start_import(pool, temporal, member, school, content, filename)
     return ImportStarted(
-        import_id=import_id,
-        workflow_id=wid,
-        filename=filename,
+        import_id=started.import_id,
+        workflow_id=started.workflow_id,
+        filename=started.filename,
         message="Le fichier est en cours d'import. Suivez son avancement sur cette page.",
     )
 
@@ -199,36 +124,9 @@ async def upload(
     "/{uai}/imports", summary="Imports de l'établissement", response_model=list[ImportSummary]
 )
 async def list_imports(uai: Uai, member: Staff, pool: Pool) -> list[ImportSummary]:
-    await _school_in_scope(pool, member, uai, "provisioning.list")
+    await staff_imports.school_in_scope(pool, member, uai, "provisioning.list")
     rows = await provisioning_imports.imports_of(pool, uai)
     return [ImportSummary(**dict(r)) for r in rows]
-
-
-async def import_status(
-    temporal: Client, pool: asyncpg.Pool, uai: str, import_id: uuid.UUID
-) -> ProvisioningStatus:
-    row = await _import_row(pool, uai, import_id)
-    try:
-        return await temporal.get_workflow_handle(workflow_id(uai, import_id)).query(
-            ProvisioningWorkflow.status, rpc_timeout=QUERY_TIMEOUT
-        )
-    except RPCError as err:
-        if row["finished_at"] is None and err.status != RPCStatusCode.NOT_FOUND:
-            raise  # no worker answers (restarting): service_unavailable, the person retries
-    # Finished (or no worker to answer the query): what PostgreSQL knows.
-
-    summary = row["summary"]
-    counts = ProvisioningCounts(
-        **(json.loads(summary) if isinstance(summary, str) else summary or {})
-    )
-    step = ProvisioningStep.DONE if row["finished_at"] else ProvisioningStep.VALIDATING
-    valid = row["rows_valid"] or 0
-    done = valid if row["finished_at"] else 0
-    return ProvisioningStatus(
-        import_id=import_id, uai=uai, step=step, step_label=STEP_LABELS[step], rows_total=row["rows_total"] or 0,
-        rows_valid=valid, rows_invalid=row["rows_invalid"] or 0, rows_done=done, records_done=done,
-        accounts_done=done, runs=1, counts=counts,
-    )  # fmt: skip
 
 
 @router.get(
@@ -240,8 +138,8 @@ async def import_status(
 async def get_import(
     uai: Uai, import_id: ImportId, member: Staff, pool: Pool, temporal: Temporal
 ) -> ProvisioningStatus:
-    await _school_in_scope(pool, member, uai, "provisioning.status")
-    return await import_status(temporal, pool, uai, import_id)
+    await staff_imports.school_in_scope(pool, member, uai, "provisioning.status")
+    return await staff_imports.import_status(temporal, pool, uai, import_id)
 
 
 @router.get(
@@ -258,19 +156,15 @@ async def import_errors(
     pool: Pool,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ):
-    await _school_in_scope(pool, member, uai, "provisioning.errors")
-    row = await _import_row(pool, uai, import_id)
+    await staff_imports.school_in_scope(pool, member, uai, "provisioning.errors")
+    row = await staff_imports.import_row(pool, uai, import_id)
     errors = await provisioning_imports.refused_lines(pool, import_id)
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["ligne", "colonne", "message"])
-        writer.writerows([(e["line_no"], e["field"] or "", e["message"]) for e in errors])
         return Response(
-            ("\ufeff" + out.getvalue()).encode("utf-8"),
+            staff_imports.refused_lines_csv(errors),
             media_type="text/csv; charset=utf-8",
             headers={
-                "Content-Disposition": f'attachment; filename="erreurs-import-{import_id}.csv"'
+                "Content-Disposition": f'attachment; filename="{staff_imports.refused_lines_filename(import_id)}"'
             },
         )
     return ImportReport(
@@ -301,21 +195,10 @@ async def import_letters(
     pool: Pool,
     classe: Annotated[str | None, Query(max_length=30)] = None,
 ) -> Response:
-    await _school_in_scope(pool, member, uai, "provisioning.letters")
-    await _import_row(pool, uai, import_id)
-    rows = await provisioning_imports.import_letters(pool, import_id, uai, classe)
-    if not rows:
-        raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)
-
-    merged = await asyncio.to_thread(letters.merge, [bytes(r["pdf"]) for r in rows])
-    ids = [r["account_id"] for r in rows]
-    await provisioning_imports.letters_downloaded(pool, ids)
-    await audit.record(
-        pool, member.actor, "provisioning.letters_download", "provisioning_import", import_id,
-        details={"uai": uai, "letters": len(ids), "classe": classe},
-    )  # fmt: skip
-    suffix = f"-{classe}" if classe else ""
-    return pages.pdf_download(merged, f"courriers-{uai}{suffix}.pdf")
+    await staff_imports.school_in_scope(pool, member, uai, "provisioning.letters")
+    await staff_imports.import_row(pool, uai, import_id)
+    merged = await staff_imports.letters_pdf(pool, member, uai, import_id, classe)
+    return pages.pdf_download(merged, staff_imports.letters_filename(uai, classe))
 
 
 @router.get(
@@ -325,7 +208,7 @@ async def import_letters(
     responses={200: {"content": {"application/pdf": {}}}, 404: {"model": ErrorBody}},
 )
 async def account_letter(uai: Uai, account_id: uuid.UUID, member: Staff, pool: Pool) -> Response:
-    await _school_in_scope(pool, member, uai, "provisioning.letters")
+    await staff_imports.school_in_scope(pool, member, uai, "provisioning.letters")
     pdf = await provisioning_imports.account_letter(pool, account_id, uai)
     if pdf is None:
         raise DomainError(ErrorCode.PROVISIONING_NO_LETTERS)

@@ -133,7 +133,18 @@ GESTION_AUDIT = "/gestion/journal"
 # Provisioning and families (issue 13 items 5 and 6).
 GESTION_IMPORTS = "/gestion/imports"
 GESTION_IMPORT = "/gestion/imports/{import_id}"
-GESTION_FAMILIES = "/gestion/familles"
+GESTION_FAMILIES = "/gestion/familles"  # ?nom=
+# api/web/staff/imports.py: the import's progress for its page's script, its
+# refused lines (CSV), its letters (one PDF).
+GESTION_IMPORT_PROGRESS = "/gestion/imports/{import_id}/avancement"
+GESTION_IMPORT_ERRORS_CSV = "/gestion/imports/{import_id}/lignes-refusees.csv"
+GESTION_IMPORT_LETTERS = "/gestion/imports/{import_id}/courriers.pdf"
+# api/web/staff/families.py: new provisional credentials (POST), a guardian's
+# account (POST), the outcome of either and its letter.
+GESTION_FAMILY_REISSUE = "/gestion/familles/comptes/{account_id}/identifiants"
+GESTION_FAMILY_CREATE = "/gestion/familles/responsables/{guardian_id}/compte"
+GESTION_FAMILY_HANDOVER = "/gestion/familles/remises/{reissue_id}"
+GESTION_FAMILY_LETTER = "/gestion/familles/remises/{reissue_id}/courrier.pdf"
 
 ESCALATED_TAB = "escaladees"
 
@@ -148,3 +159,31 @@ def gestion_ticket(ticket_id: object) -> str:
 
 def gestion_import(import_id: object) -> str:
     return GESTION_IMPORT.format(import_id=import_id)
+
+
+def gestion_import_progress(import_id: object) -> str:
+    return GESTION_IMPORT_PROGRESS.format(import_id=import_id)
+
+
+def gestion_import_errors(import_id: object) -> str:
+    return GESTION_IMPORT_ERRORS_CSV.format(import_id=import_id)
+
+
+def gestion_import_letters(import_id: object) -> str:
+    return GESTION_IMPORT_LETTERS.format(import_id=import_id)
+
+
+def gestion_family_reissue(account_id: object) -> str:
+    return GESTION_FAMILY_REISSUE.format(account_id=account_id)
+
+
+def gestion_family_create(guardian_id: object) -> str:
+    return GESTION_FAMILY_CREATE.format(guardian_id=guardian_id)
+
+
+def gestion_handover(reissue_id: object) -> str:
+    return GESTION_FAMILY_HANDOVER.format(reissue_id=reissue_id)
+
+
+def gestion_family_letter(reissue_id: object) -> str:
+    return GESTION_FAMILY_LETTER.format(reissue_id=reissue_id)

@@ -17,9 +17,14 @@ REFUSAL = "451 4.3.0 Service momentanément indisponible, réessayez plus tard"
 
 class HoldAfter:
     """Gate of the sink: messages to `domain` number 1..`taken` are stored,
-    the following ones wait in `handle_DATA` until `release()`."""
+    the following ones wait in `handle_DATA` until `release()`, then are
+    refused ("451"), or stored when `refuse_held` is False (a server that was
+    only slow: the sender never retries)."""
 
-    def __init__(self, sink: SmtpSink, domain: str, taken: int) -> None:
+    def __init__(
+        self, sink: SmtpSink, domain: str, taken: int, *, refuse_held: bool = True
+    ) -> None:
+        self._refuse_held = refuse_held
         self._sink = sink
         self._needle = "@" + domain.lower()
         self._taken = taken
@@ -37,7 +42,7 @@ class HoldAfter:
         self.release()
 
     def release(self) -> None:
-        """Refuse every held message; let every later one through."""
+        """Refuse (or store) every held message; let every later one through."""
         self._sink.set_gate(None)
         self._released.set()
 
@@ -55,7 +60,7 @@ class HoldAfter:
             self.holding.set()
         # The sink's event loop keeps serving other connections meanwhile.
         await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
-        return REFUSAL
+        return REFUSAL if self._refuse_held else None
 
 
 class HoldReply:

@@ -22,11 +22,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web.staff import access, audit_log, corrections, disputes, session, tickets
+from api.web.staff import (
+    access,
+    audit_log,
+    corrections,
+    disputes,
+    families,
+    imports,
+    session,
+    tickets,
+)
 
 
 def install(app: FastAPI) -> None:
     """The staff pages and the redirect of a page without a staff session."""
     access.install(app)
-    for module in (session, corrections, tickets, disputes, audit_log):
+    for module in (session, corrections, tickets, disputes, audit_log, imports, families):
         app.include_router(module.router)
