@@ -312,6 +312,7 @@ async def test_not_signed_in_goes_through_the_sign_in_page_and_comes_back(
         assert (
             f"Connectez-vous pour accéder au service « Service {service.client_id} »" in home.text
         )
+        assert "fr-alert--info fr-alert--sm" in home.text  # guidance, not a success
         csrf = home.text.split('name="csrf_token" value="')[1].split('"')[0]
         signed = await browser.post(
             "/connexion",

@@ -147,7 +147,10 @@ async def authorize(request: Request, pool: Pool) -> Response:
     if user is None:  # sign in first (or activate), then come back here
         name = grant.request.client.name
         to_sign_in = notice(
-            paths.HOME, HOME_FORM, f"Connectez-vous pour accéder au service « {name} »."
+            paths.HOME,
+            HOME_FORM,
+            f"Connectez-vous pour accéder au service « {name} ».",
+            kind="info",
         )
         remember_service(to_sign_in, f"{request.url.path}?{request.url.query}")
         return to_sign_in

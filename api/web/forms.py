@@ -104,6 +104,7 @@ class FormState:
     errors: list[FieldError] = field(default_factory=list)
     code: str | None = None  # the refusal's stable code
     notice: str | None = None  # a success to say once ("Un nouveau lien a été envoyé...")
+    notice_kind: str = "success"  # or "info": guidance rather than a success
 
     @property
     def has_errors(self) -> bool:
@@ -126,6 +127,7 @@ class FormState:
             "errors": [e.__dict__ for e in self.errors],
             "code": self.code,
             "notice": self.notice,
+            "notice_kind": self.notice_kind,
         }
         payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
         return f"{payload}.{_mac('form', payload)}"
@@ -151,6 +153,7 @@ class FormState:
             errors=[FieldError(**e) for e in data.get("errors", [])],
             code=data.get("code"),
             notice=data.get("notice"),
+            notice_kind="info" if data.get("notice_kind") == "info" else "success",
         )
 
 
@@ -271,9 +274,9 @@ def carry(response: Response, state: FormState) -> None:
     )
 
 
-def notice(url: str, form: str, text: str) -> RedirectResponse:
-    """Redirect to `url`, whose page says `text` once (a success)."""
-    return redirect(url, FormState(form=form, notice=text))
+def notice(url: str, form: str, text: str, *, kind: str = "success") -> RedirectResponse:
+    """Redirect to `url`, whose page says `text` once (a success, or "info")."""
+    return redirect(url, FormState(form=form, notice=text, notice_kind=kind))
 
 
 def refusal_elsewhere(url: str, form: str, err: DomainError) -> RedirectResponse:
