@@ -29,6 +29,7 @@ from api.routers import (
     staff_corrections,
     staff_session,
     staff_tickets,
+    temporal_codec,
 )
 from api.security_headers import SecurityHeaders
 from api.web import account as account_pages
@@ -94,6 +95,7 @@ def create_app() -> FastAPI:
     app.include_router(merge.router)
     app.include_router(merge.staff_router)
     app.include_router(staff_accounts.router)
+    app.include_router(temporal_codec.router)
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)

@@ -1,11 +1,27 @@
-"""The Temporal client, with the pydantic data converter (DESIGN §5, §7)."""
+"""The Temporal client and its data converter: pydantic (DESIGN §5, §7), the
+payloads encrypted (DESIGN §9, `educonnect.payload_codec`), failure messages
+and stack traces moved into the encrypted attributes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
+from educonnect.payload_codec import EncryptionCodec, parse_key_ring
 from educonnect.settings import Settings, get_settings
+
+
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """What every client, worker and replayer of the project converts payloads with."""
+    settings = settings or get_settings()
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(parse_key_ring(settings.temporal_payload_keys)),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -32,5 +48,5 @@ async def connect(settings: Settings | None = None) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         tls=tls_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )

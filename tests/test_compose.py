@@ -17,13 +17,14 @@ COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
 DEVELOPMENT_ONLY = {"mailpit", "sms-gateway"}
 SECRETS = {
     "POSTGRES_PASSWORD", "EDUCONNECT_DB_PASSWORD", "TEMPORAL_DB_PASSWORD", "SECRET_KEY", "SMTP_URL",
-    "SMS_GATEWAY_TOKEN", "FRANCECONNECT_CLIENT_SECRET",
+    "SMS_GATEWAY_TOKEN", "FRANCECONNECT_CLIENT_SECRET", "TEMPORAL_PAYLOAD_KEYS",
 }  # fmt: skip
 # Settings the API and the workers get only from the operator (the database
 # password rides inside DATABASE_URL).
 APP_REQUIRED = {
     "SECRET_KEY", "SMTP_URL", "SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "FRANCECONNECT_DISCOVERY_URL",
     "FRANCECONNECT_CLIENT_ID", "FRANCECONNECT_CLIENT_SECRET", "PUBLIC_BASE_URL",
+    "TEMPORAL_PAYLOAD_KEYS",
 }  # fmt: skip
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:\?|:-|\?|-)(?P<arg>[^}]*))?\}")
 
@@ -119,6 +120,7 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
         "FRANCECONNECT_DISCOVERY_URL": "https://fc.example.fr/.well-known/openid-configuration",
         "FRANCECONNECT_CLIENT_ID": "client", "FRANCECONNECT_CLIENT_SECRET": "fc-secret",
         "PUBLIC_BASE_URL": "https://educonnect.example.fr",
+        "TEMPORAL_PAYLOAD_KEYS": "2026-12:" + "A" * 43,
     }  # fmt: skip
     environment = {
         k: interpolate(str(v), given) for k, v in services(compose)["api"]["environment"].items()
@@ -131,6 +133,15 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
     # And without one of them compose refuses to start, with its message.
     with pytest.raises(KeyError, match="FRANCECONNECT_CLIENT_SECRET"):
         interpolate(services(compose)["api"]["environment"]["FRANCECONNECT_CLIENT_SECRET"], {})
+
+
+def test_the_web_ui_decodes_through_the_codec_endpoint(compose):
+    ui = services(compose)["temporal-ui"]["environment"]
+    assert interpolate(ui["TEMPORAL_CODEC_ENDPOINT"], {}).endswith("/temporal-codec")
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    api = services(compose)["api"]["environment"]
+    # The API lets that UI's origin call the codec endpoint, and only it.
+    assert interpolate(api["TEMPORAL_UI_ORIGINS"], {}) == "http://127.0.0.1:8233"
 
 
 def test_the_api_is_healthy_only_when_ready(compose):

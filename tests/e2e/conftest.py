@@ -15,7 +15,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from educonnect import db, search_attributes
@@ -29,6 +28,7 @@ from educonnect.devtools.processes import (
     wait_for_http,
 )
 from educonnect.settings import PROJECT_ROOT
+from educonnect.temporal import data_converter
 
 E2E_DEMO_PUPILS = 60
 
@@ -74,7 +74,7 @@ def temporal_ui_url() -> str:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_server(temporal_ui_url):
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(find_temporal_binary()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
