@@ -33,7 +33,7 @@ from temporalio.converter import PayloadCodec
 
 ENCODING = b"binary/encrypted"
 # Where the API serves the codec endpoint (api/routers/temporal_codec.py).
-CODEC_PATH = "/temporal-codec"
+CODEC_PATH = "/staff/temporal-codec"  # under /staff, the staff session cookie's path
 KEY_ID_METADATA = "encryption-key-id"
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12

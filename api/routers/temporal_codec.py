@@ -1,8 +1,8 @@
 """The codec endpoint (DESIGN §9): Temporal's codec-server contract, through which
 the Web UI and the CLI of an authorised operator read the encrypted payloads.
 
-    POST /temporal-codec/decode   {"payloads": [...]} -> {"payloads": [...]}
-    POST /temporal-codec/encode   the same, the other way
+    POST /staff/temporal-codec/decode   {"payloads": [...]} -> {"payloads": [...]}
+    POST /staff/temporal-codec/encode   the same, the other way
 
 Payloads in protobuf JSON (base64 metadata and data), the namespace in the
 `X-Namespace` header (only EduConnect's, TEMPORAL_NAMESPACE). Allowed: a
@@ -91,7 +91,7 @@ async def _authorised(request: Request, pool) -> str | None:
         details={
             "code": ErrorCode.CODEC_ACCESS_REFUSED.value,
             "path": request.url.path,
-            "token": "wrong" if token is not None else "missing",
+            "token": "wrong" if request.headers.get("authorization") else "missing",
         },
     )
     return None
