@@ -96,9 +96,7 @@ async def test_an_academie_support_session_decodes(make_http, db_pool):
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}"])
-async def test_a_missing_or_wrong_token_gets_401_and_is_audited(
-    make_http, db_pool, authorization
-):
+async def test_a_missing_or_wrong_token_gets_401_and_is_audited(make_http, db_pool, authorization):
     since = await db_pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
     headers = {"Authorization": authorization} if authorization else {}
     async with make_http() as http:
@@ -110,7 +108,9 @@ async def test_a_missing_or_wrong_token_gets_401_and_is_audited(
     assert "alix" not in refused.text
     [entry] = await refusals(db_pool, since)
     assert entry["actor_kind"] == "anonymous" and entry["outcome"] == "refused"
-    assert json.loads(entry["details"])["token"] == ("missing" if authorization is None else "wrong")
+    assert json.loads(entry["details"])["token"] == (
+        "missing" if authorization is None else "wrong"
+    )
 
 
 async def test_a_school_administrator_session_is_refused_and_audited(make_http, db_pool):
@@ -191,7 +191,5 @@ async def test_the_development_stack_opens_it_to_its_web_ui_only(make_http):
             )
             assert from_ui.status_code == 200
             assert await values_of(from_ui) == [PERSONAL]
-            no_origin = await http.post(
-                f"{CODEC_PATH}/decode", json=await encrypted_body(PERSONAL)
-            )
+            no_origin = await http.post(f"{CODEC_PATH}/decode", json=await encrypted_body(PERSONAL))
             assert no_origin.status_code == 401

@@ -21,6 +21,11 @@ the person came back through FranceConnect; housekeeping runs recorded
 before the FranceConnect purges existed and with them
 (`purge-franceconnect-logouts-and-mobile-tries`).
 Every `workflow.patched` branch has at least one recorded history that took it.
+The replayer decodes through the payload codec (`educonnect.temporal.data_converter`,
+the tests' key ring `tests.support.payload_keys`): the histories recorded before
+the codec hold plain JSON, which still decodes; those recorded after
+(`activation-reminder-encrypted-with-summaries`, with the French summaries of its
+activities and timers) hold ciphertext only.
 Add one when a process gains a path worth guarding
 (`tests.support.histories.record_history`, run with RECORD_HISTORIES=1)."""
 
@@ -35,6 +40,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from educonnect.payload_codec import ENCODING, EncryptionCodec
 from educonnect.temporal import data_converter
 from workflows import ALL_WORKFLOWS
 
@@ -69,6 +75,17 @@ def test_every_patched_branch_has_a_recorded_history():
         *(patch_ids_recorded(json.loads(p.read_text())["history"]) for p in HISTORIES)
     )
     assert declared - recorded == set()
+
+
+def _input_encoding(history: dict) -> str:
+    started = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    return base64.b64decode(started["input"]["payloads"][0]["metadata"]["encoding"]).decode()
+
+
+def test_histories_of_before_and_after_the_codec_are_both_replayed():
+    encodings = {_input_encoding(json.loads(p.read_text())["history"]) for p in HISTORIES}
+    assert encodings == {"json/plain", ENCODING.decode()}
+    assert isinstance(data_converter().payload_codec, EncryptionCodec)
 
 
 @pytest.mark.asyncio(loop_scope="session")
