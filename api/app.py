@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import REGISTRY
+from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import access_log
 from api.cross_site_guard import CrossSiteGuard
@@ -41,11 +45,14 @@ from api.web import pupil_activation as pupil_activation_pages
 from api.web import recovery as recovery_pages
 from api.web import registration as registration_pages
 from api.web.forms import STATIC_DIR
-from educonnect import db
+from educonnect import db, tracing
 from educonnect.franceconnect import check_provider_scopes
+from educonnect.metrics import CorrectionsWaiting, MetricsServer
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
+
+SERVICE_NAME = "educonnect-api"  # in traces
 
 DESCRIPTION = """
 Processus de compte EduConnect (responsables légaux et élèves), chacun porté par
@@ -60,10 +67,18 @@ async def lifespan(app: FastAPI):
     await check_provider_scopes()  # FRANCECONNECT_SCOPES must be the provider's scope names
     await db.migrate_url()
     app.state.pool = await db.create_pool()
-    app.state.temporal = await connect()
+    app.state.temporal = await connect(
+        interceptors=tracing.temporal_interceptors(tracing.tracer_provider(SERVICE_NAME))
+    )
+    settings = get_settings()
+    corrections = CorrectionsWaiting(app.state.pool, asyncio.get_running_loop())
+    REGISTRY.register(corrections)
+    metrics_server = MetricsServer(settings.metrics_host, settings.api_metrics_port)
     try:
         yield
     finally:
+        metrics_server.close()
+        REGISTRY.unregister(corrections)
         await app.state.pool.close()
 
 
@@ -73,6 +88,10 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     access_log.install()
+    # HTTP metrics (served on API_METRICS_PORT, not here) and traces (when exported).
+    Instrumentator(excluded_handlers=["/health.*", "/static.*"]).instrument(app)
+    if provider := tracing.tracer_provider(SERVICE_NAME):
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
     # The last added runs first: headers on every answer, then the cross-site
     # check before anything reads the body.
     app.add_middleware(InputGuard)

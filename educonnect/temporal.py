@@ -5,10 +5,13 @@ and stack traces moved into the encrypted attributes."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from temporalio.client import Client, TLSConfig
+from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 
 from educonnect.payload_codec import EncryptionCodec, parse_key_ring
 from educonnect.settings import Settings, get_settings
@@ -42,11 +45,20 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings | None = None) -> Client:
+async def connect(
+    settings: Settings | None = None,
+    *,
+    interceptors: Sequence[ClientInterceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
+    """`interceptors`: tracing (`educonnect.tracing`); `runtime`: the worker's,
+    with its Prometheus telemetry (`worker.py`)."""
     settings = settings or get_settings()
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         tls=tls_config(settings),
         data_converter=data_converter(settings),
+        interceptors=interceptors,
+        runtime=runtime,
     )

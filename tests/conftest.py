@@ -24,6 +24,9 @@ os.environ["EDUCONNECT_ENV"] = "development"
 # every test client, worker, replayer and end-to-end subprocess. A fixed test key,
 # so that histories recorded by a test (RECORD_HISTORIES=1) replay in later runs.
 os.environ["TEMPORAL_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
+# No metrics server unless a test asks for one on a free port (the end-to-end stack).
+for _port in ("API_METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_SDK_METRICS_PORT"):
+    os.environ[_port] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from educonnect.settings import PROJECT_ROOT
 from educonnect.temporal import data_converter
 
 E2E_DEMO_PUPILS = 60
+E2E_CODEC_TOKEN = f"e2e-operator-{uuid.uuid4().hex}"  # the codec endpoint's bearer token
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Stack:
     log_dir: Path
     worker: Child | None = None
     workers_started: int = field(default=0)
+
+    def metrics_url(self, variable: str) -> str:
+        """`/metrics` of the API (API_METRICS_PORT) or the worker (WORKER_METRICS_PORT,
+        WORKER_SDK_METRICS_PORT)."""
+        return f"http://127.0.0.1:{self.env[variable]}/metrics"
 
     def start_worker(self) -> Child:
         self.workers_started += 1
@@ -118,6 +124,10 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
         SMS_GATEWAY_URL=sms_gateway.url,
         SMS_GATEWAY_TOKEN=os.environ["SMS_GATEWAY_TOKEN"],
         FRANCECONNECT_DISCOVERY_URL=oidc_provider.discovery_url,
+        API_METRICS_PORT=str(free_port()),
+        WORKER_METRICS_PORT=str(free_port()),
+        WORKER_SDK_METRICS_PORT=str(free_port()),
+        CODEC_OPERATOR_TOKEN=E2E_CODEC_TOKEN,
     )
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     pool = await db.create_pool(url)
