@@ -7,12 +7,16 @@ that activation did."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
+from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 import pytest
+import pytest_asyncio
 from google.protobuf import json_format
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.api.common.v1 import Payloads
@@ -22,6 +26,7 @@ from educonnect.devtools.smtp_sink import read_mailbox
 from educonnect.payload_codec import CODEC_PATH, ENCODING
 from tests.e2e.conftest import E2E_CODEC_TOKEN
 from tests.e2e.test_activation_e2e import a_notified_guardian, confirmations
+from tests.support.browser import SCREENSHOTS, browser  # noqa: F401 (fixture)
 from tests.support.mail import Mailbox, link_in, token_of
 from workflows.activation import ActivationWorkflow, workflow_id
 
@@ -94,12 +99,36 @@ async def decode(stack, payloads, token: str | None = E2E_CODEC_TOKEN) -> httpx.
         )
 
 
-async def test_an_activation_leaves_only_ciphertext_and_moves_the_metrics(stack, mailbox: Mailbox):
+@dataclass
+class Activated:
+    email: str
+    identifier: str
+    birthdate: str
+    account_id: uuid.UUID
+    api_before: dict
+    worker_before: dict
+    mails_before: set[str]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def activated(stack, smtp_sink) -> Activated:
+    """One activation, the metrics and the mailbox read just before it."""
+    mailbox = Mailbox(smtp_sink.folder)
     api_before = await scrape(stack.metrics_url("API_METRICS_PORT"))
     worker_before = await scrape(stack.metrics_url("WORKER_METRICS_PORT"))
     mails_before = {m.id for m in read_mailbox(mailbox.folder)}
-
     email, identifier, birthdate, account_id = await activate(stack, mailbox)
+    return Activated(
+        email, identifier, birthdate, account_id, api_before, worker_before, mails_before
+    )
+
+
+async def test_an_activation_leaves_only_ciphertext_and_moves_the_metrics(
+    stack, mailbox: Mailbox, activated: Activated
+):
+    email, identifier, birthdate = activated.email, activated.identifier, activated.birthdate
+    account_id, api_before = activated.account_id, activated.api_before
+    worker_before, mails_before = activated.worker_before, activated.mails_before
     handle = stack.temporal.get_workflow_handle_for(ActivationWorkflow.run, workflow_id(account_id))
     result = await handle.result()  # decoded by the test's client, with the key ring
     assert result.email == email and result.identifier == identifier
@@ -219,3 +248,58 @@ async def test_an_activation_leaves_only_ciphertext_and_moves_the_metrics(stack,
         sdk = (await http.get(stack.metrics_url("WORKER_SDK_METRICS_PORT"))).text
     assert "workflow_task_schedule_to_start_latency" in sdk
     assert "activity_execution_latency" in sdk
+
+
+# Copied by hand to docs/ (temporal-web-ui-decoded.png, temporal-web-ui-ciphertext.png).
+SHOTS = SCREENSHOTS
+
+
+async def body_with(page, *texts: str, timeout: float = 45) -> str:
+    """The page's text once it holds every one of `texts` (the UI loads in steps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        body = await page.inner_text("body")
+        if all(text in body for text in texts) or loop.time() > deadline:
+            assert all(text in body for text in texts), (texts, body[:2000])
+            return body
+        await asyncio.sleep(0.5)
+
+
+async def test_the_web_ui_shows_the_history_decoded_and_without_the_codec_ciphertext(
+    stack, activated: Activated, browser, temporal_ui_url
+):
+    """Screenshots (for docs/): the dev stack's Web UI decodes through the codec
+    endpoint; the same page whose codec calls are refused (anyone without
+    credentials) shows ciphertext only."""
+    handle = stack.temporal.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(activated.account_id)
+    )
+    result = await handle.result()
+    run_id = (await handle.describe()).run_id
+    url = f"{temporal_ui_url}/namespaces/{stack.temporal.namespace}/workflows/{quote(handle.id, safe='')}/{run_id}/history"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    decoded = await browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = await decoded.new_page()
+    await page.goto(url)
+    # Decoded: the result's values and the French summaries of the timers.
+    await body_with(page, result.email, "Rappel à J+3", "Workflow Execution Completed")
+    await page.screenshot(path=SHOTS / "temporal-web-ui-decoded.png", full_page=True)
+    await decoded.close()
+
+    refused = await browser.new_context(viewport={"width": 1400, "height": 1100})
+    await refused.route(
+        f"**{CODEC_PATH}/**",
+        lambda route: route.fulfill(
+            status=401, content_type="application/json", body='{"code":"codec_access_refused"}'
+        ),
+    )
+    page = await refused.new_page()
+    await page.goto(url)
+    # The UI says so, and shows the payloads as they are stored: base64 of ciphertext.
+    body = await body_with(page, "Codec Server could not connect", "Workflow Execution Completed")
+    assert result.email not in body and result.identifier not in body
+    assert await page.get_by_text("Rappel à J+3").count() == 0
+    await page.screenshot(path=SHOTS / "temporal-web-ui-ciphertext.png", full_page=True)
+    await refused.close()
