@@ -458,7 +458,17 @@ class Stack:
         urls.add_column(overflow="fold")
         urls.add_row("API (docs)", f"{self.api_url}/docs")
         if not _from_env(self.settings, "temporal_address"):
-            urls.add_row("Temporal Web UI", f"http://{TEMPORAL_HOST}:{TEMPORAL_UI_PORT}")
+            urls.add_row(
+                "Temporal Web UI",
+                f"http://{TEMPORAL_HOST}:{TEMPORAL_UI_PORT} (decoded through {self.codec_endpoint})",
+            )
+        s = self.settings
+        urls.add_row(
+            "Metrics",
+            f"API http://{s.metrics_host}:{s.api_metrics_port}/metrics, worker "
+            f"http://{s.metrics_host}:{s.worker_metrics_port}/metrics and "
+            f"http://{s.metrics_host}:{s.worker_sdk_metrics_port}/metrics (Temporal SDK)",
+        )
         urls.add_row("Dev mailbox", f"{self.api_url}/dev/mailbox")
         urls.add_row("Dev SMS", f"{self.api_url}/dev/sms")
         urls.add_row("PostgreSQL", _redact(self.database_url))
