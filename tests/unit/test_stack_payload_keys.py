@@ -14,8 +14,6 @@ def test_the_development_key_is_generated_once_and_kept(tmp_path):
     [key] = parse_key_ring(first)
     assert key.id == "dev" and len(key.secret) == 32
     assert (tmp_path / "temporal-payload-keys").stat().st_mode & 0o077 == 0
-    assert (
-        development_payload_keys(tmp_path / "other") != first
-        if (tmp_path / "other").mkdir() is None
-        else False
-    )
+    other = tmp_path / "other"
+    other.mkdir()
+    assert development_payload_keys(other) != first  # random, not a fixed development key
