@@ -25,7 +25,11 @@ from educonnect import search_attributes
 from educonnect.devtools.smtp_sink import read_mailbox
 from educonnect.payload_codec import CODEC_PATH, ENCODING
 from tests.e2e.conftest import E2E_CODEC_TOKEN
-from tests.e2e.test_activation_e2e import a_notified_guardian, confirmations
+from tests.e2e.test_activation_e2e import (
+    a_notified_guardian,
+    confirmations,
+    sign_in_and_fill_profile,
+)
 from tests.support.browser import SCREENSHOTS, browser  # noqa: F401 (fixture)
 from tests.support.mail import Mailbox, link_in, token_of
 from workflows.activation import ActivationWorkflow, workflow_id
@@ -63,18 +67,7 @@ async def activate(stack, mailbox: Mailbox) -> tuple[str, str, str, uuid.UUID]:
             "/sign-in", json={"identifier": identifier, "password": password + "x"}
         )
         assert wrong.status_code == 401
-        signed = await http.post("/sign-in", json={"identifier": identifier, "password": password})
-        assert signed.status_code == 200 and signed.json()["status"] == "activation_required"
-        profile = await http.post(
-            "/activation/profile",
-            json={
-                "password": NEW_PASSWORD,
-                "password_confirmation": NEW_PASSWORD,
-                "email": email,
-                "child_birthdate": birthdate.isoformat(),
-            },
-        )
-        assert profile.status_code == 200, profile.text
+        await sign_in_and_fill_profile(http, identifier, password, birthdate, NEW_PASSWORD, email)
         await mailbox.wait_for(email, 2)
         [confirmation] = confirmations(mailbox, email)
         done = await http.post(
@@ -202,28 +195,9 @@ async def test_an_activation_leaves_only_ciphertext_and_moves_the_metrics(
     assert new_mails and all(email in m.to for m in new_mails)
     assert moved(api_before, api_after, "educonnect_sign_in_failures_total") == 1
     assert moved(api_before, api_after, "educonnect_sign_in_locks_total") == 0
-    assert (
-        moved(
-            api_before,
-            api_after,
-            "http_requests_total",
-            handler="/sign-in",
-            method="POST",
-            status="4xx",
-        )
-        == 1
-    )
-    assert (
-        moved(
-            api_before,
-            api_after,
-            "http_requests_total",
-            handler="/sign-in",
-            method="POST",
-            status="2xx",
-        )
-        == 1
-    )
+    for status in ("4xx", "2xx"):  # the wrong password, then the right one
+        sign_ins = dict(handler="/sign-in", method="POST", status=status)
+        assert moved(api_before, api_after, "http_requests_total", **sign_ins) == 1, status
     kind = "Activation"
     assert moved(worker_before, worker_after, "educonnect_processes_started_total", kind=kind) == 1
     assert (

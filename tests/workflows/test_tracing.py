@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 from temporalio.client import Client
 
 from educonnect import tracing
-from tests.support.families import make_family
+from tests.support.families import activation_awaiting_the_click, make_family
 from tests.support.mail import Mailbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -52,21 +52,7 @@ async def test_one_trace_from_the_request_to_the_activity(
         build_worker(client, db_pool, task_queue),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
     ):
-        signed = await http.post(
-            "/sign-in",
-            json={"identifier": family.identifier, "password": family.provisional_password},
-        )
-        assert signed.status_code == 200 and signed.json()["status"] == "activation_required"
-        profile = await http.post(
-            "/activation/profile",
-            json={
-                "password": NEW_PASSWORD,
-                "password_confirmation": NEW_PASSWORD,
-                "email": family.email,
-                "child_birthdate": family.child_birthdates[1].isoformat(),
-            },
-        )
-        assert profile.status_code == 200, profile.text
+        await activation_awaiting_the_click(http, family, NEW_PASSWORD)
         await mailbox.wait_for(family.email, 1)
     FastAPIInstrumentor.uninstrument_app(app)
 
