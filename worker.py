@@ -9,12 +9,15 @@ import asyncio
 import logging
 import signal
 
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities import all_activities
-from educonnect import db
+from educonnect import db, tracing
+from educonnect.metrics import MetricsServer
+from educonnect.process_metrics import ProcessMetricsInterceptor
 from educonnect.production_mode import ProductionSettingsError, require_production_ready
-from educonnect.settings import get_settings
+from educonnect.settings import Settings, get_settings
 from educonnect.temporal import connect
 from workflows import ALL_WORKFLOWS
 from workflows.housekeeping_schedule import ensure_housekeeping_schedule
@@ -23,12 +26,29 @@ log = logging.getLogger("educonnect.worker")
 
 
 def build_worker(client, pool, task_queue: str | None = None) -> Worker:
+    """The worker; its processes counted (`educonnect.process_metrics`), and
+    traced when its client is (`educonnect.tracing`)."""
     return Worker(
         client,
         task_queue=task_queue or get_settings().task_queue,
         workflows=ALL_WORKFLOWS,
         activities=all_activities(pool),
+        interceptors=[ProcessMetricsInterceptor()],
     )
+
+
+def runtime_with_metrics(settings: Settings) -> Runtime | None:
+    """A Temporal runtime exporting the SDK's metrics (workflow task latency,
+    schedule-to-start, activity failures...) for Prometheus on
+    WORKER_SDK_METRICS_PORT; None (the default runtime) when it is 0."""
+    if not settings.worker_sdk_metrics_port:
+        return None
+    bind = f"{settings.metrics_host}:{settings.worker_sdk_metrics_port}"
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+    except Exception:  # noqa: BLE001 - the processes come first; logged for the operators
+        log.exception("SDK metrics: cannot listen on %s; set WORKER_SDK_METRICS_PORT", bind)
+        return None
 
 
 async def start_housekeeping_schedule(client, task_queue: str) -> None:
@@ -49,7 +69,12 @@ async def main() -> None:
     require_production_ready(settings)  # before anything connects anywhere
     await db.migrate_url()
     pool = await db.create_pool()
-    client = await connect(settings)
+    product_metrics = MetricsServer(settings.metrics_host, settings.worker_metrics_port)
+    client = await connect(
+        settings,
+        interceptors=tracing.temporal_interceptors(tracing.tracer_provider("educonnect-worker")),
+        runtime=runtime_with_metrics(settings),
+    )
     worker = build_worker(client, pool)
     await start_housekeeping_schedule(client, settings.task_queue)
     stop = asyncio.Event()
@@ -60,6 +85,7 @@ async def main() -> None:
     async with worker:
         await stop.wait()
     await pool.close()
+    product_metrics.close()
 
 
 if __name__ == "__main__":

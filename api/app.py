@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import REGISTRY
+from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import access_log
 from api.cross_site_guard import CrossSiteGuard
@@ -30,6 +34,7 @@ from api.routers import (
     staff_corrections,
     staff_session,
     staff_tickets,
+    temporal_codec,
 )
 from api.security_headers import SecurityHeaders
 from api.web import account as account_pages
@@ -42,11 +47,14 @@ from api.web import recovery as recovery_pages
 from api.web import registration as registration_pages
 from api.web import staff as staff_pages
 from api.web.forms import STATIC_DIR
-from educonnect import db, service_clients
+from educonnect import db, service_clients, tracing
 from educonnect.franceconnect import check_provider_scopes
+from educonnect.metrics import CorrectionsWaiting, MetricsServer
 from educonnect.production_mode import require_production_ready
 from educonnect.settings import get_settings
 from educonnect.temporal import connect
+
+SERVICE_NAME = "educonnect-api"  # in traces
 
 DESCRIPTION = """
 Processus de compte EduConnect (responsables légaux et élèves), chacun porté par
@@ -62,10 +70,18 @@ async def lifespan(app: FastAPI):
     await db.migrate_url()
     app.state.pool = await db.create_pool()
     await service_clients.register_from_settings(app.state.pool, get_settings().service_clients)
-    app.state.temporal = await connect()
+    app.state.temporal = await connect(
+        interceptors=tracing.temporal_interceptors(tracing.tracer_provider(SERVICE_NAME))
+    )
+    settings = get_settings()
+    corrections = CorrectionsWaiting(app.state.pool, asyncio.get_running_loop())
+    REGISTRY.register(corrections)
+    metrics_server = MetricsServer(settings.metrics_host, settings.api_metrics_port)
     try:
         yield
     finally:
+        metrics_server.close()
+        REGISTRY.unregister(corrections)
         await app.state.pool.close()
 
 
@@ -75,6 +91,10 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     access_log.install()
+    # HTTP metrics (served on API_METRICS_PORT, not here) and traces (when exported).
+    Instrumentator(excluded_handlers=["/health.*", "/static.*"]).instrument(app)
+    if provider := tracing.tracer_provider(SERVICE_NAME):
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
     # The last added runs first: headers on every answer, then the cross-site
     # check before anything reads the body.
     app.add_middleware(InputGuard)
@@ -98,6 +118,7 @@ def create_app() -> FastAPI:
     app.include_router(merge.staff_router)
     app.include_router(staff_accounts.router)
     app.include_router(service_sign_in.router)
+    app.include_router(temporal_codec.router)
     # The pages (api/web/): French addresses beside the JSON API's, and their static files.
     app.include_router(home_pages.router)
     app.include_router(activation_pages.router)

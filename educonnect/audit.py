@@ -21,7 +21,7 @@ REFUSED = "refused"
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # 'staff' | 'family' | 'system'
+    kind: str  # 'staff' | 'family' | 'system' | 'anonymous' (a refused call, migration 0024)
     id: uuid.UUID | None
     label: str
 

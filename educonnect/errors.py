@@ -380,6 +380,17 @@ class ErrorCode(StrEnum):
         401,
         "Votre session a expiré. Connectez-vous avec votre compte personnel.",
     )
+    CODEC_ACCESS_REFUSED = (
+        "codec_access_refused",
+        401,
+        "Accès refusé : la lecture des données des processus est réservée aux opérateurs "
+        "et au support académique connectés.",
+    )
+    CODEC_NAMESPACE_UNKNOWN = (
+        "codec_namespace_unknown",
+        404,
+        "Cet espace de noms Temporal n'est pas celui d'EduConnect.",
+    )
     STAFF_INVALID_CREDENTIALS = (
         "staff_invalid_credentials",
         401,

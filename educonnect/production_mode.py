@@ -15,6 +15,7 @@ import json
 from urllib.parse import urlsplit
 
 from educonnect import policies
+from educonnect.payload_codec import PayloadKeysError, parse_key_ring
 from educonnect.settings import Settings, get_settings
 
 
@@ -78,6 +79,10 @@ def development_defaults(settings: Settings) -> list[str]:
         found.append("SMS_GATEWAY_URL (not set: the development SMS gateway)")
     if _is_default(settings, "smtp_url"):
         found.append("SMTP_URL (not set: the development SMTP sink)")
+    try:
+        parse_key_ring(settings.temporal_payload_keys)
+    except PayloadKeysError as wrong:
+        found.append(f"TEMPORAL_PAYLOAD_KEYS ({wrong})")
     if not settings.database_url:
         found.append("DATABASE_URL (not set)")
     if not settings.secure_cookies:
@@ -95,6 +100,8 @@ def development_defaults(settings: Settings) -> list[str]:
             "ARGON2_TIME_COST / ARGON2_MEMORY_KIB / ARGON2_PARALLELISM "
             "(cheaper than OWASP's minimum Argon2id profiles, e.g. t=2 m=19456)"
         )
+    if settings.codec_open_to_web_ui:
+        found.append("CODEC_OPEN_TO_WEB_UI (the Web UI would decode personal data without sign-in)")
     if settings.dev_pages:
         found.append("EDUCONNECT_DEV_PAGES (the development mailbox and SMS pages)")
     return found

@@ -49,6 +49,32 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     task_queue: str = "educonnect"
+    # The key ring that encrypts personal data in Temporal payloads
+    # (`educonnect.payload_codec`): `id:key[,id:key...]`, the first key
+    # encrypts, every key decrypts. The dev stack generates one; production
+    # requires one.
+    temporal_payload_keys: str = ""
+    # The codec endpoint (api/routers/temporal_codec.py) through which the
+    # Temporal Web UI and CLI read those payloads: the operators' bearer token
+    # (empty: no token is accepted, only académie-support staff sessions), and
+    # the Web UI's origins allowed to call it from a browser (comma-separated).
+    codec_operator_token: str = ""
+    temporal_ui_origins: str = "http://127.0.0.1:8233,http://localhost:8233"
+    # Development stack only: its Web UI (started by `temporal server start-dev`,
+    # which cannot be told to send credentials) decodes without them, from
+    # those origins. Production mode refuses it.
+    codec_open_to_web_ui: bool = False
+
+    # Prometheus (`/metrics`, educonnect/metrics.py), each on its own port, never
+    # the public API's: the API's, the worker's product counters, and the worker's
+    # Temporal SDK metrics (the runtime's telemetry). 0 turns one off; a second
+    # worker on the same host needs other ports.
+    metrics_host: str = "127.0.0.1"
+    api_metrics_port: int = 9101
+    worker_metrics_port: int = 9102
+    worker_sdk_metrics_port: int = 9103
+    # Traces (educonnect/tracing.py) are exported there (OTLP over HTTP) when set.
+    otel_exporter_otlp_endpoint: str | None = None
 
     smtp_url: str = "smtp://127.0.0.1:1025"
     mail_from: str = "EduConnect <ne-pas-repondre@educonnect.education.gouv.fr>"
@@ -104,6 +130,10 @@ class Settings(BaseSettings):
     @property
     def oidc_issuer(self) -> str:
         return self.oidc_issuer_url or f"{self.public_base_url.rstrip('/')}/oidc"
+
+    @property
+    def temporal_ui_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.temporal_ui_origins.split(",") if o.strip()]
 
     @property
     def production(self) -> bool:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from educonnect import policies, sessions
+from educonnect import metrics, policies, sessions
 from educonnect.credentials import CheckedAccount, check_credentials
 from educonnect.errors import DomainError, ErrorCode
 
@@ -229,7 +229,9 @@ async def record_failure(pool: asyncpg.Pool, identifier: str) -> None:
         if locked:
             await _lock(conn, identifier)
     # Raised once the transaction is committed (raising inside would roll it back).
+    metrics.SIGN_IN_FAILURES.inc()
     if locked:
+        metrics.SIGN_IN_LOCKS.inc()
         raise SignInRefused(ErrorCode.ACCOUNT_LOCKED)
     raise DomainError(ErrorCode.INVALID_CREDENTIALS)
 

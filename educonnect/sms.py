@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from educonnect import metrics
 from educonnect.settings import get_settings
 
 
@@ -23,6 +24,11 @@ async def send_sms(to: str, text: str, idempotency_key: str | None = None) -> st
     Raises `httpx.HTTPStatusError` on a non-2xx answer, `httpx.HTTPError` on
     network trouble.
     """
+    with metrics.counting(metrics.SMS):  # sent or failed (DESIGN §9)
+        return await _send_sms(to, text, idempotency_key)
+
+
+async def _send_sms(to: str, text: str, idempotency_key: str | None) -> str:
     settings = get_settings()
     headers = {"Authorization": f"Bearer {settings.sms_gateway_token}"}
     if idempotency_key:

@@ -15,10 +15,18 @@ import pytest
 import pytest_asyncio
 
 from educonnect import db
+from tests.support.payload_keys import TEST_PAYLOAD_KEYS
 
 # The tests run on the development defaults, which production mode (the
 # default, `educonnect.production_mode`) refuses: say so before any setting is read.
 os.environ["EDUCONNECT_ENV"] = "development"
+# Temporal payloads are encrypted (educonnect.payload_codec) with this key ring in
+# every test client, worker, replayer and end-to-end subprocess. A fixed test key,
+# so that histories recorded by a test (RECORD_HISTORIES=1) replay in later runs.
+os.environ["TEMPORAL_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
+# No metrics server unless a test asks for one on a free port (the end-to-end stack).
+for _port in ("API_METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_SDK_METRICS_PORT"):
+    os.environ[_port] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -99,14 +107,14 @@ async def time_skipping_env():
 
     One per test: skipped time is global to a server, so a workflow left
     waiting by one test would wake up (and send its reminders) in the next."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
     from educonnect import search_attributes
     from educonnect.devtools.processes import find_temporal_test_server_binary
+    from educonnect.temporal import data_converter
 
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=str(find_temporal_test_server_binary()),
     )
     await search_attributes.register(env.client, env.client.namespace)

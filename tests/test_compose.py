@@ -5,6 +5,7 @@ production mode, and a configuration that production mode accepts."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -17,13 +18,15 @@ COMPOSE_PATH = PROJECT_ROOT / "docker-compose.yml"
 DEVELOPMENT_ONLY = {"mailpit", "sms-gateway"}
 SECRETS = {
     "POSTGRES_PASSWORD", "EDUCONNECT_DB_PASSWORD", "TEMPORAL_DB_PASSWORD", "SECRET_KEY", "SMTP_URL",
-    "SMS_GATEWAY_TOKEN", "FRANCECONNECT_CLIENT_SECRET",
+    "SMS_GATEWAY_TOKEN", "FRANCECONNECT_CLIENT_SECRET", "TEMPORAL_PAYLOAD_KEYS",
+    "GRAFANA_ADMIN_PASSWORD",
 }  # fmt: skip
 # Settings the API and the workers get only from the operator (the database
 # password rides inside DATABASE_URL).
 APP_REQUIRED = {
     "SECRET_KEY", "SMTP_URL", "SMS_GATEWAY_URL", "SMS_GATEWAY_TOKEN", "FRANCECONNECT_DISCOVERY_URL",
     "FRANCECONNECT_CLIENT_ID", "FRANCECONNECT_CLIENT_SECRET", "PUBLIC_BASE_URL",
+    "TEMPORAL_PAYLOAD_KEYS",
 }  # fmt: skip
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:\?|:-|\?|-)(?P<arg>[^}]*))?\}")
 
@@ -119,6 +122,7 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
         "FRANCECONNECT_DISCOVERY_URL": "https://fc.example.fr/.well-known/openid-configuration",
         "FRANCECONNECT_CLIENT_ID": "client", "FRANCECONNECT_CLIENT_SECRET": "fc-secret",
         "PUBLIC_BASE_URL": "https://educonnect.example.fr",
+        "TEMPORAL_PAYLOAD_KEYS": "2026-12:" + "A" * 43,
     }  # fmt: skip
     environment = {
         k: interpolate(str(v), given) for k, v in services(compose)["api"]["environment"].items()
@@ -133,8 +137,50 @@ def test_production_mode_accepts_what_compose_passes(compose, monkeypatch):
         interpolate(services(compose)["api"]["environment"]["FRANCECONNECT_CLIENT_SECRET"], {})
 
 
+def test_the_web_ui_decodes_through_the_codec_endpoint(compose):
+    ui = services(compose)["temporal-ui"]["environment"]
+    assert interpolate(ui["TEMPORAL_CODEC_ENDPOINT"], {}).endswith("/temporal-codec")
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    api = services(compose)["api"]["environment"]
+    # The API lets that UI's origin call the codec endpoint, and only it.
+    assert interpolate(api["TEMPORAL_UI_ORIGINS"], {}) == "http://127.0.0.1:8233"
+
+
 def test_the_api_is_healthy_only_when_ready(compose):
     """Compose's health check asks the readiness route (PostgreSQL and Temporal
     answer), not liveness: a running API that cannot serve is not healthy."""
     check = " ".join(compose["services"]["api"]["healthcheck"]["test"])
     assert "/health/ready" in check
+
+
+def test_prometheus_scrapes_every_metrics_port_and_grafana_shows_them(compose):
+    """Prometheus (deploy/prometheus.yml) scrapes the API's and the workers'
+    /metrics ports, which the settings' defaults name; Grafana's dashboard
+    queries the metrics the product exports; neither is published beyond loopback."""
+    prometheus = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus.yml").read_text())
+    scraped = {
+        (name, config["port"])
+        for job in prometheus["scrape_configs"]
+        for config in job["dns_sd_configs"]
+        for name in config["names"]
+    }
+    defaults = Settings.model_fields
+    assert scraped == {
+        ("api", defaults["api_metrics_port"].default),
+        ("worker", defaults["worker_metrics_port"].default),
+        ("worker", defaults["worker_sdk_metrics_port"].default),
+    }
+    assert services(compose)["api"]["environment"]["METRICS_HOST"] == "0.0.0.0"
+    dashboard = json.loads(
+        (PROJECT_ROOT / "deploy" / "grafana" / "dashboards" / "educonnect.json").read_text()
+    )
+    queries = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in (
+        "educonnect_processes_started_total", "educonnect_processes_ended_total",
+        "educonnect_emails_total", "educonnect_sms_total", "educonnect_sign_in_failures_total",
+        "educonnect_sign_in_locks_total", "educonnect_corrections_waiting", "http_requests_total",
+        "temporal_workflow_task_schedule_to_start_latency_bucket", "temporal_activity_execution_failed",
+    ):  # fmt: skip
+        assert metric in queries, metric
+    for name in ("prometheus", "grafana"):
+        assert all(str(p).startswith("127.0.0.1:") for p in services(compose)[name]["ports"])

@@ -37,7 +37,12 @@ from educonnect.models.activation import (
     ResendRequest,
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
-from workflows.steps.account_activation import AccountActivation, refusal_at, refusal_for_step
+from workflows.steps.account_activation import (
+    CREDENTIALS_EXPIRY_SUMMARY,
+    AccountActivation,
+    refusal_at,
+    refusal_for_step,
+)
 from workflows.steps.confirmation_link_step import ConfirmationLinkStep
 from workflows.steps.waiting import wait_until
 
@@ -74,7 +79,9 @@ class ActivationWorkflow:
     async def run(self, params: ActivationInput) -> ActivationResult:
         self._enter(ActivationStep.PROFILE)
         if not await wait_until(
-            lambda: self._activation.profile_accepted, params.credentials_expire_at
+            lambda: self._activation.profile_accepted,
+            params.credentials_expire_at,
+            CREDENTIALS_EXPIRY_SUMMARY,
         ):
             return await self._expire()
 

@@ -40,6 +40,7 @@ from rich.table import Table
 from educonnect import search_attributes
 from educonnect.devtools import processes
 from educonnect.devtools.processes import Child, ChildExited
+from educonnect.payload_codec import CODEC_PATH
 from educonnect.settings import PROJECT_ROOT, Settings, get_settings
 
 # Width when the output is not a terminal (a log file, a pipe): wide enough that
@@ -197,6 +198,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         console.print(f"[bold]EduConnect development stack[/bold] — data in {self.data_dir}")
         self._preflight()
+        self._payload_keys()
         await self._start_postgres()
         await self._start_temporal()
         await self._start_smtp_sink()
@@ -231,6 +233,17 @@ class Stack:
             )
         _require_free(s.api_host, s.api_port, "the API", "API_PORT")
 
+    def _payload_keys(self) -> None:
+        """The key ring of Temporal payloads: TEMPORAL_PAYLOAD_KEYS, else a
+        development key generated once and kept in the data folder (the
+        histories of earlier runs are encrypted with it)."""
+        if _from_env(self.settings, "temporal_payload_keys"):
+            return
+        self.settings = self.settings.model_copy(
+            update={"temporal_payload_keys": development_payload_keys(self.data_dir)}
+        )
+        _ok(f"Temporal payloads encrypted with the development key in {self.data_dir}")
+
     async def _start_postgres(self) -> None:
         from educonnect import db
 
@@ -262,14 +275,17 @@ class Stack:
     async def _start_temporal(self) -> None:
         from temporalio.client import Client
 
-        from educonnect.temporal import tls_config
+        from educonnect.temporal import data_converter, tls_config
 
         namespace = self.settings.temporal_namespace
         if _from_env(self.settings, "temporal_address"):
             self.temporal_address = self.settings.temporal_address
             _step(f"Temporal: using TEMPORAL_ADDRESS={self.temporal_address}")
             client = await Client.connect(
-                self.temporal_address, namespace=namespace, tls=tls_config(self.settings)
+                self.temporal_address,
+                namespace=namespace,
+                tls=tls_config(self.settings),
+                data_converter=data_converter(self.settings),
             )
             await search_attributes.register(client, namespace)
             _ok(f"Temporal ready at {self.temporal_address}, search attributes registered")
@@ -285,6 +301,8 @@ class Stack:
             "--port", str(TEMPORAL_PORT),
             "--ui-port", str(TEMPORAL_UI_PORT),
             "--ui-disable-news-fetch",
+            # The Web UI decodes through the API's codec endpoint (DESIGN §9).
+            "--ui-codec-endpoint", self.codec_endpoint,
             "--log-level", "warn",
             *search_attributes.dev_server_flags(),
         ]  # fmt: skip
@@ -298,7 +316,7 @@ class Stack:
         )
         self.temporal_address = f"{TEMPORAL_HOST}:{TEMPORAL_PORT}"
         await processes.wait_for_port(TEMPORAL_HOST, TEMPORAL_PORT, READY_TIMEOUT, child=child)
-        client = await _connect_temporal(self.temporal_address, namespace, child)
+        client = await _connect_temporal(self.temporal_address, namespace, child, self.settings)
         # Also covers a data file created before an attribute was added to the list.
         await search_attributes.register(client, namespace)
         await processes.wait_for_port(TEMPORAL_HOST, TEMPORAL_UI_PORT, READY_TIMEOUT, child=child)
@@ -401,6 +419,7 @@ class Stack:
             SMS_GATEWAY_URL=self.sms_gateway_url,
             SMS_GATEWAY_TOKEN=self.settings.sms_gateway_token,
             FRANCECONNECT_DISCOVERY_URL=self.franceconnect_discovery_url,
+            TEMPORAL_PAYLOAD_KEYS=self.settings.temporal_payload_keys,
             # Development mode, said explicitly: the defaults above are the
             # development ones, which production mode refuses.
             EDUCONNECT_ENV="development",
@@ -436,7 +455,12 @@ class Stack:
                 "api",
                 [sys.executable, "-m", "api", "--host", s.api_host, "--port", str(s.api_port)],
                 # Both spellings: EDUCONNECT_DEV_PAGES for app.py, DEV_PAGES for Settings.dev_pages.
-                env=self._child_env(EDUCONNECT_DEV_PAGES="1", DEV_PAGES="1"),
+                env=self._child_env(
+                    EDUCONNECT_DEV_PAGES="1",
+                    DEV_PAGES="1",
+                    CODEC_OPEN_TO_WEB_UI="true",
+                    TEMPORAL_UI_ORIGINS=f"http://{TEMPORAL_HOST}:{TEMPORAL_UI_PORT},http://localhost:{TEMPORAL_UI_PORT}",
+                ),
                 cwd=PROJECT_ROOT,
                 log_path=self.data_dir / "logs" / "api.log",
             ),
@@ -448,6 +472,10 @@ class Stack:
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    @property
+    def codec_endpoint(self) -> str:
+        return f"{self.api_url}{CODEC_PATH}"
+
     # ---------------------------------------------------------------- run
 
     def print_summary(self) -> None:
@@ -456,7 +484,17 @@ class Stack:
         urls.add_column(overflow="fold")
         urls.add_row("API (docs)", f"{self.api_url}/docs")
         if not _from_env(self.settings, "temporal_address"):
-            urls.add_row("Temporal Web UI", f"http://{TEMPORAL_HOST}:{TEMPORAL_UI_PORT}")
+            urls.add_row(
+                "Temporal Web UI",
+                f"http://{TEMPORAL_HOST}:{TEMPORAL_UI_PORT} (decoded through {self.codec_endpoint})",
+            )
+        s = self.settings
+        urls.add_row(
+            "Metrics",
+            f"API http://{s.metrics_host}:{s.api_metrics_port}/metrics, worker "
+            f"http://{s.metrics_host}:{s.worker_metrics_port}/metrics and "
+            f"http://{s.metrics_host}:{s.worker_sdk_metrics_port}/metrics (Temporal SDK)",
+        )
         urls.add_row("Dev mailbox", f"{self.api_url}/dev/mailbox")
         urls.add_row("Dev SMS", f"{self.api_url}/dev/sms")
         urls.add_row("PostgreSQL", _redact(self.database_url))
@@ -500,6 +538,17 @@ class Stack:
                 continue
             suffix = f" ({_describe_exit(result)})" if isinstance(result, int) else ""
             console.print(f"[dim]■ {name} stopped{suffix}[/dim]")
+
+
+def development_payload_keys(data_dir: Path) -> str:
+    """The development key ring, generated on the first start and kept (0600)."""
+    from educonnect.payload_codec import new_key_entry
+
+    path = data_dir / "temporal-payload-keys"
+    if not path.exists():
+        path.write_text(new_key_entry("dev") + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _describe_exit(code: int | None) -> str:
@@ -572,15 +621,19 @@ async def _ensure_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
-async def _connect_temporal(address: str, namespace: str, child: Child) -> Any:
+async def _connect_temporal(address: str, namespace: str, child: Child, settings: Settings) -> Any:
     from temporalio.client import Client
+
+    from educonnect.temporal import data_converter
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT
     while True:
         child.check()
         try:
-            return await Client.connect(address, namespace=namespace)
+            return await Client.connect(
+                address, namespace=namespace, data_converter=data_converter(settings)
+            )
         except RuntimeError as err:  # connection refused / server not ready yet
             if loop.time() > deadline:
                 raise StackError(f"Temporal at {address} does not answer: {err}") from err

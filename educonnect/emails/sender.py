@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 
+from educonnect import metrics
 from educonnect.emails import Email
 from educonnect.emails.html import html_of
 from educonnect.settings import get_settings
@@ -42,7 +43,8 @@ def _smtp_options() -> dict:
 
 
 async def send_email(email: Email) -> None:
-    await aiosmtplib.send(build_message(email), **_smtp_options(), timeout=20)
+    with metrics.counting(metrics.EMAILS):
+        await aiosmtplib.send(build_message(email), **_smtp_options(), timeout=20)
 
 
 async def check_smtp(timeout: float) -> None:

@@ -15,7 +15,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from educonnect import db, search_attributes
@@ -28,9 +27,12 @@ from educonnect.devtools.processes import (
     terminate_async,
     wait_for_http,
 )
+from educonnect.payload_codec import CODEC_PATH
 from educonnect.settings import PROJECT_ROOT
+from educonnect.temporal import data_converter
 
 E2E_DEMO_PUPILS = 60
+E2E_CODEC_TOKEN = f"e2e-operator-{uuid.uuid4().hex}"  # the codec endpoint's bearer token
 
 
 @dataclass
@@ -42,6 +44,11 @@ class Stack:
     log_dir: Path
     worker: Child | None = None
     workers_started: int = field(default=0)
+
+    def metrics_url(self, variable: str) -> str:
+        """`/metrics` of the API (API_METRICS_PORT) or the worker (WORKER_METRICS_PORT,
+        WORKER_SDK_METRICS_PORT)."""
+        return f"http://127.0.0.1:{self.env[variable]}/metrics"
 
     def start_worker(self) -> Child:
         self.workers_started += 1
@@ -71,15 +78,26 @@ def temporal_ui_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+@pytest.fixture(scope="session")
+def e2e_api_port() -> int:
+    """The API's port, chosen first: the Web UI is told where its codec endpoint is."""
+    return free_port()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def dev_server(temporal_ui_url):
+async def dev_server(temporal_ui_url, e2e_api_port):
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(find_temporal_binary()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",
         ui=True,
         ui_port=int(temporal_ui_url.rsplit(":", 1)[1]),
+        # As the dev stack: the Web UI decodes through the API's codec endpoint.
+        dev_server_extra_args=[
+            "--ui-codec-endpoint",
+            f"http://127.0.0.1:{e2e_api_port}{CODEC_PATH}",
+        ],
     )
     yield env
     await env.shutdown()
@@ -97,7 +115,16 @@ def oidc_provider():
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tmp_path_factory):
+async def stack(
+    pg_server,
+    dev_server,
+    smtp_sink,
+    sms_gateway,
+    oidc_provider,
+    tmp_path_factory,
+    e2e_api_port,
+    temporal_ui_url,
+):
     name = f"e2e_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(pg_server.get_uri())
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -106,7 +133,7 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
     await db.migrate_url(url)
     await demo_data.seed(url, n_pupils=E2E_DEMO_PUPILS)
 
-    api_port = free_port()
+    api_port = e2e_api_port
     env = dict(
         os.environ,
         DATABASE_URL=url,
@@ -118,6 +145,13 @@ async def stack(pg_server, dev_server, smtp_sink, sms_gateway, oidc_provider, tm
         SMS_GATEWAY_URL=sms_gateway.url,
         SMS_GATEWAY_TOKEN=os.environ["SMS_GATEWAY_TOKEN"],
         FRANCECONNECT_DISCOVERY_URL=oidc_provider.discovery_url,
+        API_METRICS_PORT=str(free_port()),
+        WORKER_METRICS_PORT=str(free_port()),
+        WORKER_SDK_METRICS_PORT=str(free_port()),
+        CODEC_OPERATOR_TOKEN=E2E_CODEC_TOKEN,
+        # As the dev stack: its Web UI decodes without credentials, from its origin only.
+        TEMPORAL_UI_ORIGINS=temporal_ui_url,
+        CODEC_OPEN_TO_WEB_UI="true",
     )
     log_dir = tmp_path_factory.mktemp("e2e-logs")
     pool = await db.create_pool(url)

@@ -183,12 +183,12 @@ async def test_no_secret_in_any_workflow_history(stack):
 async def test_histories_replay_on_the_current_code(stack):
     """Every history the dev server holds replays deterministically with the
     workflow code of this commit (samples-python `replay/`)."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
+    from educonnect.temporal import data_converter
     from workflows import ALL_WORKFLOWS
 
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
     replayed = []
 
     async def histories():

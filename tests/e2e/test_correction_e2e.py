@@ -14,10 +14,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from educonnect.devtools import demo_data
+from educonnect.temporal import data_converter
 from tests.e2e.conftest import E2E_DEMO_PUPILS
 from tests.support.mail import Mailbox, link_in, token_of
 from workflows import ALL_WORKFLOWS
@@ -245,7 +245,7 @@ async def test_guardian_blocked_then_school_admin_approves_and_activation_comple
     ):
         assert secret not in raw
     assert "$argon2" not in raw
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
     await replayer.replay_workflow(history)
 
 

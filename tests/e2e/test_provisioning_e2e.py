@@ -436,13 +436,13 @@ async def test_merge_the_account_an_ecole_made_and_see_every_child(stack, lycee:
 async def test_provisioning_histories_replay(stack, lycee: Lycee):
     """The histories of the three imports (the killed one included) replay on
     the current workflow code."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
+    from educonnect.temporal import data_converter
     from workflows import ALL_WORKFLOWS
 
     assert len(lycee.import_ids) == 3
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
     histories = []
     async for execution in stack.temporal.list_workflows(
         f"WorkflowType = 'SchoolProvisioning' AND EduSchoolUai = '{lycee.uai}'"

@@ -89,14 +89,14 @@ async def fc_temporal():
     """A time-skipping server of the module's own, for tests that never skip
     time (the OpenID Connect exchange): one server and one worker for the
     whole module instead of one per test."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
     from educonnect import search_attributes
     from educonnect.devtools.processes import find_temporal_test_server_binary
+    from educonnect.temporal import data_converter
 
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=str(find_temporal_test_server_binary()),
     )
     await search_attributes.register(env.client, env.client.namespace)

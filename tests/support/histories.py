@@ -15,7 +15,9 @@ import json
 import os
 from pathlib import Path
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+
+from educonnect.payload_codec import ENCODING
 
 HISTORIES_DIR = Path(__file__).resolve().parent.parent / "workflows" / "histories"
 
@@ -26,3 +28,21 @@ async def record_history(handle: WorkflowHandle, name: str) -> None:
     history = await handle.fetch_history()
     recorded = {"workflow_id": handle.id, "history": json.loads(history.to_json())}
     (HISTORIES_DIR / f"{name}.json").write_text(json.dumps(recorded, separators=(",", ":")))
+
+
+async def timeline_summaries(client: Client, handle: WorkflowHandle) -> tuple[list[str], list[str]]:
+    """The French summaries of the run's activities and timers, in order,
+    decoded by the client's converter; each checked to be stored encrypted."""
+    history: WorkflowHistory = await handle.fetch_history()
+    activities, timers = [], []
+    for event in history.events:
+        if not event.HasField("user_metadata") or not event.user_metadata.HasField("summary"):
+            continue
+        summary = event.user_metadata.summary
+        assert summary.metadata["encoding"] == ENCODING, "a summary stored in clear"
+        [text] = await client.data_converter.decode([summary], [str])
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            activities.append(text)
+        elif event.HasField("timer_started_event_attributes"):
+            timers.append(text)
+    return activities, timers

@@ -29,6 +29,7 @@ PRODUCTION = dict(
     DATABASE_URL="postgresql://educonnect:pw@db.example.fr:5432/educonnect",
     SECURE_COOKIES="true",
     PUBLIC_BASE_URL="https://educonnect.example.fr",
+    TEMPORAL_PAYLOAD_KEYS="2026-12:" + "A" * 43,
 )
 
 # Each development default, how it is put back, and the name the refusal gives.
@@ -54,6 +55,9 @@ DEFAULTS = [
         {"SERVICE_CLIENTS": '[{"redirect_uris": ["http://127.0.0.1:8050/callback"]}]'},
         "SERVICE_CLIENTS",
     ),
+    ({"TEMPORAL_PAYLOAD_KEYS": None}, "TEMPORAL_PAYLOAD_KEYS"),
+    ({"CODEC_OPEN_TO_WEB_UI": "true"}, "CODEC_OPEN_TO_WEB_UI"),
+    ({"TEMPORAL_PAYLOAD_KEYS": "2026-12:too-short"}, "TEMPORAL_PAYLOAD_KEYS"),
 ]
 
 
@@ -109,7 +113,7 @@ def test_production_on_development_defaults_names_every_one(make_settings):
     # Every default that is development's own (Argon2id's default is OWASP's profile; dev pages are off).
     for name in {name for change, name in DEFAULTS if set(change.values()) == {None}}:
         assert name in message, name
-    assert "ARGON2" not in message and "DEV_PAGES" not in message
+    assert "ARGON2" not in message and "DEV_PAGES" not in message and "CODEC_OPEN" not in message
     assert "EDUCONNECT_ENV=development" in message  # and what to do on a development machine
 
 

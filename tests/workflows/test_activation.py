@@ -20,6 +20,7 @@ from educonnect.models.activation import (
 from educonnect.search_attributes import PROCESS_STEP
 from tests.support.corrections import approved_correction, eventually
 from tests.support.families import Family, make_family
+from tests.support.histories import record_history, timeline_summaries
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.smtp_gate import HoldAfter
 from workflows.activation import ActivationWorkflow, workflow_id
@@ -91,6 +92,20 @@ async def test_reminder_after_three_days_and_not_before(
     activated = await click(api, link_in(messages[1]))
     assert activated.status_code == 200 and "Compte activé" in activated.text
     assert await account_state(db_pool, family) == "active"
+
+    # The Web UI's timeline reads as the process: French summaries, encrypted.
+    handle = time_skipping_env.client.get_workflow_handle(workflow_id(family.account_id))
+    await handle.result()
+    activities, timers = await timeline_summaries(time_skipping_env.client, handle)
+    assert activities[:3] == [
+        "Vérification de la date de naissance",
+        "Début de l'activation : nouveau mot de passe enregistré",
+        "Envoi du lien de confirmation",
+    ]
+    assert "Envoi du rappel avec un nouveau lien" in activities
+    assert activities[-1] == "Activation du compte"
+    assert timers[-2:] == ["Rappel à J+3", "Expiration à J+7"]
+    await record_history(handle, "activation-reminder-encrypted-with-summaries")
 
 
 async def test_link_expires_after_seven_days(api, db_pool, mailbox: Mailbox, time_skipping_env):

@@ -21,13 +21,13 @@ import httpx
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from educonnect.models.activation import ActivationStep
 from educonnect.models.corrections import CorrectionStep, StaffRole, filed_label
 from educonnect.models.franceconnect import LinkStep
 from educonnect.models.registration import RegistrationStep
+from educonnect.temporal import data_converter
 from tests.support.corrections import (
     School,
     StaffUser,
@@ -491,7 +491,5 @@ async def test_a_pupil_request_recorded_before_the_filer_was_known_replays():
     history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
     started = history.events[0].workflow_execution_started_event_attributes
     assert b"filed_by_pupil" not in started.input.payloads[0].data  # really from before
-    replayer = Replayer(
-        workflows=[BirthdateCorrectionWorkflow], data_converter=pydantic_data_converter
-    )
+    replayer = Replayer(workflows=[BirthdateCorrectionWorkflow], data_converter=data_converter())
     await replayer.replay_workflow(history)

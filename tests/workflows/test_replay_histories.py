@@ -23,6 +23,11 @@ before the FranceConnect purges existed and with them
 decisions (a question, then an approval) came by the update `decide_and_wait`
 (`birthdate-correction-decided-by-update`).
 Every `workflow.patched` branch has at least one recorded history that took it.
+The replayer decodes through the payload codec (`educonnect.temporal.data_converter`,
+the tests' key ring `tests.support.payload_keys`): the histories recorded before
+the codec hold plain JSON, which still decodes; those recorded after
+(`activation-reminder-encrypted-with-summaries`, with the French summaries of its
+activities and timers) hold ciphertext only.
 Add one when a process gains a path worth guarding
 (`tests.support.histories.record_history`, run with RECORD_HISTORIES=1)."""
 
@@ -35,9 +40,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from educonnect.payload_codec import ENCODING, EncryptionCodec
+from educonnect.temporal import data_converter
 from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -73,6 +79,17 @@ def test_every_patched_branch_has_a_recorded_history():
     assert declared - recorded == set()
 
 
+def _input_encoding(history: dict) -> str:
+    started = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    return base64.b64decode(started["input"]["payloads"][0]["metadata"]["encoding"]).decode()
+
+
+def test_histories_of_before_and_after_the_codec_are_both_replayed():
+    encodings = {_input_encoding(json.loads(p.read_text())["history"]) for p in HISTORIES}
+    assert encodings == {"json/plain", ENCODING.decode()}
+    assert isinstance(data_converter().payload_codec, EncryptionCodec)
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_recorded_histories_replay_on_the_current_code():
     histories: dict[str, tuple[str, WorkflowHistory]] = {}
@@ -96,7 +113,7 @@ async def test_recorded_histories_replay_on_the_current_code():
         for _, history in histories.values():
             yield history
 
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
     results = await replayer.replay_workflows(all_histories(), raise_on_replay_failure=False)
     failures = {
         histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()

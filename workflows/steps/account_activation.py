@@ -60,6 +60,10 @@ def refusal_at(step: ActivationStep) -> ApplicationError:
     return refusal(refusal_for_step(step))
 
 
+# The timer of the first step on the Web UI's timeline.
+CREDENTIALS_EXPIRY_SUMMARY = "Expiration des identifiants provisoires"
+
+
 class AccountActivation:
     def __init__(
         self,
@@ -92,6 +96,7 @@ class AccountActivation:
             BeginActivation(
                 account_id=self._account_id, process_id=workflow.info().workflow_id, email=email
             ),
+            summary="Début de l'activation : nouveau mot de passe enregistré",
             **ACTIVITY_OPTIONS,
         )
         self.profile_accepted = True
@@ -105,6 +110,7 @@ class AccountActivation:
             CompleteActivation(
                 account_id=self._account_id, process_id=workflow.info().workflow_id, link_id=link_id
             ),
+            summary="Activation du compte",
             **ACTIVITY_OPTIONS,
         )
 
@@ -114,5 +120,6 @@ class AccountActivation:
         await workflow.execute_activity_method(
             AccountActivities.abandon_activation,
             AbandonActivation(account_id=self._account_id, process_id=workflow.info().workflow_id),
+            summary="Abandon de l'activation : liens et mot de passe oubliés",
             **ACTIVITY_OPTIONS,
         )

@@ -79,7 +79,10 @@ class BirthdateStep:
         """Check a submitted date (hold `lock`). None when it matches the
         records; otherwise the refusal, the wrong try counted."""
         if await workflow.execute_activity_method(
-            self._check_activity, argument, **ACTIVITY_OPTIONS
+            self._check_activity,
+            argument,
+            summary="Vérification de la date de naissance",
+            **ACTIVITY_OPTIONS,
         ):
             self.confirmed = True
             return None
@@ -118,6 +121,7 @@ class BirthdateStep:
                 and await workflow.execute_activity_method(
                     CorrectionDecisionActivities.check_unblock,
                     UnblockToCheck(correction_id=event.correction_id),
+                    summary="Vérification de la correction approuvée",
                     **ACTIVITY_OPTIONS,
                 )
             )

@@ -46,6 +46,17 @@ from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH, click_was_made
 from workflows.steps.refusals import refusal
 from workflows.steps.waiting import wait_until
 
+# What the Web UI's timeline says of each send and deadline (user metadata,
+# through the payload codec like every payload).
+SEND_SUMMARIES = {
+    LinkRequestKind.CONFIRMATION: "Envoi du lien de confirmation",
+    LinkRequestKind.REMINDER: "Envoi du rappel avec un nouveau lien",
+    LinkRequestKind.RESEND: "Nouvel envoi du lien, à la demande de la famille",
+    LinkRequestKind.NEW_ADDRESS: "Envoi du lien à l'adresse corrigée",
+}
+REMINDER_SUMMARY = f"Rappel à J+{policies.ACTIVATION_REMINDER_AFTER.days}"
+EXPIRY_SUMMARY = f"Expiration à J+{policies.ACTIVATION_LINK_VALIDITY.days}"
+
 # A click by signal on a link whose send the workflow had not seen complete
 # was ignored before: runs recorded then replay without it.
 EARLY_CLICK_PATCH = "early-click-waits-for-its-link"
@@ -86,10 +97,10 @@ class ConfirmationLinkStep:
         await self._send(LinkRequestKind.CONFIRMATION)
 
         decided = lambda: self.clicked or or_when()  # noqa: E731
-        if await wait_until(decided, self.reminder_due_at):
+        if await wait_until(decided, self.reminder_due_at, REMINDER_SUMMARY):
             return True
         await self._send(LinkRequestKind.REMINDER)
-        return await wait_until(decided, self.expires_at)
+        return await wait_until(decided, self.expires_at, EXPIRY_SUMMARY)
 
     async def click_by_signal(self, link_id: UUID) -> None:
         """The `link_clicked` signal: read back (runs recorded before did not), then `click`."""
@@ -199,6 +210,7 @@ class ConfirmationLinkStep:
                     kind=kind,
                     expires_at=self.expires_at,
                 ),
+                summary=SEND_SUMMARIES[kind],
                 **ACTIVITY_OPTIONS,
             )
             self.sent += 1

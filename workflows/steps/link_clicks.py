@@ -25,5 +25,6 @@ async def click_was_made(link_id: UUID) -> bool:
     return await workflow.execute_activity_method(
         EmailLinkActivities.click_recorded,
         ClickReadBack(process_id=workflow.info().workflow_id, link_id=link_id),
+        summary="Vérification du clic sur le lien",
         **ACTIVITY_OPTIONS,
     )

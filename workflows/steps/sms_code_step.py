@@ -175,6 +175,7 @@ class SmsCodeStep:
             await workflow.execute_activity_method(
                 SmsCodeActivities.close_codes,
                 CloseCodes(process_id=workflow.info().workflow_id),
+                summary="Fin du code SMS en cours",
                 **ACTIVITY_OPTIONS,
             )
 
@@ -196,6 +197,7 @@ class SmsCodeStep:
                     submission_id=submission.submission_id,
                     code_id=self._code_id,
                 ),
+                summary="Vérification du code saisi",
                 **ACTIVITY_OPTIONS,
             )
             if matched:
@@ -225,6 +227,7 @@ class SmsCodeStep:
                     mobile=self._mobile,
                     expires_at=expires_at,
                 ),
+                summary=f"Envoi du code par SMS (n° {n})",
                 **ACTIVITY_OPTIONS,
             )
             if n == self.sends:  # still the latest code
