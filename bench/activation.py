@@ -40,6 +40,7 @@ import os
 import sys
 import time
 import uuid
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,6 +58,7 @@ from bench.stack import (  # noqa: E402
     load_line,
     make_families,
 )
+from educonnect.settings import PROJECT_ROOT  # noqa: E402
 
 NEW_PASSWORD = "Soleil2027b"
 STEP_HASHES = {"sign-in": 1, "profile": 1, "link page": 0, "click→active": 0}
@@ -117,6 +119,8 @@ async def run_families(stack: BenchStack, families: list[Family], concurrency: i
         max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
     )
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
+        # One client for every family: it keeps no cookie, each family sends its own.
+        http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
         async def family_after_family() -> None:
             for n, family in queue:
@@ -220,6 +224,38 @@ def _bare_worker(stack: BenchStack, task_queue: str):
 # --- the run -------------------------------------------------------------------------
 
 
+async def activation_phase(stack: BenchStack, families: list[Family], args, label: str) -> tuple[float, StepTimes]:  # fmt: skip
+    """The worker(s) and the API of `stack.code` started, a warm-up, then the
+    activations measured; they are stopped afterwards."""
+    for _ in range(args.workers):
+        stack.start_worker()
+    await stack.start_api({"WEB_CONCURRENCY": str(args.api_processes)})
+    try:
+        await run_families(stack, families[: args.warm_up], min(args.concurrency, args.warm_up))
+        measured = families[args.warm_up :]
+        cpu = CpuWindow(stack.processes()).start()
+        times, elapsed, failures = await run_families(
+            stack, measured, args.concurrency, args.warm_up
+        )
+        done = len(times.samples["whole activation"])
+        rate = done / elapsed
+        active = await stack.pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE identifier = ANY($1::text[]) AND state = 'active'",
+            [f.identifier for f in measured],
+        )
+        print(f"{label}: {done} activations of {len(measured)} in {elapsed:.1f} s = {rate:.2f}/s "
+              f"({active} accounts active in PostgreSQL; failures: {failures or 'none'}; "
+              f"{args.warm_up} more before, not counted)")  # fmt: skip
+        for line in times.lines():
+            print(line)
+        for line in cpu.lines():
+            print(line)
+        print(load_line(f"after {label}"), flush=True)
+        return rate, times
+    finally:
+        await stack.stop_api_and_workers()
+
+
 async def run(args) -> None:
     from educonnect.passwords import hash_password_async
 
@@ -230,32 +266,25 @@ async def run(args) -> None:
     async with bench_stack() as stack:
         t = time.perf_counter()
         password_hash = await hash_password_async(PROVISIONAL_PASSWORD)
-        families = await make_families(stack.pool, args.families + args.warm_up, password_hash)
+        per_phase = args.families + args.warm_up
+        families = await make_families(
+            stack.pool, per_phase * (2 if args.before else 1), password_hash
+        )
         print(f"families: {len(families)} generated in {time.perf_counter() - t:.1f} s "
               "(one Argon2id hash for all: they share a provisional password)")  # fmt: skip
-        for _ in range(args.workers):
-            stack.start_worker()
-        await stack.start_api({"WEB_CONCURRENCY": str(args.api_processes)})
-        await run_families(stack, families[: args.warm_up], min(args.concurrency, args.warm_up))
-        print(f"warm-up: {args.warm_up} activations (not counted)", flush=True)
-
-        cpu = CpuWindow(stack.processes()).start()
-        times, elapsed, failures = await run_families(
-            stack, families[args.warm_up :], args.concurrency, args.warm_up
+        if args.before:
+            stack.code = args.before
+            before, _ = await activation_phase(
+                stack, families[per_phase:], args, f"before ({stack.code})"
+            )
+            stack.code = PROJECT_ROOT
+        rate, times = await activation_phase(
+            stack, families[:per_phase], args, f"activations ({stack.code})"
         )
-        done = len(times.samples["whole activation"])
-        rate = done / elapsed
-        active = await stack.pool.fetchval(
-            "SELECT count(*) FROM accounts WHERE identifier = ANY($1::text[]) AND state = 'active'",
-            [f.identifier for f in families[args.warm_up :]],
-        )
-        print(f"activations: {done} of {args.families} in {elapsed:.1f} s = {rate:.2f}/s "
-              f"({active} accounts active in PostgreSQL; failures: {failures or 'none'})")  # fmt: skip
-        for line in times.lines():
-            print(line)
-        for line in cpu.lines():
-            print(line)
-        print(load_line("after the activations"), flush=True)
+        if args.before:
+            print(
+                f"RESULT after/before = {rate:.2f} / {before:.2f} activations/s = {rate / before:.2f}"
+            )
 
         floor_times, floor_elapsed = await bare_floor(stack, args.bare_flows, args.concurrency)
         floor = args.bare_flows / floor_elapsed
@@ -298,10 +327,13 @@ def main() -> None:
     parser.add_argument(
         "--bare-flows", type=int, default=None, help="bare flows (default: --families)"
     )
+    parser.add_argument("--before", metavar="CHECKOUT", help="first the same run with the worker and API "
+                        "of another checkout (e.g. /work/main): before/after side by side")  # fmt: skip
     parser.add_argument("--update-calls", type=int, default=1000)
     parser.add_argument("--ceiling-seconds", type=float, default=5.0)
     args = parser.parse_args()
     args.bare_flows = args.bare_flows or args.families
+    args.before = Path(args.before).resolve() if args.before else None
     args.warm_up = max(1, args.warm_up)
     asyncio.run(run(args))
 

@@ -142,14 +142,15 @@ class BenchStack:
     inbox: LinkInbox
     api: Child | None = None
     workers: list[Child] = field(default_factory=list)
+    code: Path = PROJECT_ROOT  # the checkout whose worker and API run (another: "before")
 
     def start_worker(self, extra_env: dict[str, str] | None = None) -> Child:
         n = len(self.workers) + 1
         child = spawn(
             f"worker{n}",
-            [sys.executable, str(PROJECT_ROOT / "worker.py")],
+            [sys.executable, str(self.code / "worker.py")],
             env={**self.env, **(extra_env or {})},
-            cwd=PROJECT_ROOT,
+            cwd=self.code,
             log_path=self.log_dir / f"worker{n}.log",
             echo=False,
         )
@@ -162,12 +163,18 @@ class BenchStack:
             "api",
             [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", port],
             env={**self.env, **(extra_env or {})},
-            cwd=PROJECT_ROOT,
+            cwd=self.code,
             log_path=self.log_dir / "api.log",
             echo=False,
         )
         await wait_for_http(f"{self.api_url}/health/ready", timeout=90, child=self.api)
         return self.api
+
+    async def stop_api_and_workers(self) -> None:
+        for child in [self.api, *self.workers]:
+            if child is not None:
+                await terminate_async(child)
+        self.api, self.workers = None, []
 
     def processes(self) -> dict[str, psutil.Process]:
         """The measured processes: Temporal, the API, each worker."""
@@ -252,9 +259,7 @@ async def bench_stack(*, db_file: Path | None = None) -> AsyncIterator[BenchStac
             try:
                 yield stack
             finally:
-                for child in [stack.api, *stack.workers]:
-                    if child is not None:
-                        await terminate_async(child)
+                await stack.stop_api_and_workers()
         finally:
             sink.stop()
             await terminate_async(temporal_child)

@@ -36,6 +36,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from worker import workflow_runner
 from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -94,7 +95,11 @@ async def test_recorded_histories_replay_on_the_current_code():
         for _, history in histories.values():
             yield history
 
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),  # the worker's sandbox
+    )
     results = await replayer.replay_workflows(all_histories(), raise_on_replay_failure=False)
     failures = {
         histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()
