@@ -6,8 +6,10 @@ Start several for more throughput; they share PostgreSQL and Temporal.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
+from pathlib import Path
 
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -41,6 +43,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def compile_workflow_modules() -> bool:
+    """Write the bytecode of the workflow modules, which the sandbox imports
+    again for every workflow run: without it each run compiles their source
+    (PYTHONDONTWRITEBYTECODE, set in the image and on some machines, stops
+    Python from writing it on its own). The image compiles them when it is
+    built (its code is read-only); False when the folder is not writable."""
+    return compileall.compile_dir(Path(__file__).resolve().parent / "workflows", quiet=2)
+
+
 def build_worker(client, pool, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
@@ -67,6 +78,7 @@ async def start_housekeeping_schedule(client, task_queue: str) -> None:
 async def main() -> None:
     settings = get_settings()
     require_production_ready(settings)  # before anything connects anywhere
+    compile_workflow_modules()
     await db.migrate_url()
     pool = await db.create_pool()
     client = await connect(settings)
