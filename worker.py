@@ -59,6 +59,7 @@ def build_worker(client, pool, task_queue: str | None = None) -> Worker:
         workflows=ALL_WORKFLOWS,
         activities=all_activities(pool),
         workflow_runner=workflow_runner(),
+        max_cached_workflows=get_settings().worker_max_cached_workflows,
     )
 
 

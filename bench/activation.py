@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench.common import argon2_ceiling, machine_line  # noqa: E402
+from bench.costs import database_line, database_stats, history_cost  # noqa: E402
 from bench.figures import CpuWindow, StepTimes  # noqa: E402
 from bench.stack import (  # noqa: E402
     CHILD_BIRTHDATE,
@@ -234,8 +235,15 @@ async def activation_phase(stack: BenchStack, families: list[Family], args, labe
         await run_families(stack, families[: args.warm_up], min(args.concurrency, args.warm_up))
         measured = families[args.warm_up :]
         cpu = CpuWindow(stack.processes()).start()
+        stats, mails = await database_stats(stack.pool), stack.inbox.stored
         times, elapsed, failures = await run_families(
             stack, measured, args.concurrency, args.warm_up
+        )
+        costs = [database_line(stats, await database_stats(stack.pool), len(measured))]
+        costs.append(f"  mails per activation: {(stack.inbox.stored - mails) / len(measured):.2f}; "
+                     f"Argon2id hashes per activation: {sum(STEP_HASHES.values())}")  # fmt: skip
+        costs.append(
+            (await history_cost(stack.temporal, f"activation/{measured[0].account_id}")).line()
         )
         done = len(times.samples["whole activation"])
         rate = done / elapsed
@@ -248,7 +256,7 @@ async def activation_phase(stack: BenchStack, families: list[Family], args, labe
               f"{args.warm_up} more before, not counted)")  # fmt: skip
         for line in times.lines():
             print(line)
-        for line in cpu.lines():
+        for line in [*cpu.lines(len(measured)), *costs]:
             print(line)
         print(load_line(f"after {label}"), flush=True)
         return rate, times
@@ -277,7 +285,7 @@ async def run(args) -> None:
             before, _ = await activation_phase(
                 stack, families[per_phase:], args, f"before ({stack.code})"
             )
-            stack.code = PROJECT_ROOT
+        stack.code = args.after
         rate, times = await activation_phase(
             stack, families[:per_phase], args, f"activations ({stack.code})"
         )
@@ -329,11 +337,14 @@ def main() -> None:
     )
     parser.add_argument("--before", metavar="CHECKOUT", help="first the same run with the worker and API "
                         "of another checkout (e.g. /work/main): before/after side by side")  # fmt: skip
+    parser.add_argument("--after", metavar="CHECKOUT", default=str(PROJECT_ROOT),
+                        help="the checkout measured (default: this one)")  # fmt: skip
     parser.add_argument("--update-calls", type=int, default=1000)
     parser.add_argument("--ceiling-seconds", type=float, default=5.0)
     args = parser.parse_args()
     args.bare_flows = args.bare_flows or args.families
     args.before = Path(args.before).resolve() if args.before else None
+    args.after = Path(args.after).resolve()
     args.warm_up = max(1, args.warm_up)
     asyncio.run(run(args))
 

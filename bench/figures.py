@@ -61,15 +61,26 @@ class CpuWindow:
         self._wall = time.perf_counter()
         return self
 
-    def lines(self) -> list[str]:
+    def lines(self, per: int = 0, what: str = "activation") -> list[str]:
+        """CPU seconds of each process (and, given `per`, CPU ms per `what`), RSS now."""
         wall = time.perf_counter() - self._wall
         t = os.times()
         used = {name: cpu_seconds(p) - self._at[name] for name, p in self.processes.items()}
         used["bench (clients, SMTP sink)"] = t.user + t.system - self._self_at
-        parts = [f"{name} {seconds:.1f} s" for name, seconds in used.items()]
-        rss = [f"{name} {rss_mib(p):.0f} MiB" for name, p in self.processes.items()]
-        return [
-            f"  CPU seconds over {wall:.1f} s of wall time: " + ", ".join(parts)
-            + f" (total {sum(used.values()):.1f} s = {sum(used.values()) / wall:.2f} cores busy)",
-            "  RSS now: " + ", ".join(rss),
-        ]  # fmt: skip
+        total = sum(used.values())
+        out = [
+            f"  CPU seconds over {wall:.1f} s of wall time: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in used.items())
+            + f" (total {total:.1f} s = {total / wall:.2f} cores busy)"
+        ]
+        if per:
+            out.append(
+                f"  CPU ms per {what}: "
+                + ", ".join(f"{name} {1000 * seconds / per:.0f}" for name, seconds in used.items())
+                + f" (total {1000 * total / per:.0f})"
+            )
+        out.append(
+            "  RSS now: "
+            + ", ".join(f"{name} {rss_mib(p):.0f} MiB" for name, p in self.processes.items())
+        )
+        return out

@@ -61,12 +61,14 @@ class LinkInbox:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._tokens: dict[str, asyncio.Future[tuple[str, float]]] = {}
+        self.stored = 0  # messages stored by the sink
 
     def _future(self, address: str) -> asyncio.Future[tuple[str, float]]:
         return self._tokens.setdefault(address, self._loop.create_future())
 
     async def on_stored(self, envelope) -> None:
         at = time.perf_counter()
+        self.stored += 1
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):
             content = content.encode()
@@ -142,6 +144,7 @@ class BenchStack:
     inbox: LinkInbox
     api: Child | None = None
     workers: list[Child] = field(default_factory=list)
+    db_file: Path | None = None  # Temporal's file (None: in memory)
     code: Path = PROJECT_ROOT  # the checkout whose worker and API run (another: "before")
 
     def start_worker(self, extra_env: dict[str, str] | None = None) -> Child:
@@ -255,7 +258,7 @@ async def bench_stack(*, db_file: Path | None = None) -> AsyncIterator[BenchStac
             )
             env.pop("FRANCECONNECT_DISCOVERY_URL", None)
             stack = BenchStack(pool, client, temporal_child, f"http://127.0.0.1:{api_port}",
-                               env, log_dir, inbox)  # fmt: skip
+                               env, log_dir, inbox, db_file=db_file)  # fmt: skip
             try:
                 yield stack
             finally:

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     task_queue: str = "educonnect"
+    # Workflows a worker keeps in memory between their tasks (the SDK's
+    # max_cached_workflows; its default too). One evicted is replayed from its
+    # history at its next task. Memory per cached activation: bench/waiting.py.
+    worker_max_cached_workflows: int = 1000
 
     smtp_url: str = "smtp://127.0.0.1:1025"
     mail_from: str = "EduConnect <ne-pas-repondre@educonnect.education.gouv.fr>"
