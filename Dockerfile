@@ -33,6 +33,11 @@ COPY worker.py ./
 # next to the packages.
 RUN pip install --no-deps -e .
 
+# Bytecode written now (PYTHONDONTWRITEBYTECODE above, and /app is read-only for
+# the processes): the workflow sandbox imports the workflow modules again for
+# every workflow run, and would otherwise compile their source each time.
+RUN python -m compileall -q educonnect workflows activities api worker.py
+
 USER educonnect
 EXPOSE 8000
 

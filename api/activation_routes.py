@@ -68,15 +68,19 @@ class ActivationProcess(Generic[View]):
             id=self.workflow_id(params.account_id),
             task_queue=get_settings().task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(PROCESS_STEP, ActivationStep.PROFILE.value),
-                    SearchAttributePair(ACCOUNT_ID, str(params.account_id)),
-                ]
-            ),
+            search_attributes=self.initial_search_attributes(params.account_id),
             static_summary=summary,
         )
         return self.view_of(await handle.query(self.workflow.status))
+
+    def initial_search_attributes(self, account_id: UUID) -> TypedSearchAttributes:
+        """What operators search a process by from its start (the workflow keeps them up to date)."""
+        return TypedSearchAttributes(
+            [
+                SearchAttributePair(PROCESS_STEP, ActivationStep.PROFILE.value),
+                SearchAttributePair(ACCOUNT_ID, str(account_id)),
+            ]
+        )
 
     def view_of(self, status: Any, correction: RequestSummary | None = None) -> View:
         blocked = status.step == ActivationStep.BIRTHDATE_BLOCKED

@@ -67,6 +67,13 @@ def machine_line(extra: str) -> str:
 async def bench_database() -> AsyncIterator[tuple[asyncpg.Pool, Path]]:
     """A migrated database of the benchmark's own and a scratch folder, both
     gone afterwards (unless DATABASE_URL names an existing database)."""
+    async with bench_database_at() as (pool, tmp, _):
+        yield pool, tmp
+
+
+@asynccontextmanager
+async def bench_database_at() -> AsyncIterator[tuple[asyncpg.Pool, Path, str]]:
+    """`bench_database`, and the database's URL (for processes of the benchmark's own)."""
     tmp = Path(tempfile.mkdtemp(prefix="educonnect-bench-"))
     server = None
     url = os.environ.get("DATABASE_URL")
@@ -84,7 +91,7 @@ async def bench_database() -> AsyncIterator[tuple[asyncpg.Pool, Path]]:
         await db.migrate_url(url)
         pool = await db.create_pool(url)
         try:
-            yield pool, tmp
+            yield pool, tmp, url
         finally:
             await pool.close()
     finally:

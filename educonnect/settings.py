@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     worker_sdk_metrics_port: int = 9103
     # Traces (educonnect/tracing.py) are exported there (OTLP over HTTP) when set.
     otel_exporter_otlp_endpoint: str | None = None
+    # Workflows a worker keeps in memory between their tasks (the SDK's
+    # max_cached_workflows; its default too). One evicted is replayed from its
+    # history at its next task. Memory per cached activation: bench/waiting.py.
+    worker_max_cached_workflows: int = 1000
 
     smtp_url: str = "smtp://127.0.0.1:1025"
     mail_from: str = "EduConnect <ne-pas-repondre@educonnect.education.gouv.fr>"

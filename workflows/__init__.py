@@ -1,28 +1,18 @@
-"""One module per process; each reads like the process it models."""
+"""One module per process; each reads like the process it models.
 
-from workflows.account_merge import AccountMergeWorkflow
-from workflows.activation import ActivationWorkflow
-from workflows.birthdate_correction import BirthdateCorrectionWorkflow
-from workflows.credentials_reissue import CredentialsReissueWorkflow
-from workflows.email_change import EmailChangeWorkflow
-from workflows.franceconnect_link import FranceConnectLinkWorkflow
-from workflows.housekeeping import HousekeepingWorkflow
-from workflows.identifier_recovery import IdentifierRecoveryWorkflow
-from workflows.password_change import PasswordChangeWorkflow
-from workflows.password_reset import PasswordResetWorkflow
-from workflows.provisioning import ProvisioningWorkflow
-from workflows.pupil_activation import PupilActivationWorkflow
-from workflows.sms_registration import SmsRegistrationWorkflow
+`ALL_WORKFLOWS` (`workflows.registry`) is loaded on first use, not with the
+package: the worker's sandbox imports the package again for every workflow
+run (issue 14), and a run of one process then imports its own modules only,
+not those of the twelve others."""
 
-ALL_WORKFLOWS = [ActivationWorkflow, SmsRegistrationWorkflow]
-ALL_WORKFLOWS += [PupilActivationWorkflow]
-ALL_WORKFLOWS += [BirthdateCorrectionWorkflow]
-ALL_WORKFLOWS += [FranceConnectLinkWorkflow]
-ALL_WORKFLOWS += [ProvisioningWorkflow, AccountMergeWorkflow, CredentialsReissueWorkflow]
-ALL_WORKFLOWS += [
-    EmailChangeWorkflow,
-    PasswordChangeWorkflow,
-    PasswordResetWorkflow,
-    IdentifierRecoveryWorkflow,
-]
-ALL_WORKFLOWS += [HousekeepingWorkflow]
+from __future__ import annotations
+
+from typing import Any
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ALL_WORKFLOWS":
+        from workflows.registry import ALL_WORKFLOWS
+
+        return ALL_WORKFLOWS
+    raise AttributeError(f"module 'workflows' has no attribute {name!r}")

@@ -51,6 +51,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
 
 
+# An accepted profile was answered without the status before (the API then
+# queried it: one round trip more per activation, issue 14).
+PROFILE_ANSWER_WITH_STATUS_PATCH = "profile-answer-with-status"
+
+
 def workflow_id(account_id) -> str:
     return f"activation/{account_id}"
 
@@ -102,7 +107,11 @@ class ActivationWorkflow:
             ):
                 return self._profile_outcome(error=error)
             self._link.email = profile.email
-            return self._profile_outcome(accepted=True)
+            if not workflow.patched(PROFILE_ANSWER_WITH_STATUS_PATCH):
+                return self._profile_outcome(accepted=True)
+        # The answer carries the step the person lands on: the API needs no query.
+        await workflow.wait_condition(lambda: self._step != ActivationStep.PROFILE)
+        return self._profile_outcome(accepted=True, status=self.status())
 
     @submit_profile.validator
     def _validate_profile(self, profile: ProfileSubmission) -> None:
@@ -206,13 +215,18 @@ class ActivationWorkflow:
         workflow.set_current_details(details)
 
     def _profile_outcome(
-        self, *, accepted: bool = False, error: ErrorCode | None = None
+        self,
+        *,
+        accepted: bool = False,
+        error: ErrorCode | None = None,
+        status: ActivationStatus | None = None,
     ) -> ProfileOutcome:
         return ProfileOutcome(
             accepted=accepted,
             error=error,
             attempts_left=self._activation.birthdate.attempts_left,
             step=self._step,
+            status=status,
         )
 
     def _require_awaiting_confirmation(self) -> None:

@@ -104,7 +104,8 @@ async def submit_activation_profile(
     profile = ProfileSubmission(email=email, child_birthdate=body.child_birthdate)
     outcome = await PROCESS.update(temporal, session, ActivationWorkflow.submit_profile, profile)
     PROCESS.raise_birthdate_refusal(outcome, field="child_birthdate")
-    return PROCESS.view_of(await PROCESS.status(temporal, session))
+    # The process answers with its status (a run started before: queried).
+    return PROCESS.view_of(outcome.status or await PROCESS.status(temporal, session))
 
 
 # POST /activation/resend-link, POST /activation/email

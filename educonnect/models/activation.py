@@ -52,6 +52,9 @@ class ProfileOutcome(BaseModel):
     error: ErrorCode | None = None
     attempts_left: int
     step: ActivationStep
+    # Accepted: the status once the process has moved on to the link, so that
+    # the API answers without querying it (None from runs recorded before).
+    status: ActivationStatus | None = None
 
 
 class EmailCorrection(BaseModel):

@@ -10,11 +10,13 @@ import httpx
 import pytest
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
+from educonnect import pending_passwords
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import (
     ActivationStep,
     BirthdateUnblocked,
     EmailCorrection,
+    ProfileSubmission,
     ResendRequest,
 )
 from educonnect.search_attributes import PROCESS_STEP
@@ -106,6 +108,35 @@ async def test_reminder_after_three_days_and_not_before(
     assert activities[-1] == "Activation du compte"
     assert timers[-2:] == ["Rappel à J+3", "Expiration à J+7"]
     await record_history(handle, "activation-reminder-encrypted-with-summaries")
+
+
+async def test_accepted_profile_is_answered_with_the_status_of_the_link_step(
+    api, db_pool, mailbox: Mailbox, time_skipping_env
+):
+    """The API needs no status query after "Gérer mon compte" (issue 14)."""
+    family = await make_family(db_pool)
+    assert (await sign_in(api, family.identifier, family.provisional_password)).status_code == 200
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
+    await pending_passwords.keep(db_pool, family.account_id, handle.id, NEW_PASSWORD)  # as the API
+    outcome = await handle.execute_update(
+        ActivationWorkflow.submit_profile,
+        ProfileSubmission(email=family.email, child_birthdate=family.child_birthdates[0]),
+    )
+    assert outcome.accepted and outcome.status is not None
+    assert outcome.status.step == ActivationStep.AWAITING_CONFIRMATION
+    assert outcome.status.email == family.email and outcome.status.identifier == family.identifier
+    assert outcome.status.expires_at is not None and outcome.status.reminder_due_at is not None
+    assert outcome.status == (await handle.query(ActivationWorkflow.status)).model_copy(
+        update={"links_sent": 0, "last_link_sent_at": None}
+    )
+
+    [confirmation] = await mailbox.wait_for(family.email, 1)
+    done = await click(api, link_in(confirmation))
+    assert done.status_code == 200 and "Compte activé" in done.text
+    await handle.result()
+    await record_history(handle, "activation-profile-answered-with-status")
 
 
 async def test_link_expires_after_seven_days(api, db_pool, mailbox: Mailbox, time_skipping_env):

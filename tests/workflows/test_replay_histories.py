@@ -44,6 +44,7 @@ from temporalio.worker import Replayer
 
 from educonnect.payload_codec import ENCODING, EncryptionCodec
 from educonnect.temporal import data_converter
+from worker import workflow_runner
 from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -113,7 +114,11 @@ async def test_recorded_histories_replay_on_the_current_code():
         for _, history in histories.values():
             yield history
 
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=data_converter(),
+        workflow_runner=workflow_runner(),  # the worker's sandbox
+    )
     results = await replayer.replay_workflows(all_histories(), raise_on_replay_failure=False)
     failures = {
         histories[run_id][0]: repr(error) for run_id, error in results.replay_failures.items()

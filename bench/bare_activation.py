@@ -1,0 +1,104 @@
+"""The engine's floor for an activation: a bare workflow of the activation's
+shape, without PostgreSQL, SMTP, hashing or HTTP, on the same Temporal server.
+
+The activation (`workflows.activation`) is: a start; the "Gérer mon compte"
+update whose handler runs two activities (the birthdate check, the beginning
+of the activation); the link's activity; the click's update whose handler runs
+one activity (the click read back) and waits for the end, which runs one more
+(the account made active). `BareActivation` does the same with activities that
+return at once, and `Echo` answers an update without any activity (the bare
+Update round trip).
+
+    python -m bench.bare_activation worker ADDRESS TASK_QUEUE   (the floor's worker process)
+
+The benchmark (`bench/activation.py`) starts that worker as a process of its
+own, as the real one is, and drives the workflows from its process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+
+OPTIONS = {"start_to_close_timeout": timedelta(seconds=30)}
+
+
+@activity.defn
+async def bare_step(name: str) -> str:
+    return name
+
+
+@workflow.defn
+class BareActivation:
+    def __init__(self) -> None:
+        self.profile_accepted = False
+        self.link_sent = False
+        self.clicked = False
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.profile_accepted)
+        await workflow.execute_activity(bare_step, "send-link", **OPTIONS)
+        self.link_sent = True
+        await workflow.wait_condition(lambda: self.clicked)
+        await workflow.execute_activity(bare_step, "complete", **OPTIONS)
+        self.done = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "active"
+
+    @workflow.update
+    async def submit_profile(self) -> bool:
+        await workflow.execute_activity(bare_step, "check-birthdate", **OPTIONS)
+        await workflow.execute_activity(bare_step, "begin", **OPTIONS)
+        self.profile_accepted = True
+        return True
+
+    @workflow.update
+    async def confirm_link(self) -> str:
+        # The click comes once the link is out (the benchmark sends it at once).
+        await workflow.wait_condition(lambda: self.link_sent)
+        await workflow.execute_activity(bare_step, "click-read-back", **OPTIONS)
+        self.clicked = True
+        await workflow.wait_condition(lambda: self.done)
+        return "active"
+
+
+@workflow.defn
+class Echo:
+    def __init__(self) -> None:
+        self.stop = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.stop)
+
+    @workflow.update
+    def echo(self, n: int) -> int:
+        return n
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.stop = True
+
+
+async def _serve(address: str, task_queue: str) -> None:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    client = await Client.connect(address)
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[BareActivation, Echo], activities=[bare_step]
+    )
+    await worker.run()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    if len(sys.argv) != 4 or sys.argv[1] != "worker":
+        raise SystemExit(__doc__)
+    asyncio.run(_serve(sys.argv[2], sys.argv[3]))

@@ -1,0 +1,68 @@
+"""What one activation costs the parts that scale with the rentrée
+(`docs/capacity.md`): Temporal history (events, bytes, what Temporal Cloud
+counts as actions), PostgreSQL (transactions and rows, from pg_stat_database)
+and mails (SMTP sink)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+
+import asyncpg
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+STATS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted", "tup_fetched")
+
+# Events that Temporal Cloud bills as actions (docs.temporal.io/cloud/actions):
+# the start, each activity started, each signal, each update accepted, each
+# search attribute upsert, each timer started. Queries are actions too but
+# leave no event: they are counted apart.
+ACTION_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "start",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signal",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "update",
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attributes",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timer",
+}
+
+
+async def database_stats(pool: asyncpg.Pool) -> dict[str, int]:
+    await asyncio.sleep(1.2)  # backends flush their counters within a second
+    row = await pool.fetchrow(
+        f"SELECT {', '.join(STATS)} FROM pg_stat_database WHERE datname = current_database()"
+    )
+    return dict(row)
+
+
+def database_line(before: dict[str, int], after: dict[str, int], n: int) -> str:
+    per = {k: (after[k] - before[k]) / n for k in STATS}
+    return "  PostgreSQL per activation (all processes): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in per.items()
+    )
+
+
+@dataclass
+class HistoryCost:
+    events: int
+    bytes: int
+    actions: Counter
+
+    def line(self) -> str:
+        actions = ", ".join(f"{k} {v}" for k, v in self.actions.items())
+        return (
+            f"  Temporal per activation (one history): {self.events} events, {self.bytes} bytes; "
+            f"billable actions {sum(self.actions.values())} ({actions})"
+        )
+
+
+async def history_cost(client: Client, workflow_id: str) -> HistoryCost:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    actions: Counter = Counter()
+    for event in history.events:
+        if kind := ACTION_EVENTS.get(event.event_type):
+            actions[kind] += 1
+    size = sum(event.ByteSize() for event in history.events)
+    return HistoryCost(len(history.events), size, actions)
