@@ -32,7 +32,6 @@ from pathlib import Path
 import asyncpg
 import psutil
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.common import bench_database_at
 from educonnect import search_attributes
@@ -46,7 +45,9 @@ from educonnect.devtools.processes import (
     wait_for_port,
 )
 from educonnect.devtools.smtp_sink import SmtpSink
-from educonnect.settings import PROJECT_ROOT
+from educonnect.payload_codec import new_key_entry
+from educonnect.settings import PROJECT_ROOT, get_settings
+from educonnect.temporal import data_converter
 
 LINK = re.compile(r"https?://\S+?jeton=([A-Za-z0-9_\-]+)")
 BENCH_DOMAIN = "bench.example.fr"
@@ -240,7 +241,10 @@ async def bench_stack(*, db_file: Path | None = None) -> AsyncIterator[BenchStac
         try:
             await wait_for_port("127.0.0.1", port, 60, child=temporal_child)
             address = f"127.0.0.1:{port}"
-            client = await _connect(address)
+            # The payloads are encrypted as in production: the key ring of the
+            # environment, else one made for this run (the API and workers get it).
+            keys = os.environ.get("TEMPORAL_PAYLOAD_KEYS") or new_key_entry("bench")
+            client = await _connect(address, keys)
             await search_attributes.register(client, client.namespace)
             inbox = LinkInbox(asyncio.get_running_loop())
             sink.set_on_stored(inbox.on_stored)
@@ -255,6 +259,7 @@ async def bench_stack(*, db_file: Path | None = None) -> AsyncIterator[BenchStac
                 PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
                 FORWARDED_FOR_TRUSTED_HOPS="1",
                 PYTHONUNBUFFERED="1",
+                TEMPORAL_PAYLOAD_KEYS=keys,
             )
             env.pop("FRANCECONNECT_DISCOVERY_URL", None)
             stack = BenchStack(pool, client, temporal_child, f"http://127.0.0.1:{api_port}",
@@ -268,11 +273,14 @@ async def bench_stack(*, db_file: Path | None = None) -> AsyncIterator[BenchStac
             await terminate_async(temporal_child)
 
 
-async def _connect(address: str) -> Client:
+async def _connect(address: str, payload_keys: str) -> Client:
+    converter = data_converter(
+        get_settings().model_copy(update={"temporal_payload_keys": payload_keys})
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
-            return await Client.connect(address, data_converter=pydantic_data_converter)
+            return await Client.connect(address, data_converter=converter)
         except RuntimeError:
             if time.monotonic() > deadline:
                 raise

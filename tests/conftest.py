@@ -29,6 +29,23 @@ for _port in ("API_METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_SDK_METRICS_POR
     os.environ[_port] = "0"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """How `pytest -n N --dist loadgroup` (scripts/test) shares the suite out:
+    each file whole on one worker, and every test of the shared development
+    stack (the `stack` fixture, tests/e2e/conftest.py) on the same worker, in
+    their usual order: they share its demo school, each test taking the demo
+    families the ones before it left."""
+
+    def path_of(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    on_the_stack = {path_of(i) for i in items if "stack" in getattr(i, "fixturenames", ())}
+    for item in items:
+        path = path_of(item)
+        item.add_marker(pytest.mark.xdist_group("dev-stack" if path in on_the_stack else path))
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """One embedded PostgreSQL 16 for the whole run (fresh data folder)."""

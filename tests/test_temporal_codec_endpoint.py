@@ -95,7 +95,11 @@ async def test_an_academie_support_session_decodes(make_http, db_pool):
         assert await values_of(decoded) == [PERSONAL]
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}"])
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", f"Basic {TOKEN}"],
+    ids=["none", "wrong-bearer", "basic"],  # stable: pytest-xdist workers compare ids
+)
 async def test_a_missing_or_wrong_token_gets_401_and_is_audited(make_http, db_pool, authorization):
     since = await db_pool.fetchval("SELECT coalesce(max(id), 0) FROM audit_log")
     headers = {"Authorization": authorization} if authorization else {}

@@ -96,6 +96,7 @@ async def test_failure_messages_travel_encrypted():
         ("k1:!!!", "base64"),
         (f"{new_key_entry('k1')},{new_key_entry('k1')}", "same id"),
     ],
+    ids=["empty", "no-key", "short-key", "not-base64", "same-id"],  # stable across workers
 )
 def test_a_wrong_key_ring_is_refused_with_what_is_wrong(text, says):
     with pytest.raises(PayloadKeysError, match=says):
