@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -83,7 +83,7 @@ def answers_with_pages(scope: Scope) -> bool:
     return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
 
 
-def _routes(app: object) -> Iterator[object]:
+def _routes(app: object) -> Iterator[BaseRoute]:
     """The app's routes, those of the routers it includes too."""
     pending = list(getattr(getattr(app, "router", None), "routes", ()))
     while pending:
