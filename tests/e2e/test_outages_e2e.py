@@ -1,0 +1,418 @@
+"""Every outage the README promises to survive, end to end on a stack of this
+module's own: a file-backed Temporal dev server it can kill and start again,
+the real worker and API as subprocesses, the run's PostgreSQL (stopped and
+started again), SMTP sink and SMS gateway (behind a gate that fails or holds
+messages). Each test ends on exact counts: accounts, emails, SMS, caps.
+
+Faults are injected where the timing matters at a known point: a message is
+held by the SMTP sink or the SMS gate (the send activity is in flight), the
+fault happens, then the held message is refused (never stored, never sent),
+so each mail and code must arrive exactly once after the retries.
+
+The outages are short (seconds, not the 90 s or 2 minutes of the issue): the
+activities retry backing off from 1 s, so a longer outage only adds waiting
+to CI, not another path through the code. The one fixed cost is a worker
+SIGKILLed with activities in flight: Temporal retries them once their
+30 s start-to-close timeout has passed (all of them at once, in one kill)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from educonnect.devtools.oidc_provider import ProviderIdentity
+from educonnect.devtools.processes import Child, free_port, spawn, terminate_async, wait_for_http
+from educonnect.models.corrections import StaffRole
+from educonnect.settings import PROJECT_ROOT
+from tests.e2e.conftest import Stack
+from tests.e2e.test_franceconnect_e2e import through_franceconnect, typed
+from tests.e2e.test_registration_e2e import as_typed
+from tests.support.accounts import ActiveAccount, make_active_account
+from tests.support.corrections import (
+    WRONG_BIRTHDATE,
+    blocked_and_filed,
+    make_staff,
+    school_scene,
+)
+from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.own_temporal import OwnTemporal
+from tests.support.sms import SmsOutbox, code_in
+from tests.support.sms_gate import SmsGate
+from tests.support.smtp_gate import HoldAfter
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CHANGED_PASSWORD = "Tempete2027r"
+RESET_SUBJECT = "Réinitialisation du mot de passe de votre compte EduConnect"
+CHANGED_SUBJECT = "Le mot de passe de votre compte EduConnect a été modifié"
+WAIT_S = 120  # generous: a loaded CI machine, retries backing off
+
+
+@dataclass
+class OwnStack(Stack):
+    temporal_server: OwnTemporal | None = None
+    api: Child | None = None
+    sms: SmsGate | None = None
+
+    async def start_api(self) -> None:
+        port = int(self.api_url.rsplit(":", 1)[1])
+        self.api = spawn(
+            "api", [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env, cwd=PROJECT_ROOT, log_path=self.log_dir / "api.log", echo=False,
+        )  # fmt: skip
+        await wait_for_http(f"{self.api_url}/health/ready", 60, child=self.api)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own(stack, sms_gateway, tmp_path_factory) -> AsyncIterator[OwnStack]:
+    folder = tmp_path_factory.mktemp("outages")
+    temporal = OwnTemporal(folder)
+    await temporal.start()
+    sms = await SmsGate(sms_gateway.url).start()
+    api_port = free_port()
+    env = dict(
+        stack.env,
+        TEMPORAL_ADDRESS=temporal.address,
+        TASK_QUEUE=f"e2e-outages-{uuid.uuid4().hex[:8]}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
+        SMS_GATEWAY_URL=sms.url,
+    )
+    client = await Client.connect(temporal.address, data_converter=pydantic_data_converter)
+    own = OwnStack(f"http://127.0.0.1:{api_port}", client, stack.pool, env, folder)
+    own.temporal_server, own.sms = temporal, sms
+    own.start_worker()
+    try:
+        await own.start_api()
+        yield own
+    finally:
+        if own.api is not None:
+            await terminate_async(own.api)
+        if own.worker is not None:
+            await terminate_async(own.worker)
+        await sms.stop()
+        if temporal.child is not None:
+            await terminate_async(temporal.child)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def eventually(check: Callable[[], Awaitable[object]], what: str, timeout: float = WAIT_S):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
+        await asyncio.sleep(0.25)
+
+
+async def mails_to(mailbox: Mailbox, address: str, count: int) -> list:
+    """Exactly `count` messages to `address` (waits for them, then checks no more came)."""
+    got = await mailbox.wait_for(address, count, timeout=WAIT_S)
+    await asyncio.sleep(0.5)
+    got = mailbox.to(address)
+    assert len(got) == count, [m.subject for m in got]
+    return got
+
+
+async def sms_to(outbox: SmsOutbox, number: str, count: int) -> list[dict]:
+    got = await outbox.wait_for(number, count, timeout=WAIT_S)
+    await asyncio.sleep(0.5)
+    got = outbox.to(number)
+    assert len(got) == count, [m["text"] for m in got]
+    return got
+
+
+async def sms_counted(pool, number: str) -> int:
+    return (
+        await pool.fetchval(
+            "SELECT sent FROM sms_daily_counts WHERE mobile = $1 "
+            "AND day = (now() AT TIME ZONE 'Europe/Paris')::date",
+            number,
+        )
+        or 0
+    )
+
+
+def assert_french_503(answer: httpx.Response) -> None:
+    assert answer.status_code == 503, answer.text
+    if answer.headers["content-type"].startswith("application/json"):
+        assert answer.json()["code"] == "service_unavailable", answer.text
+        assert "indisponible" in answer.json()["message"], answer.text
+    else:
+        assert 'data-code="service_unavailable"' in answer.text, answer.text
+
+
+@dataclass
+class Registration:
+    guardian: dict
+    birthdates: list
+    http: httpx.AsyncClient
+    rid: str | None = None
+
+
+async def demo_guardians_without_account(pool, n: int) -> list[tuple[dict, list]]:
+    """`n` demo guardians with a mobile and children, no account, no code sent
+    yet (from the middle of the list: the other tests take theirs from the ends)."""
+    rows = await pool.fetch(
+        """
+        SELECT g.id, g.last_name, g.first_name, g.mobile FROM guardians g
+        WHERE g.mobile IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.guardian_id = g.id)
+          AND NOT EXISTS (SELECT 1 FROM sms_codes c WHERE c.mobile = g.mobile)
+          AND NOT EXISTS (SELECT 1 FROM guardians o WHERE o.mobile = g.mobile AND o.id <> g.id)
+          AND EXISTS (SELECT 1 FROM guardian_pupils gp WHERE gp.guardian_id = g.id)
+        ORDER BY md5(g.id::text)
+        """
+    )
+    assert len(rows) >= n + 2, f"only {len(rows)} demo guardians without an account"
+    out = []
+    for row in rows[1 : n + 1]:
+        birthdates = await pool.fetch(
+            "SELECT p.first_name, p.birthdate FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id "
+            "WHERE gp.guardian_id = $1",
+            row["id"],
+        )
+        out.append((dict(row), birthdates))
+    return out
+
+
+def registration(found: tuple[dict, list], http: httpx.AsyncClient) -> Registration:
+    guardian, children = found
+    return Registration(guardian, [c["birthdate"] for c in children], http)
+
+
+async def post_registration(reg: Registration) -> httpx.Response:
+    answer = await reg.http.post(
+        "/registration",
+        json={
+            "last_name": reg.guardian["last_name"].upper(),
+            "first_name": reg.guardian["first_name"],
+            "mobile": as_typed(reg.guardian["mobile"]),
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    reg.rid = answer.json()["registration_id"]
+    return answer
+
+
+async def finish_registration(reg: Registration, code: str) -> str:
+    """Code, birthdate, password: the new account's identifier."""
+    coded = await reg.http.post(f"/registration/{reg.rid}/code", json={"code": code})
+    assert coded.status_code == 200 and coded.json()["step"] == "birthdate", coded.text
+    dated = await reg.http.post(
+        f"/registration/{reg.rid}/birthdate", json={"birthdate": reg.birthdates[0].isoformat()}
+    )
+    assert dated.status_code == 200, dated.text
+    done = await reg.http.post(
+        f"/registration/{reg.rid}/password",
+        json={"password": CHANGED_PASSWORD, "password_confirmation": CHANGED_PASSWORD},
+    )
+    assert done.status_code == 200 and done.json()["status"] == "signed_in", done.text
+    return done.json()["identifier"]
+
+
+async def signed_in(http: httpx.AsyncClient, identifier: str, password: str) -> None:
+    http.cookies.clear()
+    answer = await http.post("/sign-in", json={"identifier": identifier, "password": password})
+    assert answer.status_code == 200 and answer.json()["status"] == "signed_in", answer.text
+
+
+async def reset_by_link(http: httpx.AsyncClient, mail, password: str) -> None:
+    done = await http.post(
+        "/recovery/password/link",
+        data={
+            "jeton": token_of(link_in(mail)),
+            "password": password,
+            "password_confirmation": password,
+        },
+    )
+    assert done.status_code == 200, done.text
+
+
+async def validate_address(http: httpx.AsyncClient, mail) -> None:
+    done = await http.post("/account/email/validation", data={"jeton": token_of(link_in(mail))})
+    assert done.status_code == 200, done.text
+
+
+async def account_at(pool, tag: str, name: str) -> ActiveAccount:
+    return await make_active_account(pool, email=f"{name}.{tag}@out-{tag}.example.fr")
+
+
+async def click(http: httpx.AsyncClient, mail) -> None:
+    done = await http.post("/activation/confirmation", data={"jeton": token_of(link_in(mail))})
+    assert done.status_code == 200 and "Compte activé" in done.text, done.text
+
+
+async def states(pool, ids) -> Counter:
+    rows = await pool.fetch("SELECT state FROM accounts WHERE id = ANY($1)", list(ids))
+    return Counter(r["state"] for r in rows)
+
+
+def in_background(coro) -> asyncio.Task:
+    """A request that waits on an activity held at the gate: answered later (or 503)."""
+    return asyncio.get_running_loop().create_task(coro)
+
+
+# --- the worker SIGKILLed during each process family -------------------------------------------
+
+
+async def test_worker_killed_with_every_process_family_in_flight(
+    own: OwnStack, smtp_sink, sms_gateway, oidc_provider, mailbox: Mailbox
+):
+    """SMS registration and FranceConnect's first visit with their code held at
+    the SMS gateway, a password reset, an email change and a merge with their
+    email held at the SMTP sink, a correction waiting for the school: one
+    SIGKILL, a new worker, and each process completes, nothing twice."""
+    assert own.sms is not None
+    tag = uuid.uuid4().hex[:8]
+    domain = f"out-{tag}.example.fr"
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    reset_account = await account_at(own.pool, tag, "reset")
+    change_account = await account_at(own.pool, tag, "change")
+    kept, other = await account_at(own.pool, tag, "kept"), await account_at(own.pool, tag, "other")
+    await own.pool.execute(  # the same person: the merge's check of the names
+        "UPDATE guardians SET last_name = (SELECT last_name FROM guardians WHERE id = $1) WHERE id = $2",
+        kept.family.guardian_id,
+        other.family.guardian_id,
+    )
+    new_address = f"nouvelle.{tag}@{domain}"
+    scene = await school_scene(own.pool)
+
+    async with (
+        own.http() as reg_http, own.http() as fc_http, own.http() as reset_http,
+        own.http() as change_http, own.http() as merge_http, own.http() as family_http,
+    ):  # fmt: skip
+        # The correction: filed, waiting for the school (no activity in flight).
+        request_id = await blocked_and_filed(family_http, scene.family, scene.children[0]["id"])
+        for_reg, (fc_guardian, fc_children) = await demo_guardians_without_account(own.pool, 2)
+        reg = registration(for_reg, reg_http)
+        own.sms.hold(reg.guardian["mobile"], fc_guardian["mobile"])
+        await signed_in(change_http, change_account.identifier, change_account.password)
+        await signed_in(merge_http, kept.identifier, kept.password)
+        identity = ProviderIdentity(
+            sub=f"fc-out-{tag}",
+            given_name=fc_guardian["first_name"],
+            family_name=fc_guardian["last_name"].upper(),
+        )
+        oidc_provider.set_identity(identity)
+        first, _ = await through_franceconnect(fc_http, own.api_url, identity.sub)
+        assert first.status_code == 200 and first.json()["status"] == "link_required", first.text
+        fc_link = f"/franceconnect/link/{first.json()['link']['link_id']}"
+
+        with HoldAfter(smtp_sink, domain, taken=0) as mail_gate:
+            pending = [
+                in_background(post_registration(reg)),
+                in_background(fc_http.post(f"{fc_link}/mobile", json={"mobile": typed(fc_guardian["mobile"])})),
+                in_background(reset_http.post("/recovery/password/email", json={
+                    "identifier": reset_account.identifier, "email": reset_account.email})),
+                in_background(change_http.post("/account/email", json={
+                    "email": new_address, "email_confirmation": new_address})),
+                in_background(merge_http.post("/account/merge", json={
+                    "identifier": other.identifier, "password": other.password})),
+            ]  # fmt: skip
+            assert await own.sms.wait_held(2, WAIT_S), own.sms.held
+            await eventually(
+                lambda: asyncio.sleep(0, {reset_account.email, new_address} <= set(mail_gate.held_to)
+                                      and any(a in mail_gate.held_to for a in (kept.email, other.email))),
+                "the reset, the change and the merge's emails held",
+            )  # fmt: skip
+            own.kill_worker()
+            # The held messages are refused, never stored nor sent; the later ones go through.
+        own.sms.release()
+        answers = await asyncio.gather(*pending, return_exceptions=True)
+        own.start_worker()
+
+        # Each message exactly once, after the activities' start-to-close timeout.
+        [reg_sms] = await sms_to(outbox, reg.guardian["mobile"], 1)
+        [fc_sms] = await sms_to(outbox, fc_guardian["mobile"], 1)
+        [reset_mail] = await mails_to(mailbox, reset_account.email, 1)
+        [change_mail] = await mails_to(mailbox, new_address, 1)
+        await mails_to(mailbox, kept.email, 1)
+        await mails_to(mailbox, other.email, 1)
+
+        # Every process then completes.
+        if reg.rid is None:  # its answer was lost with the worker: the status knows the id
+            pytest.fail(f"registration not answered: {answers[0]!r}")
+        reg_identifier = await finish_registration(reg, code_in(reg_sms))
+        coded = await fc_http.post(f"{fc_link}/code", json={"code": code_in(fc_sms)})
+        assert coded.status_code == 200 and coded.json()["step"] == "awaiting_birthdate", coded.text
+        linked = await fc_http.post(
+            f"{fc_link}/birthdate",
+            json={"child_birthdate": fc_children[0]["birthdate"].isoformat()},
+        )
+        assert linked.status_code == 200, linked.text
+        await reset_by_link(reset_http, reset_mail, CHANGED_PASSWORD)
+        await signed_in(reset_http, reset_account.identifier, CHANGED_PASSWORD)
+        await validate_address(change_http, change_mail)
+        merged = await eventually(
+            lambda: own.pool.fetchval("SELECT state = 'merged' FROM accounts WHERE id = $1", other.account_id),
+            "the other account merged",
+        )  # fmt: skip
+        assert merged
+        admin = await make_staff(own.pool, StaffRole.SCHOOL_ADMIN, scene.school)
+        async with own.http() as staff_http:
+            await staff_http.post(
+                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+            )
+            approved = await staff_http.post(
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
+            )
+            assert approved.status_code == 200 and approved.json()["status"] == "approved", (
+                approved.text
+            )
+        status = await eventually(
+            lambda: _activation_step(family_http, "profile"), "the activation resumed"
+        )
+        assert status["attempts_left"] == 3
+
+    # Exact counts: one account each, nothing duplicated.
+    assert (
+        await own.pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = $1", reg.guardian["id"]
+        )
+        == 1
+    )
+    assert (
+        await own.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", reg_identifier)
+        == "active"
+    )
+    assert (
+        await own.pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = $1 AND state = 'active'",
+            fc_guardian["id"],
+        )
+        == 1
+    )
+    assert (
+        await own.pool.fetchval(
+            "SELECT email FROM accounts WHERE id = $1", change_account.account_id
+        )
+        == new_address
+    )
+    for number in (reg.guardian["mobile"], fc_guardian["mobile"]):
+        # The try that died with the worker may have reached the gateway: it counts.
+        assert 1 <= await sms_counted(own.pool, number) <= 2
+    assert [m.subject for m in mailbox.to(reset_account.email)] == [RESET_SUBJECT, CHANGED_SUBJECT]
+    print(
+        "answers of the requests in flight at the kill:",
+        [getattr(a, "status_code", repr(a)) for a in answers],
+    )
+
+
+async def _activation_step(http: httpx.AsyncClient, step: str):
+    status = await http.get("/activation")
+    return status.json() if status.status_code == 200 and status.json()["step"] == step else None
