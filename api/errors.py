@@ -8,6 +8,7 @@ import math
 from collections.abc import Iterator
 from typing import cast
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -24,6 +25,16 @@ from educonnect.errors import HTTP_STATUS, MESSAGES, DomainError, ErrorCode
 from educonnect.sign_in_limits import SignInRefused
 
 log = logging.getLogger("educonnect.api")
+
+
+# A service out of reach (PostgreSQL stopped or restarting, a connection
+# dropped, a socket gone): an outage, answered 503 like a refusal.
+OUT_OF_REACH: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
 
 
 class ErrorBody(BaseModel):
@@ -173,6 +184,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _temporal_down(request: Request, exc: RPCError):
         log.warning("Temporal call failed: %s", exc)
         return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)
+
+    async def _out_of_reach(request: Request, exc: Exception):
+        # Handled here, not as an unexpected error: the framework re-raises
+        # those to the server, which then drops the connection after the 503.
+        log.warning("%s %s: a service is out of reach: %r", request.method, request.url.path, exc)
+        return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)
+
+    for kind in OUT_OF_REACH:
+        app.add_exception_handler(kind, _out_of_reach)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -45,11 +45,13 @@ from tests.support.corrections import (
     make_staff,
     school_scene,
 )
+from tests.support.families import Family, activation_awaiting_the_click, make_family
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.own_temporal import OwnTemporal
+from tests.support.pg_outage import start_postgresql, stop_postgresql
 from tests.support.sms import SmsOutbox, code_in
 from tests.support.sms_gate import SmsGate
-from tests.support.smtp_gate import HoldAfter
+from tests.support.smtp_gate import Down, HoldAfter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -416,3 +418,240 @@ async def test_worker_killed_with_every_process_family_in_flight(
 async def _activation_step(http: httpx.AsyncClient, step: str):
     status = await http.get("/activation")
     return status.json() if status.status_code == 200 and status.json()["step"] == step else None
+
+
+# --- SMTP down, the SMS gateway failing ---------------------------------------------------------
+
+
+async def family_at_domain(pool, tag: str, name: str) -> Family:
+    family = await make_family(pool)
+    family.email = f"{name}.{tag}@out-{tag}.example.fr"
+    return family
+
+
+async def activation_started(http: httpx.AsyncClient, family: Family) -> httpx.Response:
+    """Sign-in and "Gérer mon compte": the activation sends its link (the answer
+    may come once the link is out, or say it is on its way)."""
+    http.cookies.clear()
+    signed = await http.post(
+        "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
+    )
+    assert signed.status_code == 200, signed.text
+    return await http.post(
+        "/activation/profile",
+        json={
+            "password": CHANGED_PASSWORD,
+            "password_confirmation": CHANGED_PASSWORD,
+            "email": family.email,
+            "child_birthdate": family.child_birthdates[0].isoformat(),
+        },
+    )
+
+
+async def test_smtp_down_during_activations_an_email_change_and_a_reset(
+    own: OwnStack, smtp_sink, mailbox: Mailbox
+):
+    """The mail server refuses everything ("451") for a few seconds while three
+    activations, an email change and a password reset send their links: once it
+    is back, each link arrives exactly once and works."""
+    tag = uuid.uuid4().hex[:8]
+    families = [await family_at_domain(own.pool, tag, f"activation{i}") for i in range(3)]
+    reset_account = await account_at(own.pool, tag, "reset")
+    change_account = await account_at(own.pool, tag, "change")
+    new_address = f"nouvelle.{tag}@out-{tag}.example.fr"
+    clients = [own.http() for _ in range(5)]
+    try:
+        *family_https, reset_http, change_http = clients
+        await signed_in(change_http, change_account.identifier, change_account.password)
+        with Down(smtp_sink, f"out-{tag}.example.fr") as down:
+            pending = [
+                *(in_background(activation_started(h, f)) for h, f in zip(family_https, families, strict=True)),
+                in_background(reset_http.post("/recovery/password/email", json={
+                    "identifier": reset_account.identifier, "email": reset_account.email})),
+                in_background(change_http.post("/account/email", json={
+                    "email": new_address, "email_confirmation": new_address})),
+            ]  # fmt: skip
+            # Every send refused at least twice (a first try and a retry), then a few seconds more.
+            await eventually(lambda: asyncio.sleep(0, down.refused >= 10), "the sends refused")
+            await asyncio.sleep(3)
+        answers = await asyncio.gather(*pending)
+        assert all(a.status_code < 500 or a.status_code == 503 for a in answers), answers
+
+        for family, http in zip(families, family_https, strict=True):
+            [mail] = await mails_to(mailbox, family.email, 1)
+            await click(http, mail)
+        [reset_mail] = await mails_to(mailbox, reset_account.email, 1)
+        await reset_by_link(reset_http, reset_mail, CHANGED_PASSWORD)
+        await signed_in(reset_http, reset_account.identifier, CHANGED_PASSWORD)
+        [change_mail] = await mails_to(mailbox, new_address, 1)
+        await validate_address(change_http, change_mail)
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert await states(own.pool, [f.account_id for f in families]) == {"active": 3}
+    assert (
+        await own.pool.fetchval(
+            "SELECT email FROM accounts WHERE id = $1", change_account.account_id
+        )
+        == new_address
+    )
+    assert down.refused >= 10
+    print(f"SMTP down: {down.refused} sends refused, each link then delivered once")
+
+
+async def test_sms_gateway_failing_then_back(own: OwnStack, sms_gateway):
+    """The SMS gateway answers 500 for a few seconds while two registrations
+    send their codes: each code arrives once, and the numbers' daily caps count
+    the one SMS really sent, not the refused tries."""
+    assert own.sms is not None
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    found = await demo_guardians_without_account(own.pool, 2)
+    async with own.http() as first, own.http() as second:
+        regs = [registration(f, h) for f, h in zip(found, (first, second), strict=True)]
+        refused_before = own.sms.refused
+        own.sms.failing = True
+        try:
+            pending = [in_background(post_registration(reg)) for reg in regs]
+            await eventually(
+                lambda: asyncio.sleep(0, own.sms.refused - refused_before >= 6),
+                "each code refused at least three times",
+            )
+        finally:
+            own.sms.failing = False
+        await asyncio.gather(*pending)
+        codes = [code_in((await sms_to(outbox, reg.guardian["mobile"], 1))[0]) for reg in regs]
+        for reg in regs:
+            assert await sms_counted(own.pool, reg.guardian["mobile"]) == 1
+        identifier = await finish_registration(regs[0], codes[0])
+    assert (
+        await own.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", identifier)
+        == "active"
+    )
+
+
+# --- PostgreSQL stopped -------------------------------------------------------------------------
+
+
+async def test_postgresql_stopped_during_activations(
+    own: OwnStack, pg_server, smtp_sink, mailbox: Mailbox
+):
+    """Three activations have their links in flight when PostgreSQL stops: the
+    API answers French 503s meanwhile; once it is back each link arrives
+    exactly once, and each activation completes, no account twice."""
+    tag = uuid.uuid4().hex[:8]
+    families = [await family_at_domain(own.pool, tag, f"pg{i}") for i in range(3)]
+    clients = [own.http() for _ in families]
+    try:
+        with HoldAfter(smtp_sink, f"out-{tag}.example.fr", taken=0) as gate:
+            pending = [
+                in_background(activation_started(h, f))
+                for h, f in zip(clients, families, strict=True)
+            ]
+            await eventually(lambda: asyncio.sleep(0, gate.held >= 3), "the three links in flight")
+            await stop_postgresql(pg_server)
+            try:
+                async with own.http() as http:
+                    ready = await http.get("/health/ready")
+                    assert (
+                        ready.status_code == 503
+                        and ready.json()["dependencies"]["postgresql"]["ok"] is False
+                    )
+                    assert_french_503(
+                        await http.post(
+                            "/sign-in",
+                            json={
+                                "identifier": families[0].identifier,
+                                "password": families[0].provisional_password,
+                            },
+                        )
+                    )
+                    assert_french_503(await clients[0].get("/activation"))
+                    assert_french_503(
+                        await http.post(
+                            "/recovery/identifier/email", json={"email": families[0].email}
+                        )
+                    )
+                    assert_french_503(
+                        await http.post("/activation/confirmation", data={"jeton": "x" * 43})
+                    )
+                gate.release()  # the held messages refused: the retries meet the database down
+                await asyncio.sleep(3)
+            finally:
+                await start_postgresql(pg_server)
+        await asyncio.gather(*pending)
+        for family, http in zip(families, clients, strict=True):
+            [mail] = await mails_to(mailbox, family.email, 1)
+            await click(http, mail)
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert await states(own.pool, [f.account_id for f in families]) == {"active": 3}
+    assert (
+        await own.pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE guardian_id = ANY($1)",
+            [f.guardian_id for f in families],
+        )
+        == 3
+    )
+
+
+# --- Temporal killed and started again ----------------------------------------------------------
+
+
+async def test_temporal_killed_while_processes_wait(own: OwnStack, sms_gateway, mailbox: Mailbox):
+    """An activation waits for its click, an SMS registration for its code, a
+    correction for the school, when the Temporal server is SIGKILLed: the API
+    answers French 503s; started again on its file, each process completes."""
+    assert own.temporal_server is not None
+    outbox = SmsOutbox(sms_gateway.outbox_path)
+    family = await make_family(own.pool)
+    scene = await school_scene(own.pool)
+    [found] = await demo_guardians_without_account(own.pool, 1)
+    async with own.http() as activation_http, own.http() as reg_http, own.http() as family_http:
+        await activation_awaiting_the_click(activation_http, family, CHANGED_PASSWORD)
+        [link_mail] = await mails_to(mailbox, family.email, 1)
+        reg = registration(found, reg_http)
+        await post_registration(reg)
+        [sms] = await sms_to(outbox, reg.guardian["mobile"], 1)
+        request_id = await blocked_and_filed(family_http, scene.family, scene.children[0]["id"])
+
+        own.temporal_server.kill()
+        try:
+            ready = await activation_http.get("/health/ready")
+            assert (
+                ready.status_code == 503 and ready.json()["dependencies"]["temporal"]["ok"] is False
+            )
+            assert_french_503(await activation_http.get("/activation"))
+            assert_french_503(
+                await activation_http.post(
+                    "/activation/confirmation", data={"jeton": token_of(link_in(link_mail))}
+                )
+            )
+            assert_french_503(
+                await reg_http.post(f"/registration/{reg.rid}/code", json={"code": code_in(sms)})
+            )
+            assert_french_503(await family_http.get("/activation"))
+        finally:
+            await own.temporal_server.start()
+        await wait_for_http(f"{own.api_url}/health/ready", 60)
+
+        await click(activation_http, link_mail)
+        identifier = await finish_registration(reg, code_in(sms))
+        admin = await make_staff(own.pool, StaffRole.SCHOOL_ADMIN, scene.school)
+        async with own.http() as staff_http:
+            await staff_http.post(
+                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+            )
+            approved = await staff_http.post(
+                f"/staff/requests/{request_id}/approve",
+                json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
+            )
+            assert approved.status_code == 200, approved.text
+        await eventually(lambda: _activation_step(family_http, "profile"), "the activation resumed")
+    assert own.worker is not None and own.worker.alive(), "the worker did not survive the outage"
+    assert await states(own.pool, [family.account_id]) == {"active": 1}
+    assert (
+        await own.pool.fetchval("SELECT state FROM accounts WHERE identifier = $1", identifier)
+        == "active"
+    )
+    assert len(outbox.to(reg.guardian["mobile"])) == 1
