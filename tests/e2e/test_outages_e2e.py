@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -45,7 +46,12 @@ from tests.support.corrections import (
     make_staff,
     school_scene,
 )
-from tests.support.families import Family, activation_awaiting_the_click, make_family
+from tests.support.families import (
+    Family,
+    activation_awaiting_the_click,
+    make_family,
+    submit_activation_profile,
+)
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.own_temporal import OwnTemporal
 from tests.support.pg_outage import start_postgresql, stop_postgresql
@@ -263,6 +269,28 @@ async def states(pool, ids) -> Counter:
     return Counter(r["state"] for r in rows)
 
 
+@asynccontextmanager
+async def browsers(own: OwnStack, n: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`n` clients of the API, each with cookies of its own."""
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(own.http()) for _ in range(n)]
+
+
+async def approve(own: OwnStack, scene, request_id: str) -> None:
+    """The school's administrator approves the correction as it was asked."""
+    admin = await make_staff(own.pool, StaffRole.SCHOOL_ADMIN, scene.school)
+    async with own.http() as staff_http:
+        signed = await staff_http.post(
+            "/staff/sign-in", json={"login": admin.login, "password": admin.password}
+        )
+        assert signed.status_code == 200, signed.text
+        approved = await staff_http.post(
+            f"/staff/requests/{request_id}/approve",
+            json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
+        )
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+
+
 def in_background(coro) -> asyncio.Task:
     """A request that waits on an activity held at the gate: answered later (or 503)."""
     return asyncio.get_running_loop().create_task(coro)
@@ -364,18 +392,7 @@ async def test_worker_killed_with_every_process_family_in_flight(
             "the other account merged",
         )  # fmt: skip
         assert merged
-        admin = await make_staff(own.pool, StaffRole.SCHOOL_ADMIN, scene.school)
-        async with own.http() as staff_http:
-            await staff_http.post(
-                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
-            )
-            approved = await staff_http.post(
-                f"/staff/requests/{request_id}/approve",
-                json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
-            )
-            assert approved.status_code == 200 and approved.json()["status"] == "approved", (
-                approved.text
-            )
+        await approve(own, scene, request_id)
         status = await eventually(
             lambda: _activation_step(family_http, "profile"), "the activation resumed"
         )
@@ -432,20 +449,7 @@ async def family_at_domain(pool, tag: str, name: str) -> Family:
 async def activation_started(http: httpx.AsyncClient, family: Family) -> httpx.Response:
     """Sign-in and "Gérer mon compte": the activation sends its link (the answer
     may come once the link is out, or say it is on its way)."""
-    http.cookies.clear()
-    signed = await http.post(
-        "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
-    )
-    assert signed.status_code == 200, signed.text
-    return await http.post(
-        "/activation/profile",
-        json={
-            "password": CHANGED_PASSWORD,
-            "password_confirmation": CHANGED_PASSWORD,
-            "email": family.email,
-            "child_birthdate": family.child_birthdates[0].isoformat(),
-        },
-    )
+    return await submit_activation_profile(http, family, CHANGED_PASSWORD)
 
 
 async def test_smtp_down_during_activations_an_email_change_and_a_reset(
@@ -459,8 +463,7 @@ async def test_smtp_down_during_activations_an_email_change_and_a_reset(
     reset_account = await account_at(own.pool, tag, "reset")
     change_account = await account_at(own.pool, tag, "change")
     new_address = f"nouvelle.{tag}@out-{tag}.example.fr"
-    clients = [own.http() for _ in range(5)]
-    try:
+    async with browsers(own, 5) as clients:
         *family_https, reset_http, change_http = clients
         await signed_in(change_http, change_account.identifier, change_account.password)
         with Down(smtp_sink, f"out-{tag}.example.fr") as down:
@@ -485,9 +488,6 @@ async def test_smtp_down_during_activations_an_email_change_and_a_reset(
         await signed_in(reset_http, reset_account.identifier, CHANGED_PASSWORD)
         [change_mail] = await mails_to(mailbox, new_address, 1)
         await validate_address(change_http, change_mail)
-    finally:
-        for client in clients:
-            await client.aclose()
     assert await states(own.pool, [f.account_id for f in families]) == {"active": 3}
     assert (
         await own.pool.fetchval(
@@ -540,8 +540,7 @@ async def test_postgresql_stopped_during_activations(
     exactly once, and each activation completes, no account twice."""
     tag = uuid.uuid4().hex[:8]
     families = [await family_at_domain(own.pool, tag, f"pg{i}") for i in range(3)]
-    clients = [own.http() for _ in families]
-    try:
+    async with browsers(own, len(families)) as clients:
         with HoldAfter(smtp_sink, f"out-{tag}.example.fr", taken=0) as gate:
             pending = [
                 in_background(activation_started(h, f))
@@ -582,9 +581,6 @@ async def test_postgresql_stopped_during_activations(
         for family, http in zip(families, clients, strict=True):
             [mail] = await mails_to(mailbox, family.email, 1)
             await click(http, mail)
-    finally:
-        for client in clients:
-            await client.aclose()
     assert await states(own.pool, [f.account_id for f in families]) == {"active": 3}
     assert (
         await own.pool.fetchval(
@@ -637,16 +633,7 @@ async def test_temporal_killed_while_processes_wait(own: OwnStack, sms_gateway, 
 
         await click(activation_http, link_mail)
         identifier = await finish_registration(reg, code_in(sms))
-        admin = await make_staff(own.pool, StaffRole.SCHOOL_ADMIN, scene.school)
-        async with own.http() as staff_http:
-            await staff_http.post(
-                "/staff/sign-in", json={"login": admin.login, "password": admin.password}
-            )
-            approved = await staff_http.post(
-                f"/staff/requests/{request_id}/approve",
-                json={"corrected_birthdate": WRONG_BIRTHDATE.isoformat()},
-            )
-            assert approved.status_code == 200, approved.text
+        await approve(own, scene, request_id)
         await eventually(lambda: _activation_step(family_http, "profile"), "the activation resumed")
     assert own.worker is not None and own.worker.alive(), "the worker did not survive the outage"
     assert await states(own.pool, [family.account_id]) == {"active": 1}
