@@ -596,7 +596,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=300, help="seconds of load (default 300)")
     parser.add_argument(
-        "--users", type=int, default=40, help="virtual users, each from its own address"
+        "--users", type=int, default=24, help="virtual users, each from its own address"
     )
     parser.add_argument("--pupils", type=int, default=2000, help="pupils of the school import")
     parser.add_argument("--logs", help="a folder where to keep the API's and the worker's logs")
