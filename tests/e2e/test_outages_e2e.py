@@ -34,10 +34,20 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from educonnect.devtools.oidc_provider import ProviderIdentity
 from educonnect.devtools.processes import Child, free_port, spawn, terminate_async, wait_for_http
+from educonnect.devtools.school_export import generate_export, to_csv
 from educonnect.models.corrections import StaffRole
 from educonnect.settings import PROJECT_ROOT
+from educonnect.staff import create_staff_account
 from tests.e2e.conftest import Stack
 from tests.e2e.test_franceconnect_e2e import through_franceconnect, typed
+from tests.e2e.test_provisioning_e2e import (
+    Lycee,
+    parsed,
+    staff_client,
+    stored_to,
+    upload,
+    wait_done,
+)
 from tests.e2e.test_registration_e2e import as_typed
 from tests.support.accounts import ActiveAccount, make_active_account
 from tests.support.corrections import (
@@ -52,9 +62,10 @@ from tests.support.families import (
     make_family,
     submit_activation_profile,
 )
-from tests.support.mail import Mailbox, link_in, token_of
+from tests.support.mail import NOTIFICATION_SUBJECT, Mailbox, link_in, token_of
 from tests.support.own_temporal import OwnTemporal
 from tests.support.pg_outage import start_postgresql, stop_postgresql
+from tests.support.schools import expected_guardian_records, make_school
 from tests.support.sms import SmsOutbox, code_in
 from tests.support.sms_gate import SmsGate
 from tests.support.smtp_gate import Down, HoldAfter
@@ -62,6 +73,8 @@ from tests.support.smtp_gate import Down, HoldAfter
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CHANGED_PASSWORD = "Tempete2027r"
+IMPORT_PUPILS = 120  # a small school: the import's batches, not its size, are what is tested
+IMPORT_TAKEN = 15  # notifications stored before the outage
 RESET_SUBJECT = "Réinitialisation du mot de passe de votre compte EduConnect"
 CHANGED_SUBJECT = "Le mot de passe de votre compte EduConnect a été modifié"
 WAIT_S = 120  # generous: a loaded CI machine, retries backing off
@@ -589,6 +602,58 @@ async def test_postgresql_stopped_during_activations(
         )
         == 3
     )
+
+
+async def test_postgresql_stopped_during_a_school_import(own: OwnStack, pg_server, smtp_sink):
+    """A school's import has notifications in flight (held by the SMTP sink,
+    the ones before them stored and committed) when PostgreSQL stops; started
+    again, the import completes: every record and account once, every
+    notification email once."""
+    uai = await make_school(own.pool, kind="lycee")
+    tag = uuid.uuid4().hex[:8]
+    domain = f"import-{tag}.example.fr"
+    login, password = f"proviseur.{tag}@ac-lyon.example.fr", f"Rentree-{tag}-Fort!9"
+    await create_staff_account(
+        own.pool, login=login, email=login, display_name="Proviseure Essai",
+        role=StaffRole.SCHOOL_ADMIN, password=password, uai=uai, academie="Lyon",
+    )  # fmt: skip
+    rows = generate_export(IMPORT_PUPILS, seed=int(tag[:6], 16), kind="lycee", email_domain=domain)
+    lycee = Lycee(uai, domain, rows, login, password, [])
+    async with staff_client(own, lycee) as http:
+        with HoldAfter(smtp_sink, domain, taken=IMPORT_TAKEN) as gate:
+            import_id = await upload(http, lycee, to_csv(rows), "rentree.csv")
+            assert await gate.wait_holding(WAIT_S), "no notification held"
+            await eventually(
+                lambda: own.pool.fetchval(
+                    "SELECT count(*) = $2 FROM provisioning_notifications WHERE import_id = $1 "
+                    "AND channel = 'email'",
+                    uuid.UUID(import_id),
+                    gate.passed,
+                ),
+                "the stored notifications committed",
+            )
+            await stop_postgresql(pg_server)
+            try:
+                assert_french_503(await http.get(f"/staff/provisioning/{uai}/imports"))
+                gate.release()  # the held ones refused: the batch fails, retried later
+                await asyncio.sleep(3)
+            finally:
+                await start_postgresql(pg_server)
+        done = await wait_done(http, lycee, import_id)
+
+    guardians = expected_guardian_records(rows)
+    counts = done["counts"]
+    assert (counts["pupils_created"], counts["pupil_accounts_created"]) == (IMPORT_PUPILS,) * 2
+    assert counts["guardian_accounts_created"] == guardians
+    assert (
+        await own.pool.fetchval("SELECT count(*) FROM pupils WHERE uai = $1", uai) == IMPORT_PUPILS
+    )
+    addresses = {g.email for r in rows for g in r.guardians if g.email}
+    notified = Counter(
+        to for to, subject, _ in parsed(stored_to(smtp_sink.folder, domain)) if subject == NOTIFICATION_SUBJECT
+    )  # fmt: skip
+    assert set(notified) == addresses and set(notified.values()) == {1}
+    assert counts["emails_sent"] == len(addresses)
 
 
 # --- Temporal killed and started again ----------------------------------------------------------
