@@ -29,7 +29,7 @@ from educonnect.models.sms_codes import (
     SendOutcome,
 )
 from educonnect.policies import SMS_CODE_DIGITS, SMS_DAILY_CAP_PER_NUMBER
-from educonnect.sms import send_sms
+from educonnect.sms import not_taken, send_sms
 from educonnect.tokens import code_hash, hashes_equal, new_numeric_code
 
 # Compared against when a process has no live code, so that a check costs the
@@ -42,7 +42,8 @@ async def reserve_daily_sms(conn: asyncpg.Connection, mobile: str) -> bool:
 
     Atomic: concurrent callers never exceed SMS_DAILY_CAP_PER_NUMBER. Call it
     in the transaction that records the SMS, once per SMS handed to the gateway
-    (a retry that may send again counts again)."""
+    (a retry that may send again counts again; one the gateway refused is given
+    back, `give_back_daily_sms`)."""
     counted = await conn.fetchval(
         """
         INSERT INTO sms_daily_counts (mobile, day, sent)
@@ -55,6 +56,17 @@ async def reserve_daily_sms(conn: asyncpg.Connection, mobile: str) -> bool:
         SMS_DAILY_CAP_PER_NUMBER,
     )
     return counted is not None
+
+
+async def give_back_daily_sms(pool: asyncpg.Pool, mobile: str) -> None:
+    """Undo `reserve_daily_sms` for an SMS the gateway certainly did not take
+    (`educonnect.sms.not_taken`): the cap counts what was really sent, so a
+    gateway down for a while does not use up a number's day in retries."""
+    await pool.execute(
+        "UPDATE sms_daily_counts SET sent = sent - 1 "
+        "WHERE mobile = $1 AND day = (now() AT TIME ZONE 'Europe/Paris')::date AND sent > 0",
+        mobile,
+    )
 
 
 def gateway_key(key: str) -> str:
@@ -134,9 +146,14 @@ class SmsCodeActivities:
             activity.logger.info("daily SMS cap reached, no code sent for %s", request.process_id)
             return CodeIssued(code_id=None, outcome=SendOutcome.DAILY_CAP)
         if row["sent_at"] is None:
-            await send_sms(
-                request.mobile, sms_texts.code_message(code), idempotency_key=gateway_key(key)
-            )
+            try:
+                await send_sms(
+                    request.mobile, sms_texts.code_message(code), idempotency_key=gateway_key(key)
+                )
+            except Exception as err:
+                if not_taken(err):  # the retry's send is counted again, this one was not sent
+                    await give_back_daily_sms(self._pool, request.mobile)
+                raise
             await self._pool.execute(
                 "UPDATE sms_codes SET sent_at = now() WHERE id = $1", row["id"]
             )

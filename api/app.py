@@ -14,7 +14,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 from api import access_log
 from api.cross_site_guard import CrossSiteGuard
-from api.errors import install_error_handlers
+from api.errors import REFUSAL_RESPONSES, install_error_handlers
 from api.input_guard import InputGuard
 from api.routers import (
     account,
@@ -87,7 +87,10 @@ async def lifespan(app: FastAPI):
 
 def create_app() -> FastAPI:
     app = FastAPI(
-        title="EduConnect — processus de compte", description=DESCRIPTION, lifespan=lifespan
+        title="EduConnect — processus de compte",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=REFUSAL_RESPONSES,
     )
     install_error_handlers(app)
     access_log.install()

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import error_response
+from api.errors import refusal_at
 from api.routers.temporal_codec import CODEC_PATH
 from educonnect.errors import ErrorCode
 from educonnect.settings import get_settings
@@ -93,6 +93,6 @@ class CrossSiteGuard:
                     "cross-site %s %s refused (Origin %r, Sec-Fetch-Site %r)",
                     scope["method"], scope["path"], headers.get("origin"), headers.get("sec-fetch-site"),
                 )  # fmt: skip
-                await error_response(ErrorCode.CROSS_SITE_REQUEST)(scope, receive, send)
+                await refusal_at(scope, ErrorCode.CROSS_SITE_REQUEST)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

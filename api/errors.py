@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from typing import cast
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -23,11 +27,37 @@ from educonnect.sign_in_limits import SignInRefused
 log = logging.getLogger("educonnect.api")
 
 
+# A service out of reach (PostgreSQL stopped or restarting, a connection
+# dropped, a socket gone): an outage, answered 503 like a refusal.
+OUT_OF_REACH: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
     details: list[dict] = []
 
+
+# Any operation may refuse (no session, another site, a body too large, a limit
+# reached, bad input...) and answer 503 while a service it needs is out of reach:
+# declared once, for the whole description (`create_app`); a browser's route
+# (the pages of emailed links) answers them as a French page.
+_REFUSALS = (
+    ("4XX", "Refus : un code stable et un message en français."),
+    (503, "Service momentanément indisponible : rien n'a été fait, réessayez."),
+)
+REFUSAL_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": description} for status, description in _REFUSALS
+}
+PAGE_REFUSAL_RESPONSES: dict[int | str, dict] = {
+    status: {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+    for status, description in _REFUSALS
+}
 
 # French wording for pydantic's validation error types.
 FIELD_MESSAGES = {
@@ -52,10 +82,28 @@ def error_response(
     return JSONResponse(status_code=HTTP_STATUS[code], content=body.model_dump())
 
 
-def answers_with_pages(request: Request) -> bool:
-    """Whether the route is one a browser opens (its answers are pages)."""
-    response_class = getattr(request.scope.get("route"), "response_class", None)
+def answers_with_pages(scope: Scope) -> bool:
+    """Whether the request goes to a route a browser opens (its answers are
+    pages); known before routing too (the guards at the door ask)."""
+    route = scope.get("route")
+    if route is None:
+        route = next(
+            (r for r in _routes(scope.get("app")) if r.matches(scope)[0] == Match.FULL), None
+        )
+    response_class = getattr(route, "response_class", None)
     return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+
+
+def _routes(app: object) -> Iterator[BaseRoute]:
+    """The app's routes, those of the routers it includes too."""
+    pending = list(getattr(getattr(app, "router", None), "routes", ()))
+    while pending:
+        route = pending.pop(0)
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            pending[:0] = included.routes
+        else:
+            yield route
 
 
 def refusal_page(code: ErrorCode, message: str | None = None) -> HTMLResponse:
@@ -72,7 +120,14 @@ def refusal_response(
     request: Request, code: ErrorCode, details: list[dict] | None = None, message: str | None = None
 ):
     """The refusal as the route speaks: a French page for a browser's route, JSON otherwise."""
-    if answers_with_pages(request):
+    return refusal_at(request.scope, code, details, message)
+
+
+def refusal_at(
+    scope: Scope, code: ErrorCode, details: list[dict] | None = None, message: str | None = None
+) -> Response:
+    """`refusal_response` for the ASGI middlewares, which run before routing."""
+    if answers_with_pages(scope):
         return refusal_page(code, message)
     return error_response(code, details, message)
 
@@ -104,7 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return error_response(ErrorCode.INVALID_INPUT, details)
+        return refusal_response(request, ErrorCode.INVALID_INPUT, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -129,6 +184,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _temporal_down(request: Request, exc: RPCError):
         log.warning("Temporal call failed: %s", exc)
         return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)
+
+    async def _out_of_reach(request: Request, exc: Exception):
+        # Handled here, not as an unexpected error: the framework re-raises
+        # those to the server, which then drops the connection after the 503.
+        log.warning("%s %s: a service is out of reach: %r", request.method, request.url.path, exc)
+        return refusal_response(request, ErrorCode.SERVICE_UNAVAILABLE)
+
+    for kind in OUT_OF_REACH:
+        app.add_exception_handler(kind, _out_of_reach)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

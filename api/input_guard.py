@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import FIELD_MESSAGES, error_response
+from api.errors import FIELD_MESSAGES, refusal_at
 from educonnect.csv_import import MAX_FILE_BYTES
 from educonnect.errors import ErrorCode
 
@@ -104,24 +104,24 @@ class InputGuard:
         limit = MAX_INSPECTED_BODY if inspected else MAX_BODY
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await error_response(ErrorCode.REQUEST_TOO_LARGE)(scope, receive, send)
+            await refusal_at(scope, ErrorCode.REQUEST_TOO_LARGE)(scope, receive, send)
             return
         body, replay = b"", _limited(receive, limit)
         if inspected:
             body, more = await _read_body(receive)
             if more:
-                await error_response(ErrorCode.REQUEST_TOO_LARGE)(scope, receive, send)
+                await refusal_at(scope, ErrorCode.REQUEST_TOO_LARGE)(scope, receive, send)
                 return
             replay = _replaying(body, receive, False)
         try:
             fields = forbidden_fields(scope, content_type, body)
         except TooDeep:
             details = [{"field": "body", "message": FIELD_MESSAGES["json_invalid"]}]
-            await error_response(ErrorCode.INVALID_INPUT, details)(scope, replay, send)
+            await refusal_at(scope, ErrorCode.INVALID_INPUT, details)(scope, replay, send)
             return
         if fields:
             details = [{"field": f, "message": FIELD_MESSAGE} for f in fields]
-            await error_response(ErrorCode.INVALID_INPUT, details)(scope, replay, send)
+            await refusal_at(scope, ErrorCode.INVALID_INPUT, details)(scope, replay, send)
             return
         await self.app(scope, replay, send)
 

@@ -87,6 +87,7 @@ async def bench_database_at() -> AsyncIterator[tuple[asyncpg.Pool, Path, str]]:
             await admin.execute(f'CREATE DATABASE "{name}"')
             await admin.close()
             url = server.get_uri(name)
+            os.environ["DATABASE_URL"] = url  # for the processes a benchmark starts
         get_settings.cache_clear()
         await db.migrate_url(url)
         pool = await db.create_pool(url)

@@ -49,3 +49,11 @@ async def _send_sms(to: str, text: str, idempotency_key: str | None) -> str:
             f"unexpected gateway answer: HTTP {response.status_code}, "
             f"{response.headers.get('content-type', 'no content type')}, {len(response.content)} bytes"
         ) from err
+
+
+def not_taken(err: BaseException) -> bool:
+    """Whether the failure of `send_sms` proves the gateway did not take the
+    message: the connection never opened, or the gateway answered a refusal
+    (any answer but a 2xx, as the protocol says). A timeout or a connection
+    lost after the request went out proves nothing: the SMS may be on its way."""
+    return isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout, httpx.HTTPStatusError))

@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import pages
 from api.deps import Pool, PortalSession, RecentPortalSession, Temporal, request_client_ip
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
-from api.errors import ErrorBody, update_failure_code
+from api.errors import PAGE_REFUSAL_RESPONSES, ErrorBody, update_failure_code
 from api.process_calls import ProcessCalls, within_timeout
 from api.web import paths
 from educonnect import accounts, pending_passwords
@@ -462,6 +462,7 @@ Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
     "/email/validation",
     summary="Page ouverte depuis le lien de validation de l'adresse",
     response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def validation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
@@ -479,7 +480,10 @@ async def validation_page(jeton: Token, pool: Pool):
 
 
 @router.post(
-    "/email/validation", summary="Valider l'adresse électronique", response_class=pages.HTMLResponse
+    "/email/validation",
+    summary="Valider l'adresse électronique",
+    response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def validate(
     jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal

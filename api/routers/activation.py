@@ -22,7 +22,7 @@ from api.activation_routes import (
 from api.correction_form import CorrectionInfo
 from api.deps import ActivationSession, Pool, Temporal
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
-from api.errors import ErrorBody
+from api.errors import PAGE_REFUSAL_RESPONSES, ErrorBody
 from educonnect.account_management import check_new_password, password_context
 from educonnect.credentials import CheckedAccount
 from educonnect.email_addresses import normalized_email
@@ -124,6 +124,7 @@ Token = Annotated[str, Query(alias="jeton", min_length=1, max_length=200)]
     "/confirmation",
     summary="Page ouverte depuis le lien de confirmation",
     response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def confirmation_page(jeton: Token, pool: Pool):
     # Opening the page changes nothing (mail scanners open links too): the button does.
@@ -144,6 +145,7 @@ async def confirmation_page(jeton: Token, pool: Pool):
     "/confirmation",
     summary="Confirmer l'adresse et activer le compte",
     response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def confirm(
     jeton: Annotated[str, Form(min_length=1, max_length=200)], pool: Pool, temporal: Temporal

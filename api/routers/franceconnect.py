@@ -42,7 +42,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.correction_form import CorrectionInfo, RequestSummary, latest_request, verified_guardian
 from api.correction_routes import Blocked, add_correction_routes
 from api.deps import Pool, Temporal, start_portal_session
-from api.errors import ErrorBody
+from api.errors import PAGE_REFUSAL_RESPONSES, ErrorBody
 from api.pages import page
 from api.process_calls import ProcessCalls, resend_sms_code, submit_sms_code, wrong_answer
 from api.web import paths
@@ -665,7 +665,10 @@ async def franceconnect_logout(pool: asyncpg.Pool, id_token: str) -> LogoutStart
     "/logout/callback",
     summary="Retour de FranceConnect après la déconnexion : « Vous êtes déconnecté »",
     response_class=HTMLResponse,
-    responses={400: {"description": "Déconnexion de FranceConnect non vérifiée (page)"}},
+    responses={
+        **PAGE_REFUSAL_RESPONSES,
+        400: {"description": "Déconnexion de FranceConnect non vérifiée (page)"},
+    },
 )
 async def logout_callback(
     pool: Pool,

@@ -28,7 +28,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from api import pages
 from api.deps import Pool, Temporal, request_client_ip
 from api.email_links import ClickPage, LinkRefused, LinkWords, live_link
-from api.errors import ErrorBody
+from api.errors import PAGE_REFUSAL_RESPONSES, ErrorBody
 from api.process_binding import BrowserBinding
 from api.process_calls import ProcessCalls, resend_sms_code, six_digit_code, submit_sms_code
 from educonnect import pending_passwords, policies
@@ -407,6 +407,7 @@ def _link_password_page(jeton: str, refused: DomainError | None = None) -> pages
     "/password/link",
     summary="Page ouverte depuis le lien « Mot de passe perdu »",
     response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def reset_link_page(jeton: Token, pool: Pool):
     try:
@@ -420,6 +421,7 @@ async def reset_link_page(jeton: Token, pool: Pool):
     "/password/link",
     summary="Enregistrer le nouveau mot de passe (lien reçu par courriel)",
     response_class=pages.HTMLResponse,
+    responses=PAGE_REFUSAL_RESPONSES,
 )
 async def reset_by_link(
     jeton: Annotated[str, Form(min_length=1, max_length=200)],

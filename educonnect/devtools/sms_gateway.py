@@ -10,6 +10,7 @@ Protocol (what a production gateway must speak too):
       -> 202 {"id": "<message id>"}     accepted (200 with the same id on a replay)
       -> 401                            missing or wrong token
       -> 422                            invalid body (number not E.164, empty text...)
+      Any answer but a 2xx means the message was not taken (nothing is sent).
 
     GET /messages
         Authorization: Bearer <token>

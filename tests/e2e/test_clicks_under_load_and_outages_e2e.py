@@ -20,20 +20,18 @@ import httpx
 import pytest
 from aiosmtpd.smtp import Envelope
 
-from educonnect import search_attributes
 from educonnect.devtools.processes import (
     Child,
-    find_temporal_binary,
     free_port,
     spawn,
     terminate_async,
     wait_for_http,
-    wait_for_port,
 )
 from educonnect.devtools.smtp_sink import SmtpSink
 from educonnect.settings import PROJECT_ROOT
 from tests.support.families import Family, activation_awaiting_the_click, make_family
 from tests.support.mail import LINK, Mailbox, link_in, token_of
+from tests.support.own_temporal import OwnTemporal
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -127,35 +125,6 @@ async def test_fifty_activations_clicked_the_instant_each_mail_arrives(
 
 
 # --- Temporal down, then back ------------------------------------------------------------------
-
-
-class OwnTemporal:
-    """A file-backed Temporal dev server of this test's own, that it can stop
-    and start again on the same port and file."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port, self.ui_port = free_port(), free_port()
-        self.db_file = folder / "temporal.db"
-        self.log = folder / "temporal.log"
-        self.child: Child | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        args = [
-            find_temporal_binary(), "server", "start-dev", "--db-filename", self.db_file, "--ip", "127.0.0.1",
-            "--port", str(self.port), "--ui-port", str(self.ui_port), "--headless", "--log-level", "error",
-            *search_attributes.dev_server_flags(),
-        ]  # fmt: skip
-        self.child = spawn("temporal", args, log_path=self.log, echo=False)
-        await wait_for_port("127.0.0.1", self.port, 60, child=self.child)
-
-    def kill(self) -> None:
-        assert self.child is not None
-        os.killpg(self.child.pid, signal.SIGKILL)
-        self.child.process.wait(10)
 
 
 async def test_temporal_down_the_click_is_answered_503_then_works(

@@ -79,15 +79,15 @@ async def make_family(pool: asyncpg.Pool, *, provisional_password: str = "Bienve
     )
 
 
-async def activation_awaiting_the_click(http, family: Family, new_password: str) -> None:
+async def submit_activation_profile(http, family: Family, new_password: str):
     """Sign in with the school's credentials and fill "Gérer mon compte" right:
-    the activation now waits for the click on the link sent to `family.email`."""
+    the answer of "Gérer mon compte" (the activation then sends its link)."""
     http.cookies.clear()
     signed = await http.post(
         "/sign-in", json={"identifier": family.identifier, "password": family.provisional_password}
     )
     assert signed.status_code == 200, signed.text
-    profile = await http.post(
+    return await http.post(
         "/activation/profile",
         json={
             "password": new_password,
@@ -96,6 +96,12 @@ async def activation_awaiting_the_click(http, family: Family, new_password: str)
             "child_birthdate": family.child_birthdates[0].isoformat(),
         },
     )
+
+
+async def activation_awaiting_the_click(http, family: Family, new_password: str) -> None:
+    """`submit_activation_profile`: the activation now waits for the click on
+    the link sent to `family.email`."""
+    profile = await submit_activation_profile(http, family, new_password)
     assert profile.status_code == 200 and profile.json()["step"] == "awaiting_confirmation", (
         profile.text
     )

@@ -32,6 +32,7 @@ class HoldAfter:
         self._released = threading.Event()
         self.passed = 0  # messages to the domain let through (and stored)
         self.held = 0  # messages to the domain held (never stored)
+        self.held_to: list[str] = []  # their recipients
         self.holding = threading.Event()  # set once the first message is held
 
     def __enter__(self) -> HoldAfter:
@@ -57,10 +58,35 @@ class HoldAfter:
                 self.passed += 1
                 return None
             self.held += 1
+            self.held_to += envelope.rcpt_tos
             self.holding.set()
         # The sink's event loop keeps serving other connections meanwhile.
         await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
         return REFUSAL if self._refuse_held else None
+
+
+class Down:
+    """Gate of the sink: while entered, every message to `domain` is refused at
+    once with a temporary failure ("451"), as by a mail server that is down
+    for its users; `refused` counts them."""
+
+    def __init__(self, sink: SmtpSink, domain: str) -> None:
+        self._sink = sink
+        self._needle = "@" + domain.lower()
+        self.refused = 0
+
+    def __enter__(self) -> Down:
+        self._sink.set_gate(self._gate)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sink.set_gate(None)
+
+    async def _gate(self, envelope: Envelope) -> str | None:
+        if not any(self._needle in r.lower() for r in envelope.rcpt_tos):
+            return None
+        self.refused += 1
+        return REFUSAL
 
 
 class HoldReply:
