@@ -42,6 +42,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("EDUCONNECT_ENV", "development")
+if not os.environ.get("TEMPORAL_PAYLOAD_KEYS"):  # payloads encrypted as in production
+    from educonnect.payload_codec import new_key_entry
+
+    os.environ["TEMPORAL_PAYLOAD_KEYS"] = new_key_entry("bench")
 
 import httpx  # noqa: E402
 
@@ -91,16 +95,16 @@ class Inbox:
 
 
 async def start_stack(pool, url: str, folder: Path, inbox: Inbox):
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
     from educonnect import search_attributes
     from educonnect.devtools.processes import find_temporal_binary, free_port, spawn, wait_for_http
     from educonnect.devtools.sms_gateway import SmsGatewayServer
     from educonnect.devtools.smtp_sink import SmtpSink
+    from educonnect.temporal import data_converter
 
     temporal = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=str(find_temporal_binary()),
         search_attributes=search_attributes.ALL,
         dev_server_log_level="error",

@@ -30,7 +30,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from educonnect.devtools.oidc_provider import ProviderIdentity
 from educonnect.devtools.processes import Child, free_port, spawn, terminate_async, wait_for_http
@@ -38,6 +37,7 @@ from educonnect.devtools.school_export import generate_export, to_csv
 from educonnect.models.corrections import StaffRole
 from educonnect.settings import PROJECT_ROOT
 from educonnect.staff import create_staff_account
+from educonnect.temporal import data_converter
 from tests.e2e.conftest import Stack
 from tests.e2e.test_franceconnect_e2e import through_franceconnect, typed
 from tests.e2e.test_provisioning_e2e import (
@@ -109,7 +109,7 @@ async def own(stack, sms_gateway, tmp_path_factory) -> AsyncIterator[OwnStack]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{api_port}",
         SMS_GATEWAY_URL=sms.url,
     )
-    client = await Client.connect(temporal.address, data_converter=pydantic_data_converter)
+    client = await Client.connect(temporal.address, data_converter=data_converter())
     own = OwnStack(f"http://127.0.0.1:{api_port}", client, stack.pool, env, folder)
     own.temporal_server, own.sms = temporal, sms
     own.start_worker()
