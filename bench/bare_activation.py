@@ -90,7 +90,11 @@ async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    client = await Client.connect(address)
+    from educonnect.temporal import data_converter
+
+    # Payloads encrypted as the stack's are (its key ring is in this process's
+    # environment): the floor pays what EduConnect pays per payload.
+    client = await Client.connect(address, data_converter=data_converter())
     worker = Worker(
         client, task_queue=task_queue, workflows=[BareActivation, Echo], activities=[bare_step]
     )

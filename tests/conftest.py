@@ -29,21 +29,21 @@ for _port in ("API_METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_SDK_METRICS_POR
     os.environ[_port] = "0"
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    """How `pytest -n N --dist loadgroup` (scripts/test) shares the suite out:
-    each file whole on one worker, and every test of the shared development
-    stack (the `stack` fixture, tests/e2e/conftest.py) on the same worker, in
-    their usual order: they share its demo school, each test taking the demo
-    families the ones before it left."""
+def pytest_xdist_make_scheduler(config, log):
+    """How `pytest -n N` (scripts/test) shares the suite out: each file whole on
+    one worker, and the end-to-end files (tests/e2e/) together on one worker,
+    in their usual order: they share one development stack and its demo
+    school, each test taking the demo families the ones before it left.
+    (A scheduler of our own: pytest-xdist's `xdist_group` marks are lost
+    under pytest 9, which no longer reads the node id they rewrite.)"""
+    from xdist.scheduler import LoadScopeScheduling
 
-    def path_of(item) -> str:
-        return item.nodeid.split("::", 1)[0]
+    class FilesAndTheDevStack(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/e2e/" if path.startswith("tests/e2e/") else path
 
-    on_the_stack = {path_of(i) for i in items if "stack" in getattr(i, "fixturenames", ())}
-    for item in items:
-        path = path_of(item)
-        item.add_marker(pytest.mark.xdist_group("dev-stack" if path in on_the_stack else path))
+    return FilesAndTheDevStack(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -203,8 +203,12 @@ async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
     def gaps() -> dict[str, float]:
         result = {}
         for process, endpoints in PROCESSES.items():
-            existing = statistics.median(t for e in endpoints for t in times[e]["existing"])
-            unknown = statistics.median(t for e in endpoints for t in times[e]["unknown"])
+            # Each way's fastest answer: what the code costs, the least disturbed
+            # by the other processes of a shared machine (the tests run on two
+            # workers). A real difference (a hash, a query, a send on one way
+            # only) shows in the fastest answers too.
+            existing = min(t for e in endpoints for t in times[e]["existing"])
+            unknown = min(t for e in endpoints for t in times[e]["unknown"])
             result[process] = abs(existing - unknown) / max(existing, unknown)
         return result
 
@@ -241,7 +245,7 @@ async def test_existing_and_unknown_accounts_answer_alike(app, db_pool):
         )
         print(
             f"{process} (both ways, {measured_rounds * len(endpoints)} answers each): median existing "
-            f"{existing:.1f} ms, unknown {unknown:.1f} ms, gap {gap:.1%}"
+            f"{existing:.1f} ms, unknown {unknown:.1f} ms, gap of the fastest {gap:.1%}"
         )
     assert all(gap < 0.10 for gap in gaps().values()), (gaps(), times)
 

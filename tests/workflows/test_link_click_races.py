@@ -40,7 +40,7 @@ from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.pupils import make_pupil
 from tests.support.smtp_gate import HoldReply
 from workflows import ALL_WORKFLOWS
-from workflows.activation import ActivationWorkflow
+from workflows.activation import PROFILE_ANSWER_WITH_STATUS_PATCH, ActivationWorkflow
 from workflows.steps.confirmation_link_step import EARLY_CLICK_PATCH
 from workflows.steps.link_clicks import CLICK_READ_BACK_PATCH
 
@@ -416,7 +416,11 @@ async def test_a_click_signalled_as_before_the_update_is_not_lost_either(
                 assert loop.time() < deadline, "the click was not kept for its link"
                 await asyncio.sleep(0.05)
             assert completions(history) == sends_done
-            assert patches(history) == [CLICK_READ_BACK_PATCH, EARLY_CLICK_PATCH]
+            assert patches(history) == [
+                PROFILE_ANSWER_WITH_STATUS_PATCH,  # "Gérer mon compte", before the link
+                CLICK_READ_BACK_PATCH,
+                EARLY_CLICK_PATCH,
+            ]
     if timing == "same_task":
         await wait_for_send(handle, sends_done + 1)
         await workers.start_workflows()
