@@ -63,7 +63,10 @@ class HousekeepingWorkflow:
             self._current = purge
             self._show()
             done = await workflow.execute_activity_method(
-                HousekeepingActivities.purge, PurgeRequest(purge=purge), **PURGE_OPTIONS
+                HousekeepingActivities.purge,
+                PurgeRequest(purge=purge),
+                summary=f"Purge : {PURGE_LABELS[purge]}",
+                **PURGE_OPTIONS,
             )
             self._removed[purge] = done.removed
         self._step, self._current = HousekeepingStep.COMPLETED, None
