@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from educonnect import policies
+from educonnect import policies, service_grants
 from educonnect.account_management import REQUEST_LIMITS
 from educonnect.models.housekeeping import PurgeRequest, PurgeResult
 
@@ -57,6 +57,30 @@ class _PurgeRun:
         self.removed = 0
 
     # --- the purges -----------------------------------------------------------------
+
+    async def oidc_tokens(self) -> None:
+        await self._delete(
+            "oidc_tokens", service_grants.PURGEABLE_TOKEN, policies.SERVICE_TOKEN_RETENTION
+        )
+
+    async def oidc_codes(self) -> None:
+        await self._delete(
+            "oidc_codes", service_grants.PURGEABLE_CODE, policies.SERVICE_CODE_RETENTION
+        )
+
+    async def service_sessions(self) -> None:
+        await self._delete(
+            "service_sessions",
+            service_grants.PURGEABLE_SERVICE_SESSION,
+            policies.SERVICE_SESSION_RETENTION,
+        )
+
+    async def client_assertion_ids(self) -> None:
+        await self._delete(
+            "client_assertion_ids",
+            service_grants.PURGEABLE_ASSERTION_ID,
+            policies.CLIENT_ASSERTION_LEEWAY,
+        )
 
     async def sessions(self) -> None:
         await self._delete(

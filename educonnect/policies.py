@@ -159,3 +159,18 @@ SERVICE_LOGOUT_TOKEN_VALIDITY = timedelta(minutes=2)
 SERVICE_LOGOUT_TIMEOUT = timedelta(seconds=5)  # each service's back-channel logout answer
 # A person sent to sign in (or activate) on the way to a service comes back to it within this.
 SERVICE_RETURN_VALIDITY = timedelta(days=1)
+# A private_key_jwt assertion is accepted up to this after its `exp` (clock skew):
+# its id (`client_assertion_ids`) is kept that long after `exp`, or it could be replayed.
+CLIENT_ASSERTION_LEEWAY = timedelta(seconds=60)
+
+# Housekeeping of what the provider hands to the services (`service_grants`):
+# Access tokens (their HMAC): a day after they expired.
+SERVICE_TOKEN_RETENTION = timedelta(days=1)
+# Authorization codes (their HMAC): a code used twice revokes the tokens it gave
+# (`service_grants.find_code`), which live up to SERVICE_ACCESS_TOKEN_VALIDITY after
+# the code expired; so a code stays until its tokens are gone (a code removed is
+# refused as unknown, which is all a replay needs once its tokens have expired).
+SERVICE_CODE_RETENTION = SERVICE_ACCESS_TOKEN_VALIDITY + SERVICE_TOKEN_RETENTION
+# A service session (`sid`): as long as its EduConnect session's row, SESSION_RETENTION
+# after it ended (or after the EduConnect session ended, whichever came first).
+SERVICE_SESSION_RETENTION = SESSION_RETENTION

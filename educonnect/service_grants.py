@@ -11,7 +11,11 @@ from datetime import datetime
 
 import asyncpg
 
-from educonnect.policies import SERVICE_ACCESS_TOKEN_VALIDITY, SERVICE_CODE_VALIDITY
+from educonnect.policies import (
+    CLIENT_ASSERTION_LEEWAY,
+    SERVICE_ACCESS_TOKEN_VALIDITY,
+    SERVICE_CODE_VALIDITY,
+)
 from educonnect.tokens import token_hash
 
 
@@ -233,7 +237,11 @@ async def assertion_first_seen(
     conn: asyncpg.Connection | asyncpg.Pool, client_id: str, jti: str, expires_at: datetime
 ) -> bool:
     """True the first time a client's assertion id is seen (private_key_jwt)."""
-    await conn.execute("DELETE FROM client_assertion_ids WHERE expires_at < now()")
+    # An id stays while its assertion is accepted: up to the leeway after its exp.
+    await conn.execute(
+        "DELETE FROM client_assertion_ids WHERE expires_at < now() - $1::interval",
+        CLIENT_ASSERTION_LEEWAY,
+    )
     return bool(
         await conn.fetchval(
             "INSERT INTO client_assertion_ids (client_id, jti, expires_at) VALUES ($1, $2, $3) "
@@ -243,3 +251,22 @@ async def assertion_first_seen(
             expires_at,
         )
     )
+
+
+# --- housekeeping (`activities.housekeeping`): what may go, on a row `t` ---------------
+# Each keeps what the provider still reads: a token until a day after it expired;
+# a code until its tokens are gone (a code used twice revokes them: see `find_code`),
+# and never one a token still refers to; a service session as long as its
+# EduConnect session's row; an assertion id until its assertion's leeway has passed.
+
+PURGEABLE_TOKEN = "t.expires_at < now() - $1::interval"
+PURGEABLE_CODE = (
+    "t.expires_at < now() - $1::interval "
+    "AND NOT EXISTS (SELECT 1 FROM oidc_tokens k WHERE k.code_hash = t.code_hash)"
+)
+# Ended: by a logout, or when its EduConnect session ended (whichever came first).
+PURGEABLE_SERVICE_SESSION = (
+    "least(t.ended_at, (SELECT least(s.expires_at, coalesce(s.revoked_at, s.expires_at)) "
+    "FROM sessions s WHERE s.id = t.session_id)) < now() - $1::interval"
+)
+PURGEABLE_ASSERTION_ID = "t.expires_at < now() - $1::interval"

@@ -40,7 +40,11 @@ from authlib.oidc.core.grants import OpenIDCode
 from joserfc.jwk import KeySet, RSAKey
 
 from educonnect import accounts, audit, service_grants
-from educonnect.policies import SERVICE_ACCESS_TOKEN_VALIDITY, SERVICE_ID_TOKEN_VALIDITY
+from educonnect.policies import (
+    CLIENT_ASSERTION_LEEWAY,
+    SERVICE_ACCESS_TOKEN_VALIDITY,
+    SERVICE_ID_TOKEN_VALIDITY,
+)
 from educonnect.service_claims import SCOPES, claims_for
 from educonnect.service_clients import PRIVATE_KEY_JWT, SECRET_BASIC, ServiceClient, find
 from educonnect.service_history import SERVICE_SIGN_IN
@@ -312,7 +316,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
 
     def __init__(self, server: ServiceProvider) -> None:
-        super().__init__(validate_jti=True)
+        # The leeway after `exp` its id is kept for (`service_grants.assertion_first_seen`).
+        super().__init__(validate_jti=True, leeway=int(CLIENT_ASSERTION_LEEWAY.total_seconds()))
         self.server = server
 
     def get_audiences(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from educonnect import audit, signing_keys
+from educonnect import audit, policies, service_grants, signing_keys
 from educonnect.devtools.demo_service import DemoService
 from educonnect.service_clients import Registration, register
 from educonnect.service_history import CLAIM_WORDS, services_used
@@ -298,6 +299,16 @@ async def test_private_key_jwt_authenticates_and_a_replayed_assertion_does_not(
         auth=(service.client_id, "pas-un-secret"),
     )  # fmt: skip
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+
+
+async def test_an_assertion_id_is_kept_while_its_assertion_is_accepted(db_pool):
+    """Past its exp an assertion is accepted for the leeway still: its id stays
+    that long, so that a replay then is refused too."""
+    client_id, jti = f"svc-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    expired = await db_pool.fetchval("SELECT now() - interval '20 seconds'")
+    assert timedelta(seconds=20) < policies.CLIENT_ASSERTION_LEEWAY
+    assert await service_grants.assertion_first_seen(db_pool, client_id, jti, expired)
+    assert not await service_grants.assertion_first_seen(db_pool, client_id, jti, expired)
 
 
 async def test_not_signed_in_goes_through_the_sign_in_page_and_comes_back(

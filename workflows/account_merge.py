@@ -53,7 +53,10 @@ class AccountMergeWorkflow:
         ref = MergeRef(merge_id=params.merge_id)
         self._enter(MergeStep.CHECKING)
         check = await workflow.execute_activity_method(
-            MergeActivities.check_merge, ref, **ACTIVITY_OPTIONS
+            MergeActivities.check_merge,
+            ref,
+            summary="Vérification des deux comptes à fusionner",
+            **ACTIVITY_OPTIONS,
         )
         self._result.kept_identifier, self._result.other_identifier = (
             check.kept_identifier,
@@ -61,14 +64,20 @@ class AccountMergeWorkflow:
         )
         if check.refusal is not None:
             await workflow.execute_activity_method(
-                MergeActivities.record_refusal, ref, **ACTIVITY_OPTIONS
+                MergeActivities.record_refusal,
+                ref,
+                summary="Fusion refusée : refus enregistré",
+                **ACTIVITY_OPTIONS,
             )
             self._result.refusal = check.refusal
             return self._finish(MergeStep.REFUSED)
 
         self._enter(MergeStep.MOVING_CHILDREN)
         outcome = await workflow.execute_activity_method(
-            MergeActivities.merge_accounts, ref, **ACTIVITY_OPTIONS
+            MergeActivities.merge_accounts,
+            ref,
+            summary="Fusion des comptes : rattachement des enfants",
+            **ACTIVITY_OPTIONS,
         )
         self._result.children_moved = outcome.children_moved
         if outcome.activation_started:
@@ -76,7 +85,10 @@ class AccountMergeWorkflow:
 
         self._enter(MergeStep.NOTIFYING)
         await workflow.execute_activity_method(
-            MergeActivities.notify_merge, ref, **ACTIVITY_OPTIONS
+            MergeActivities.notify_merge,
+            ref,
+            summary="Avis de fusion au responsable",
+            **ACTIVITY_OPTIONS,
         )
         return self._finish(MergeStep.MERGED)
 

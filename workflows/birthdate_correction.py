@@ -119,6 +119,27 @@ Event = StaffDecision | InformationReceived | ParticipantJoined
 
 APPLY_STAFF_DECISION = CorrectionDecisionActivities.apply_staff_decision.__name__
 
+# The French summaries of the activities and timers on the Web UI's timeline.
+REMINDER_SUMMARY = f"Rappel au personnel à J+{policies.CORRECTION_REMINDER_AFTER.days}"
+ESCALATION_SUMMARY = (
+    f"Transmission à l'assistance académique à J+{policies.CORRECTION_ESCALATION_AFTER.days}"
+)
+CLOSE_SUMMARY = f"Clôture sans décision à J+{policies.CORRECTION_CLOSE_AFTER.days}"
+UNBLOCK_CONFIRM_SUMMARY = "Attente de la reprise des démarches débloquées"
+REQUESTER_NOTICE_SUMMARIES = {
+    RequesterNoticeKind.RECEIVED: "Avis au demandeur : demande reçue",
+    RequesterNoticeKind.INFORMATION_REQUESTED: "Avis au demandeur : précisions demandées",
+    RequesterNoticeKind.APPROVED: "Avis au demandeur : correction approuvée",
+    RequesterNoticeKind.REJECTED: "Avis au demandeur : demande refusée",
+    RequesterNoticeKind.EXPIRED: "Avis au demandeur : demande clôturée sans décision",
+}
+STAFF_NOTICE_SUMMARIES = {
+    StaffNoticeKind.NEW: "Avis au personnel : nouvelle demande",
+    StaffNoticeKind.REMINDER: "Rappel au personnel : demande sans décision",
+    StaffNoticeKind.ESCALATION: "Avis à l'assistance académique : demande transmise",
+    StaffNoticeKind.INFORMATION_RECEIVED: "Avis au personnel : précisions reçues",
+}
+
 # Messages handled since this patch are read back from PostgreSQL. One marker
 # per message handled (`.../1`, `.../2`...), not one per run: `patched()`
 # answers once per id and run, so a request that handled a message on the code
@@ -182,7 +203,8 @@ class BirthdateCorrectionWorkflow:
         await self._notify_staff(StaffNoticeKind.NEW, "staff-new")
 
         while self._step in OPEN_STEPS:
-            await wait_until(lambda: bool(self._inbox), self._next_deadline())
+            deadline = self._next_deadline()
+            await wait_until(lambda: bool(self._inbox), deadline, self._deadline_summary(deadline))
             while self._inbox and self._step in OPEN_STEPS:
                 await self._handle(self._inbox.pop(0))
             if self._step not in OPEN_STEPS:
@@ -340,6 +362,7 @@ class BirthdateCorrectionWorkflow:
                 APPLY_STAFF_DECISION,
                 DecisionToApply(request_id=self._params.request_id, decision_id=signal.decision_id),
                 result_type=AppliedDecision,
+                summary="Vérification et enregistrement de la décision du personnel",
                 **ACTIVITY_OPTIONS,
             )
         except ActivityError as err:
@@ -407,7 +430,9 @@ class BirthdateCorrectionWorkflow:
             return False
         self._seen_answers.add(event.message_id)
         check = AnswerToCheck(request_id=self._params.request_id, message_id=event.message_id)
-        if refused := await self._refused_by(CorrectionDecisionActivities.check_answer, check):
+        if refused := await self._refused_by(
+            CorrectionDecisionActivities.check_answer, check, "Vérification de la réponse reçue"
+        ):
             workflow.logger.warning("answer %s refused: %s", event.message_id, refused.value)
             self._note("answer_refused", _REFUSED_ANSWER_LABEL)
             return False
@@ -420,7 +445,11 @@ class BirthdateCorrectionWorkflow:
         check = ParticipantToCheck(
             request_id=self._params.request_id, participant_id=event.participant_id
         )
-        if refused := await self._refused_by(CorrectionDecisionActivities.check_participant, check):
+        if refused := await self._refused_by(
+            CorrectionDecisionActivities.check_participant,
+            check,
+            "Vérification du responsable qui se joint à la demande",
+        ):
             workflow.logger.warning(
                 "participant %s refused: %s", event.participant_id, refused.value
             )
@@ -428,10 +457,12 @@ class BirthdateCorrectionWorkflow:
             return False
         return True
 
-    async def _refused_by(self, check, argument) -> MessageRefusal | None:
+    async def _refused_by(self, check, argument, summary: str) -> MessageRefusal | None:
         """Run a read-back check: None when it holds, else why it was refused."""
         try:
-            await workflow.execute_activity_method(check, argument, **ACTIVITY_OPTIONS)
+            await workflow.execute_activity_method(
+                check, argument, summary=summary, **ACTIVITY_OPTIONS
+            )
         except ActivityError as err:
             return _refusal_reason(err)
         return None
@@ -447,6 +478,7 @@ class BirthdateCorrectionWorkflow:
             RefusedDecision(
                 request_id=self._params.request_id, decision=decision, reason="staff_out_of_scope"
             ),
+            summary="Décision refusée : trace dans le journal",
             **ACTIVITY_OPTIONS,
         )
 
@@ -479,6 +511,7 @@ class BirthdateCorrectionWorkflow:
                 staff=decision.staff,
                 corrected_birthdate=decision.corrected_birthdate,
             ),
+            summary="Correction de la date de naissance dans la fiche de l'élève",
             **ACTIVITY_OPTIONS,
         )
         await self._record_corrected(decision.decision_id, decision.staff, applied.new_birthdate)
@@ -494,6 +527,7 @@ class BirthdateCorrectionWorkflow:
                 staff=decision.staff,
                 message_id=decision.message_id,
             ),
+            summary="Clôture de la demande refusée",
             **ACTIVITY_OPTIONS,
         )
         self._decided_by = decision.staff
@@ -550,6 +584,14 @@ class BirthdateCorrectionWorkflow:
                 deadlines.append(self._escalation_due())
         return min(deadlines)
 
+    def _deadline_summary(self, deadline: datetime) -> str:
+        """What the timer up to `deadline` (from `_next_deadline`) means, in French."""
+        if deadline == self._closes_at:
+            return CLOSE_SUMMARY
+        if not self._escalated and deadline == self._escalation_due():
+            return ESCALATION_SUMMARY
+        return REMINDER_SUMMARY
+
     async def _remind(self) -> None:
         self._reminded = True
         self._note(
@@ -570,6 +612,7 @@ class BirthdateCorrectionWorkflow:
         await workflow.execute_activity_method(
             CorrectionActivities.close_correction_request,
             CloseRequest(request_id=self._params.request_id, step=CorrectionStep.EXPIRED),
+            summary="Clôture de la demande sans décision",
             **ACTIVITY_OPTIONS,
         )
         self._enter(CorrectionStep.EXPIRED)
@@ -580,7 +623,10 @@ class BirthdateCorrectionWorkflow:
 
     async def _unblock(self) -> None:
         processes = await workflow.execute_activity_method(
-            CorrectionActivities.blocked_processes, self._params.request_id, **ACTIVITY_OPTIONS
+            CorrectionActivities.blocked_processes,
+            self._params.request_id,
+            summary="Recherche des démarches bloquées par la date de naissance",
+            **ACTIVITY_OPTIONS,
         )
         signalled = set()
         for process_id in processes:
@@ -602,7 +648,7 @@ class BirthdateCorrectionWorkflow:
         if signalled and workflow.patched(UNBLOCK_CONFIRM_PATCH):
             # A process that was not blocked (any more) confirms nothing: the wait ends at its deadline.
             deadline = workflow.now() + policies.CORRECTION_UNBLOCK_CONFIRM_WAIT
-            await wait_until(lambda: signalled <= self._resumed, deadline)
+            await wait_until(lambda: signalled <= self._resumed, deadline, UNBLOCK_CONFIRM_SUMMARY)
 
     async def _notify_requesters(
         self, kind: RequesterNoticeKind, step: str, message_id: UUID | None = None
@@ -612,6 +658,7 @@ class BirthdateCorrectionWorkflow:
             RequesterNotice(
                 request_id=self._params.request_id, kind=kind, step=step, message_id=message_id
             ),
+            summary=REQUESTER_NOTICE_SUMMARIES[kind],
             **ACTIVITY_OPTIONS,
         )
 
@@ -619,6 +666,7 @@ class BirthdateCorrectionWorkflow:
         await workflow.execute_activity_method(
             StaffNotificationActivities.notify_staff,
             StaffNotice(request_id=self._params.request_id, kind=kind, step=step),
+            summary=STAFF_NOTICE_SUMMARIES[kind],
             **ACTIVITY_OPTIONS,
         )
 
@@ -628,6 +676,7 @@ class BirthdateCorrectionWorkflow:
         await workflow.execute_activity_method(
             CorrectionActivities.record_correction_step,
             StepRecord(request_id=self._params.request_id, step=step, escalated=self._escalated),
+            summary=f"Étape enregistrée : {STEP_LABELS[step]}",
             **ACTIVITY_OPTIONS,
         )
 

@@ -63,6 +63,7 @@ class CredentialsReissueWorkflow:
         outcome = await workflow.execute_activity_method(
             ReissueActivities.issue_credentials,
             ReissueRef(reissue_id=params.reissue_id),
+            summary="Réédition des identifiants provisoires",
             **ACTIVITY_OPTIONS,
         )
         self._result.account_id = outcome.account_id

@@ -67,6 +67,19 @@ FIRST_REQUEST_TIMEOUT = timedelta(minutes=10)
 # Without a validated address the change is told by SMS to the verified number.
 NOTICE_BY_SMS_PATCH = "email-change-notice-by-sms"
 
+# The French summaries of the activities and timers on the Web UI's timeline.
+FIRST_REQUEST_SUMMARY = "Attente du premier envoi du lien"
+LINK_EXPIRY_SUMMARY = f"Expiration du lien de validation ({policies.EMAIL_CHANGE_LINK_VALIDITY // timedelta(hours=1)} h)"
+LINK_SUMMARIES = {
+    LinkKind.FIRST: "Envoi du lien de validation",
+    LinkKind.RESEND: "Nouvel envoi du lien de validation",
+    LinkKind.NEW_ADDRESS: "Envoi du lien de validation à la nouvelle adresse",
+}
+NOTICE_SUMMARIES = {
+    ChangeNoticeKind.REQUESTED: "Avis à l'ancien contact : changement demandé",
+    ChangeNoticeKind.CHANGED: "Avis à l'ancien contact : adresse modifiée",
+}
+
 
 def workflow_id(account_id) -> str:
     return f"email-change/{account_id}"
@@ -103,7 +116,9 @@ class EmailChangeWorkflow:
         self._enter(EmailChangeStep.AWAITING_REQUEST)
         first_deadline = workflow.now() + FIRST_REQUEST_TIMEOUT
         if not await wait_until(
-            lambda: self._current_link is not None or self._cancel_requested, first_deadline
+            lambda: self._current_link is not None or self._cancel_requested,
+            first_deadline,
+            FIRST_REQUEST_SUMMARY,
         ):
             return await self._close(EmailChangeStep.EXPIRED)
 
@@ -116,6 +131,7 @@ class EmailChangeWorkflow:
                     or self._expires_at != deadline
                 ),
                 deadline,
+                LINK_EXPIRY_SUMMARY,
             )
             async with self._lock:  # a link on its way is sent first
                 ending = await self._settle(deadline)
@@ -147,6 +163,7 @@ class EmailChangeWorkflow:
                     process_id=workflow.info().workflow_id,
                     link_id=link_id,
                 ),
+                summary="Enregistrement de la nouvelle adresse",
                 **ACTIVITY_OPTIONS,
             )
             return EmailChangeStep.VALIDATED
@@ -168,6 +185,7 @@ class EmailChangeWorkflow:
                 self._facts = await workflow.execute_activity_method(
                     AccountManagementActivities.load_account_email,
                     LoadAccountEmail(account_id=self._params.account_id),
+                    summary="Lecture de l'adresse actuelle du compte",
                     **ACTIVITY_OPTIONS,
                 )
             if request.email == self._email:  # the same address typed again: a resend (FAQ 8)
@@ -286,6 +304,7 @@ class EmailChangeWorkflow:
                 first_validation=not self._facts.verified,
                 expires_at=expires_at,
             ),
+            summary=LINK_SUMMARIES[kind],
             **ACTIVITY_OPTIONS,
         )
         self._links_sent += 1
@@ -314,6 +333,7 @@ class EmailChangeWorkflow:
             ChangeNotice(
                 account_id=self._params.account_id, step=step, kind=kind, to=to, new_email=new_email
             ),
+            summary=NOTICE_SUMMARIES[kind],
             **ACTIVITY_OPTIONS,
         )
 
@@ -327,6 +347,7 @@ class EmailChangeWorkflow:
                 # A notice at the next sign-in only for a link that really went out.
                 pending_email=self._current_link.email if self._current_link else None,
             ),
+            summary=f"Clôture de la démarche : {STEP_LABELS[step]}",
             **ACTIVITY_OPTIONS,
         )
         return await self._finish(step)

@@ -68,7 +68,7 @@ from educonnect.models.sms_codes import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
-from workflows.steps.birthdate_step import BirthdateStep
+from workflows.steps.birthdate_step import BLOCKED_SUMMARY, BirthdateStep
 from workflows.steps.refusals import refusal
 from workflows.steps.sms_code_step import SmsCodeStep
 
@@ -111,11 +111,17 @@ class FranceConnectLinkWorkflow:
     @workflow.run
     async def run(self, params: LinkInput) -> LinkResult:
         self._enter(LinkStep.AWAITING_MOBILE)
-        if not await self._wait(lambda: self._step != LinkStep.AWAITING_MOBILE or self._replaced):
+        if not await self._wait(
+            lambda: self._step != LinkStep.AWAITING_MOBILE or self._replaced,
+            "Délai pour saisir le numéro de mobile",
+        ):
             return await self._end(LinkStep.EXPIRED)
         if self._replaced:
             return await self._end(LinkStep.REPLACED)
-        if not await self._wait(lambda: self._step != LinkStep.AWAITING_CODE or self._replaced):
+        if not await self._wait(
+            lambda: self._step != LinkStep.AWAITING_CODE or self._replaced,
+            "Délai pour saisir le code SMS",
+        ):
             return await self._end(LinkStep.EXPIRED)
         if self._replaced and self._step == LinkStep.AWAITING_CODE:
             return await self._end(LinkStep.REPLACED)
@@ -123,12 +129,18 @@ class FranceConnectLinkWorkflow:
             return await self._end(LinkStep.CODE_LOCKED)
 
         while self._account is None:
-            if not await self._wait(lambda: self._step != LinkStep.AWAITING_BIRTHDATE):
+            if not await self._wait(
+                lambda: self._step != LinkStep.AWAITING_BIRTHDATE,
+                "Délai pour saisir la date de naissance",
+            ):
                 return await self._end(LinkStep.EXPIRED)
             if self._step == LinkStep.BIRTHDATE_BLOCKED:
                 # Waits for an approved correction; the person then has a while
                 # to come back through FranceConnect and continue here.
-                if not await self._wait(lambda: self._step != LinkStep.BIRTHDATE_BLOCKED):
+                if not await self._wait(
+                    lambda: self._step != LinkStep.BIRTHDATE_BLOCKED,
+                    BLOCKED_SUMMARY,
+                ):
                     return await self._end(LinkStep.EXPIRED)
         return await self._end(LinkStep.LINKED)
 
@@ -203,6 +215,7 @@ class FranceConnectLinkWorkflow:
             MatchGuardian(
                 identity_id=self._params.identity_id, mobile=mobile, link_id=self._params.link_id
             ),
+            summary="Recherche du responsable de ce numéro de mobile",
             **ACTIVITY_OPTIONS,
         )
         if match.daily_limit_reached:
@@ -273,6 +286,7 @@ class FranceConnectLinkWorkflow:
                     identity_id=self._params.identity_id,
                     guardian_id=self._guardian.guardian_id,
                 ),
+                summary="Liaison de l'identité FranceConnect au compte",
                 **ACTIVITY_OPTIONS,
             )
             self._enter(LinkStep.LINKED)
@@ -331,20 +345,22 @@ class FranceConnectLinkWorkflow:
             await workflow.execute_activity_method(
                 FranceConnectActivities.close_link,
                 CloseLink(link_id=self._params.link_id, step=step),
+                summary=f"Clôture de la démarche : {STEP_LABELS[step]}",
                 **ACTIVITY_OPTIONS,
             )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return LinkResult(step=step, account_id=self._account.account_id if self._account else None)
 
-    async def _wait(self, condition: Callable[[], bool]) -> bool:
+    async def _wait(self, condition: Callable[[], bool], summary: str) -> bool:
         """Wait for `condition` until the current deadline (which handlers may
-        move); False if the deadline passed first."""
+        move); False if the deadline passed first. `summary`: the timer's French
+        summary on the Web UI's timeline."""
         while not condition():
             remaining = self._deadline - workflow.now()
             if remaining <= timedelta(0):
                 return False
             try:
-                await workflow.wait_condition(condition, timeout=remaining)
+                await workflow.wait_condition(condition, timeout=remaining, timeout_summary=summary)
             except TimeoutError:
                 pass
         return True

@@ -19,6 +19,7 @@ from temporalio import workflow
 from educonnect.models.housekeeping import (
     PURGE_LABELS,
     PURGES_SINCE_FRANCECONNECT_LOGOUT,
+    PURGES_SINCE_SERVICE_GRANTS,
     HousekeepingInput,
     HousekeepingResult,
     HousekeepingStatus,
@@ -33,8 +34,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.housekeeping import HousekeepingActivities
 
 SUMMARY = (
-    "Ménage nocturne : suppression des données expirées (sessions, liens, codes SMS, compteurs)"
+    "Ménage nocturne : suppression des données expirées "
+    "(sessions, liens, codes SMS, jetons des services, compteurs)"
 )
+
+# Runs that started before the purges of the OpenID Connect provider's rows replay without them.
+SERVICE_GRANTS_PURGE_PATCH = "purge-service-grants"
 
 # A purge of a large backlog may take a while; it heartbeats after each batch.
 PURGE_OPTIONS = activity_options(timedelta(minutes=30), heartbeat_timeout=timedelta(minutes=2))
@@ -57,13 +62,19 @@ class HousekeepingWorkflow:
     async def run(self, params: HousekeepingInput) -> HousekeepingResult:
         # Runs that started before these purges existed replay without them.
         franceconnect_purges = workflow.patched("purge-franceconnect-logouts-and-mobile-tries")
+        service_purges = workflow.patched(SERVICE_GRANTS_PURGE_PATCH)
         for purge in Purge:
             if purge in PURGES_SINCE_FRANCECONNECT_LOGOUT and not franceconnect_purges:
+                continue
+            if purge in PURGES_SINCE_SERVICE_GRANTS and not service_purges:
                 continue
             self._current = purge
             self._show()
             done = await workflow.execute_activity_method(
-                HousekeepingActivities.purge, PurgeRequest(purge=purge), **PURGE_OPTIONS
+                HousekeepingActivities.purge,
+                PurgeRequest(purge=purge),
+                summary=f"Purge : {PURGE_LABELS[purge]}",
+                **PURGE_OPTIONS,
             )
             self._removed[purge] = done.removed
         self._step, self._current = HousekeepingStep.COMPLETED, None

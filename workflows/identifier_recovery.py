@@ -54,6 +54,7 @@ class IdentifierRecoveryWorkflow:
                 channel=params.channel,
                 contact=params.contact,
             ),
+            summary="Envoi du rappel d'identifiant",
             **ACTIVITY_OPTIONS,
         )
         self._enter(

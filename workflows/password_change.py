@@ -60,6 +60,7 @@ class PasswordChangeWorkflow:
                 kind=PasswordNoticeKind.CHANGED,
                 keep_session_id=params.keep_session_id,
             ),
+            summary="Enregistrement du nouveau mot de passe",
             **ACTIVITY_OPTIONS,
         )
         self._enter(PasswordChangeStep.NOTIFYING)
@@ -71,6 +72,7 @@ class PasswordChangeWorkflow:
                 step="changed-notice",
                 kind=PasswordNoticeKind.CHANGED,
             ),
+            summary="Avis de changement de mot de passe",
             **ACTIVITY_OPTIONS,
         )
         self._enter(PasswordChangeStep.COMPLETED)

@@ -73,6 +73,10 @@ SUMMARY = {
 }
 
 
+# The French summary of the timer up to the end of the link's or the code's validity.
+EXPIRY_SUMMARY = "Expiration de la réinitialisation"
+
+
 def workflow_id(reset_id) -> str:
     return f"password-reset/{reset_id}"
 
@@ -120,6 +124,7 @@ class PasswordResetWorkflow:
             FindResetTarget(
                 channel=params.channel, identifier=params.identifier, contact=params.contact
             ),
+            summary="Recherche du compte à réinitialiser",
             **ACTIVITY_OPTIONS,
         )
         if target.account_id is not None:
@@ -142,6 +147,7 @@ class PasswordResetWorkflow:
                 step="reset-link",
                 expires_at=self._expires_at,
             ),
+            summary="Envoi du lien de réinitialisation",
             **ACTIVITY_OPTIONS,
         )
         self._link_on_its_way = False
@@ -154,7 +160,9 @@ class PasswordResetWorkflow:
         self._code = code = SmsCodeStep(purpose=SmsPurpose.PASSWORD_RESET, mobile=target.mobile)
         await code.send()
         self._set_details()
-        if not await wait_until(lambda: code.verified or code.locked, self._expires_at):
+        if not await wait_until(
+            lambda: code.verified or code.locked, self._expires_at, EXPIRY_SUMMARY
+        ):
             return await self._expire()
         if code.locked:
             return await self._finish(PasswordResetStep.CODE_LOCKED)
@@ -166,7 +174,7 @@ class PasswordResetWorkflow:
         account's, then the account hears of it."""
         while self._done is None:
             if not await wait_until(
-                lambda: self._applying or self._done is not None, self._expires_at
+                lambda: self._applying or self._done is not None, self._expires_at, EXPIRY_SUMMARY
             ):
                 return await self._expire()
             # Being applied: wait for the outcome (a failure lets the person try again).
@@ -181,6 +189,7 @@ class PasswordResetWorkflow:
                 step="reset-notice",
                 kind=PasswordNoticeKind.RESET,
             ),
+            summary="Avis de réinitialisation du mot de passe",
             **ACTIVITY_OPTIONS,
         )
         return await self._finish(PasswordResetStep.COMPLETED)
@@ -237,6 +246,7 @@ class PasswordResetWorkflow:
                         kind=PasswordNoticeKind.RESET,
                         link_id=ready.link_id,
                     ),
+                    summary="Enregistrement du mot de passe réinitialisé",
                     **ACTIVITY_OPTIONS,
                 )
             except ActivityError:
@@ -297,6 +307,7 @@ class PasswordResetWorkflow:
                 process_id=workflow.info().workflow_id,
                 account_id=self._target.account_id if self._target else None,
             ),
+            summary="Clôture de la réinitialisation expirée",
             **ACTIVITY_OPTIONS,
         )
         return await self._finish(PasswordResetStep.EXPIRED)

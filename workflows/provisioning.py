@@ -78,7 +78,10 @@ class ProvisioningWorkflow:
 
         if p.step == ProvisioningStep.VALIDATING:
             summary = await workflow.execute_activity_method(
-                ProvisioningActivities.validate_import, ref, **VALIDATE_OPTIONS
+                ProvisioningActivities.validate_import,
+                ref,
+                summary="Validation du fichier importé",
+                **VALIDATE_OPTIONS,
             )
             p.rows_total, p.rows_valid, p.rows_invalid = (
                 summary.rows_total,
@@ -90,7 +93,10 @@ class ProvisioningWorkflow:
         while p.step == ProvisioningStep.RECORDS and p.records_done < p.rows_valid:
             batch = self._next_batch(p.records_done)
             result = await workflow.execute_activity_method(
-                ProvisioningActivities.write_records, batch, **BATCH_OPTIONS
+                ProvisioningActivities.write_records,
+                batch,
+                summary=f"Fiches élèves et responsables : lignes {batch.start + 1} à {batch.end}",
+                **BATCH_OPTIONS,
             )
             p.rows_invalid += result.row_errors
             p.records_done = batch.end
@@ -101,13 +107,19 @@ class ProvisioningWorkflow:
         while p.step == ProvisioningStep.ACCOUNTS and p.accounts_done < p.rows_valid:
             batch = self._next_batch(p.accounts_done)
             p.counts = await workflow.execute_activity_method(
-                ProvisioningActivities.provision_accounts, batch, **BATCH_OPTIONS
+                ProvisioningActivities.provision_accounts,
+                batch,
+                summary=f"Création des comptes : lignes {batch.start + 1} à {batch.end}",
+                **BATCH_OPTIONS,
             )
             p.accounts_done = batch.end
             self._after_batch()
 
         p.counts = await workflow.execute_activity_method(
-            ProvisioningActivities.finish_import, ref, **FINISH_OPTIONS
+            ProvisioningActivities.finish_import,
+            ref,
+            summary="Fin de l'import : bilan",
+            **FINISH_OPTIONS,
         )
         self._enter(ProvisioningStep.DONE)
         return ProvisioningResult(

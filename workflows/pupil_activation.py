@@ -220,6 +220,7 @@ class PupilActivationWorkflow:
             ActivateWithoutEmail(
                 account_id=self._params.account_id, process_id=workflow.info().workflow_id
             ),
+            summary="Activation du compte sans adresse électronique",
             **ACTIVITY_OPTIONS,
         )
         return await self._finish(ActivationStep.ACTIVE)

@@ -73,6 +73,8 @@ with workflow.unsafe.imports_passed_through():
 
 
 SUMMARY = "Inscription par SMS (« Je n'ai pas de compte »)"
+# The French summary of the timer that ends an attempt left idle.
+IDLE_SUMMARY = "Abandon si la démarche reste sans suite"
 
 
 def workflow_id(registration_id) -> str:
@@ -146,6 +148,7 @@ class SmsRegistrationWorkflow:
         registrant = await workflow.execute_activity_method(
             RegistrationActivities.find_registrant,
             FindRegistrant(guardian_id=params.guardian_id),
+            summary="Recherche du responsable dans les fiches de l'établissement",
             **ACTIVITY_OPTIONS,
         )
         if registrant is None:
@@ -165,6 +168,7 @@ class SmsRegistrationWorkflow:
                 guardian_id=registrant.guardian_id,
                 mobile=registrant.mobile,
             ),
+            summary="SMS au responsable qui a déjà un compte",
             **ACTIVITY_OPTIONS,
         )
 
@@ -263,6 +267,7 @@ class SmsRegistrationWorkflow:
                         guardian_id=self._registrant.guardian_id,
                         mobile=self._registrant.mobile,
                     ),
+                    summary="Création du compte",
                     **ACTIVITY_OPTIONS,
                 )
             except ActivityError as err:
@@ -308,6 +313,7 @@ class SmsRegistrationWorkflow:
             await workflow.execute_activity_method(
                 RegistrationActivities.abandon_registration,
                 AbandonRegistration(process_id=workflow.info().workflow_id),
+                summary="Abandon de l'inscription : données en attente oubliées",
                 **ACTIVITY_OPTIONS,
             )
         return RegistrationResult(
@@ -333,6 +339,7 @@ class SmsRegistrationWorkflow:
                 # (mypy cannot type a lambda's default argument)
                 lambda deadline=deadline: condition() or self._idle_deadline != deadline,  # type: ignore[misc]
                 deadline,
+                IDLE_SUMMARY,
             ):
                 if condition():
                     return True

@@ -14,6 +14,12 @@ from educonnect import policies
 class Purge(StrEnum):
     """One kind of data that only grows, in the order the workflow purges them."""
 
+    # Since the OpenID Connect provider (runs that started before skip them:
+    # `workflow.patched`). Before the sessions: their rows refer to a session.
+    SERVICE_TOKENS = "oidc_tokens"
+    SERVICE_CODES = "oidc_codes"  # after the tokens, which refer to their code
+    SERVICE_SESSIONS = "service_sessions"
+    CLIENT_ASSERTION_IDS = "client_assertion_ids"
     SESSIONS = "sessions"
     STAFF_SESSIONS = "staff_sessions"
     EMAIL_LINKS = "email_links"
@@ -33,10 +39,17 @@ class Purge(StrEnum):
 PURGES_SINCE_FRANCECONNECT_LOGOUT = frozenset(
     {Purge.FRANCECONNECT_LOGOUTS, Purge.FRANCECONNECT_MOBILE_TRIES}
 )
+PURGES_SINCE_SERVICE_GRANTS = frozenset(
+    {Purge.SERVICE_TOKENS, Purge.SERVICE_CODES, Purge.SERVICE_SESSIONS, Purge.CLIENT_ASSERTION_IDS}
+)
 
 
 # For operators (Web UI details, README).
 PURGE_LABELS = {
+    Purge.SERVICE_TOKENS: f"Jetons d'accès des services expirés depuis {policies.SERVICE_TOKEN_RETENTION.days} jour",
+    Purge.SERVICE_CODES: "Codes d'autorisation des services dont les jetons ont expiré",
+    Purge.SERVICE_SESSIONS: f"Sessions auprès des services terminées depuis {policies.SERVICE_SESSION_RETENTION.days} jours",
+    Purge.CLIENT_ASSERTION_IDS: "Identifiants d'assertions des services expirées",
     Purge.SESSIONS: f"Sessions des familles expirées ou révoquées depuis {policies.SESSION_RETENTION.days} jours",
     Purge.STAFF_SESSIONS: f"Sessions des personnels expirées ou révoquées depuis {policies.SESSION_RETENTION.days} jours",
     Purge.EMAIL_LINKS: f"Liens envoyés par courriel expirés depuis {policies.EMAIL_LINK_RETENTION.days} jours",

@@ -41,14 +41,17 @@ from tests.support.corrections import (
     signed_in_staff,
 )
 from tests.support.families import Family
-from tests.support.histories import record_history
+from tests.support.histories import record_history, timeline_summaries
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.names import letters_tag
 from tests.support.sms import SmsOutbox
 from workflows.activation import ActivationWorkflow
 from workflows.activation import workflow_id as activation_id
 from workflows.birthdate_correction import (
+    CLOSE_SUMMARY,
     DECISION_UPDATE,
+    ESCALATION_SUMMARY,
+    REMINDER_SUMMARY,
     BirthdateCorrectionWorkflow,
     workflow_id,
 )
@@ -161,6 +164,22 @@ async def test_staff_reminded_after_two_days_then_escalated_after_five(
         queue = (await http.get("/staff/requests")).json()
         assert queue[0]["request_id"] == request_id and queue[0]["status"] == "escalated"
         assert queue[0]["waiting_on_staff"]
+
+    # The Web UI's timeline reads as the process: French summaries, encrypted.
+    activities, timers = await timeline_summaries(time_skipping_env.client, handle)
+    assert activities[:2] == [
+        "Avis au demandeur : demande reçue",
+        "Avis au personnel : nouvelle demande",
+    ]
+    assert "Rappel au personnel : demande sans décision" in activities
+    assert (
+        "Étape enregistrée : Transmise à l'assistance académique (sans décision après 5 jours)"
+        in activities
+    )
+    assert "Avis à l'assistance académique : demande transmise" in activities
+    assert timers[:2] == [REMINDER_SUMMARY, ESCALATION_SUMMARY]
+    assert timers[-1] == CLOSE_SUMMARY
+    assert CLOSE_SUMMARY == "Clôture sans décision à J+30"
     await handle.terminate("test done")
 
 

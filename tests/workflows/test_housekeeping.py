@@ -24,6 +24,7 @@ from tests.support.accounts import random_mobile
 from tests.support.corrections import make_school, make_staff
 from tests.support.families import make_family
 from tests.support.histories import record_history
+from tests.support.services import register_service
 from workflows.housekeeping import HousekeepingWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -56,6 +57,10 @@ KEYS = {
     "pending_passwords": "process_id",
     "franceconnect_logouts": "id::text",
     "franceconnect_mobile_tries": "identity_id || '/' || day::text",
+    "oidc_tokens": "encode(token_hash, 'hex')",
+    "oidc_codes": "encode(code_hash, 'hex')",
+    "service_sessions": "sid::text",
+    "client_assertion_ids": "client_id || '/' || jti",
 }
 
 
@@ -277,7 +282,86 @@ async def insert_rows(pool: asyncpg.Pool, running_process: str) -> Rows:
             identity, days_ago,
         )  # fmt: skip
         rows.add("franceconnect_mobile_tries", f"{identity}/{day}", old=old)
+
+    await insert_service_grants(pool, account, rows)
     return rows
+
+
+async def insert_service_grants(pool: asyncpg.Pool, account: uuid.UUID, rows: Rows) -> None:
+    """What the OpenID Connect provider handed to a service: codes, tokens,
+    service sessions and assertion ids, old and fresh."""
+    service = await register_service(pool)
+
+    async def portal_session(ended: str | None, *, old: bool) -> uuid.UUID:
+        sid = uuid.uuid4()
+        expires_at = f"now() - interval '{ended}'" if ended else "now() + interval '1 hour'"
+        await pool.execute(
+            "INSERT INTO sessions (id, token_hash, account_id, scope, created_at, expires_at) "
+            f"VALUES ($1, $2, $3, 'portal', now() - interval '40 days', {expires_at})",
+            sid, os.urandom(32), account,
+        )  # fmt: skip
+        rows.add("sessions", sid, old=old)
+        return sid
+
+    async def service_session(session: uuid.UUID, ended: str | None, *, old: bool) -> None:
+        sid = uuid.uuid4()
+        ended_at = f"now() - interval '{ended}'" if ended else "NULL"
+        await pool.execute(
+            "INSERT INTO service_sessions (sid, session_id, client_id, account_id, ended_at) "
+            f"VALUES ($1, $2, $3, $4, {ended_at})",
+            sid, session, service.client_id, account,
+        )  # fmt: skip
+        rows.add("service_sessions", sid, old=old)
+
+    async def code(session: uuid.UUID, expired: str, *, old: bool) -> bytes:
+        code_hash = os.urandom(32)
+        await pool.execute(
+            "INSERT INTO oidc_codes (code_hash, client_id, account_id, session_id, redirect_uri, scope, "
+            "code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at) "
+            "VALUES ($1, $2, $3, $4, $5, 'openid', 'challenge', 'S256', now() - interval '40 days', "
+            f"now() - interval '{expired}' - interval '1 minute', now() - interval '{expired}', "
+            f"now() - interval '{expired}' - interval '30 seconds')",
+            code_hash, service.client_id, account, session, service.redirect_uri,
+        )  # fmt: skip
+        rows.add("oidc_codes", code_hash.hex(), old=old)
+        return code_hash
+
+    async def token(code_hash: bytes, session: uuid.UUID, expired: str, *, old: bool) -> None:
+        token_hash = os.urandom(32)
+        await pool.execute(
+            "INSERT INTO oidc_tokens (token_hash, code_hash, client_id, account_id, session_id, scope, "
+            f"created_at, expires_at) VALUES ($1, $2, $3, $4, $5, 'openid', "
+            f"now() - interval '{expired}' - interval '10 minutes', now() - interval '{expired}')",
+            token_hash, code_hash, service.client_id, account, session,
+        )  # fmt: skip
+        rows.add("oidc_tokens", token_hash.hex(), old=old)
+
+    # A session that ended 31 days ago goes with everything the services got
+    # through it (their rows refer to it): purged before it, in the same run.
+    ended = await portal_session("31 days", old=True)
+    await service_session(ended, None, old=True)  # never logged out: ended with its session
+    await token(await code(ended, "31 days", old=True), ended, "31 days", old=True)
+
+    live = await portal_session(None, old=False)
+    await service_session(live, None, old=False)
+    # Tokens: a day after they expired. Codes: until their tokens are gone
+    # (a code used twice revokes them), never while a token refers to one.
+    await token(await code(live, "2 days", old=True), live, "25 hours", old=True)
+    await token(await code(live, "2 days", old=False), live, "23 hours", old=False)
+    await code(live, "1 day", old=False)  # its tokens could be live a day and 10 minutes after
+    # Service sessions: 30 days after they (or their EduConnect session) ended.
+    recent = await portal_session("29 days", old=False)
+    await service_session(recent, "29 days", old=False)
+
+    # Assertion ids: until their assertion expired, and its leeway (60 s) after.
+    for expires, old in (("- interval '2 minutes'", True), ("+ interval '5 minutes'", False)):
+        jti = uuid.uuid4().hex
+        await pool.execute(
+            "INSERT INTO client_assertion_ids (client_id, jti, expires_at) "
+            f"VALUES ($1, $2, now() {expires})",
+            service.client_id, jti,
+        )  # fmt: skip
+        rows.add("client_assertion_ids", f"{service.client_id}/{jti}", old=old)
 
 
 async def test_housekeeping_removes_exactly_the_old_rows(
@@ -302,7 +386,7 @@ async def test_housekeeping_removes_exactly_the_old_rows(
         task_queue=workflow_worker,
     )  # fmt: skip
     first = await handle.result()
-    await record_history(handle, "housekeeping-with-franceconnect-purges")
+    await record_history(handle, "housekeeping-with-service-grant-purges")
 
     for table, keys in rows.old.items():
         assert await present(db_pool, table, keys) == set(), table
@@ -330,8 +414,12 @@ async def test_housekeeping_removes_exactly_the_old_rows(
     )  # fmt: skip
     crossed = ip_before - Counter(tuple(r) for r in await db_pool.fetch(ip_failures))
     assert all(failed_at > ip_cutoff_at_first for _, failed_at in crossed), crossed
+    # (Other tests' private_key_jwt assertion ids may have passed their leeway since too.)
+    del second.removed[Purge.CLIENT_ASSERTION_IDS]
     assert second.removed == {
-        purge: crossed.total() if purge == Purge.SIGN_IN_IP_FAILURES else 0 for purge in Purge
+        purge: crossed.total() if purge == Purge.SIGN_IN_IP_FAILURES else 0
+        for purge in Purge
+        if purge != Purge.CLIENT_ASSERTION_IDS
     }
     for table, keys in rows.fresh.items():
         assert await present(db_pool, table, keys) == {str(k) for k in keys}, table

@@ -15,9 +15,10 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from educonnect.models.recovery import PasswordResetStep
 from tests.support.accounts import ActiveAccount, make_active_account, random_mobile, sign_in
+from tests.support.histories import timeline_summaries
 from tests.support.mail import Mailbox, link_in, token_of
 from tests.support.sms import SmsOutbox, code_in
-from workflows.password_reset import PasswordResetWorkflow, workflow_id
+from workflows.password_reset import EXPIRY_SUMMARY, PasswordResetWorkflow, workflow_id
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -206,6 +207,15 @@ async def test_reset_link_expires_after_one_hour(api, db_pool, mailbox: Mailbox,
     assert (await sign_in(api, account.identifier, account.password)).json()[
         "status"
     ] == "signed_in"
+
+    # The Web UI's timeline reads as the process: French summaries, encrypted.
+    activities, timers = await timeline_summaries(time_skipping_env.client, handle)
+    assert activities == [
+        "Recherche du compte à réinitialiser",
+        "Envoi du lien de réinitialisation",
+        "Clôture de la réinitialisation expirée",
+    ]
+    assert timers == [EXPIRY_SUMMARY] and EXPIRY_SUMMARY == "Expiration de la réinitialisation"
 
 
 # --- lost password by SMS ----------------------------------------------------------------------

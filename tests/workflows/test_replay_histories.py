@@ -19,7 +19,9 @@ a FranceConnect first visit whose mobile was changed ("Modifier le numéro", a
 wrong code before the change) then linked, and one replaced at the code when
 the person came back through FranceConnect; housekeeping runs recorded
 before the FranceConnect purges existed and with them
-(`purge-franceconnect-logouts-and-mobile-tries`); a correction whose staff
+(`purge-franceconnect-logouts-and-mobile-tries`), and with the purges of
+the OpenID Connect provider's codes, tokens, service sessions and assertion
+ids (`purge-service-grants`, with the French summaries of its purges); a correction whose staff
 decisions (a question, then an approval) came by the update `decide_and_wait`
 (`birthdate-correction-decided-by-update`).
 Every `workflow.patched` branch has at least one recorded history that took it.

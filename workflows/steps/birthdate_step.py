@@ -57,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
 # blocked again reads back the next one.
 READ_BACK_UNBLOCK_PATCH = "read-back-unblock"
 
+# The French summary of the timer while a blocked step waits for a correction.
+BLOCKED_SUMMARY = "Attente d'une correction de la date de naissance"
+
 
 class BirthdateStep:
     def __init__(
@@ -159,7 +162,9 @@ class BirthdateStep:
     async def wait_for_unblock(self, max_wait: timedelta) -> bool:
         """Blocked: wait for an approved correction, at most `max_wait`.
         True once unblocked; False when none came in time."""
-        return await wait_until(lambda: not self.blocked, workflow.now() + max_wait)
+        return await wait_until(
+            lambda: not self.blocked, workflow.now() + max_wait, BLOCKED_SUMMARY
+        )
 
     def details(self) -> str | None:
         """For the operators' details while the step waits for a date."""
