@@ -32,6 +32,9 @@ from educonnect.settings import PROJECT_ROOT
 from educonnect.temporal import data_converter
 
 E2E_DEMO_PUPILS = 60
+# The demo académie's schools: a test that takes a demo family takes it there, not
+# in a school another test imported (tests/e2e/test_outages_e2e.py, the imports).
+DEMO_UAIS = [school.uai for school in demo_data.generate(n_pupils=E2E_DEMO_PUPILS).schools]
 E2E_CODEC_TOKEN = f"e2e-operator-{uuid.uuid4().hex}"  # the codec endpoint's bearer token
 
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from educonnect.models.activation import ActivationStep
+from tests.e2e.conftest import DEMO_UAIS
 from tests.support.mail import Mailbox, link_in, token_of
 from workflows.activation import ActivationWorkflow, workflow_id
 
@@ -28,8 +29,11 @@ def credentials_from(notification) -> tuple[str, str]:
 async def a_notified_guardian(stack, mailbox: Mailbox, index: int):
     """The n-th demo guardian who received the school's notification email."""
     emails = await stack.pool.fetch(
-        "SELECT email FROM accounts WHERE kind = 'guardian' AND state = 'provisioned' AND email IS NOT NULL "
-        "ORDER BY identifier"
+        "SELECT email FROM accounts a WHERE kind = 'guardian' AND state = 'provisioned' AND email IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM guardian_pupils gp JOIN pupils p ON p.id = gp.pupil_id "
+        "WHERE gp.guardian_id = a.guardian_id AND p.uai = ANY($1::text[])) "
+        "ORDER BY identifier",
+        DEMO_UAIS,
     )
     for row in emails[index:]:
         notifications = [

@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import DEMO_UAIS
 from tests.support.browser import PageCheck, browser  # noqa: F401 (fixture)
 from tests.support.mail import NOTIFICATION_SUBJECT, Mailbox, link_in, provisional_credentials
 
@@ -39,7 +40,9 @@ async def a_notified_guardian(stack, mailbox: Mailbox):
         "SELECT a.identifier, a.email, min(p.birthdate) AS birthdate FROM accounts a "
         "JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id JOIN pupils p ON p.id = gp.pupil_id "
         "WHERE a.kind = 'guardian' AND a.state = 'provisioned' AND a.email IS NOT NULL "
-        "GROUP BY a.identifier, a.email ORDER BY a.identifier DESC"
+        "AND p.uai = ANY($1::text[]) "
+        "GROUP BY a.identifier, a.email ORDER BY a.identifier DESC",
+        DEMO_UAIS,
     )
     for row in rows:
         if row["identifier"] in USED:

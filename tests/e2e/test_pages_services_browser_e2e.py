@@ -21,6 +21,7 @@ import pytest_asyncio
 from educonnect.devtools.demo_service import DemoService
 from educonnect.passwords import hash_password_async
 from educonnect.service_clients import Registration, register
+from tests.e2e.conftest import DEMO_UAIS
 from tests.e2e.test_pages_browser_e2e import a_notified_guardian, fill_profile, sign_in
 from tests.support.browser import PageCheck, browser  # noqa: F401 (fixture)
 from tests.support.mail import Mailbox, link_in
@@ -45,8 +46,10 @@ async def an_active_demo_guardian(stack) -> tuple[str, list[str]]:
     """A demo guardian with children, made active with PASSWORD (as after activation)."""
     row = await stack.pool.fetchrow(
         "SELECT a.id, a.identifier FROM accounts a JOIN guardian_pupils gp ON gp.guardian_id = a.guardian_id "
-        "WHERE a.kind = 'guardian' AND a.state = 'provisioned' GROUP BY a.id, a.identifier "
-        "HAVING count(*) >= 2 ORDER BY a.identifier LIMIT 1"
+        "JOIN pupils p ON p.id = gp.pupil_id "
+        "WHERE a.kind = 'guardian' AND a.state = 'provisioned' AND p.uai = ANY($1::text[]) "
+        "GROUP BY a.id, a.identifier HAVING count(*) >= 2 ORDER BY a.identifier LIMIT 1",
+        DEMO_UAIS,
     )
     await stack.pool.execute(
         "UPDATE accounts SET state = 'active', password_hash = $2, provisional_password_hash = NULL, "
