@@ -48,7 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench.common import argon2_ceiling, machine_line  # noqa: E402
-from bench.costs import database_line, database_stats, history_cost  # noqa: E402
+from bench.costs import (  # noqa: E402
+    database_line,
+    database_stats,
+    history_cost,
+    table_reads,
+    table_reads_line,
+)
 from bench.figures import CpuWindow, StepTimes  # noqa: E402
 from bench.stack import (  # noqa: E402
     CHILD_BIRTHDATE,
@@ -236,10 +242,12 @@ async def activation_phase(stack: BenchStack, families: list[Family], args, labe
         measured = families[args.warm_up :]
         cpu = CpuWindow(stack.processes()).start()
         stats, mails = await database_stats(stack.pool), stack.inbox.stored
+        reads = await table_reads(stack.pool)
         times, elapsed, failures = await run_families(
             stack, measured, args.concurrency, args.warm_up
         )
         costs = [database_line(stats, await database_stats(stack.pool), len(measured))]
+        costs.append(table_reads_line(reads, await table_reads(stack.pool), len(measured)))
         costs.append(f"  mails per activation: {(stack.inbox.stored - mails) / len(measured):.2f}; "
                      f"Argon2id hashes per activation: {sum(STEP_HASHES.values())}")  # fmt: skip
         costs.append(

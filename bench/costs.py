@@ -44,6 +44,25 @@ def database_line(before: dict[str, int], after: dict[str, int], n: int) -> str:
     )
 
 
+async def table_reads(pool: asyncpg.Pool) -> dict[str, tuple[int, int]]:
+    """Per table: rows read by sequential scans, and index scans (pg_stat_user_tables)."""
+    rows = await pool.fetch(
+        "SELECT relname, seq_tup_read, coalesce(idx_scan, 0) AS idx_scan FROM pg_stat_user_tables"
+    )
+    return {r["relname"]: (r["seq_tup_read"], r["idx_scan"]) for r in rows}
+
+
+def table_reads_line(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], n: int
+) -> str:
+    """The tables read by sequential scans during the run, most rows first: a
+    table whose rows read per activation grow with the table is a missing index."""
+    seq = {t: (after[t][0] - before.get(t, (0, 0))[0]) / n for t in after}
+    top = sorted(((v, t) for t, v in seq.items() if v >= 1), reverse=True)[:5]
+    listed = ", ".join(f"{t} {v:.0f}" for v, t in top) or "none"
+    return f"  PostgreSQL rows read by sequential scans per activation: {listed}"
+
+
 @dataclass
 class HistoryCost:
     events: int

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench.common import machine_line  # noqa: E402
+from bench.costs import table_reads, table_reads_line  # noqa: E402
 from bench.figures import StepTimes  # noqa: E402
 from bench.stack import (  # noqa: E402
     CHILD_BIRTHDATE,
@@ -142,9 +143,8 @@ async def _measure(stack: BenchStack, db_file: Path, args, password_hash: str) -
             await bring_to_the_link(stack, family, password_hash)
             started += 1
             if args.progress and started % args.progress == 0:
-                print(
-                    f"  {started} waiting, {started / (time.perf_counter() - t):.1f}/s", flush=True
-                )
+                print(f"  {started} waiting, {started / (time.perf_counter() - t):.1f}/s; "
+                      f"{memory_line(stack, db_file)[0]}; {load_line('now')}", flush=True)  # fmt: skip
 
     await asyncio.gather(*(one_after_another() for _ in range(args.concurrency)))
     elapsed = time.perf_counter() - t
@@ -162,6 +162,7 @@ async def _measure(stack: BenchStack, db_file: Path, args, password_hash: str) -
     )
 
     clicked = random.Random(args.seed).sample(families, min(args.clicks, len(families)))
+    reads = await table_reads(stack.pool)
     times = StepTimes()
     queue = iter(clicked)
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
@@ -182,6 +183,11 @@ async def _measure(stack: BenchStack, db_file: Path, args, password_hash: str) -
           f"in {elapsed:.1f} s")  # fmt: skip
     for line in times.lines():
         print(line)
+    print(
+        table_reads_line(reads, await table_reads(stack.pool), len(clicked)).replace(
+            "activation", "click"
+        )
+    )
     after, _ = memory_line(stack, db_file)
     print(f"after the clicks: {after}")
     p99 = times.p("click→active", 99)

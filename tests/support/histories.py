@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 
 from educonnect.payload_codec import ENCODING
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker for a local activity's result
 HISTORIES_DIR = Path(__file__).resolve().parent.parent / "workflows" / "histories"
 
 
@@ -31,7 +32,7 @@ async def record_history(handle: WorkflowHandle, name: str) -> None:
 
 
 async def timeline_summaries(client: Client, handle: WorkflowHandle) -> tuple[list[str], list[str]]:
-    """The French summaries of the run's activities and timers, in order,
+    """The French summaries of the run's activities (local ones included) and timers, in order,
     decoded by the client's converter; each checked to be stored encrypted."""
     history: WorkflowHistory = await handle.fetch_history()
     activities, timers = [], []
@@ -41,7 +42,10 @@ async def timeline_summaries(client: Client, handle: WorkflowHandle) -> tuple[li
         summary = event.user_metadata.summary
         assert summary.metadata["encoding"] == ENCODING, "a summary stored in clear"
         [text] = await client.data_converter.decode([summary], [str])
-        if event.HasField("activity_task_scheduled_event_attributes"):
+        if event.HasField("activity_task_scheduled_event_attributes") or (
+            event.HasField("marker_recorded_event_attributes")  # a local activity's
+            and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
             activities.append(text)
         elif event.HasField("timer_started_event_attributes"):
             timers.append(text)

@@ -107,7 +107,7 @@ async def test_reminder_after_three_days_and_not_before(
     assert "Envoi du rappel avec un nouveau lien" in activities
     assert activities[-1] == "Activation du compte"
     assert timers[-2:] == ["Rappel à J+3", "Expiration à J+7"]
-    await record_history(handle, "activation-reminder-encrypted-with-summaries")
+    await record_history(handle, "activation-short-steps-as-local-activities")
 
 
 async def test_accepted_profile_is_answered_with_the_status_of_the_link_step(

@@ -23,7 +23,9 @@ before the FranceConnect purges existed and with them
 the OpenID Connect provider's codes, tokens, service sessions and assertion
 ids (`purge-service-grants`, with the French summaries of its purges); a correction whose staff
 decisions (a question, then an approval) came by the update `decide_and_wait`
-(`birthdate-correction-decided-by-update`).
+(`birthdate-correction-decided-by-update`); an activation whose short steps
+(the birthdate check, the activation begun and completed, the click read back)
+ran as local activities (`short-steps-as-local-activities`, issue 14).
 Every `workflow.patched` branch has at least one recorded history that took it.
 The replayer decodes through the payload codec (`educonnect.temporal.data_converter`,
 the tests' key ring `tests.support.payload_keys`): the histories recorded before

@@ -38,9 +38,9 @@ from educonnect.models.activation import (
     BirthdateCheck,
     CompleteActivation,
 )
-from workflows.steps.activity_options import ACTIVITY_OPTIONS
 from workflows.steps.birthdate_step import BirthdateStep
 from workflows.steps.refusals import refusal
+from workflows.steps.short_steps import run_short_step
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -91,13 +91,12 @@ class AccountActivation:
             BirthdateCheck(account_id=self._account_id, birthdate=birthdate)
         ):
             return error
-        await workflow.execute_activity_method(
+        await run_short_step(
             AccountActivities.begin_activation,
             BeginActivation(
                 account_id=self._account_id, process_id=workflow.info().workflow_id, email=email
             ),
             summary="Début de l'activation : nouveau mot de passe enregistré",
-            **ACTIVITY_OPTIONS,
         )
         self.profile_accepted = True
         return None
@@ -105,21 +104,19 @@ class AccountActivation:
     async def complete(self, link_id: UUID) -> None:
         """The latest link was clicked: the account is active with the new
         password and the address the link went to."""
-        await workflow.execute_activity_method(
+        await run_short_step(
             AccountActivities.complete_activation,
             CompleteActivation(
                 account_id=self._account_id, process_id=workflow.info().workflow_id, link_id=link_id
             ),
             summary="Activation du compte",
-            **ACTIVITY_OPTIONS,
         )
 
     async def abandon(self) -> None:
         """The process expired: its links die, the new password is forgotten,
         the school's credentials work again for a later attempt."""
-        await workflow.execute_activity_method(
+        await run_short_step(
             AccountActivities.abandon_activation,
             AbandonActivation(account_id=self._account_id, process_id=workflow.info().workflow_id),
             summary="Abandon de l'activation : liens et mot de passe oubliés",
-            **ACTIVITY_OPTIONS,
         )

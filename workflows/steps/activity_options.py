@@ -7,6 +7,7 @@ down for an hour delays a step, it does not fail the family's process."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
 
@@ -21,3 +22,11 @@ def activity_options(start_to_close: timedelta = timedelta(seconds=30), **more) 
 
 # A step that reads or writes a few rows, or sends one email or SMS.
 ACTIVITY_OPTIONS = activity_options()
+
+
+# A short step run by the worker within its workflow task (`short_steps`): one
+# try may take 10 s, retried as any activity (after a minute of quick tries,
+# the SDK waits between tries on a timer, so the workflow task is not held).
+LOCAL_ACTIVITY_OPTIONS: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY
+)

@@ -46,6 +46,7 @@ from educonnect.models.corrections import UnblockConfirmed, UnblockToCheck
 from workflows.birthdate_correction import UNBLOCK_CONFIRMED_SIGNAL
 from workflows.birthdate_correction import workflow_id as correction_workflow_id
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.short_steps import run_short_step
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -81,11 +82,8 @@ class BirthdateStep:
     async def check(self, argument: Any) -> ErrorCode | None:
         """Check a submitted date (hold `lock`). None when it matches the
         records; otherwise the refusal, the wrong try counted."""
-        if await workflow.execute_activity_method(
-            self._check_activity,
-            argument,
-            summary="Vérification de la date de naissance",
-            **ACTIVITY_OPTIONS,
+        if await run_short_step(
+            self._check_activity, argument, summary="Vérification de la date de naissance"
         ):
             self.confirmed = True
             return None

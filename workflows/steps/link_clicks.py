@@ -10,7 +10,7 @@ from uuid import UUID
 from temporalio import workflow
 
 from educonnect.models.activation import ClickReadBack
-from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.short_steps import run_short_step
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_links import EmailLinkActivities
@@ -22,9 +22,8 @@ CLICK_READ_BACK_PATCH = "click-read-back"
 
 async def click_was_made(link_id: UUID) -> bool:
     """True if the API recorded a click on this link of this process."""
-    return await workflow.execute_activity_method(
+    return await run_short_step(
         EmailLinkActivities.click_recorded,
         ClickReadBack(process_id=workflow.info().workflow_id, link_id=link_id),
         summary="Vérification du clic sur le lien",
-        **ACTIVITY_OPTIONS,
     )
