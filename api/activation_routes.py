@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api.correction_form import RequestSummary, latest_request
@@ -52,7 +53,7 @@ View = TypeVar("View", bound=BaseModel)
 class ActivationProcess(Generic[View]):
     """One activation workflow as its routes use it."""
 
-    # The workflow class (run, status, submit_profile, resend_link, correct_email).
+    # The workflow class (run, status, status_at_start, submit_profile, resend_link, correct_email).
     workflow: type[Any]
     workflow_id: Callable[[UUID], str]
     view: type[View]  # the status query's answer plus `api.correction_form.CorrectionInfo`
@@ -62,16 +63,21 @@ class ActivationProcess(Generic[View]):
 
     async def start_or_resume(self, temporal: Client, params: Any, *, summary: str) -> View:
         """Start the process of `params.account_id`, or join the running one."""
-        handle = await temporal.start_workflow(
-            self.workflow.run,
-            params,
-            id=self.workflow_id(params.account_id),
-            task_queue=get_settings().task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=self.initial_search_attributes(params.account_id),
-            static_summary=summary,
-        )
-        return self.view_of(await handle.query(self.workflow.status))
+        try:
+            await temporal.start_workflow(
+                self.workflow.run,
+                params,
+                id=self.workflow_id(params.account_id),
+                task_queue=get_settings().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=self.initial_search_attributes(params.account_id),
+                static_summary=summary,
+            )
+        except WorkflowAlreadyStartedError:  # running already (signed in before): where it stands
+            return self.view_of(await self.calls.status(temporal, params.account_id))
+        # Just started: the process stands at its first step, as its own code
+        # says; no query to wait for its first workflow task (issue 14).
+        return self.view_of(self.workflow.status_at_start(params))
 
     def initial_search_attributes(self, account_id: UUID) -> TypedSearchAttributes:
         """What operators search a process by from its start (the workflow keeps them up to date)."""

@@ -167,6 +167,13 @@ class ActivationWorkflow:
         is not answered in time (no worker running), and before it existed."""
         await self._link.click_by_signal(event.link_id)
 
+    @classmethod
+    def status_at_start(cls, params: ActivationInput) -> ActivationStatus:
+        """The status of a process just started, from the workflow's own
+        state at start: the API answers the sign-in that started it without
+        a query (issue 14). Pure: no workflow call is made."""
+        return cls(params).status()
+
     @workflow.query
     def status(self) -> ActivationStatus:
         return ActivationStatus(

@@ -91,6 +91,7 @@ from educonnect.models.corrections import (
 )
 from educonnect.search_attributes import ACCOUNT_ID, PROCESS_STEP, SCHOOL_UAI
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.correction_link import UNBLOCK_CONFIRMED_SIGNAL, correction_workflow_id
 from workflows.steps.waiting import wait_until
 
 with workflow.unsafe.imports_passed_through():
@@ -100,14 +101,14 @@ with workflow.unsafe.imports_passed_through():
 
 # The signal every blocked process (activation, SMS registration...) implements.
 UNBLOCK_SIGNAL = "birthdate_unblocked"
-# Its answer: the process read the approval back and resumed (`workflows.steps.birthdate_step`).
-UNBLOCK_CONFIRMED_SIGNAL = "unblock_confirmed"
+# Its answer, UNBLOCK_CONFIRMED_SIGNAL (`workflows.steps.correction_link`): the
+# process read the approval back and resumed (`workflows.steps.birthdate_step`).
 # The update a staff decision comes by; its answer is what became of it.
 DECISION_UPDATE = "decide_and_wait"
 
 
 def workflow_id(request_id) -> str:
-    return f"birthdate-correction/{request_id}"
+    return correction_workflow_id(request_id)
 
 
 def summary(uai: str, academie: str) -> str:

@@ -191,6 +191,13 @@ class PupilActivationWorkflow:
         if not self._skip_email:
             await self._link.click_by_signal(event.link_id)
 
+    @classmethod
+    def status_at_start(cls, params: PupilActivationInput) -> PupilActivationStatus:
+        """The status of a process just started, from the workflow's own
+        state at start: the API answers the sign-in that started it without
+        a query (issue 14). Pure: no workflow call is made."""
+        return cls(params).status()
+
     @workflow.query
     def status(self) -> PupilActivationStatus:
         without_email = self._step == ActivationStep.ACTIVE and self._confirmed_email is None

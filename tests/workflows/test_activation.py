@@ -343,3 +343,33 @@ async def test_activation_ends_when_the_schools_credentials_expire(api, db_pool,
     assert (await handle.query(ActivationWorkflow.status)).step == ActivationStep.PROFILE
     await time_skipping_env.sleep(timedelta(hours=2))
     assert (await handle.result()).step == ActivationStep.EXPIRED
+
+
+async def test_sign_in_answers_with_the_status_the_process_has_at_its_start(
+    api, db_pool, time_skipping_env
+):
+    """The sign-in that starts the process answers without querying it (issue
+    14): what it says is what the process then answers; a second sign-in,
+    the process running, queries it."""
+    family = await make_family(db_pool)
+    signed = await sign_in(api, family.identifier, family.provisional_password)
+    assert signed.status_code == 200, signed.text
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        ActivationWorkflow.run, workflow_id(family.account_id)
+    )
+    queried = await handle.query(ActivationWorkflow.status)
+    assert queried.step == ActivationStep.PROFILE and queried.identifier == family.identifier
+    said = {k: v for k, v in signed.json()["activation"].items() if k in type(queried).model_fields}
+    assert said == queried.model_dump(mode="json")
+
+    # A wrong birthdate changes the status: the next sign-in says so (queried).
+    await pending_passwords.keep(db_pool, family.account_id, handle.id, NEW_PASSWORD)
+    wrong = await handle.execute_update(
+        ActivationWorkflow.submit_profile,
+        ProfileSubmission(
+            email=family.email, child_birthdate=family.child_birthdates[0].replace(year=1990)
+        ),
+    )
+    assert not wrong.accepted and wrong.attempts_left == 2
+    again = await sign_in(api, family.identifier, family.provisional_password)
+    assert again.json()["activation"]["attempts_left"] == 2

@@ -234,3 +234,24 @@ async def test_links_are_capped_as_for_a_guardian(api, db_pool, mailbox: Mailbox
     assert [a.status_code for a in answers] == [200] * 9 + [429], answers[-1].text
     assert answers[-1].json()["code"] == "too_many_links" and mailbox.to(f"n11.{address}") == []
     assert (await api.get("/pupil-activation")).json()["links_sent"] == 10
+
+
+async def test_sign_in_answers_with_the_status_the_process_has_at_its_start(
+    api, db_pool, time_skipping_env
+):
+    """As for a guardian (issue 14): the sign-in that starts the process says
+    what the process then answers, without querying it."""
+    pupil = await make_pupil(db_pool)
+    signed = await sign_in(api, pupil.identifier, pupil.provisional_password)
+    assert signed.status_code == 200, signed.text
+    handle = time_skipping_env.client.get_workflow_handle_for(
+        PupilActivationWorkflow.run, workflow_id(pupil.account_id)
+    )
+    queried = await handle.query(PupilActivationWorkflow.status)
+    assert queried.step == ActivationStep.PROFILE and queried.identifier == pupil.identifier
+    said = {
+        k: v
+        for k, v in signed.json()["pupil_activation"].items()
+        if k in type(queried).model_fields
+    }
+    assert said == queried.model_dump(mode="json")

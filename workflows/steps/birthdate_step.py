@@ -43,9 +43,8 @@ from educonnect import policies
 from educonnect.errors import ErrorCode
 from educonnect.models.activation import BirthdateUnblocked
 from educonnect.models.corrections import UnblockConfirmed, UnblockToCheck
-from workflows.birthdate_correction import UNBLOCK_CONFIRMED_SIGNAL
-from workflows.birthdate_correction import workflow_id as correction_workflow_id
 from workflows.steps.activity_options import ACTIVITY_OPTIONS
+from workflows.steps.correction_link import UNBLOCK_CONFIRMED_SIGNAL, correction_workflow_id
 from workflows.steps.short_steps import run_short_step
 from workflows.steps.waiting import wait_until
 
