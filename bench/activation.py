@@ -148,19 +148,22 @@ async def run_families(stack: BenchStack, families: list[Family], concurrency: i
 # --- the engine's floor and the bare Update round trip -----------------------------
 
 
-async def bare_floor(stack: BenchStack, flows: int, concurrency: int) -> tuple[StepTimes, float]:
-    from bench.bare_activation import BareActivation
+async def bare_floor(stack: BenchStack, flows: int, concurrency: int, *, local: bool = False) -> tuple[StepTimes, float]:  # fmt: skip
+    """Bare flows of the activation's shape: the issue's (every step an
+    activity task), or with `local` the short steps as local activities."""
+    from bench.bare_activation import BareActivation, BareActivationLocal
 
+    workflow = BareActivationLocal if local else BareActivation
     task_queue = f"bare-{uuid.uuid4().hex[:8]}"
     worker = _bare_worker(stack, task_queue)
     times = StepTimes()
     try:
-        await _bare_one(stack, BareActivation, task_queue, StepTimes())  # warm-up
+        await _bare_one(stack, workflow, task_queue, StepTimes())  # warm-up
         remaining = iter(range(flows))
 
         async def flow_after_flow() -> None:
             for _ in remaining:
-                await _bare_one(stack, BareActivation, task_queue, times)
+                await _bare_one(stack, workflow, task_queue, times)
 
         start = time.perf_counter()
         await asyncio.gather(*(flow_after_flow() for _ in range(concurrency)))
@@ -284,8 +287,11 @@ async def run(args) -> None:
         password_hash = await hash_password_async(PROVISIONAL_PASSWORD)
         per_phase = args.families + args.warm_up
         families = await make_families(
-            stack.pool, per_phase * (2 if args.before else 1), password_hash
+            stack.pool,
+            per_phase * (2 if args.before else 1) + args.unhurried + args.warm_up,
+            password_hash,
         )
+        unhurried_families = families[len(families) - args.unhurried - args.warm_up :]
         print(f"families: {len(families)} generated in {time.perf_counter() - t:.1f} s "
               "(one Argon2id hash for all: they share a provisional password)")  # fmt: skip
         if args.before:
@@ -302,17 +308,35 @@ async def run(args) -> None:
                 f"RESULT after/before = {rate:.2f} / {before:.2f} activations/s = {rate / before:.2f}"
             )
 
-        floor_times, floor_elapsed = await bare_floor(stack, args.bare_flows, args.concurrency)
-        floor = args.bare_flows / floor_elapsed
-        print(
-            f"engine floor: {args.bare_flows} bare flows of the same shape in {floor_elapsed:.1f} s = {floor:.1f}/s"
-        )
-        for line in floor_times.lines():
-            print(line)
+        # Unhurried: few at a time, so that a step's time is its own, not a queue's.
+        unhurried = argparse.Namespace(**{**vars(args), "concurrency": args.unhurried_concurrency})
+        _, calm = await activation_phase(
+            stack, unhurried_families, unhurried,
+            f"unhurried ({args.unhurried_concurrency} at a time)",
+        )  # fmt: skip
+
+        floors = {}
+        for local, shape in ((False, "the issue's shape, every step an activity task"),
+                             (True, "EduConnect's shape, the short steps local activities")):  # fmt: skip
+            floor_times, floor_elapsed = await bare_floor(
+                stack, args.bare_flows, args.concurrency, local=local
+            )
+            floors[local] = args.bare_flows / floor_elapsed
+            print(f"engine floor ({shape}): {args.bare_flows} bare flows in {floor_elapsed:.1f} s "
+                  f"= {floors[local]:.1f}/s")  # fmt: skip
+            for line in floor_times.lines():
+                print(line)
+        floor = floors[False]
         echo = await bare_update_round_trip(stack, args.update_calls, args.concurrency)
         update_p99 = echo.p("update", 99)
         print(f"bare Update round trip: {args.update_calls} updates, {args.concurrency} at a time: "
               f"p50 {echo.p('update', 50):.0f} ms, p99 {update_p99:.0f} ms", flush=True)  # fmt: skip
+        echo_calm = await bare_update_round_trip(
+            stack, args.update_calls // 4, args.unhurried_concurrency
+        )
+        calm_p99 = echo_calm.p("update", 99)
+        print(f"bare Update round trip: {args.update_calls // 4} updates, {args.unhurried_concurrency} at a time: "
+              f"p50 {echo_calm.p('update', 50):.0f} ms, p99 {calm_p99:.0f} ms", flush=True)  # fmt: skip
 
     hashes = argon2_ceiling(args.ceiling_seconds, cores)
     single = argon2_ceiling(min(args.ceiling_seconds, 3), 1)
@@ -324,11 +348,23 @@ async def run(args) -> None:
     limit = min(floor, hashes / 2)
     print(f"RESULT activations/s = {rate:.2f}; engine floor = {floor:.1f}/s; hash ceiling = {hashes / 2:.1f}/s; "
           f"ratio to min = {rate / limit:.2f} (goal ≥ 0.8: {'met' if rate >= 0.8 * limit else 'NOT met'})")  # fmt: skip
-    for step, n_hashes in STEP_HASHES.items():
-        target = 1.5 * (update_p99 + n_hashes * hash_ms)
-        p99 = times.p(step, 99)
-        print(f"RESULT {step} p99 = {p99:.0f} ms; 1.5 × (bare Update p99 + {n_hashes} hash) = {target:.0f} ms; "
-              f"ratio = {p99 / target:.2f} ({'met' if p99 <= target else 'NOT met'})")  # fmt: skip
+    local_limit = min(floors[True], hashes / 2)
+    print(f"RESULT against the floor of EduConnect's own shape ({floors[True]:.1f}/s): "
+          f"ratio to min = {rate / local_limit:.2f}")  # fmt: skip
+    # The floor and the ceiling were each measured with the whole machine to
+    # themselves; an activation needs both, one after the other, on the same cores.
+    shared = 1 / (1 / floor + 2 / hashes)
+    print(f"RESULT the same cores doing both (1 / (1/floor + 2/hashes)) = {shared:.1f}/s: "
+          f"ratio = {rate / shared:.2f}")  # fmt: skip
+    for label, step_times, round_trip in (
+        (f"{args.concurrency} at a time", times, update_p99),
+        (f"unhurried, {args.unhurried_concurrency} at a time", calm, calm_p99),
+    ):
+        for step, n_hashes in STEP_HASHES.items():
+            target = 1.5 * (round_trip + n_hashes * hash_ms)
+            p99 = step_times.p(step, 99)
+            print(f"RESULT ({label}) {step} p99 = {p99:.0f} ms; 1.5 × (bare Update p99 + {n_hashes} hash) "
+                  f"= {target:.0f} ms; ratio = {p99 / target:.2f} ({'met' if p99 <= target else 'NOT met'})")  # fmt: skip
 
 
 def main() -> None:
@@ -348,6 +384,9 @@ def main() -> None:
     parser.add_argument("--after", metavar="CHECKOUT", default=str(PROJECT_ROOT),
                         help="the checkout measured (default: this one)")  # fmt: skip
     parser.add_argument("--update-calls", type=int, default=1000)
+    parser.add_argument("--unhurried", type=int, default=100,
+                        help="families of the unhurried phase (step times without a queue)")  # fmt: skip
+    parser.add_argument("--unhurried-concurrency", type=int, default=2)
     parser.add_argument("--ceiling-seconds", type=float, default=5.0)
     args = parser.parse_args()
     args.bare_flows = args.bare_flows or args.families

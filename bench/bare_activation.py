@@ -6,7 +6,8 @@ update whose handler runs two activities (the birthdate check, the beginning
 of the activation); the link's activity; the click's update whose handler runs
 one activity (the click read back) and waits for the end, which runs one more
 (the account made active). `BareActivation` does the same with activities that
-return at once, and `Echo` answers an update without any activity (the bare
+return at once (`BareActivationLocal`: the short steps as local
+activities, as EduConnect runs them since issue 14), and `Echo` answers an update without any activity (the bare
 Update round trip).
 
     python -m bench.bare_activation worker ADDRESS TASK_QUEUE   (the floor's worker process)
@@ -69,6 +70,40 @@ class BareActivation:
 
 
 @workflow.defn
+class BareActivationLocal(BareActivation):
+    """The same shape as EduConnect runs it since issue 14's local activities:
+    the birthdate check, the activation begun, the click read back and the
+    account made active run as local activities; the link's send stays an
+    activity task."""
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.profile_accepted)
+        await workflow.execute_activity(bare_step, "send-link", **OPTIONS)
+        self.link_sent = True
+        await workflow.wait_condition(lambda: self.clicked)
+        await workflow.execute_local_activity(bare_step, "complete", **OPTIONS)
+        self.done = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "active"
+
+    @workflow.update
+    async def submit_profile(self) -> bool:
+        await workflow.execute_local_activity(bare_step, "check-birthdate", **OPTIONS)
+        await workflow.execute_local_activity(bare_step, "begin", **OPTIONS)
+        self.profile_accepted = True
+        return True
+
+    @workflow.update
+    async def confirm_link(self) -> str:
+        await workflow.wait_condition(lambda: self.link_sent)
+        await workflow.execute_local_activity(bare_step, "click-read-back", **OPTIONS)
+        self.clicked = True
+        await workflow.wait_condition(lambda: self.done)
+        return "active"
+
+
+@workflow.defn
 class Echo:
     def __init__(self) -> None:
         self.stop = False
@@ -96,7 +131,10 @@ async def _serve(address: str, task_queue: str) -> None:
     # environment): the floor pays what EduConnect pays per payload.
     client = await Client.connect(address, data_converter=data_converter())
     worker = Worker(
-        client, task_queue=task_queue, workflows=[BareActivation, Echo], activities=[bare_step]
+        client,
+        task_queue=task_queue,
+        workflows=[BareActivation, BareActivationLocal, Echo],
+        activities=[bare_step],
     )
     await worker.run()
 

@@ -29,12 +29,19 @@ def run_bench(*args: str) -> str:
 
 def test_activation_bench_prints_its_figures():
     out = run_bench("bench/activation.py", "--families", "3", "--concurrency", "2", "--warm-up", "1",
-                    "--bare-flows", "3", "--update-calls", "5", "--ceiling-seconds", "0.2")  # fmt: skip
+                    "--bare-flows", "3", "--update-calls", "8", "--ceiling-seconds", "0.2",
+                    "--unhurried", "2")  # fmt: skip
     assert re.search(r"activations \(.*\): 3 activations of 3 in", out), out
     assert "3 accounts active in PostgreSQL; failures: none" in out, out
     for step in ("sign-in", "profile", "link in mailbox", "link page", "click→active"):
         assert re.search(rf"{step} +n=3 +p50 +{NUMBER} ms", out), (step, out)
-    assert re.search(rf"engine floor: 3 bare flows of the same shape in {NUMBER} s", out), out
+    assert re.search(rf"engine floor \(the issue's shape.*\): 3 bare flows in {NUMBER} s", out), out
+    assert re.search(rf"engine floor \(EduConnect's shape.*\): 3 bare flows in {NUMBER} s", out), (
+        out
+    )
+    assert re.search(r"unhurried \(2 at a time\): 2 activations of 2 in", out), out
+    assert re.search(rf"RESULT \(unhurried, 2 at a time\) profile p99 = {NUMBER} ms", out), out
+    assert re.search(r"PostgreSQL rows read by sequential scans per activation: ", out), out
     assert re.search(rf"RESULT activations/s = {NUMBER}; engine floor = {NUMBER}/s", out), out
     assert re.search(rf"Temporal per activation \(one history\): {NUMBER} events", out), out
     assert out.count("load average") >= 3, out
