@@ -17,8 +17,11 @@ STATS = ("xact_commit", "tup_inserted", "tup_updated", "tup_deleted", "tup_fetch
 
 # Events that Temporal Cloud bills as actions (docs.temporal.io/cloud/actions):
 # the start, each activity started, each signal, each update accepted, each
-# search attribute upsert, each timer started. Queries are actions too but
-# leave no event: they are counted apart.
+# search attribute upsert (not those of `TemporalChangeVersion` alone, which
+# `workflow.patched` writes: exempt), each timer started; and the local
+# activities of one workflow task as one action together. Queries are actions
+# too but leave no event: they are counted apart.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker of a local activity's result
 ACTION_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "start",
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activity",
@@ -80,8 +83,20 @@ class HistoryCost:
 async def history_cost(client: Client, workflow_id: str) -> HistoryCost:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     actions: Counter = Counter()
+    local_activity_tasks = set()  # the workflow tasks that recorded local activities
     for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER:
+                local_activity_tasks.add(marker.workflow_task_completed_event_id)
+            continue
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES and set(
+            event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        ) <= {"TemporalChangeVersion"}:
+            continue  # exempt
         if kind := ACTION_EVENTS.get(event.event_type):
             actions[kind] += 1
+    if local_activity_tasks:
+        actions["local activities"] = len(local_activity_tasks)
     size = sum(event.ByteSize() for event in history.events)
     return HistoryCost(len(history.events), size, actions)
