@@ -26,7 +26,7 @@ from api.correction_form import RequestSummary, latest_request
 from api.deps import ActivationSession, Temporal
 from api.errors import ErrorBody
 from api.process_calls import ProcessCalls, wrong_answer
-from educonnect import pending_passwords
+from educonnect import accounts, pending_passwords
 from educonnect.email_addresses import normalized_email
 from educonnect.errors import DomainError, ErrorCode
 from educonnect.models.activation import ActivationStep, EmailCorrection, LinkSent, ResendRequest
@@ -115,6 +115,7 @@ class ActivationProcess(Generic[View]):
             self.workflow_id,
             not_found=ErrorCode.PROCESS_NOT_FOUND,
             ended=ErrorCode.PROCESS_ENDED,
+            refusal=self.refusal,
         )
 
     async def status(self, temporal: Client, session: ActivationSession) -> Any:
@@ -132,14 +133,26 @@ class ActivationProcess(Generic[View]):
 
     # --- "Gérer mon compte" -----------------------------------------------------
 
-    async def require_profile_step(self, temporal: Client, session: ActivationSession) -> None:
+    async def require_profile_step(
+        self, pool: asyncpg.Pool, temporal: Client, session: ActivationSession
+    ) -> None:
+        """Before a new password is hashed and parked: the activation not begun
+        yet, as PostgreSQL says (the account still 'provisioned': no query to
+        Temporal, issue 14; blocked on a birthdate, the update's validator
+        refuses, `refusal`). Begun or ended: the refusal of the process's step."""
+        if await accounts.still_provisioned(pool, session.account_id):
+            return
         step = (await self.status(temporal, session)).step
         if step == ActivationStep.BIRTHDATE_BLOCKED:
-            raise DomainError(
-                ErrorCode.BIRTHDATE_BLOCKED, [{"assistance_url": self.assistance_url}]
-            )
+            raise self.refusal(ErrorCode.BIRTHDATE_BLOCKED, session.account_id)
         if step != ActivationStep.PROFILE:
             raise DomainError(ErrorCode.WRONG_STEP)
+
+    def refusal(self, code: ErrorCode, account_id: UUID) -> DomainError:
+        """A refusal of the process: blocked on a birthdate, with where to ask for its correction."""
+        if code == ErrorCode.BIRTHDATE_BLOCKED:
+            return DomainError(code, [{"assistance_url": self.assistance_url}])
+        return DomainError(code)
 
     async def keep_pending_password(
         self, pool: asyncpg.Pool, session: ActivationSession, password: str

@@ -28,6 +28,13 @@ async def holder(
     )
 
 
+async def still_provisioned(conn: asyncpg.Pool | asyncpg.Connection, account_id: uuid.UUID) -> bool:
+    """The account's activation has not begun ("Gérer mon compte" not accepted yet)."""
+    return bool(
+        await conn.fetchval("SELECT state = 'provisioned' FROM accounts WHERE id = $1", account_id)
+    )
+
+
 async def email_state(
     conn: asyncpg.Pool | asyncpg.Connection, account_id: uuid.UUID
 ) -> asyncpg.Record | None:

@@ -95,7 +95,7 @@ async def submit_activation_profile(
     checked, the password checked and parked (hashed) in PostgreSQL, the
     address and the birthdate sent to the process; its answer, or its refusal
     (a wrong birthdate with the tries left, blocked)."""
-    await PROCESS.require_profile_step(temporal, session)
+    await PROCESS.require_profile_step(pool, temporal, session)
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
     )

@@ -109,7 +109,7 @@ async def submit_pupil_profile(
     checked, the password checked and parked (hashed) in PostgreSQL, the
     birthdate and the address (if any) sent to the process; its answer (active
     at once without an address, else awaiting the click), or its refusal."""
-    await PROCESS.require_profile_step(temporal, session)
+    await PROCESS.require_profile_step(pool, temporal, session)
     check_new_password(
         body.password, body.password_confirmation, await password_context(pool, session.account_id)
     )

@@ -231,7 +231,10 @@ async def test_three_wrong_birthdates_block_the_step(api, db_pool, time_skipping
 
     # Blocked: even the right date is refused now.
     right = dict(profile, child_birthdate=family.child_birthdates[0].isoformat())
-    assert (await api.post("/activation/profile", json=right)).json()["code"] == "birthdate_blocked"
+    # (The account is still 'provisioned': the update's validator refuses, issue 14.)
+    again = await api.post("/activation/profile", json=right)
+    assert again.status_code == 423 and again.json()["code"] == "birthdate_blocked"
+    assert again.json()["details"][0]["assistance_url"] == "/assistance/date-de-naissance"
     handle = time_skipping_env.client.get_workflow_handle_for(
         ActivationWorkflow.run, workflow_id(family.account_id)
     )
