@@ -297,7 +297,7 @@ async def run(args) -> None:
         if args.before:
             stack.code = args.before
             before, _ = await activation_phase(
-                stack, families[per_phase:], args, f"before ({stack.code})"
+                stack, families[per_phase : 2 * per_phase], args, f"before ({stack.code})"
             )
         stack.code = args.after
         rate, times = await activation_phase(
