@@ -56,14 +56,17 @@ async def table_reads(pool: asyncpg.Pool) -> dict[str, tuple[int, int]]:
 
 
 def table_reads_line(
-    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], n: int
+    before: dict[str, tuple[int, int]],
+    after: dict[str, tuple[int, int]],
+    n: int,
+    per: str = "activation",
 ) -> str:
     """The tables read by sequential scans during the run, most rows first: a
     table whose rows read per activation grow with the table is a missing index."""
     seq = {t: (after[t][0] - before.get(t, (0, 0))[0]) / n for t in after}
     top = sorted(((v, t) for t, v in seq.items() if v >= 1), reverse=True)[:5]
     listed = ", ".join(f"{t} {v:.0f}" for v, t in top) or "none"
-    return f"  PostgreSQL rows read by sequential scans per activation: {listed}"
+    return f"  PostgreSQL rows read by sequential scans per {per}: {listed}"
 
 
 @dataclass

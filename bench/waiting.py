@@ -183,11 +183,7 @@ async def _measure(stack: BenchStack, db_file: Path, args, password_hash: str) -
           f"in {elapsed:.1f} s")  # fmt: skip
     for line in times.lines():
         print(line)
-    print(
-        table_reads_line(reads, await table_reads(stack.pool), len(clicked)).replace(
-            "activation", "click"
-        )
-    )
+    print(table_reads_line(reads, await table_reads(stack.pool), len(clicked), per="click"))
     after, _ = memory_line(stack, db_file)
     print(f"after the clicks: {after}")
     p99 = times.p("click→active", 99)
